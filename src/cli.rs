@@ -1,0 +1,432 @@
+//! The command line: flags (clap), and one function per command that calls
+//! into the stages and prints for people. Exit codes follow SPEC §1.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{Config, DEFAULT_CONFIG_PATH, DEFAULT_CONFIG_TOML, Env};
+use crate::progress::Progress;
+use crate::scrape::{RunStatus, ScrapeOptions};
+use crate::session::{self, SESSION_ENV, Session};
+use crate::store::{Db, RoleFilter};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "air-demand",
+    version,
+    about = "Watch the Paraform marketplace: every role and every version in one SQLite file."
+)]
+pub struct Cli {
+    /// The config file; missing means built-in defaults.
+    #[arg(long, global = true, env = "AIR_DEMAND_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
+    pub config: PathBuf,
+    /// Log format on stderr: `text` for people, `json` lines for journald.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// More log detail (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented default config and create the database.
+    Init {
+        /// Overwrite an existing config file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// One run: fetch every enabled source, store, detect changes.
+    Scrape {
+        /// Do not regenerate the site afterwards.
+        #[arg(long)]
+        no_site: bool,
+    },
+    /// List roles, best first.
+    Roles {
+        /// Include gone roles.
+        #[arg(long)]
+        all: bool,
+        /// Only this tier (QUALIFIED, MAYBE, LOCATION_UNCERTAIN, SKIP).
+        #[arg(long)]
+        tier: Option<String>,
+        #[arg(long)]
+        limit: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List changes detected since a time.
+    Changes {
+        /// `24h`, `7d`, `2w`, `90m`, a date (`2025-12-19`) or an RFC 3339 time.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install or inspect the Paraform session.
+    Session {
+        #[command(subcommand)]
+        action: SessionAction,
+    },
+    /// The whole pipeline on a built-in simulated marketplace, offline.
+    Demo {
+        /// Where the demo database and files go.
+        #[arg(long, default_value = "data")]
+        dir: PathBuf,
+        /// Scrape rounds to run.
+        #[arg(long, default_value_t = 5)]
+        rounds: u32,
+        /// Seed of the simulated marketplace.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Serve the simulated marketplace on 127.0.0.1 until stopped (for trying things by hand).
+    Simulate {
+        #[arg(long, default_value_t = 8077)]
+        port: u16,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, default_value_t = 60)]
+        roles: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionAction {
+    /// Validate a Playwright storage_state JSON and install it (mode 0600).
+    Import { file: PathBuf },
+    /// Show when the session cookie expires.
+    Status,
+}
+
+/// Runs the parsed command and returns the process exit code.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let config = Config::load(&cli.config)?;
+    let env = Env::load(&config.base_dir)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match cli.command {
+        Command::Init { force } => init(&cli.config, force),
+        Command::Scrape { no_site: _ } => runtime.block_on(scrape(&config, &env, cli.log_format)),
+        Command::Roles {
+            all,
+            tier,
+            limit,
+            json,
+        } => roles(
+            &config,
+            RoleFilter {
+                include_gone: all,
+                tier: tier.map(|t| t.to_uppercase()),
+                limit,
+            },
+            json,
+        ),
+        Command::Changes { since, json } => changes(&config, &since, json),
+        Command::Session {
+            action: SessionAction::Import { file },
+        } => session_import(&config, &file),
+        Command::Session {
+            action: SessionAction::Status,
+        } => session_status(&config, &env),
+        Command::Demo { dir, rounds, seed } => {
+            runtime.block_on(crate::demo::demo(&crate::demo::DemoOptions {
+                dir,
+                rounds,
+                seed,
+            }))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate { port, seed, roles } => runtime.block_on(simulate(port, seed, roles)),
+    }
+}
+
+/// `init`: the commented default config, and the database it names.
+pub fn init(config_path: &Path, force: bool) -> Result<ExitCode> {
+    if config_path.exists() && !force {
+        bail!(
+            "{} already exists; use --force to overwrite it",
+            config_path.display()
+        );
+    }
+    if let Some(dir) = config_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(config_path, DEFAULT_CONFIG_TOML)
+        .with_context(|| format!("writing {}", config_path.display()))?;
+    let config = Config::load(config_path)?;
+    let db = Db::open(&config.database_path())?;
+    println!("wrote {}", config_path.display());
+    println!(
+        "database {} (schema version {})",
+        config.database_path().display(),
+        db.schema_version()?
+    );
+    println!("next: `air-demand session import FILE`, then `air-demand scrape`");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `scrape`: one run; exit 0 ok, 3 partial, 1 failed.
+pub async fn scrape(config: &Config, env: &Env, log_format: LogFormat) -> Result<ExitCode> {
+    let options = ScrapeOptions {
+        trigger: "manual".into(),
+        now: Utc::now(),
+        progress: Progress::new(log_format == LogFormat::Text),
+    };
+    let report = crate::scrape::scrape(config, env, &options).await?;
+    println!("{}", report.summary_line());
+    for error in &report.errors {
+        eprintln!(
+            "{}: {}",
+            if report.status == RunStatus::Failed {
+                "error"
+            } else {
+                "warning"
+            },
+            error
+        );
+    }
+    Ok(match report.status {
+        RunStatus::Ok => ExitCode::SUCCESS,
+        RunStatus::Partial => ExitCode::from(3),
+        RunStatus::Failed => ExitCode::FAILURE,
+    })
+}
+
+/// `roles`: a table for people, or JSON.
+pub fn roles(config: &Config, filter: RoleFilter, json: bool) -> Result<ExitCode> {
+    let db = open_existing(config)?;
+    let roles = db.list_roles(&filter)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &roles)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "{:<18} {:>5} {:>5} {:>9}  {:<24} {:<40} ID",
+        "TIER", "SCORE", "FEE", "SALARY", "COMPANY", "TITLE"
+    )?;
+    for role in &roles {
+        let tier = if role.status == "gone" {
+            "gone".to_string()
+        } else {
+            role.tier.clone().unwrap_or_else(|| "-".into())
+        };
+        writeln!(
+            out,
+            "{:<18} {:>5} {:>5} {:>9}  {:<24} {:<40} {}",
+            tier,
+            role.combined_score
+                .map(|s| format!("{s:.2}"))
+                .unwrap_or_else(|| "-".into()),
+            role.fee_percent
+                .map(|f| format!("{f}%"))
+                .unwrap_or_else(|| "-".into()),
+            role.salary_max
+                .map(|s| format!("${}K", s / 1000))
+                .unwrap_or_else(|| "-".into()),
+            terminal_text(role.company.as_deref().unwrap_or("-"), 24),
+            terminal_text(role.title.as_deref().unwrap_or("-"), 40),
+            terminal_text(&role.id, 60),
+        )?;
+    }
+    writeln!(
+        out,
+        "{} role{}",
+        roles.len(),
+        if roles.len() == 1 { "" } else { "s" }
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `changes --since`: oldest first.
+pub fn changes(config: &Config, since: &str, json: bool) -> Result<ExitCode> {
+    let since = parse_since(since, Utc::now())?;
+    let db = open_existing(config)?;
+    let changes = db.list_changes(since)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &changes)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for change in &changes {
+        let values = match (&change.old_value, &change.new_value) {
+            (None, None) => String::new(),
+            (old, new) => format!(
+                " {}: {} -> {}",
+                change.field.as_deref().unwrap_or(""),
+                terminal_text(old.as_deref().unwrap_or("none"), 40),
+                terminal_text(new.as_deref().unwrap_or("none"), 40)
+            ),
+        };
+        writeln!(
+            out,
+            "{}  {:<18} {} — {}{}",
+            change.detected_at,
+            change.kind,
+            terminal_text(change.company.as_deref().unwrap_or("-"), 30),
+            terminal_text(change.title.as_deref().unwrap_or("-"), 50),
+            values
+        )?;
+    }
+    writeln!(
+        out,
+        "{} change{} since {}",
+        changes.len(),
+        if changes.len() == 1 { "" } else { "s" },
+        crate::role::timestamp(since)
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `session import FILE`.
+pub fn session_import(config: &Config, file: &Path) -> Result<ExitCode> {
+    let dest = config.session_file();
+    let session = session::import(file, &dest)?;
+    println!(
+        "installed the Paraform session at {} (mode 0600)",
+        dest.display()
+    );
+    println!("{}", session::describe_expiry(&session, Utc::now()));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `session status`: exit 0 while valid, 1 when missing or expired.
+pub fn session_status(config: &Config, env: &Env) -> Result<ExitCode> {
+    let Some(session) = Session::load(&config.session_file(), env.var(SESSION_ENV))? else {
+        bail!(
+            "no Paraform session at {} (and {SESSION_ENV} is not set): run `air-demand session import FILE`",
+            config.session_file().display()
+        );
+    };
+    let now = Utc::now();
+    println!("{}", session::describe_expiry(&session, now));
+    Ok(if session.is_expired(now) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn simulate(port: u16, seed: u64, roles: usize) -> Result<ExitCode> {
+    let options = crate::sim::SimOptions {
+        seed,
+        roles,
+        ..Default::default()
+    };
+    println!(
+        "simulated Paraform on http://127.0.0.1:{port} (seed {seed}, {roles} roles); session token {:?}; Ctrl-C stops it",
+        options.session_token
+    );
+    tokio::select! {
+        served = crate::sim::serve_forever(options, port) => served.with_context(|| format!("serving on 127.0.0.1:{port}"))?,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_existing(config: &Config) -> Result<Db> {
+    let path = config.database_path();
+    if !path.exists() {
+        bail!(
+            "no database at {}: run `air-demand init` or `air-demand scrape` first",
+            path.display()
+        );
+    }
+    Db::open(&path)
+}
+
+/// `24h`, `7d`, `2w`, `90m`, `2025-12-19`, or RFC 3339.
+pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    let text = text.trim();
+    let unit_at = text.char_indices().last().map(|(at, _)| at).unwrap_or(0);
+    let (number, unit) = text.split_at(unit_at);
+    if let Ok(n) = number.parse::<i64>() {
+        let span = match unit {
+            "m" => chrono::Duration::try_minutes(n),
+            "h" => chrono::Duration::try_hours(n),
+            "d" => chrono::Duration::try_days(n),
+            "w" => chrono::Duration::try_weeks(n),
+            _ => None,
+        };
+        if let Some(span) = span {
+            return Ok(now - span);
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    }
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    bail!(
+        "--since {text:?} is not a span like 24h or 7d, a date like 2025-12-19, or an RFC 3339 time"
+    )
+}
+
+/// Scraped text made safe for a terminal (no escape sequences) and cut to `width`.
+pub fn terminal_text(text: &str, width: usize) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if clean.chars().count() <= width {
+        return clean;
+    }
+    let mut cut: String = clean.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_forms() {
+        let now = DateTime::parse_from_rfc3339("2025-12-19T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let check = |text: &str, expected: &str| {
+            assert_eq!(
+                crate::role::timestamp(parse_since(text, now).unwrap()),
+                expected,
+                "{text}"
+            );
+        };
+        check("24h", "2025-12-18T12:00:00Z");
+        check("7d", "2025-12-12T12:00:00Z");
+        check("2w", "2025-12-05T12:00:00Z");
+        check("90m", "2025-12-19T10:30:00Z");
+        check("2025-12-01", "2025-12-01T00:00:00Z");
+        check("2025-12-01T08:00:00+01:00", "2025-12-01T07:00:00Z");
+        assert!(parse_since("yesterday", now).is_err());
+        assert!(parse_since("", now).is_err());
+        assert!(parse_since("é", now).is_err());
+    }
+
+    #[test]
+    fn terminal_text_strips_escapes() {
+        assert_eq!(terminal_text("a\x1b[31mb\n", 10), "a [31mb ");
+        assert_eq!(terminal_text("abcdef", 4), "abc…");
+    }
+}

@@ -1,0 +1,395 @@
+//! Configuration: the `air-demand.toml` file, its built-in defaults, and the
+//! environment (secrets and a literal `.env` file beside the config).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// Where the config is looked for when neither `--config` nor `AIR_DEMAND_CONFIG` says.
+pub const DEFAULT_CONFIG_PATH: &str = "air-demand.toml";
+
+/// The whole configuration. Every key has a default, so a missing file or
+/// section means built-in behaviour; an unknown key is an error naming it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub site: SiteConfig,
+    pub paraform: ParaformConfig,
+    pub schedule: ScheduleConfig,
+    pub digest: DigestConfig,
+    /// Qualification rules (SCORING.md); typed by the evaluation stage.
+    pub qualification: toml::Table,
+    /// Scoring weights (SCORING.md); typed by the evaluation stage.
+    pub scoring: toml::Table,
+    /// Directory that relative paths in the file are resolved against: the
+    /// config file's own directory, or the working directory without a file.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteConfig {
+    pub dir: PathBuf,
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ParaformConfig {
+    pub enabled: bool,
+    pub base_url: String,
+    pub session_file: PathBuf,
+    /// Politeness: the pause between two requests to Paraform.
+    pub request_delay_ms: u64,
+    /// Retries after the first attempt, for timeouts, connection errors, 429 and 5xx.
+    pub max_retries: u32,
+    /// First retry waits about this long; each further retry doubles it.
+    pub retry_base_ms: u64,
+    /// Per-request timeout.
+    pub timeout_secs: u64,
+    pub fetch_details: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    pub timezone: String,
+    pub scrape: Vec<String>,
+    pub digest: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DigestConfig {
+    pub to: Vec<String>,
+    pub from: String,
+    pub transport: String,
+    pub outbox: PathBuf,
+    pub send_empty: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database: DatabaseConfig::default(),
+            site: SiteConfig::default(),
+            paraform: ParaformConfig::default(),
+            schedule: ScheduleConfig::default(),
+            digest: DigestConfig::default(),
+            qualification: toml::Table::new(),
+            scoring: toml::Table::new(),
+            base_dir: PathBuf::from("."),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            path: PathBuf::from("data/air-demand.sqlite"),
+        }
+    }
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        SiteConfig {
+            dir: PathBuf::from("site"),
+            base_url: "https://demand.example.com".into(),
+        }
+    }
+}
+
+impl Default for ParaformConfig {
+    fn default() -> Self {
+        ParaformConfig {
+            enabled: true,
+            base_url: "https://www.paraform.com".into(),
+            session_file: PathBuf::from("data/paraform_session.json"),
+            request_delay_ms: 2000,
+            max_retries: 4,
+            retry_base_ms: 1000,
+            timeout_secs: 30,
+            fetch_details: true,
+        }
+    }
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            timezone: "UTC".into(),
+            scrape: vec!["0 5 * * *".into(), "0 17 * * *".into()],
+            digest: vec!["0 6 * * *".into()],
+        }
+    }
+}
+
+impl Default for DigestConfig {
+    fn default() -> Self {
+        DigestConfig {
+            to: vec!["me@example.com".into()],
+            from: "Air Demand <digest@example.com>".into(),
+            transport: "smtp".into(),
+            outbox: PathBuf::from("data/outbox"),
+            send_empty: true,
+        }
+    }
+}
+
+impl Config {
+    /// Loads the config at `path`; a missing file means the built-in defaults.
+    pub fn load(path: &Path) -> Result<Config> {
+        let base_dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Config {
+                    base_dir,
+                    ..Config::default()
+                });
+            }
+            Err(err) => {
+                return Err(err).with_context(|| format!("reading config {}", path.display()));
+            }
+        };
+        let mut config = Config::parse(&text, path)?;
+        config.base_dir = base_dir;
+        Ok(config)
+    }
+
+    /// Parses config text; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &Path) -> Result<Config> {
+        let config: Config = toml::from_str(text).map_err(|err| {
+            let line = err.span().map(|span| line_of(text, span.start));
+            let message = err.message().trim().to_string();
+            match line {
+                Some(line) => anyhow::anyhow!("{} line {line}: {message}", origin.display()),
+                None => anyhow::anyhow!("{}: {message}", origin.display()),
+            }
+        })?;
+        config
+            .validate()
+            .with_context(|| format!("invalid config {}", origin.display()))?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.paraform.enabled && !self.paraform.base_url.starts_with("http") {
+            bail!(
+                "[paraform] base_url must be an http(s) URL, not {:?}",
+                self.paraform.base_url
+            );
+        }
+        if !["smtp", "file", "stdout"].contains(&self.digest.transport.as_str()) {
+            bail!(
+                "[digest] transport must be \"smtp\", \"file\" or \"stdout\", not {:?}",
+                self.digest.transport
+            );
+        }
+        Ok(())
+    }
+
+    /// Resolves a configured path against the config file's directory.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() || self.base_dir == Path::new(".") {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.resolve(&self.database.path)
+    }
+
+    pub fn site_dir(&self) -> PathBuf {
+        self.resolve(&self.site.dir)
+    }
+
+    pub fn session_file(&self) -> PathBuf {
+        self.resolve(&self.paraform.session_file)
+    }
+
+    pub fn outbox(&self) -> PathBuf {
+        self.resolve(&self.digest.outbox)
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The commented configuration `init` writes. It parses to `Config::default()`
+/// (a unit test holds the two together).
+pub const DEFAULT_CONFIG_TOML: &str = r#"# air-demand configuration. Every key shows its default; delete what you do not change.
+# Relative paths are resolved against this file's directory.
+# Secrets never live here: they come from the environment or a `.env` file beside
+# this file (values taken literally):
+#   PARAFORM_SESSION_JSON  base64 of a Playwright storage_state (instead of session_file)
+#   SMTP_URL               e.g. smtps://user:pass@smtp.mailgun.org:465
+
+[database]
+path = "data/air-demand.sqlite"
+
+[site]
+dir = "site"                                  # what nginx serves
+base_url = "https://demand.example.com"       # absolute links in email and feeds
+
+[paraform]
+enabled = true
+base_url = "https://www.paraform.com"
+session_file = "data/paraform_session.json"   # install with `air-demand session import FILE`
+request_delay_ms = 2000                       # politeness between requests
+max_retries = 4                               # on timeouts, connection errors, 429 and 5xx
+retry_base_ms = 1000                          # first backoff; doubles on each retry
+timeout_secs = 30                             # per request
+fetch_details = true                          # detail call for new/changed roles that pass the hard filters
+
+[schedule]
+timezone = "UTC"
+scrape = ["0 5 * * *", "0 17 * * *"]
+digest = ["0 6 * * *"]
+
+[digest]
+to = ["me@example.com"]
+from = "Air Demand <digest@example.com>"
+transport = "smtp"                            # smtp | file | stdout
+outbox = "data/outbox"                        # for transport = "file"
+send_empty = true                             # send a short "nothing new" digest
+
+[qualification]
+
+[scoring]
+"#;
+
+/// Secrets and settings from the environment: the process environment, over a
+/// `.env` file beside the config. Passed explicitly; never written back to the
+/// process environment.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    dotenv: BTreeMap<String, String>,
+    /// False for an environment that must not see the process's variables
+    /// (the demo must not pick up a real session).
+    isolated: bool,
+}
+
+impl Env {
+    /// Reads `.env` in `dir` when present. Values are literal: no `$VAR`
+    /// expansion, one pair of surrounding quotes removed.
+    pub fn load(dir: &Path) -> Result<Env> {
+        let path = dir.join(".env");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Env::default()),
+            Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
+        };
+        Ok(Env {
+            dotenv: parse_dotenv(&text),
+            isolated: false,
+        })
+    }
+
+    /// An environment that sees only the given pairs (tests, demo).
+    pub fn isolated(pairs: &[(&str, &str)]) -> Env {
+        let dotenv = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Env {
+            dotenv,
+            isolated: true,
+        }
+    }
+
+    pub fn var(&self, name: &str) -> Option<String> {
+        let process = if self.isolated {
+            None
+        } else {
+            std::env::var(name).ok()
+        };
+        process
+            .or_else(|| self.dotenv.get(name).cloned())
+            .filter(|value| !value.is_empty())
+    }
+}
+
+fn parse_dotenv(text: &str) -> BTreeMap<String, String> {
+    let mut pairs = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value.trim();
+        let unquoted = [('"', '"'), ('\'', '\'')]
+            .iter()
+            .find_map(|(open, close)| value.strip_prefix(*open)?.strip_suffix(*close))
+            .unwrap_or(value);
+        pairs.insert(key.trim().to_string(), unquoted.to_string());
+    }
+    pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_template_parses_to_defaults() {
+        let parsed = Config::parse(DEFAULT_CONFIG_TOML, Path::new("t.toml")).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let err = Config::parse("[paraform]\nrequest_delay = 5\n", Path::new("a.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("a.toml line 2"), "{err}");
+        assert!(err.contains("request_delay"), "{err}");
+    }
+
+    #[test]
+    fn partial_file_keeps_other_defaults() {
+        let config = Config::parse("[paraform]\nrequest_delay_ms = 5\n", Path::new("a")).unwrap();
+        assert_eq!(config.paraform.request_delay_ms, 5);
+        assert_eq!(config.paraform.max_retries, 4);
+        assert_eq!(config.database, DatabaseConfig::default());
+    }
+
+    #[test]
+    fn bad_transport_is_rejected() {
+        let err = Config::parse("[digest]\ntransport = \"pigeon\"\n", Path::new("a")).unwrap_err();
+        assert!(format!("{err:#}").contains("pigeon"));
+    }
+
+    #[test]
+    fn dotenv_values_are_literal() {
+        let pairs = parse_dotenv(
+            "# comment\nA=1\nexport B=\"two words\"\nC='$HOME'\nD=$HOME\n\nbroken line\n",
+        );
+        assert_eq!(pairs["A"], "1");
+        assert_eq!(pairs["B"], "two words");
+        assert_eq!(pairs["C"], "$HOME");
+        assert_eq!(pairs["D"], "$HOME");
+        assert_eq!(pairs.len(), 4);
+    }
+}

@@ -1,0 +1,202 @@
+//! `demo`: the whole pipeline against the built-in simulated marketplace,
+//! offline, in a few seconds. Each round the marketplace evolves and a scrape
+//! records what changed; two rounds misbehave on purpose to show that a
+//! rate limit is retried and an empty answer loses nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+
+use crate::config::{Config, Env};
+use crate::progress::Progress;
+use crate::scrape::{ScrapeOptions, scrape};
+use crate::session::{self, Session};
+use crate::sim::{Fault, SimOptions, Simulator, Target};
+use crate::store::Db;
+
+pub struct DemoOptions {
+    pub dir: PathBuf,
+    pub rounds: u32,
+    pub seed: u64,
+}
+
+/// Simulated time between two rounds, like the default schedule.
+const ROUND_SPACING_HOURS: i64 = 12;
+
+pub async fn demo(options: &DemoOptions) -> Result<()> {
+    let rounds = options.rounds.max(1);
+    let spacing = chrono::Duration::hours(ROUND_SPACING_HOURS);
+    let start = Utc::now() - spacing * (rounds as i32 - 1);
+    let sim = Simulator::start(SimOptions {
+        seed: options.seed,
+        now: start,
+        ..SimOptions::default()
+    })
+    .await
+    .context("starting the simulated marketplace")?;
+    let config = demo_config(&options.dir, &sim);
+    fresh_database(&config.database_path())?;
+    install_session(&config, &sim)?;
+    let env = Env::isolated(&[]);
+    println!(
+        "Simulated Paraform on {} (seed {}); {rounds} scrape round{} {ROUND_SPACING_HOURS} hours apart.\n",
+        sim.base_url(),
+        options.seed,
+        if rounds == 1 { "" } else { "s" }
+    );
+
+    for round in 1..=rounds {
+        if round > 1 {
+            sim.advance(spacing);
+        }
+        let note = misbehave(&sim, round, rounds);
+        let report = scrape(
+            &config,
+            &env,
+            &ScrapeOptions {
+                trigger: "demo".into(),
+                now: sim.now(),
+                progress: Progress::hidden(),
+            },
+        )
+        .await?;
+        println!(
+            "Round {round} ({}): {}",
+            sim.now().format("%b %d %H:%M"),
+            report.summary_line()
+        );
+        if let Some(note) = note {
+            println!("  ({note})");
+        }
+        for error in &report.errors {
+            println!("  ! {error}");
+        }
+        print_changes(&Db::open(&config.database_path())?, report.run_id)?;
+        println!();
+    }
+
+    let db_path = config.database_path();
+    println!("Database: {}", db_path.display());
+    println!(
+        "Try:      sqlite3 {} 'select kind, count(*) from changes group by 1'",
+        db_path.display()
+    );
+    println!(
+        "          cargo run --release -- --config {} roles",
+        demo_config_path(&options.dir).display()
+    );
+    std::fs::write(
+        demo_config_path(&options.dir),
+        demo_config_toml(&options.dir),
+    )
+    .context("writing the demo config")?;
+    Ok(())
+}
+
+/// Two rounds go wrong on purpose: a rate limit (retried, the run is fine)
+/// and an empty answer (the run is partial and nobody is marked gone).
+fn misbehave(sim: &Simulator, round: u32, rounds: u32) -> Option<&'static str> {
+    if round == 2 {
+        sim.inject(
+            Target::List,
+            Fault::RateLimited {
+                retry_after_secs: 1,
+            },
+            1,
+        );
+        return Some(
+            "the marketplace answered 429 Too Many Requests first; the scrape waited and retried",
+        );
+    }
+    if rounds >= 4 && round == rounds - 1 {
+        sim.inject(Target::List, Fault::EmptyList, 1);
+        return Some("the marketplace answered with an empty list; every role stays active");
+    }
+    None
+}
+
+fn print_changes(db: &Db, run_id: i64) -> Result<()> {
+    let changes = db.changes_in_run(run_id)?;
+    if changes.is_empty() {
+        println!("  no changes");
+        return Ok(());
+    }
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for change in &changes {
+        *by_kind.entry(change.kind.as_str()).or_default() += 1;
+    }
+    let counts: Vec<String> = by_kind
+        .iter()
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect();
+    println!("  changes: {}", counts.join(", "));
+    for change in changes.iter().filter(|c| c.kind != "NEW").take(6) {
+        let values = match (&change.old_value, &change.new_value) {
+            (None, None) => String::new(),
+            (old, new) => format!(
+                ": {} {} -> {}",
+                change.field.as_deref().unwrap_or(""),
+                old.as_deref().unwrap_or("none"),
+                new.as_deref().unwrap_or("none")
+            ),
+        };
+        println!(
+            "    {:<18} {} — {}{values}",
+            change.kind,
+            crate::cli::terminal_text(change.company.as_deref().unwrap_or("-"), 28),
+            crate::cli::terminal_text(change.title.as_deref().unwrap_or("-"), 40)
+        );
+    }
+    Ok(())
+}
+
+fn demo_config(dir: &Path, sim: &Simulator) -> Config {
+    let mut config = Config {
+        base_dir: PathBuf::from("."),
+        ..Config::default()
+    };
+    config.database.path = dir.join("demo.sqlite");
+    config.site.dir = dir.join("demo-site");
+    config.paraform.base_url = sim.base_url();
+    config.paraform.session_file = dir.join("demo_session.json");
+    config.paraform.request_delay_ms = 20;
+    config.paraform.retry_base_ms = 200;
+    config.digest.transport = "file".into();
+    config.digest.outbox = dir.join("demo-outbox");
+    config
+}
+
+fn demo_config_path(dir: &Path) -> PathBuf {
+    dir.join("demo.toml")
+}
+
+/// A config for looking at the demo's results with the other commands; it
+/// points at the demo database (the simulator is gone once the demo ends).
+fn demo_config_toml(dir: &Path) -> String {
+    format!(
+        "# Written by `air-demand demo`: look at its results with `--config {}`.\n[database]\npath = \"demo.sqlite\"\n\n[site]\ndir = \"demo-site\"\n\n[paraform]\nsession_file = \"demo_session.json\"\n\n[digest]\ntransport = \"file\"\noutbox = \"demo-outbox\"\n",
+        demo_config_path(dir).display()
+    )
+}
+
+/// Each demo starts from an empty database: the simulator starts afresh too.
+fn fresh_database(path: &Path) -> Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err).with_context(|| format!("removing {}", file.display())),
+        }
+    }
+    Ok(())
+}
+
+fn install_session(config: &Config, sim: &Simulator) -> Result<()> {
+    let expires = (Utc::now() + chrono::Duration::days(30)).timestamp();
+    let state = sim.storage_state_json(expires);
+    Session::parse(&state, "the simulator's session")?;
+    session::write_private(&config.session_file(), state.as_bytes())
+}

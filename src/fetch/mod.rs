@@ -1,0 +1,347 @@
+//! Fetching from sources over HTTP: one polite client with retries, and the
+//! source adapters built on it. Nothing outside this module does HTTP.
+
+pub mod paraform;
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderValue};
+
+/// Why a fetch failed. Callers branch on the kind: an expired session is
+/// reported differently from a flaky network, and none of them means "zero roles".
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The full sentence to show, with what to do.
+    #[error("{0}")]
+    SessionExpired(String),
+    #[error("{0}")]
+    SessionMissing(String),
+    #[error("{procedure}: still rate limited (HTTP 429) after {attempts} attempts")]
+    RateLimited { procedure: String, attempts: u32 },
+    #[error("{procedure}: {detail} after {attempts} attempts")]
+    Transient {
+        procedure: String,
+        detail: String,
+        attempts: u32,
+    },
+    #[error("{procedure}: HTTP {status}")]
+    Status { procedure: String, status: u16 },
+    #[error("{procedure} returned a malformed response: {detail}")]
+    Malformed { procedure: String, detail: String },
+    #[error("{procedure}: {detail}")]
+    Request { procedure: String, detail: String },
+}
+
+/// How one attempt ended, as far as retrying is concerned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Attempt {
+    Status(u16),
+    Timeout,
+    Connect,
+    /// The connection broke while the body was being read.
+    Body,
+    /// Anything else (a bad URL, a TLS setup error): retrying will not help.
+    Other,
+}
+
+/// Retry timeouts, connection errors, broken bodies, 408, 429 and 5xx; never
+/// other 4xx, which will not change by asking again.
+pub fn should_retry(attempt: Attempt) -> bool {
+    match attempt {
+        Attempt::Status(status) => status == 408 || status == 429 || (500..=599).contains(&status),
+        Attempt::Timeout | Attempt::Connect | Attempt::Body => true,
+        Attempt::Other => false,
+    }
+}
+
+/// The wait before retry number `retry` (0-based): `Retry-After` when the
+/// server gave one (capped), else `base` doubled per retry plus up to 50% jitter.
+pub fn backoff(retry: u32, base: Duration, retry_after: Option<Duration>, jitter: f64) -> Duration {
+    const MAX_WAIT: Duration = Duration::from_secs(300);
+    if let Some(wait) = retry_after {
+        return wait.min(MAX_WAIT);
+    }
+    let doubled = base.saturating_mul(2u32.saturating_pow(retry.min(16)));
+    doubled
+        .mul_f64(1.0 + 0.5 * jitter.clamp(0.0, 1.0))
+        .min(MAX_WAIT)
+}
+
+/// Settings of the shared client.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub timeout: Duration,
+    pub request_delay: Duration,
+    pub max_retries: u32,
+    pub retry_base: Duration,
+}
+
+/// A finished HTTP exchange that was not retried away.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub location: Option<String>,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+/// One client for all requests: timeouts, gzip, a user agent, no redirects
+/// followed (a redirect to /login must be seen), politeness and retries.
+pub struct HttpClient {
+    client: reqwest::Client,
+    settings: ClientSettings,
+    last_request: Mutex<Option<Instant>>,
+    requests: AtomicU64,
+}
+
+pub const USER_AGENT: &str = concat!("air-demand/", env!("CARGO_PKG_VERSION"));
+
+impl HttpClient {
+    pub fn new(settings: ClientSettings) -> Result<HttpClient, FetchError> {
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .gzip(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|err| FetchError::Request {
+                procedure: "client".into(),
+                detail: format!("cannot build the HTTP client: {err}"),
+            })?;
+        Ok(HttpClient {
+            client,
+            settings,
+            last_request: Mutex::new(None),
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    /// How many HTTP requests were sent, retries included.
+    pub fn request_count(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// GETs `url`, retrying what [`should_retry`] allows. `procedure` names
+    /// the call in errors and logs; header values are never logged.
+    pub async fn get(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        procedure: &str,
+    ) -> Result<RawResponse, FetchError> {
+        let max_attempts = self.settings.max_retries + 1;
+        let mut attempt_no = 0;
+        loop {
+            attempt_no += 1;
+            self.wait_politely().await;
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let sent = self.client.get(url).headers(headers.clone()).send().await;
+            let (attempt, retry_after, failure) = match sent {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    if !should_retry(Attempt::Status(status)) {
+                        match read_response(response).await {
+                            Ok(raw) => return Ok(raw),
+                            Err(err) => (
+                                Attempt::Body,
+                                None,
+                                format!("reading the body failed: {err}"),
+                            ),
+                        }
+                    } else {
+                        let retry_after = response
+                            .headers()
+                            .get(reqwest::header::RETRY_AFTER)
+                            .and_then(parse_retry_after);
+                        (
+                            Attempt::Status(status),
+                            retry_after,
+                            format!("HTTP {status}"),
+                        )
+                    }
+                }
+                Err(err) => (classify(&err), None, describe(&err)),
+            };
+            let retry = should_retry(attempt) && attempt_no < max_attempts;
+            if !retry {
+                return Err(match attempt {
+                    Attempt::Status(429) => FetchError::RateLimited {
+                        procedure: procedure.into(),
+                        attempts: attempt_no,
+                    },
+                    Attempt::Other => FetchError::Request {
+                        procedure: procedure.into(),
+                        detail: failure,
+                    },
+                    _ => FetchError::Transient {
+                        procedure: procedure.into(),
+                        detail: failure,
+                        attempts: attempt_no,
+                    },
+                });
+            }
+            let wait = backoff(
+                attempt_no - 1,
+                self.settings.retry_base,
+                retry_after,
+                jitter(),
+            );
+            tracing::warn!(
+                procedure,
+                attempt = attempt_no,
+                wait_ms = wait.as_millis() as u64,
+                "{failure}; retrying"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn wait_politely(&self) {
+        let wait = {
+            let mut last = self.last_request.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            let ready_at = last
+                .map(|at| at + self.settings.request_delay)
+                .unwrap_or(now);
+            *last = Some(ready_at.max(now));
+            ready_at.saturating_duration_since(now)
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+async fn read_response(response: reqwest::Response) -> Result<RawResponse, reqwest::Error> {
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let location = header(reqwest::header::LOCATION);
+    let content_type = header(reqwest::header::CONTENT_TYPE);
+    let status = response.status().as_u16();
+    let body = response.text().await?;
+    Ok(RawResponse {
+        status,
+        location,
+        content_type,
+        body,
+    })
+}
+
+fn classify(err: &reqwest::Error) -> Attempt {
+    if err.is_timeout() {
+        Attempt::Timeout
+    } else if err.is_connect() {
+        Attempt::Connect
+    } else if err.is_body() || err.is_decode() || err.is_request() {
+        Attempt::Body
+    } else {
+        Attempt::Other
+    }
+}
+
+/// The error without its URL: URLs carry query input, and a chain of sources
+/// is noise in a one-line message.
+fn describe(err: &reqwest::Error) -> String {
+    let kind = match classify(err) {
+        Attempt::Timeout => "timed out",
+        Attempt::Connect => "connection failed",
+        Attempt::Body => "connection broke during the response",
+        _ => "request failed",
+    };
+    let mut cause = std::error::Error::source(err);
+    let mut innermost = None;
+    while let Some(inner) = cause {
+        innermost = Some(inner.to_string());
+        cause = inner.source();
+    }
+    match innermost {
+        Some(inner) => format!("{kind} ({inner})"),
+        None => kind.to_string(),
+    }
+}
+
+fn parse_retry_after(value: &HeaderValue) -> Option<Duration> {
+    let text = value.to_str().ok()?.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(text).ok()?;
+    let secs = (at.timestamp() - chrono::Utc::now().timestamp()).max(0) as u64;
+    Some(Duration::from_secs(secs))
+}
+
+/// A number in [0, 1) that differs between calls; enough for spreading retries.
+fn jitter() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    f64::from(nanos % 1000) / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_classification() {
+        for (attempt, expected) in [
+            (Attempt::Status(500), true),
+            (Attempt::Status(502), true),
+            (Attempt::Status(503), true),
+            (Attempt::Status(429), true),
+            (Attempt::Status(408), true),
+            (Attempt::Status(200), false),
+            (Attempt::Status(302), false),
+            (Attempt::Status(400), false),
+            (Attempt::Status(401), false),
+            (Attempt::Status(403), false),
+            (Attempt::Status(404), false),
+            (Attempt::Timeout, true),
+            (Attempt::Connect, true),
+            (Attempt::Body, true),
+            (Attempt::Other, false),
+        ] {
+            assert_eq!(should_retry(attempt), expected, "{attempt:?}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_and_honours_retry_after() {
+        let base = Duration::from_millis(100);
+        assert_eq!(backoff(0, base, None, 0.0), Duration::from_millis(100));
+        assert_eq!(backoff(1, base, None, 0.0), Duration::from_millis(200));
+        assert_eq!(backoff(3, base, None, 0.0), Duration::from_millis(800));
+        assert_eq!(backoff(1, base, None, 1.0), Duration::from_millis(300));
+        assert_eq!(
+            backoff(2, base, Some(Duration::from_secs(7)), 0.5),
+            Duration::from_secs(7)
+        );
+        assert_eq!(backoff(40, base, None, 0.0), Duration::from_secs(300));
+        assert_eq!(
+            backoff(0, base, Some(Duration::from_secs(9999)), 0.0),
+            Duration::from_secs(300)
+        );
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(
+            parse_retry_after(&HeaderValue::from_static("3")),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            parse_retry_after(&HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT")),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after(&HeaderValue::from_static("soon")), None);
+    }
+}

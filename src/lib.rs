@@ -1,0 +1,19 @@
+//! air-demand: watch a recruiting marketplace, keep every role and every
+//! version of it in one SQLite file, and publish what changed.
+//!
+//! The pipeline is `fetch → store → track → (evaluate → publish)`, one module
+//! per stage; `scrape` strings the stages of one run together and `cli` is
+//! the glue for the binary. See ARCHITECTURE.md.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod fetch;
+pub mod lock;
+pub mod progress;
+pub mod role;
+pub mod scrape;
+pub mod session;
+pub mod sim;
+pub mod store;
+pub mod track;

@@ -1,0 +1,76 @@
+//! The lock file that keeps two writers (scrapes, requalify) from running at once.
+
+use std::fs::{File, TryLockError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+/// Held for as long as the value lives; the OS releases it if the process dies,
+/// so a killed run never leaves a stale lock behind.
+#[derive(Debug)]
+pub struct WriterLock {
+    _file: File,
+    pub path: PathBuf,
+}
+
+impl WriterLock {
+    /// Takes the lock beside the database (`<db>.lock`) or says who holds it.
+    pub fn acquire(db_path: &Path) -> Result<WriterLock> {
+        let path = PathBuf::from(format!("{}.lock", db_path.display()));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("opening lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                let holder = holder.trim();
+                let by = if holder.is_empty() {
+                    String::new()
+                } else {
+                    format!(" by {holder}")
+                };
+                bail!(
+                    "another air-demand scrape is already running (lock {} held{by}); wait for it to finish",
+                    path.display()
+                );
+            }
+            Err(TryLockError::Error(err)) => {
+                return Err(err).with_context(|| format!("locking {}", path.display()));
+            }
+        }
+        // Who holds it, for the message above; best effort.
+        let _ = file
+            .set_len(0)
+            .and_then(|_| write!(file, "process {}", std::process::id()));
+        Ok(WriterLock { _file: file, path })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_lock_is_refused_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.sqlite");
+        let first = WriterLock::acquire(&db).unwrap();
+        let err = WriterLock::acquire(&db).unwrap_err().to_string();
+        assert!(err.contains("already running"), "{err}");
+        assert!(
+            err.contains(&format!("process {}", std::process::id())),
+            "{err}"
+        );
+        drop(first);
+        WriterLock::acquire(&db).unwrap();
+    }
+}

@@ -1,0 +1,219 @@
+//! The role model: reading a source's untrusted role JSON defensively.
+//!
+//! Any field may be missing, null or of the wrong type. Readers here never
+//! panic: a number written as a string ("5", "$200,000") is read as that
+//! number, anything else unreadable is `None`.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::Value;
+
+/// The columns of `roles` that are read out of a role's raw JSON.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RoleColumns {
+    pub title: Option<String>,
+    pub company: Option<String>,
+    pub url: Option<String>,
+    pub salary_min: Option<i64>,
+    pub salary_max: Option<i64>,
+    pub fee_percent: Option<f64>,
+    pub posted_at: Option<String>,
+}
+
+/// The role's id as text: ids may arrive as strings or numbers.
+pub fn external_id(raw: &Value) -> Option<String> {
+    match raw.get("id")? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Reads the columns of a Paraform role; `base_url` builds the role's page link.
+pub fn paraform_columns(raw: &Value, base_url: &str) -> RoleColumns {
+    let title = text_at(raw, "name");
+    let company = text_at(raw, "company.name");
+    let url = external_id(raw).map(|id| paraform_role_url(base_url, company.as_deref(), &id));
+    RoleColumns {
+        title,
+        company,
+        url,
+        salary_min: number_at(raw, "salaryLowerBound").map(|n| n.round() as i64),
+        salary_max: number_at(raw, "salaryUpperBound").map(|n| n.round() as i64),
+        fee_percent: number_at(raw, "percent_fee"),
+        posted_at: ["posted_at", "role_metadata.posted_at", "createdAt"]
+            .iter()
+            .find_map(|path| text_at(raw, path).and_then(|t| normalize_timestamp(&t))),
+    }
+}
+
+/// A role's page for people: `/company/<company-slug>/<id>` (API.md), each
+/// segment percent-encoded because both parts are scraped text.
+pub fn paraform_role_url(base_url: &str, company: Option<&str>, id: &str) -> String {
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+    let slug = company
+        .unwrap_or("company")
+        .trim()
+        .to_lowercase()
+        .replace(' ', "-");
+    format!(
+        "{}/company/{}/{}",
+        base_url.trim_end_matches('/'),
+        utf8_percent_encode(&slug, SEGMENT),
+        utf8_percent_encode(id, SEGMENT)
+    )
+}
+
+/// The value at a dotted path (`company.company_metadata.last_funding_round`).
+pub fn value_at<'a>(raw: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .try_fold(raw, |value, key| value.get(key))
+        .filter(|v| !v.is_null())
+}
+
+/// Text at a path: strings as they are (trimmed, empty is `None`), numbers
+/// and booleans as their JSON text.
+pub fn text_at(raw: &Value, path: &str) -> Option<String> {
+    match value_at(raw, path)? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A number at a path; see [`number`].
+pub fn number_at(raw: &Value, path: &str) -> Option<f64> {
+    number(value_at(raw, path)?)
+}
+
+/// Reads a JSON number, or a string holding one (`"5"`, `"$200,000"`, `" 14.5 "`).
+/// Non-finite values and anything else are `None`.
+pub fn number(value: &Value) -> Option<f64> {
+    let n = match value {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => {
+            let cleaned: String = s
+                .chars()
+                .filter(|c| !matches!(c, '$' | ',' | ' ' | '%'))
+                .collect();
+            cleaned.parse::<f64>().ok()?
+        }
+        _ => return None,
+    };
+    n.is_finite().then_some(n)
+}
+
+/// A list of strings at a path. A single string counts as a one-item list;
+/// non-string items are skipped.
+pub fn strings_at(raw: &Value, path: &str) -> Vec<String> {
+    match value_at(raw, path) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| match item {
+                Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .collect(),
+        Some(Value::String(s)) if !s.trim().is_empty() => vec![s.trim().to_string()],
+        _ => Vec::new(),
+    }
+}
+
+/// Parses an RFC 3339 timestamp into our storage form (UTC, seconds, `Z`).
+pub fn normalize_timestamp(text: &str) -> Option<String> {
+    let parsed = DateTime::parse_from_rfc3339(text.trim()).ok()?;
+    Some(timestamp(parsed.with_timezone(&Utc)))
+}
+
+/// The storage form of a time: RFC 3339 UTC with seconds, e.g. `2025-12-19T12:24:00Z`.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Formats a number the way people write it: no trailing `.0` on whole numbers.
+pub fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> Value {
+        let text = include_str!("../tests/fixtures/searchActiveRoles.sample.json");
+        let payload: Value = serde_json::from_str(text).unwrap();
+        payload["result"]["data"]["json"][0].clone()
+    }
+
+    #[test]
+    fn sample_role_columns() {
+        let columns = paraform_columns(&sample(), "https://www.paraform.com/");
+        assert_eq!(
+            columns,
+            RoleColumns {
+                title: Some("Senior Backend Engineer".into()),
+                company: Some("Examplar Labs".into()),
+                url: Some(
+                    "https://www.paraform.com/company/examplar-labs/clx0demo000001role0001".into()
+                ),
+                salary_min: Some(200000),
+                salary_max: Some(260000),
+                fee_percent: Some(17.5),
+                posted_at: Some("2025-06-06T19:38:45Z".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn wrong_types_read_sensibly() {
+        let raw = json!({
+            "id": 42, "name": ["not", "a", "string"], "company": "just a string",
+            "salaryUpperBound": "$250,000", "salaryLowerBound": {"no": 1},
+            "percent_fee": "15%", "posted_at": "yesterday", "createdAt": "2025-01-02T03:04:05+01:00"
+        });
+        let columns = paraform_columns(&raw, "http://x");
+        assert_eq!(columns.title, None);
+        assert_eq!(columns.company, None);
+        assert_eq!(columns.url.as_deref(), Some("http://x/company/company/42"));
+        assert_eq!(columns.salary_max, Some(250000));
+        assert_eq!(columns.salary_min, None);
+        assert_eq!(columns.fee_percent, Some(15.0));
+        assert_eq!(columns.posted_at.as_deref(), Some("2025-01-02T02:04:05Z"));
+    }
+
+    #[test]
+    fn ids() {
+        assert_eq!(external_id(&json!({"id": " abc "})).as_deref(), Some("abc"));
+        assert_eq!(external_id(&json!({"id": 7})).as_deref(), Some("7"));
+        assert_eq!(external_id(&json!({"id": ""})), None);
+        assert_eq!(external_id(&json!({"id": null})), None);
+        assert_eq!(external_id(&json!({})), None);
+        assert_eq!(external_id(&json!("not an object")), None);
+    }
+
+    #[test]
+    fn hostile_company_names_stay_inside_the_url_path() {
+        let url = paraform_role_url("https://p.com", Some("<a href=x>/../evil"), "id/1?x");
+        assert_eq!(
+            url,
+            "https://p.com/company/%3Ca-href%3Dx%3E%2F..%2Fevil/id%2F1%3Fx"
+        );
+    }
+
+    #[test]
+    fn strings_and_numbers() {
+        let raw = json!({"a": ["x", 1, null, " "], "b": "solo", "n": "1e400"});
+        assert_eq!(strings_at(&raw, "a"), vec!["x", "1"]);
+        assert_eq!(strings_at(&raw, "b"), vec!["solo"]);
+        assert_eq!(number_at(&raw, "n"), None);
+        assert_eq!(format_number(17.0), "17");
+        assert_eq!(format_number(17.5), "17.5");
+    }
+}

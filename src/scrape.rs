@@ -1,0 +1,387 @@
+//! One scrape run, as a short sequence of stages:
+//! lock → open → start the run row → fetch every source → record everything
+//! in one transaction (store, track, removals) → report.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::config::{Config, Env};
+use crate::fetch::paraform::{self, Paraform};
+use crate::fetch::{ClientSettings, FetchError, HttpClient};
+use crate::lock::WriterLock;
+use crate::progress::Progress;
+use crate::role::{external_id, paraform_columns};
+use crate::session::{SESSION_ENV, Session};
+use crate::store::{Db, RoleWrite, RunCounts, StoreTx, StoredRole};
+use crate::track::{ChangeKind, FieldChange, content_hash, diff};
+
+/// How a scrape is run.
+pub struct ScrapeOptions {
+    /// Who started it: `manual`, `schedule`, `demo`.
+    pub trigger: String,
+    /// The run's clock: every timestamp it writes is this instant.
+    pub now: DateTime<Utc>,
+    pub progress: Progress,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Ok,
+    /// Something failed or looked wrong, and nothing was lost.
+    Partial,
+    Failed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Ok => "ok",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// What a run did, for the summary line and the caller's exit code.
+#[derive(Debug, Clone)]
+pub struct ScrapeReport {
+    pub run_id: i64,
+    pub status: RunStatus,
+    pub counts: RunCounts,
+    pub errors: Vec<String>,
+    pub duration: Duration,
+}
+
+impl ScrapeReport {
+    /// `run 3 ok in 1.2s: 60 seen, 3 new, 5 changed, 2 gone, 1 reappeared, 0 errors`
+    pub fn summary_line(&self) -> String {
+        let c = &self.counts;
+        format!(
+            "run {} {} in {:.1}s: {} seen, {} new, {} changed, {} gone, {} reappeared, {} error{}",
+            self.run_id,
+            self.status.as_str(),
+            self.duration.as_secs_f64(),
+            c.seen,
+            c.new,
+            c.changed,
+            c.gone,
+            c.reappeared,
+            self.errors.len(),
+            if self.errors.len() == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// Runs one scrape of every enabled source into the configured database.
+pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Result<ScrapeReport> {
+    let db_path = config.database_path();
+    let _lock = WriterLock::acquire(&db_path)?;
+    let mut db = Db::open(&db_path)?;
+    let abandoned = db.fail_abandoned_runs(options.now)?;
+    if abandoned > 0 {
+        tracing::warn!(
+            abandoned,
+            "marked runs left unfinished by a stopped process as failed"
+        );
+    }
+    let started = Instant::now();
+    let run_id = db.start_run(options.now, &options.trigger)?;
+    let fetches = fetch_sources(config, env, options).await;
+    options.progress.step("storing roles");
+    let recorded = record_run(&mut db, config, run_id, &fetches, options.now, started);
+    options.progress.finish();
+    if let Err(err) = &recorded {
+        // The run's transaction was rolled back; leave the reason on its row.
+        let _ = db.fail_run(
+            run_id,
+            options.now,
+            &[format!("storing the run failed: {err:#}")],
+        );
+    }
+    recorded
+}
+
+/// What one source returned.
+struct SourceFetch {
+    source: &'static str,
+    result: Result<Vec<Value>, FetchError>,
+    requests: u64,
+}
+
+async fn fetch_sources(config: &Config, env: &Env, options: &ScrapeOptions) -> Vec<SourceFetch> {
+    let mut fetches = Vec::new();
+    if config.paraform.enabled {
+        options.progress.step("fetching Paraform roles");
+        fetches.push(fetch_paraform(config, env, options.now).await);
+    }
+    fetches
+}
+
+async fn fetch_paraform(config: &Config, env: &Env, now: DateTime<Utc>) -> SourceFetch {
+    let settings = &config.paraform;
+    let client = HttpClient::new(ClientSettings {
+        timeout: Duration::from_secs(settings.timeout_secs.max(1)),
+        request_delay: Duration::from_millis(settings.request_delay_ms),
+        max_retries: settings.max_retries,
+        retry_base: Duration::from_millis(settings.retry_base_ms),
+    });
+    let result = async {
+        let client = client.as_ref().map_err(clone_error)?;
+        let session = load_session(config, env)?;
+        Paraform::new(client, &settings.base_url, &session, now)?
+            .list_roles()
+            .await
+    }
+    .await;
+    let requests = client.map(|c| c.request_count()).unwrap_or(0);
+    SourceFetch {
+        source: paraform::SOURCE,
+        result,
+        requests,
+    }
+}
+
+fn clone_error(err: &FetchError) -> FetchError {
+    FetchError::Request {
+        procedure: "client".into(),
+        detail: err.to_string(),
+    }
+}
+
+fn load_session(config: &Config, env: &Env) -> Result<Session, FetchError> {
+    match Session::load(&config.session_file(), env.var(SESSION_ENV)) {
+        Ok(Some(session)) => Ok(session),
+        Ok(None) => Err(FetchError::SessionMissing(format!(
+            "no Paraform session: export one from a logged-in browser and run `air-demand session import FILE` (or set {SESSION_ENV}); looked for {}",
+            config.session_file().display()
+        ))),
+        Err(err) => Err(FetchError::SessionMissing(format!("{err:#}"))),
+    }
+}
+
+/// Writes the whole run in one transaction and closes its row.
+fn record_run(
+    db: &mut Db,
+    config: &Config,
+    run_id: i64,
+    fetches: &[SourceFetch],
+    now: DateTime<Utc>,
+    started: Instant,
+) -> Result<ScrapeReport> {
+    let mut stored = HashMap::new();
+    for fetch in fetches.iter().filter(|f| f.result.is_ok()) {
+        stored.insert(fetch.source, db.roles_of_source(fetch.source)?);
+    }
+    let tx = db.transaction()?;
+    let mut counts = RunCounts::default();
+    let mut errors = Vec::new();
+    let mut failed_sources = 0;
+    let mut suspicious = false;
+    for fetch in fetches {
+        counts.requests += fetch.requests;
+        match &fetch.result {
+            Err(err) => {
+                failed_sources += 1;
+                errors.push(format!("{}: {err}; no role was marked gone", fetch.source));
+            }
+            Ok(roles) => {
+                let source = SourceRun {
+                    source: fetch.source,
+                    run_id,
+                    now,
+                    base_url: &config.paraform.base_url,
+                };
+                let outcome =
+                    source.record(&tx, roles, &stored[fetch.source], &mut counts, &mut errors)?;
+                suspicious |= outcome == Completeness::Suspicious;
+            }
+        }
+    }
+    let status = if fetches.is_empty() {
+        errors.push("no source is enabled in the config ([paraform] enabled = false)".into());
+        RunStatus::Failed
+    } else if failed_sources == fetches.len() {
+        RunStatus::Failed
+    } else if failed_sources > 0 || suspicious {
+        RunStatus::Partial
+    } else {
+        RunStatus::Ok
+    };
+    let duration = started.elapsed();
+    let finished = now + chrono::Duration::from_std(duration).unwrap_or_default();
+    tx.finish_run(
+        run_id,
+        status.as_str(),
+        &counts,
+        &errors,
+        finished,
+        duration,
+    )?;
+    tx.commit()?;
+    Ok(ScrapeReport {
+        run_id,
+        status,
+        counts,
+        errors,
+        duration,
+    })
+}
+
+#[derive(Debug, PartialEq)]
+enum Completeness {
+    Complete,
+    /// Zero roles, or fewer than half of those active before: stored, but
+    /// nobody is marked gone on its word.
+    Suspicious,
+}
+
+/// Recording one source's roles within the run's transaction.
+struct SourceRun<'a> {
+    source: &'a str,
+    run_id: i64,
+    now: DateTime<Utc>,
+    base_url: &'a str,
+}
+
+impl SourceRun<'_> {
+    fn record(
+        &self,
+        tx: &StoreTx<'_>,
+        roles: &[Value],
+        stored: &HashMap<String, StoredRole>,
+        counts: &mut RunCounts,
+        errors: &mut Vec<String>,
+    ) -> Result<Completeness> {
+        let mut seen = HashSet::new();
+        for (position, raw) in roles.iter().enumerate() {
+            let Some(external_id) = external_id(raw) else {
+                errors.push(format!(
+                    "{}: skipped the role at position {position}: it has no id",
+                    self.source
+                ));
+                continue;
+            };
+            let id = format!("{}:{external_id}", self.source);
+            if !seen.insert(id.clone()) {
+                errors.push(format!(
+                    "{}: skipped a second role with id {} in one response",
+                    self.source,
+                    shorten(&external_id)
+                ));
+                continue;
+            }
+            self.record_role(tx, &id, &external_id, raw, stored.get(&id), counts)?;
+        }
+        counts.seen += seen.len() as u64;
+
+        let active_before = stored.values().filter(|role| role.active).count();
+        let reason = if seen.is_empty() {
+            Some(format!(
+                "{} returned zero roles; nobody was marked gone",
+                self.source
+            ))
+        } else if seen.len() * 2 < active_before {
+            Some(format!(
+                "{} returned {} roles, fewer than half of the {active_before} active before; nobody was marked gone",
+                self.source,
+                seen.len()
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            errors.push(reason);
+            return Ok(Completeness::Suspicious);
+        }
+        let mut gone: Vec<&StoredRole> = stored
+            .values()
+            .filter(|role| role.active && !seen.contains(&role.id))
+            .collect();
+        gone.sort_by(|a, b| a.id.cmp(&b.id));
+        for role in gone {
+            tx.mark_gone(&role.id, self.now)?;
+            let change = FieldChange::new(
+                ChangeKind::Disappeared,
+                "status",
+                Some("active".into()),
+                Some("gone".into()),
+            );
+            tx.insert_change(&role.id, self.run_id, self.now, &change)?;
+            counts.gone += 1;
+        }
+        Ok(Completeness::Complete)
+    }
+
+    fn record_role(
+        &self,
+        tx: &StoreTx<'_>,
+        id: &str,
+        external_id: &str,
+        raw: &Value,
+        stored: Option<&StoredRole>,
+        counts: &mut RunCounts,
+    ) -> Result<()> {
+        let raw_text = raw.to_string();
+        let hash = content_hash(raw);
+        let columns = paraform_columns(raw, self.base_url);
+        let write = RoleWrite {
+            id,
+            source: self.source,
+            external_id,
+            columns: &columns,
+            content_hash: &hash,
+            raw: &raw_text,
+        };
+        let Some(stored) = stored else {
+            tx.insert_role(&write, self.now)?;
+            tx.insert_version(id, self.run_id, self.now, &hash, &raw_text)?;
+            tx.insert_change(
+                id,
+                self.run_id,
+                self.now,
+                &FieldChange {
+                    kind: ChangeKind::New,
+                    field: None,
+                    old_value: None,
+                    new_value: None,
+                },
+            )?;
+            counts.new += 1;
+            return Ok(());
+        };
+        if !stored.active {
+            let change = FieldChange::new(
+                ChangeKind::Reappeared,
+                "status",
+                Some("gone".into()),
+                Some("active".into()),
+            );
+            tx.insert_change(id, self.run_id, self.now, &change)?;
+            counts.reappeared += 1;
+        }
+        let content_changed = stored.content_hash != hash;
+        if content_changed {
+            // An unreadable stored copy (edited by hand) compares as empty.
+            let previous: Value = serde_json::from_str(&stored.raw).unwrap_or(Value::Null);
+            tx.insert_version(id, self.run_id, self.now, &hash, &raw_text)?;
+            for change in diff(&previous, raw) {
+                tx.insert_change(id, self.run_id, self.now, &change)?;
+            }
+            counts.changed += 1;
+        }
+        tx.update_role(&write, content_changed, self.now)
+    }
+}
+
+/// Scraped ids go into messages; keep a hostile one from flooding them.
+fn shorten(text: &str) -> String {
+    const MAX: usize = 80;
+    if text.chars().count() <= MAX {
+        return text.to_string();
+    }
+    format!("{}…", text.chars().take(MAX).collect::<String>())
+}

@@ -1,0 +1,336 @@
+//! A simulated Paraform marketplace: Paraform's tRPC API shape served over HTTP on 127.0.0.1 from synthetic, seeded data.
+//!
+//! The integration tests and the `demo` command point the real fetcher at it.
+//! The data is deterministic for a seed and a `now`, and is built so the
+//! default rules of SCORING.md produce every tier (see `generate`). Between
+//! scrapes, [`Simulator::advance`] moves the marketplace one round: volatile
+//! fields change, some roles are edited, added, removed and brought back.
+//! [`Simulator::inject`] makes the next requests misbehave in the ways the
+//! real site does (errors, rate limits, expired sessions, broken bodies).
+
+mod generate;
+mod market;
+mod server;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use market::Market;
+use server::{SESSION_COOKIE, Shared, State, lock};
+
+pub use server::{DETAILED_PROCEDURE, LIST_PROCEDURE, SIMPLE_PROCEDURE};
+
+/// How to build the simulated marketplace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimOptions {
+    /// Same seed and `now`, same marketplace.
+    pub seed: u64,
+    /// How many roles the listing starts with.
+    pub roles: usize,
+    /// The value the `__Secure-next-auth.session-token` cookie must carry.
+    pub session_token: String,
+    /// The simulator's clock; every timestamp is relative to it.
+    pub now: DateTime<Utc>,
+    /// When set, the list call answers `{"items", "nextCursor"}` pages of this size.
+    pub page_size: Option<usize>,
+    /// When set, a few roles carry script tags and other hostile text.
+    pub hostile: bool,
+}
+
+impl Default for SimOptions {
+    fn default() -> SimOptions {
+        SimOptions {
+            seed: 42,
+            roles: 60,
+            session_token: "sim-session-token".to_string(),
+            now: Utc::now(),
+            page_size: None,
+            hostile: false,
+        }
+    }
+}
+
+/// Which calls a fault applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// `activeRoles.searchActiveRoles`.
+    List,
+    /// `role.getRoleByIdSimple` and `role.getRoleByIdDetailed`.
+    Detail,
+}
+
+/// A way for one request to misbehave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// 500 with a tRPC error body.
+    ServerError,
+    /// 429 with a `Retry-After` header.
+    RateLimited { retry_after_secs: u64 },
+    /// 401 with the tRPC UNAUTHORIZED body, as for an expired session.
+    Unauthorized,
+    /// 302 to `/login?callbackUrl=...`, the other face of an expired session.
+    RedirectToLogin,
+    /// 200 with the normal JSON body cut in half (Content-Length matches the cut body).
+    Truncated,
+    /// 200 with an HTML login page.
+    Html,
+    /// 200 with an empty list (`[]`, or an empty page when paginating).
+    EmptyList,
+    /// 200 with valid JSON of the wrong shape: `{"unexpected":true}` as payload.
+    WrongShape,
+    /// The normal answer, after a pause.
+    Slow { millis: u64 },
+    /// The normal answer: a placeholder that aims the faults queued after it
+    /// at a later request (the second page, say).
+    Skip,
+}
+
+/// What one [`Simulator::advance`] did, for assertions and demo output.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoundSummary {
+    pub round: u64,
+    /// New role ids, posted at the new `now`.
+    pub added: Vec<String>,
+    /// Role ids taken off the listing (kept aside; they may return).
+    pub removed: Vec<String>,
+    /// Role ids removed in an earlier round and listed again.
+    pub returned: Vec<String>,
+    /// Tracked edits as (role id, field name), e.g. `"percent_fee"`.
+    pub edited: Vec<(String, &'static str)>,
+    /// Role ids whose `locations` were only reordered: not a change.
+    pub reordered: Vec<String>,
+}
+
+/// A running simulated marketplace. Dropping it stops the server.
+pub struct Simulator {
+    state: Shared,
+    port: u16,
+    session_token: String,
+    /// Dropping the sender tells the accept loop to stop.
+    shutdown: Option<oneshot::Sender<()>>,
+    runner: Runner,
+}
+
+enum Runner {
+    Task(tokio::task::JoinHandle<()>),
+    Thread(Option<std::thread::JoinHandle<()>>),
+}
+
+impl Simulator {
+    /// Starts the server on the current tokio runtime; returns once the
+    /// listener is bound.
+    pub async fn start(opts: SimOptions) -> std::io::Result<Simulator> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let port = listener.local_addr()?.port();
+        let session_token = opts.session_token.clone();
+        let state = new_state(opts);
+        let (shutdown, stop) = oneshot::channel();
+        let task = tokio::spawn(server::accept_loop(listener, state.clone(), stop));
+        Ok(Simulator {
+            state,
+            port,
+            session_token,
+            shutdown: Some(shutdown),
+            runner: Runner::Task(task),
+        })
+    }
+
+    /// Starts the server on its own runtime in a background thread, for
+    /// synchronous callers; returns once the listener is bound.
+    pub fn start_in_thread(opts: SimOptions) -> std::io::Result<Simulator> {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
+        let session_token = opts.session_token.clone();
+        let state = new_state(opts);
+        let (shutdown, stop) = oneshot::channel();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
+        let thread_state = state.clone();
+        let thread = std::thread::Builder::new()
+            .name("paraform-sim".to_string())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(error) => {
+                        let _ = ready_tx.send(Err(error));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => {
+                            let _ = ready_tx.send(Ok(()));
+                            server::accept_loop(listener, thread_state, stop).await;
+                        }
+                        Err(error) => {
+                            let _ = ready_tx.send(Err(error));
+                        }
+                    }
+                });
+            })?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(error),
+            Err(_) => return Err(std::io::Error::other("simulator thread ended early")),
+        }
+        Ok(Simulator {
+            state,
+            port,
+            session_token,
+            shutdown: Some(shutdown),
+            runner: Runner::Thread(Some(thread)),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn session_token(&self) -> String {
+        self.session_token.clone()
+    }
+
+    /// A Playwright `storage_state` file for this simulator: the session
+    /// cookie expiring at `expires_unix`, plus a browser-session csrf cookie.
+    /// Cookies are not `secure`, since the simulator speaks plain HTTP.
+    pub fn storage_state_json(&self, expires_unix: i64) -> String {
+        let cookie = |name: &str, value: &str, expires: i64| {
+            json!({
+                "name": name,
+                "value": value,
+                "domain": "127.0.0.1",
+                "path": "/",
+                "expires": expires,
+                "httpOnly": true,
+                "secure": false,
+                "sameSite": "Lax",
+            })
+        };
+        let state = json!({
+            "cookies": [
+                cookie(SESSION_COOKIE, &self.session_token, expires_unix),
+                cookie("__Host-next-auth.csrf-token", "sim-csrf-token", -1),
+            ],
+            "origins": [],
+        });
+        serde_json::to_string_pretty(&state).unwrap_or_else(|_| state.to_string())
+    }
+
+    /// Moves the marketplace one round and its clock forward by `by`.
+    pub fn advance(&self, by: chrono::Duration) -> RoundSummary {
+        lock(&self.state).market.advance(by)
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        lock(&self.state).market.now()
+    }
+
+    /// Makes the next `times` requests to `target` misbehave with `fault`,
+    /// after any faults already queued. Only requests that pass the session
+    /// check take a fault from the queue.
+    pub fn inject(&self, target: Target, fault: Fault, times: usize) {
+        let mut state = lock(&self.state);
+        let queue = match target {
+            Target::List => &mut state.list_faults,
+            Target::Detail => &mut state.detail_faults,
+        };
+        queue.extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// How many requests named `procedure` arrived, failed ones included.
+    pub fn requests(&self, procedure: &str) -> usize {
+        lock(&self.state)
+            .requests
+            .get(procedure)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Ids the listing currently returns, in order, whatever their `status`
+    /// (roles added without an id are left out; duplicates appear twice).
+    pub fn active_ids(&self) -> Vec<String> {
+        lock(&self.state).market.listed_ids()
+    }
+
+    /// A listed or removed role, as the list call serves it.
+    pub fn role(&self, id: &str) -> Option<Value> {
+        lock(&self.state).market.role(id).cloned()
+    }
+
+    /// Edits a listed or removed role in place; unknown ids are ignored.
+    pub fn edit_role(&self, id: &str, edit: impl FnOnce(&mut Value)) {
+        lock(&self.state).market.edit_role(id, edit);
+    }
+
+    /// Appends a role to the listing as given, even without an `id` or with
+    /// an id already listed (the original stays first). A detail payload is
+    /// generated from its fields unless its id already has one.
+    pub fn add_role(&self, role: Value) {
+        lock(&self.state).market.add_role(role);
+    }
+
+    /// Hides a role from the listing, keeping it aside for `restore_role`.
+    pub fn remove_role(&self, id: &str) {
+        lock(&self.state).market.remove_role(id);
+    }
+
+    pub fn restore_role(&self, id: &str) {
+        lock(&self.state).market.restore_role(id);
+    }
+
+    /// Serves `detail` verbatim as the payload of both detail procedures for `id`.
+    pub fn set_detail(&self, id: &str, detail: Value) {
+        lock(&self.state).market.set_detail(id, detail);
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        drop(self.shutdown.take());
+        match &mut self.runner {
+            Runner::Task(task) => task.abort(),
+            Runner::Thread(thread) => {
+                if let Some(thread) = thread.take() {
+                    let _ = thread.join();
+                }
+            }
+        }
+    }
+}
+
+/// Serves a simulated marketplace on 127.0.0.1:`port` (0 picks a free port)
+/// until the process ends. Prints nothing: the caller knows the options.
+pub async fn serve_forever(opts: SimOptions, port: u16) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let state = new_state(opts);
+    // Held for the whole call, so the loop never sees a shutdown.
+    let (_shutdown, stop) = oneshot::channel();
+    server::accept_loop(listener, state, stop).await;
+    Ok(())
+}
+
+fn new_state(opts: SimOptions) -> Shared {
+    Arc::new(Mutex::new(State {
+        market: Market::generate(opts.seed, opts.roles, opts.now, opts.hostile),
+        session_token: opts.session_token,
+        page_size: opts.page_size,
+        list_faults: VecDeque::new(),
+        detail_faults: VecDeque::new(),
+        requests: HashMap::new(),
+    }))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,488 @@
+//! The SQLite file: opening it (WAL, migrations), and every SQL statement the
+//! program runs. Nothing outside this module speaks SQL.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::role::timestamp;
+use crate::track::FieldChange;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// The database: one connection, migrated on open.
+pub struct Db {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+/// What the tracker needs to know about a stored role.
+#[derive(Debug, Clone)]
+pub struct StoredRole {
+    pub id: String,
+    pub active: bool,
+    pub content_hash: String,
+    pub raw: String,
+}
+
+/// A role row as written by a scrape.
+#[derive(Debug, Clone)]
+pub struct RoleWrite<'a> {
+    pub id: &'a str,
+    pub source: &'a str,
+    pub external_id: &'a str,
+    pub columns: &'a crate::role::RoleColumns,
+    pub content_hash: &'a str,
+    pub raw: &'a str,
+}
+
+/// Final numbers of a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunCounts {
+    pub seen: u64,
+    pub new: u64,
+    pub changed: u64,
+    pub gone: u64,
+    pub reappeared: u64,
+    pub qualified: u64,
+    pub requests: u64,
+}
+
+/// A row of `runs`, for reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunRow {
+    pub id: i64,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub status: String,
+    pub trigger: String,
+    pub roles_seen: i64,
+    pub roles_new: i64,
+    pub roles_changed: i64,
+    pub roles_gone: i64,
+    pub roles_reappeared: i64,
+    pub roles_qualified: i64,
+    pub errors: Vec<String>,
+    pub duration_ms: Option<i64>,
+}
+
+/// A role as listed by `roles`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoleRow {
+    pub id: String,
+    pub title: Option<String>,
+    pub company: Option<String>,
+    pub url: Option<String>,
+    pub status: String,
+    pub tier: Option<String>,
+    pub combined_score: Option<f64>,
+    pub salary_min: Option<i64>,
+    pub salary_max: Option<i64>,
+    pub fee_percent: Option<f64>,
+    pub posted_at: Option<String>,
+    pub first_seen_at: String,
+    pub last_seen_at: String,
+    pub gone_at: Option<String>,
+}
+
+/// Which roles `list_roles` returns.
+#[derive(Debug, Clone, Default)]
+pub struct RoleFilter {
+    pub include_gone: bool,
+    pub tier: Option<String>,
+    pub limit: Option<u64>,
+}
+
+/// A change as listed by `changes`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChangeRow {
+    pub id: i64,
+    pub role_id: String,
+    pub run_id: i64,
+    pub detected_at: String,
+    pub kind: String,
+    pub field: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub title: Option<String>,
+    pub company: Option<String>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path` and its parent
+    /// directories, switches to WAL, and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Db> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating database directory {}", dir.display()))?;
+        }
+        let conn = Connection::open(path)
+            .with_context(|| format!("opening database {}", path.display()))?;
+        let mut db = Db {
+            conn,
+            path: Some(path.to_path_buf()),
+        };
+        db.prepare()
+            .with_context(|| format!("preparing database {}", path.display()))?;
+        Ok(db)
+    }
+
+    /// A private in-memory database with the full schema, for tests.
+    pub fn open_in_memory() -> Result<Db> {
+        let mut db = Db {
+            conn: Connection::open_in_memory()?,
+            path: None,
+        };
+        db.prepare()?;
+        Ok(db)
+    }
+
+    fn prepare(&mut self) -> Result<()> {
+        self.conn.busy_timeout(Duration::from_secs(10))?;
+        // journal_mode answers with a row, so it cannot go through execute().
+        let _mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+        embedded::migrations::runner()
+            .run(&mut self.conn)
+            .context("applying migrations")?;
+        Ok(())
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The newest applied migration's version.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM refinery_schema_history",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Marks runs left `running` by a killed process as failed. Call only
+    /// while holding the scrape lock, when no run can be in progress.
+    pub fn fail_abandoned_runs(&self, now: DateTime<Utc>) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE runs SET status = 'failed', finished_at = ?1,
+                 errors = json_insert(errors, '$[#]', 'the process stopped before the run finished; nothing it fetched was kept')
+             WHERE status = 'running'",
+            params![timestamp(now)],
+        )?)
+    }
+
+    /// Writes the run's row as `running`, committed at once so that a killed
+    /// process leaves a trace.
+    pub fn start_run(&self, now: DateTime<Utc>, trigger: &str) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO runs (started_at, status, trigger) VALUES (?1, 'running', ?2)",
+            params![timestamp(now), trigger],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Closes a run as failed outside any transaction (after the run's own
+    /// transaction was rolled back).
+    pub fn fail_run(&self, run_id: i64, now: DateTime<Utc>, errors: &[String]) -> Result<()> {
+        self.conn.execute(
+            "UPDATE runs SET status = 'failed', finished_at = ?2, errors = ?3 WHERE id = ?1",
+            params![run_id, timestamp(now), serde_json::to_string(errors)?],
+        )?;
+        Ok(())
+    }
+
+    /// Every stored role of one source, keyed by role id.
+    pub fn roles_of_source(&self, source: &str) -> Result<HashMap<String, StoredRole>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, status, content_hash, raw FROM roles WHERE source = ?1")?;
+        let rows = stmt.query_map([source], |r| {
+            Ok(StoredRole {
+                id: r.get(0)?,
+                active: r.get::<_, String>(1)? == "active",
+                content_hash: r.get(2)?,
+                raw: r.get(3)?,
+            })
+        })?;
+        let mut roles = HashMap::new();
+        for role in rows {
+            let role = role?;
+            roles.insert(role.id.clone(), role);
+        }
+        Ok(roles)
+    }
+
+    /// Starts the one transaction a run's writes go through.
+    pub fn transaction(&mut self) -> Result<StoreTx<'_>> {
+        Ok(StoreTx {
+            tx: self.conn.transaction()?,
+        })
+    }
+
+    pub fn list_roles(&self, filter: &RoleFilter) -> Result<Vec<RoleRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, title, company, url, status, tier, combined_score, salary_min, salary_max,
+                    fee_percent, posted_at, first_seen_at, last_seen_at, gone_at
+             FROM roles
+             WHERE (?1 OR status = 'active') AND (?2 IS NULL OR tier = ?2)
+             ORDER BY status, combined_score DESC NULLS LAST, posted_at DESC, id
+             LIMIT ?3",
+        )?;
+        let limit = filter.limit.map(|l| l as i64).unwrap_or(-1);
+        let rows = stmt.query_map(params![filter.include_gone, filter.tier, limit], |r| {
+            Ok(RoleRow {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                company: r.get(2)?,
+                url: r.get(3)?,
+                status: r.get(4)?,
+                tier: r.get(5)?,
+                combined_score: r.get(6)?,
+                salary_min: r.get(7)?,
+                salary_max: r.get(8)?,
+                fee_percent: r.get(9)?,
+                posted_at: r.get(10)?,
+                first_seen_at: r.get(11)?,
+                last_seen_at: r.get(12)?,
+                gone_at: r.get(13)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Changes detected at or after `since`, oldest first.
+    pub fn list_changes(&self, since: DateTime<Utc>) -> Result<Vec<ChangeRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "{CHANGE_SELECT} WHERE c.detected_at >= ?1 ORDER BY c.id"
+        ))?;
+        let rows = stmt.query_map([timestamp(since)], change_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The changes one run wrote, in order.
+    pub fn changes_in_run(&self, run_id: i64) -> Result<Vec<ChangeRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "{CHANGE_SELECT} WHERE c.run_id = ?1 ORDER BY c.id"
+        ))?;
+        let rows = stmt.query_map([run_id], change_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn run(&self, run_id: i64) -> Result<Option<RunRow>> {
+        Ok(self
+            .conn
+            .query_row(&format!("{RUN_SELECT} WHERE id = ?1"), [run_id], run_row)
+            .optional()?)
+    }
+
+    /// The newest runs first.
+    pub fn recent_runs(&self, limit: u64) -> Result<Vec<RunRow>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{RUN_SELECT} ORDER BY id DESC LIMIT ?1"))?;
+        let rows = stmt.query_map([limit as i64], run_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+const CHANGE_SELECT: &str = "SELECT c.id, c.role_id, c.run_id, c.detected_at, c.kind, c.field,
+        c.old_value, c.new_value, r.title, r.company FROM changes c JOIN roles r ON r.id = c.role_id";
+
+fn change_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChangeRow> {
+    Ok(ChangeRow {
+        id: r.get(0)?,
+        role_id: r.get(1)?,
+        run_id: r.get(2)?,
+        detected_at: r.get(3)?,
+        kind: r.get(4)?,
+        field: r.get(5)?,
+        old_value: r.get(6)?,
+        new_value: r.get(7)?,
+        title: r.get(8)?,
+        company: r.get(9)?,
+    })
+}
+
+const RUN_SELECT: &str = "SELECT id, started_at, finished_at, status, trigger, roles_seen, roles_new,
+        roles_changed, roles_gone, roles_reappeared, roles_qualified, errors, duration_ms FROM runs";
+
+fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    let errors: String = r.get(11)?;
+    Ok(RunRow {
+        id: r.get(0)?,
+        started_at: r.get(1)?,
+        finished_at: r.get(2)?,
+        status: r.get(3)?,
+        trigger: r.get(4)?,
+        roles_seen: r.get(5)?,
+        roles_new: r.get(6)?,
+        roles_changed: r.get(7)?,
+        roles_gone: r.get(8)?,
+        roles_reappeared: r.get(9)?,
+        roles_qualified: r.get(10)?,
+        // A hand-edited errors column must not stop a report.
+        errors: serde_json::from_str(&errors).unwrap_or_else(|_| vec![errors]),
+        duration_ms: r.get(12)?,
+    })
+}
+
+/// The writes of one run, committed together or not at all.
+pub struct StoreTx<'a> {
+    tx: Transaction<'a>,
+}
+
+impl StoreTx<'_> {
+    pub fn insert_role(&self, role: &RoleWrite<'_>, now: DateTime<Utc>) -> Result<()> {
+        let now = timestamp(now);
+        let c = role.columns;
+        self.tx.execute(
+            "INSERT INTO roles (id, source, external_id, title, company, url, status,
+                 first_seen_at, last_seen_at, last_changed_at, salary_min, salary_max,
+                 fee_percent, posted_at, content_hash, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                role.id,
+                role.source,
+                role.external_id,
+                c.title,
+                c.company,
+                c.url,
+                now,
+                c.salary_min,
+                c.salary_max,
+                c.fee_percent,
+                c.posted_at,
+                role.content_hash,
+                role.raw
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Refreshes a seen role: columns and raw always (volatile fields move),
+    /// `last_changed_at` only when `content_changed`. Brings a gone role back.
+    pub fn update_role(
+        &self,
+        role: &RoleWrite<'_>,
+        content_changed: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let c = role.columns;
+        self.tx.execute(
+            "UPDATE roles SET title = ?2, company = ?3, url = ?4, status = 'active', gone_at = NULL,
+                 last_seen_at = ?5, last_changed_at = CASE WHEN ?6 THEN ?5 ELSE last_changed_at END,
+                 salary_min = ?7, salary_max = ?8, fee_percent = ?9, posted_at = ?10,
+                 content_hash = ?11, raw = ?12
+             WHERE id = ?1",
+            params![
+                role.id,
+                c.title,
+                c.company,
+                c.url,
+                timestamp(now),
+                content_changed,
+                c.salary_min,
+                c.salary_max,
+                c.fee_percent,
+                c.posted_at,
+                role.content_hash,
+                role.raw
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn mark_gone(&self, role_id: &str, now: DateTime<Utc>) -> Result<()> {
+        self.tx.execute(
+            "UPDATE roles SET status = 'gone', gone_at = ?2 WHERE id = ?1",
+            params![role_id, timestamp(now)],
+        )?;
+        Ok(())
+    }
+
+    pub fn insert_version(
+        &self,
+        role_id: &str,
+        run_id: i64,
+        now: DateTime<Utc>,
+        content_hash: &str,
+        raw: &str,
+    ) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO role_versions (role_id, run_id, observed_at, content_hash, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![role_id, run_id, timestamp(now), content_hash, raw],
+        )?;
+        Ok(())
+    }
+
+    pub fn insert_change(
+        &self,
+        role_id: &str,
+        run_id: i64,
+        now: DateTime<Utc>,
+        change: &FieldChange,
+    ) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO changes (role_id, run_id, detected_at, kind, field, old_value, new_value)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                role_id,
+                run_id,
+                timestamp(now),
+                change.kind.as_str(),
+                change.field,
+                change.old_value,
+                change.new_value
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Closes the run row with its outcome, inside the run's transaction.
+    pub fn finish_run(
+        &self,
+        run_id: i64,
+        status: &str,
+        counts: &RunCounts,
+        errors: &[String],
+        now: DateTime<Utc>,
+        duration: Duration,
+    ) -> Result<()> {
+        self.tx.execute(
+            "UPDATE runs SET status = ?2, finished_at = ?3, roles_seen = ?4, roles_new = ?5,
+                 roles_changed = ?6, roles_gone = ?7, roles_reappeared = ?8, roles_qualified = ?9,
+                 errors = ?10, duration_ms = ?11, requests = ?12
+             WHERE id = ?1",
+            params![
+                run_id,
+                status,
+                timestamp(now),
+                counts.seen as i64,
+                counts.new as i64,
+                counts.changed as i64,
+                counts.gone as i64,
+                counts.reappeared as i64,
+                counts.qualified as i64,
+                serde_json::to_string(errors)?,
+                duration.as_millis() as i64,
+                counts.requests as i64
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn commit(self) -> Result<()> {
+        self.tx.commit().context("committing the run")
+    }
+}

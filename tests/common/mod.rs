@@ -1,0 +1,209 @@
+//! Shared harness for the integration tests: a fresh directory per test, the
+//! real `air-demand` binary run in it with an isolated environment, and the
+//! project's own simulated marketplace on 127.0.0.1.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use air_demand::sim::{SimOptions, Simulator};
+use rusqlite::Connection;
+
+/// A temp dir with a config pointing at a simulator.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub sim: Simulator,
+}
+
+/// What a finished command printed, with helpers that show everything on failure.
+pub struct Run {
+    pub args: Vec<String>,
+    pub output: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    fn describe(&self) -> String {
+        format!(
+            "air-demand {}\nexit: {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.args.join(" "),
+            self.code(),
+            self.stdout(),
+            self.stderr()
+        )
+    }
+    /// Asserts the exit code, printing the command and its output otherwise.
+    pub fn expect(self, code: i32) -> Run {
+        assert_eq!(
+            self.code(),
+            code,
+            "unexpected exit code\n{}",
+            self.describe()
+        );
+        assert!(
+            !self.stderr().contains("panicked"),
+            "a panic\n{}",
+            self.describe()
+        );
+        assert!(
+            !self.stderr().contains("RUST_BACKTRACE"),
+            "a backtrace hint\n{}",
+            self.describe()
+        );
+        self
+    }
+    pub fn stdout_has(self, text: &str) -> Run {
+        assert!(
+            self.stdout().contains(text),
+            "stdout lacks {text:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+    pub fn stderr_has(self, text: &str) -> Run {
+        assert!(
+            self.stderr().contains(text),
+            "stderr lacks {text:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+}
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_air-demand"))
+}
+
+/// Runs the binary in `dir` with nothing from the caller's environment but PATH.
+pub fn run_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(binary());
+    command.current_dir(dir).args(args).env_clear();
+    command
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir);
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    let output = command.output().expect("running air-demand");
+    Run {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        output,
+    }
+}
+
+pub fn sim_options() -> SimOptions {
+    SimOptions {
+        seed: 7,
+        roles: 40,
+        ..SimOptions::default()
+    }
+}
+
+impl Sandbox {
+    /// A simulator with default test data, a config, and an installed session.
+    pub fn new() -> Sandbox {
+        Sandbox::with(sim_options())
+    }
+
+    pub fn with(options: SimOptions) -> Sandbox {
+        let sim = Simulator::start_in_thread(options).expect("starting the simulator");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sandbox = Sandbox { dir, sim };
+        sandbox.write_config("");
+        let expires = (chrono::Utc::now() + chrono::Duration::days(30)).timestamp();
+        sandbox.write_file("export.json", &sandbox.sim.storage_state_json(expires));
+        sandbox.run(&["session", "import", "export.json"]).expect(0);
+        sandbox
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The test config: the simulator, no politeness delay, fast retries; `extra`
+    /// is appended inside `[paraform]`.
+    pub fn write_config(&self, extra: &str) {
+        let paraform = [
+            format!("base_url = \"{}\"", self.sim.base_url()),
+            "session_file = \"data/paraform_session.json\"".to_string(),
+            "request_delay_ms = 0".to_string(),
+            "retry_base_ms = 10".to_string(),
+            "max_retries = 2".to_string(),
+            "timeout_secs = 5".to_string(),
+        ];
+        // A key given in `extra` replaces the default line.
+        let overridden = |line: &String| {
+            let key = line.split('=').next().unwrap_or("").trim();
+            extra
+                .lines()
+                .any(|l| l.split('=').next().unwrap_or("").trim() == key)
+        };
+        let paraform: Vec<String> = paraform.into_iter().filter(|l| !overridden(l)).collect();
+        let text = format!(
+            "[database]\npath = \"data/test.sqlite\"\n\n[site]\ndir = \"site\"\n\n[paraform]\n{}\n{extra}\n",
+            paraform.join("\n")
+        );
+        self.write_file("air-demand.toml", &text);
+    }
+
+    pub fn write_file(&self, name: &str, text: &str) {
+        std::fs::write(self.path().join(name), text).expect("writing a test file");
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        run_in(self.path(), args, &[])
+    }
+
+    pub fn scrape(&self) -> Run {
+        self.run(&["scrape", "--no-site"])
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.path().join("data/test.sqlite")
+    }
+
+    pub fn db(&self) -> Connection {
+        Connection::open(self.db_path()).expect("opening the test database")
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    pub fn strings(&self, sql: &str) -> Vec<String> {
+        let db = self.db();
+        let mut stmt = db.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        stmt.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// Every file under the sandbox, as bytes, for secret scans.
+    pub fn all_file_bytes(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    out.push((path, bytes));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.path(), &mut out);
+        out
+    }
+}
