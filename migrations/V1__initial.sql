@@ -60,7 +60,7 @@ CREATE INDEX role_versions_role ON role_versions (role_id, id);
 CREATE TABLE changes (
     id          INTEGER PRIMARY KEY,
     role_id     TEXT NOT NULL REFERENCES roles (id),
-    run_id      INTEGER NOT NULL REFERENCES runs (id),
+    run_id      INTEGER REFERENCES runs (id),          -- NULL for `requalify`
     detected_at TEXT NOT NULL,
     kind        TEXT NOT NULL CHECK (kind IN ('NEW', 'SALARY_INCREASE', 'SALARY_DECREASE',
                   'FEE_CHANGE', 'HEADCOUNT_CHANGE', 'COMPETITION_CHANGE', 'INTERVIEW_INCREASE',

@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, DEFAULT_CONFIG_PATH, DEFAULT_CONFIG_TOML, Env};
+use crate::evaluate::Tier;
 use crate::progress::Progress;
 use crate::scrape::{RunStatus, ScrapeOptions};
 use crate::session::{self, SESSION_ENV, Session};
@@ -67,7 +68,12 @@ pub enum Command {
         limit: Option<u64>,
         #[arg(long)]
         json: bool,
+        /// Show one role's verdict: every reason, signal and score component.
+        #[arg(long, value_name = "ID")]
+        explain: Option<String>,
     },
+    /// Re-run qualification and scoring over stored roles with the current rules; no network.
+    Requalify,
     /// List changes detected since a time.
     Changes {
         /// `24h`, `7d`, `2w`, `90m`, a date (`2025-12-19`) or an RFC 3339 time.
@@ -125,19 +131,39 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init { force } => init(&cli.config, force),
         Command::Scrape { no_site: _ } => runtime.block_on(scrape(&config, &env, cli.log_format)),
         Command::Roles {
+            explain: Some(id),
+            json,
+            ..
+        } => explain(&config, &id, json),
+        Command::Roles {
             all,
             tier,
             limit,
             json,
-        } => roles(
-            &config,
-            RoleFilter {
-                include_gone: all,
-                tier: tier.map(|t| t.to_uppercase()),
-                limit,
-            },
-            json,
-        ),
+            explain: None,
+        } => {
+            let tier = match tier {
+                None => None,
+                Some(text) => Some(
+                    Tier::parse(&text)
+                        .with_context(|| {
+                            format!("--tier {text:?} is not one of QUALIFIED, MAYBE, LOCATION_UNCERTAIN, SKIP")
+                        })?
+                        .as_str()
+                        .to_string(),
+                ),
+            };
+            roles(
+                &config,
+                RoleFilter {
+                    include_gone: all,
+                    tier,
+                    limit,
+                },
+                json,
+            )
+        }
+        Command::Requalify => requalify(&config),
         Command::Changes { since, json } => changes(&config, &since, json),
         Command::Session {
             action: SessionAction::Import { file },
@@ -232,7 +258,7 @@ pub fn roles(config: &Config, filter: RoleFilter, json: bool) -> Result<ExitCode
         };
         writeln!(
             out,
-            "{:<18} {:>5} {:>5} {:>9}  {:<24} {:<40} {}",
+            "{:<18} {:>5} {:>5} {:>9} {:<7}  {:<24} {:<40} {}",
             tier,
             role.combined_score
                 .map(|s| format!("{s:.2}"))
@@ -243,6 +269,7 @@ pub fn roles(config: &Config, filter: RoleFilter, json: bool) -> Result<ExitCode
             role.salary_max
                 .map(|s| format!("${}K", s / 1000))
                 .unwrap_or_else(|| "-".into()),
+            role.trend.as_deref().unwrap_or(""),
             terminal_text(role.company.as_deref().unwrap_or("-"), 24),
             terminal_text(role.title.as_deref().unwrap_or("-"), 40),
             terminal_text(&role.id, 60),
@@ -254,6 +281,131 @@ pub fn roles(config: &Config, filter: RoleFilter, json: bool) -> Result<ExitCode
         roles.len(),
         if roles.len() == 1 { "" } else { "s" }
     )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `roles --explain ID`: the stored verdict, every reason and component.
+pub fn explain(config: &Config, id: &str, json: bool) -> Result<ExitCode> {
+    let db = open_existing(config)?;
+    let Some(role) = db.explain_role(id)? else {
+        bail!("no role with id {id:?}; `air-demand roles --all` lists them");
+    };
+    let parse = |text: &Option<String>| -> serde_json::Value {
+        text.as_deref()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let reasons = parse(&role.reasons);
+    let signals = parse(&role.signals);
+    let breakdown = parse(&role.score_breakdown);
+    let mut out = std::io::stdout().lock();
+    if json {
+        let value = serde_json::json!({
+            "role": role.role, "reasons": reasons, "signals": signals, "score_breakdown": breakdown,
+            "company_notes": role.company_notes, "detail_fetched_at": role.detail_fetched_at,
+        });
+        serde_json::to_writer_pretty(&mut out, &value)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let r = &role.role;
+    let text = |t: &Option<String>| terminal_text(t.as_deref().unwrap_or("-"), 200);
+    writeln!(out, "{} — {}", text(&r.company), text(&r.title))?;
+    writeln!(
+        out,
+        "{}  ({}{})",
+        r.id,
+        r.status,
+        r.gone_at
+            .as_ref()
+            .map(|g| format!(" since {g}"))
+            .unwrap_or_default()
+    )?;
+    writeln!(out, "{}", text(&r.url))?;
+    writeln!(out)?;
+    let Some(tier) = &r.tier else {
+        writeln!(out, "not evaluated yet: run `air-demand requalify`")?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    writeln!(
+        out,
+        "Tier {tier}{}",
+        r.trend
+            .as_ref()
+            .map(|t| format!(", trend {t}"))
+            .unwrap_or_default()
+    )?;
+    for reason in reasons.as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "  {}",
+            terminal_text(reason.as_str().unwrap_or(""), 200)
+        )?;
+    }
+    if let Some(list) = signals.as_array().filter(|l| !l.is_empty()) {
+        writeln!(out, "Signals")?;
+        for signal in list {
+            writeln!(
+                out,
+                "  • {}",
+                terminal_text(signal.as_str().unwrap_or(""), 200)
+            )?;
+        }
+    }
+    let score = |v: Option<f64>| v.map(|s| format!("{s:.2}")).unwrap_or_else(|| "-".into());
+    writeln!(
+        out,
+        "Scores: combined {} = 0.45 × engineer {} + 0.55 × headhunter {}; excitement {}",
+        score(r.combined_score),
+        score(role.engineer_score),
+        score(role.headhunter_score),
+        score(role.excitement_score)
+    )?;
+    for name in ["engineer", "headhunter", "excitement"] {
+        writeln!(out, "  {name} {}", breakdown[name]["value"])?;
+        for c in breakdown[name]["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let weight = c["weight"].as_f64().unwrap_or(0.0);
+            let weight = if weight > 0.0 {
+                format!("{weight:.2} × ")
+            } else {
+                "+ ".into()
+            };
+            writeln!(
+                out,
+                "    {weight}{:<22} {:<6} {}",
+                c["name"].as_str().unwrap_or(""),
+                c["value"],
+                terminal_text(c["detail"].as_str().unwrap_or(""), 120)
+            )?;
+        }
+    }
+    if let Some(notes) = &role.company_notes {
+        writeln!(out, "Company notes: {}", terminal_text(notes, 300))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `requalify`: every stored role against the current rules; prints the moves.
+pub fn requalify(config: &Config) -> Result<ExitCode> {
+    if !config.database_path().exists() {
+        bail!(
+            "no database at {}: run `air-demand scrape` first",
+            config.database_path().display()
+        );
+    }
+    let report = crate::assess::requalify(config, Utc::now())?;
+    let moved: usize = report.moves.values().sum();
+    println!(
+        "requalified {} roles: {} verdicts updated, {moved} moved between tiers",
+        report.evaluated, report.updated
+    );
+    for ((from, to), n) in &report.moves {
+        println!("  {from} -> {to}: {n}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
+use crate::evaluate::rules::{Lists, QualificationRules, Rules, ScoringRules};
+
 /// Where the config is looked for when neither `--config` nor `AIR_DEMAND_CONFIG` says.
 pub const DEFAULT_CONFIG_PATH: &str = "air-demand.toml";
 
@@ -20,10 +22,10 @@ pub struct Config {
     pub paraform: ParaformConfig,
     pub schedule: ScheduleConfig,
     pub digest: DigestConfig,
-    /// Qualification rules (SCORING.md); typed by the evaluation stage.
-    pub qualification: toml::Table,
-    /// Scoring weights (SCORING.md); typed by the evaluation stage.
-    pub scoring: toml::Table,
+    /// Hard filters and quality signals (SCORING.md).
+    pub qualification: QualificationRules,
+    /// Score weights and value tables (SCORING.md).
+    pub scoring: ScoringRules,
     /// Directory that relative paths in the file are resolved against: the
     /// config file's own directory, or the working directory without a file.
     #[serde(skip)]
@@ -58,6 +60,8 @@ pub struct ParaformConfig {
     /// Per-request timeout.
     pub timeout_secs: u64,
     pub fetch_details: bool,
+    /// Also call `role.getRoleByIdDetailed` for the full description.
+    pub fetch_description: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -86,8 +90,8 @@ impl Default for Config {
             paraform: ParaformConfig::default(),
             schedule: ScheduleConfig::default(),
             digest: DigestConfig::default(),
-            qualification: toml::Table::new(),
-            scoring: toml::Table::new(),
+            qualification: QualificationRules::default(),
+            scoring: ScoringRules::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -121,6 +125,7 @@ impl Default for ParaformConfig {
             retry_base_ms: 1000,
             timeout_secs: 30,
             fetch_details: true,
+            fetch_description: false,
         }
     }
 }
@@ -173,14 +178,7 @@ impl Config {
 
     /// Parses config text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<Config> {
-        let config: Config = toml::from_str(text).map_err(|err| {
-            let line = err.span().map(|span| line_of(text, span.start));
-            let message = err.message().trim().to_string();
-            match line {
-                Some(line) => anyhow::anyhow!("{} line {line}: {message}", origin.display()),
-                None => anyhow::anyhow!("{}: {message}", origin.display()),
-            }
-        })?;
+        let config: Config = toml::from_str(text).map_err(|err| toml_error(origin, text, &err))?;
         config
             .validate()
             .with_context(|| format!("invalid config {}", origin.display()))?;
@@ -188,6 +186,15 @@ impl Config {
     }
 
     fn validate(&self) -> Result<()> {
+        let s = &self.scoring;
+        for (name, weight) in [
+            ("combined_engineer_weight", s.combined_engineer_weight),
+            ("combined_headhunter_weight", s.combined_headhunter_weight),
+        ] {
+            if !(0.0..=1.0).contains(&weight) {
+                bail!("[scoring] {name} must be between 0 and 1, not {weight}");
+            }
+        }
         if self.paraform.enabled && !self.paraform.base_url.starts_with("http") {
             bail!(
                 "[paraform] base_url must be an http(s) URL, not {:?}",
@@ -227,6 +234,39 @@ impl Config {
     pub fn outbox(&self) -> PathBuf {
         self.resolve(&self.digest.outbox)
     }
+
+    /// The evaluation rules: `[qualification]`, `[scoring]`, and the lists
+    /// file named by `[qualification] lists_file` (else the built-in lists).
+    pub fn rules(&self) -> Result<Rules> {
+        let lists = match &self.qualification.lists_file {
+            None => Lists::defaults(),
+            Some(file) => {
+                let path = self.resolve(file);
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading the lists file {}", path.display()))?;
+                Lists::parse(&text, &path)?
+            }
+        };
+        Ok(Rules {
+            qualification: self.qualification.clone(),
+            scoring: self.scoring.clone(),
+            lists,
+        })
+    }
+}
+
+/// A TOML error as one line naming the file, the line and the problem
+/// (`air-demand.toml line 3: unknown field `delay`, expected one of ...`).
+pub fn toml_error(origin: &Path, text: &str, err: &toml::de::Error) -> anyhow::Error {
+    let message = err.message().trim().replace('\n', " ");
+    match err.span() {
+        Some(span) => anyhow::anyhow!(
+            "{} line {}: {message}",
+            origin.display(),
+            line_of(text, span.start)
+        ),
+        None => anyhow::anyhow!("{}: {message}", origin.display()),
+    }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -258,6 +298,7 @@ max_retries = 4                               # on timeouts, connection errors, 
 retry_base_ms = 1000                          # first backoff; doubles on each retry
 timeout_secs = 30                             # per request
 fetch_details = true                          # detail call for new/changed roles that pass the hard filters
+fetch_description = false                     # also fetch the full description (one more call per such role)
 
 [schedule]
 timezone = "UTC"
@@ -272,8 +313,43 @@ outbox = "data/outbox"                        # for transport = "file"
 send_empty = true                             # send a short "nothing new" digest
 
 [qualification]
+# The defaults reproduce the headhunter's rules (see the README).
+# lists_file = "my-lists.toml"               # replaces the built-in reference lists (start from data/reference-lists.toml)
+status = "ACTIVE"
+min_salary = 200000                           # salaryUpperBound at least this
+min_fee_percent = 14
+remote_workplace_types = ["remote"]
+qualified_min_signals = 3                     # quality signals for QUALIFIED; 1..2 is MAYBE
+signal_funding_above = 5000000
+signal_stages = ["SEED", "SERIES_A", "SERIES_B", "SERIES_C", "SERIES_D", "SERIES_E"]
+signal_size_min = 10
+signal_size_max = 500
+signal_manager_rating_min = 4
+signal_responsiveness_below_days = 3
+signal_interview_stages_max = 6
 
 [scoring]
+combined_engineer_weight = 0.45
+combined_headhunter_weight = 0.55
+
+[scoring.engineer]
+compensation = 0.30
+company_quality = 0.25
+role_impact = 0.20
+process = 0.15
+tech_modernity = 0.10
+
+[scoring.headhunter]
+placement = 0.35
+commission = 0.30
+competition = 0.20
+candidate_fit = 0.15
+
+# Value tables, lists of words and badge values can be overridden too, e.g.
+# [scoring.tables.fee]
+# bands = [{ min = 20, value = 1.0 }, { min = 15, value = 0.7 }]
+# otherwise = 0.3
+# See the README for every key.
 "#;
 
 /// Secrets and settings from the environment: the process environment, over a

@@ -5,10 +5,13 @@
 //! per stage; `scrape` strings the stages of one run together and `cli` is
 //! the glue for the binary. See ARCHITECTURE.md.
 
+pub mod assess;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod evaluate;
 pub mod fetch;
+pub mod intel;
 pub mod lock;
 pub mod progress;
 pub mod role;

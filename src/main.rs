@@ -13,11 +13,21 @@ fn main() -> ExitCode {
     init_logging(cli.log_format, cli.verbose);
     match cli::run(cli) {
         Ok(code) => code,
+        // A closed pipe (`air-demand roles | head`) is the reader's choice, not an error.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Warnings only on a terminal by default (the command prints its own

@@ -1,6 +1,7 @@
 //! One scrape run, as a short sequence of stages:
-//! lock → open → start the run row → fetch every source → record everything
-//! in one transaction (store, track, removals) → report.
+//! lock → open → start the run row → fetch every source (list, then details
+//! of new or changed candidates) → record everything in one transaction
+//! (store, track, removals, evaluate) → report.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -9,7 +10,9 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::assess::{Subject, TREND_WINDOW_DAYS, assess, detail_write, intel_of, parse_detail};
 use crate::config::{Config, Env};
+use crate::evaluate::rules::Rules;
 use crate::fetch::paraform::{self, Paraform};
 use crate::fetch::{ClientSettings, FetchError, HttpClient};
 use crate::lock::WriterLock;
@@ -78,6 +81,7 @@ impl ScrapeReport {
 
 /// Runs one scrape of every enabled source into the configured database.
 pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Result<ScrapeReport> {
+    let rules = config.rules()?;
     let db_path = config.database_path();
     let _lock = WriterLock::acquire(&db_path)?;
     let mut db = Db::open(&db_path)?;
@@ -90,9 +94,17 @@ pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Resu
     }
     let started = Instant::now();
     let run_id = db.start_run(options.now, &options.trigger)?;
-    let fetches = fetch_sources(config, env, options).await;
+    let stored = db.stored_roles(Some(paraform::SOURCE))?;
+    let fetches = fetch_sources(config, env, options, &stored, &rules).await;
     options.progress.step("storing roles");
-    let recorded = record_run(&mut db, config, run_id, &fetches, options.now, started);
+    let run = RunContext {
+        config,
+        rules: &rules,
+        run_id,
+        now: options.now,
+        started,
+    };
+    let recorded = record_run(&mut db, &run, &fetches, &stored);
     options.progress.finish();
     if let Err(err) = &recorded {
         // The run's transaction was rolled back; leave the reason on its row.
@@ -109,19 +121,36 @@ pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Resu
 struct SourceFetch {
     source: &'static str,
     result: Result<Vec<Value>, FetchError>,
+    /// Detail payloads fetched in this run, by role id.
+    details: HashMap<String, Value>,
+    /// Detail calls that failed; the roles are evaluated from the list data.
+    detail_errors: Vec<String>,
     requests: u64,
 }
 
-async fn fetch_sources(config: &Config, env: &Env, options: &ScrapeOptions) -> Vec<SourceFetch> {
+async fn fetch_sources(
+    config: &Config,
+    env: &Env,
+    options: &ScrapeOptions,
+    stored: &HashMap<String, StoredRole>,
+    rules: &Rules,
+) -> Vec<SourceFetch> {
     let mut fetches = Vec::new();
     if config.paraform.enabled {
         options.progress.step("fetching Paraform roles");
-        fetches.push(fetch_paraform(config, env, options.now).await);
+        fetches.push(fetch_paraform(config, env, options, stored, rules).await);
     }
     fetches
 }
 
-async fn fetch_paraform(config: &Config, env: &Env, now: DateTime<Utc>) -> SourceFetch {
+async fn fetch_paraform(
+    config: &Config,
+    env: &Env,
+    options: &ScrapeOptions,
+    stored: &HashMap<String, StoredRole>,
+    rules: &Rules,
+) -> SourceFetch {
+    let now = options.now;
     let settings = &config.paraform;
     let client = HttpClient::new(ClientSettings {
         timeout: Duration::from_secs(settings.timeout_secs.max(1)),
@@ -129,19 +158,125 @@ async fn fetch_paraform(config: &Config, env: &Env, now: DateTime<Utc>) -> Sourc
         max_retries: settings.max_retries,
         retry_base: Duration::from_millis(settings.retry_base_ms),
     });
+    let mut details = HashMap::new();
+    let mut detail_errors = Vec::new();
     let result = async {
         let client = client.as_ref().map_err(clone_error)?;
         let session = load_session(config, env)?;
-        Paraform::new(client, &settings.base_url, &session, now)?
-            .list_roles()
-            .await
+        let paraform = Paraform::new(client, &settings.base_url, &session, now)?;
+        let roles = paraform.list_roles().await?;
+        if settings.fetch_details {
+            let candidates = detail_candidates(&roles, stored, rules);
+            options
+                .progress
+                .counted("fetching role details", candidates.len() as u64);
+            let wanted = DetailRequest {
+                with_description: settings.fetch_description,
+                progress: &options.progress,
+            };
+            fetch_details(
+                &paraform,
+                &candidates,
+                &wanted,
+                &mut details,
+                &mut detail_errors,
+            )
+            .await;
+        }
+        Ok(roles)
     }
     .await;
     let requests = client.map(|c| c.request_count()).unwrap_or(0);
     SourceFetch {
         source: paraform::SOURCE,
         result,
+        details,
+        detail_errors,
         requests,
+    }
+}
+
+/// Roles worth a detail call: new, changed, or never detailed, and passing
+/// the hard filters (or only unsure of the location). Unchanged roles keep
+/// what is stored, so a quiet run makes one list call and nothing more.
+fn detail_candidates(
+    roles: &[Value],
+    stored: &HashMap<String, StoredRole>,
+    rules: &Rules,
+) -> Vec<(String, String)> {
+    let mut candidates = Vec::new();
+    let mut seen = HashSet::new();
+    for raw in roles {
+        let Some(external_id) = external_id(raw) else {
+            continue;
+        };
+        let id = format!("{}:{external_id}", paraform::SOURCE);
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        let previous = stored.get(&id);
+        let changed =
+            previous.is_none_or(|p| p.detail.is_none() || p.content_hash != content_hash(raw));
+        if !changed {
+            continue;
+        }
+        let detail = previous.and_then(|p| parse_detail(p.detail.as_deref()));
+        let intel = intel_of(detail.as_ref(), rules);
+        if crate::evaluate::evaluate(raw, &intel, rules)
+            .tier
+            .is_candidate()
+        {
+            candidates.push((id, external_id));
+        }
+    }
+    candidates
+}
+
+/// After this many failed detail calls in a row the rest are left for the
+/// next run: the source is clearly unwell, and each failure costs retries.
+const MAX_DETAIL_FAILURES_IN_A_ROW: usize = 3;
+
+struct DetailRequest<'a> {
+    with_description: bool,
+    progress: &'a Progress,
+}
+
+async fn fetch_details(
+    paraform: &Paraform<'_>,
+    candidates: &[(String, String)],
+    wanted: &DetailRequest<'_>,
+    details: &mut HashMap<String, Value>,
+    errors: &mut Vec<String>,
+) {
+    let mut failures_in_a_row = 0;
+    for (id, external_id) in candidates {
+        wanted.progress.advance();
+        match paraform
+            .role_detail(external_id, wanted.with_description)
+            .await
+        {
+            Ok(detail) => {
+                details.insert(id.clone(), detail);
+                failures_in_a_row = 0;
+            }
+            Err(FetchError::SessionExpired(message)) => {
+                errors.push(format!("paraform: role details stopped: {message}"));
+                return;
+            }
+            Err(err) => {
+                errors.push(format!(
+                    "paraform: details of role {} not fetched: {err}",
+                    shorten(external_id)
+                ));
+                failures_in_a_row += 1;
+                if failures_in_a_row >= MAX_DETAIL_FAILURES_IN_A_ROW {
+                    errors.push(format!(
+                        "paraform: stopped fetching role details after {MAX_DETAIL_FAILURES_IN_A_ROW} failures in a row; the rest are tried next run"
+                    ));
+                    return;
+                }
+            }
+        }
     }
 }
 
@@ -163,19 +298,22 @@ fn load_session(config: &Config, env: &Env) -> Result<Session, FetchError> {
     }
 }
 
+/// What every stage of recording a run needs to know.
+struct RunContext<'a> {
+    config: &'a Config,
+    rules: &'a Rules,
+    run_id: i64,
+    now: DateTime<Utc>,
+    started: Instant,
+}
+
 /// Writes the whole run in one transaction and closes its row.
 fn record_run(
     db: &mut Db,
-    config: &Config,
-    run_id: i64,
+    run: &RunContext<'_>,
     fetches: &[SourceFetch],
-    now: DateTime<Utc>,
-    started: Instant,
+    stored: &HashMap<String, StoredRole>,
 ) -> Result<ScrapeReport> {
-    let mut stored = HashMap::new();
-    for fetch in fetches.iter().filter(|f| f.result.is_ok()) {
-        stored.insert(fetch.source, db.roles_of_source(fetch.source)?);
-    }
     let tx = db.transaction()?;
     let mut counts = RunCounts::default();
     let mut errors = Vec::new();
@@ -191,13 +329,14 @@ fn record_run(
             Ok(roles) => {
                 let source = SourceRun {
                     source: fetch.source,
-                    run_id,
-                    now,
-                    base_url: &config.paraform.base_url,
+                    run_id: run.run_id,
+                    now: run.now,
+                    base_url: &run.config.paraform.base_url,
                 };
-                let outcome =
-                    source.record(&tx, roles, &stored[fetch.source], &mut counts, &mut errors)?;
+                let outcome = source.record(&tx, roles, stored, &mut counts, &mut errors)?;
                 suspicious |= outcome == Completeness::Suspicious;
+                errors.extend(fetch.detail_errors.iter().cloned());
+                evaluate_seen(&tx, run, roles, &fetch.details, stored)?;
             }
         }
     }
@@ -211,10 +350,11 @@ fn record_run(
     } else {
         RunStatus::Ok
     };
-    let duration = started.elapsed();
-    let finished = now + chrono::Duration::from_std(duration).unwrap_or_default();
+    counts.qualified = tx.count_qualified()?;
+    let duration = run.started.elapsed();
+    let finished = run.now + chrono::Duration::from_std(duration).unwrap_or_default();
     tx.finish_run(
-        run_id,
+        run.run_id,
         status.as_str(),
         &counts,
         &errors,
@@ -223,12 +363,54 @@ fn record_run(
     )?;
     tx.commit()?;
     Ok(ScrapeReport {
-        run_id,
+        run_id: run.run_id,
         status,
         counts,
         errors,
         duration,
     })
+}
+
+/// Stores new details and evaluates every role seen in this run, after its
+/// changes are written (so trends include them).
+fn evaluate_seen(
+    tx: &StoreTx<'_>,
+    run: &RunContext<'_>,
+    roles: &[Value],
+    details: &HashMap<String, Value>,
+    stored: &HashMap<String, StoredRole>,
+) -> Result<()> {
+    let recent = tx.recent_changes(run.now - chrono::Duration::days(TREND_WINDOW_DAYS))?;
+    let mut done = HashSet::new();
+    for raw in roles {
+        let Some(external_id) = external_id(raw) else {
+            continue;
+        };
+        let id = format!("{}:{external_id}", paraform::SOURCE);
+        if !done.insert(id.clone()) {
+            continue;
+        }
+        let previous = stored.get(&id);
+        let intel = match details.get(&id) {
+            Some(detail) => {
+                let intel = intel_of(Some(detail), run.rules);
+                tx.write_detail(&id, &detail_write(&detail.to_string(), &intel), run.now)?;
+                intel
+            }
+            None => intel_of(
+                parse_detail(previous.and_then(|p| p.detail.as_deref())).as_ref(),
+                run.rules,
+            ),
+        };
+        let subject = Subject {
+            role_id: &id,
+            raw,
+            intel: &intel,
+            stored: previous.and_then(|p| p.evaluation.as_ref()),
+        };
+        assess(tx, &subject, run.rules, &recent, Some(run.run_id), run.now)?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, PartialEq)]
@@ -310,7 +492,7 @@ impl SourceRun<'_> {
                 Some("active".into()),
                 Some("gone".into()),
             );
-            tx.insert_change(&role.id, self.run_id, self.now, &change)?;
+            tx.insert_change(&role.id, Some(self.run_id), self.now, &change)?;
             counts.gone += 1;
         }
         Ok(Completeness::Complete)
@@ -341,7 +523,7 @@ impl SourceRun<'_> {
             tx.insert_version(id, self.run_id, self.now, &hash, &raw_text)?;
             tx.insert_change(
                 id,
-                self.run_id,
+                Some(self.run_id),
                 self.now,
                 &FieldChange {
                     kind: ChangeKind::New,
@@ -360,7 +542,7 @@ impl SourceRun<'_> {
                 Some("gone".into()),
                 Some("active".into()),
             );
-            tx.insert_change(id, self.run_id, self.now, &change)?;
+            tx.insert_change(id, Some(self.run_id), self.now, &change)?;
             counts.reappeared += 1;
         }
         let content_changed = stored.content_hash != hash;
@@ -369,7 +551,7 @@ impl SourceRun<'_> {
             let previous: Value = serde_json::from_str(&stored.raw).unwrap_or(Value::Null);
             tx.insert_version(id, self.run_id, self.now, &hash, &raw_text)?;
             for change in diff(&previous, raw) {
-                tx.insert_change(id, self.run_id, self.now, &change)?;
+                tx.insert_change(id, Some(self.run_id), self.now, &change)?;
             }
             counts.changed += 1;
         }

@@ -11,6 +11,8 @@ use crate::session::Session;
 
 pub const SOURCE: &str = "paraform";
 pub const LIST_PROCEDURE: &str = "activeRoles.searchActiveRoles";
+pub const SIMPLE_PROCEDURE: &str = "role.getRoleByIdSimple";
+pub const DETAILED_PROCEDURE: &str = "role.getRoleByIdDetailed";
 /// A guard against a server that never stops paginating.
 const MAX_PAGES: usize = 1000;
 
@@ -76,7 +78,8 @@ impl<'a> Paraform<'a> {
             if let Some(cursor) = &cursor {
                 input["cursor"] = cursor.clone();
             }
-            match self.call(LIST_PROCEDURE, &input).await? {
+            let data = self.call(LIST_PROCEDURE, &input).await?;
+            match list_payload(LIST_PROCEDURE, data)? {
                 Payload::All(items) => {
                     roles.extend(items);
                     return Ok(roles);
@@ -99,8 +102,31 @@ impl<'a> Paraform<'a> {
         ))
     }
 
-    /// One tRPC query.
-    pub async fn call(&self, procedure: &str, input: &Value) -> Result<Payload, FetchError> {
+    /// A role's detail: `role.getRoleByIdSimple`, plus the full description
+    /// from `role.getRoleByIdDetailed` when `with_description`.
+    pub async fn role_detail(
+        &self,
+        role_id: &str,
+        with_description: bool,
+    ) -> Result<Value, FetchError> {
+        let input = json!({ "role_id": role_id });
+        let mut detail =
+            object_payload(SIMPLE_PROCEDURE, self.call(SIMPLE_PROCEDURE, &input).await?)?;
+        if with_description {
+            let detailed = object_payload(
+                DETAILED_PROCEDURE,
+                self.call(DETAILED_PROCEDURE, &input).await?,
+            )?;
+            for (key, value) in detailed {
+                // The simple call's fields win; the detailed one adds what it lacks.
+                detail.entry(key).or_insert(value);
+            }
+        }
+        Ok(Value::Object(detail))
+    }
+
+    /// One tRPC query; the answer's `result.data.json`.
+    pub async fn call(&self, procedure: &str, input: &Value) -> Result<Value, FetchError> {
         let url = trpc_url(&self.base_url, procedure, input);
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -134,12 +160,13 @@ pub fn trpc_url(base_url: &str, procedure: &str, input: &Value) -> String {
     )
 }
 
-/// Turns a response into a payload or the precise reason it is not one.
+/// Turns a response into its `result.data.json`, or the precise reason it
+/// has none.
 pub fn interpret(
     procedure: &str,
     response: &RawResponse,
     session: &Session,
-) -> Result<Payload, FetchError> {
+) -> Result<Value, FetchError> {
     let status = response.status;
     if status == 401 || status == 403 {
         return Err(session_rejected(session));
@@ -154,7 +181,7 @@ pub fn interpret(
             status,
         });
     }
-    let parsed: Option<Value> = serde_json::from_str(&response.body).ok();
+    let mut parsed: Option<Value> = serde_json::from_str(&response.body).ok();
     if let Some(code) = parsed.as_ref().and_then(trpc_error_code) {
         if code == "UNAUTHORIZED" || code == "FORBIDDEN" {
             return Err(session_rejected(session));
@@ -170,7 +197,7 @@ pub fn interpret(
             status,
         });
     }
-    let Some(parsed) = parsed else {
+    let Some(mut parsed) = parsed.take() else {
         let looks_like_html = response
             .content_type
             .as_deref()
@@ -188,20 +215,20 @@ pub fn interpret(
         };
         return Err(malformed(procedure, &detail));
     };
-    payload(procedure, &parsed)
+    match parsed.pointer_mut("/result/data/json") {
+        Some(data) => Ok(data.take()),
+        None => Err(malformed(procedure, "no result.data.json in the answer")),
+    }
 }
 
-/// Unwraps `{"result":{"data":{"json": ...}}}` into a list or a page.
-pub fn payload(procedure: &str, parsed: &Value) -> Result<Payload, FetchError> {
-    let Some(data) = parsed.pointer("/result/data/json") else {
-        return Err(malformed(procedure, "no result.data.json in the answer"));
-    };
+/// A list call's payload: every role, or one page of them.
+pub fn list_payload(procedure: &str, data: Value) -> Result<Payload, FetchError> {
     match data {
-        Value::Array(items) => Ok(Payload::All(items.clone())),
-        Value::Object(map) => match map.get("items") {
+        Value::Array(items) => Ok(Payload::All(items)),
+        Value::Object(mut map) => match map.remove("items") {
             Some(Value::Array(items)) => Ok(Payload::Page {
-                items: items.clone(),
-                next_cursor: map.get("nextCursor").filter(|c| !c.is_null()).cloned(),
+                items,
+                next_cursor: map.remove("nextCursor").filter(|c| !c.is_null()),
             }),
             _ => Err(malformed(procedure, "an object without an items list")),
         },
@@ -209,6 +236,17 @@ pub fn payload(procedure: &str, parsed: &Value) -> Result<Payload, FetchError> {
             procedure,
             "the payload is neither a list nor a page",
         )),
+    }
+}
+
+/// A detail call's payload: one object.
+pub fn object_payload(
+    procedure: &str,
+    data: Value,
+) -> Result<serde_json::Map<String, Value>, FetchError> {
+    match data {
+        Value::Object(map) => Ok(map),
+        _ => Err(malformed(procedure, "the payload is not an object")),
     }
 }
 
@@ -277,7 +315,9 @@ mod tests {
             content_type: Some(content_type.into()),
             body: body.into(),
         };
-        match interpret(LIST_PROCEDURE, &response, &session()) {
+        match interpret(LIST_PROCEDURE, &response, &session())
+            .and_then(|d| list_payload(LIST_PROCEDURE, d))
+        {
             Ok(Payload::All(items)) => format!("all {}", items.len()),
             Ok(Payload::Page { items, next_cursor }) => {
                 format!("page {} {next_cursor:?}", items.len())

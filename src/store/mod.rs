@@ -22,13 +22,62 @@ pub struct Db {
     path: Option<PathBuf>,
 }
 
-/// What the tracker needs to know about a stored role.
+/// What the tracker and the evaluator need to know about a stored role.
 #[derive(Debug, Clone)]
 pub struct StoredRole {
     pub id: String,
     pub active: bool,
     pub content_hash: String,
     pub raw: String,
+    /// The latest detail JSON, if a detail call ever succeeded.
+    pub detail: Option<String>,
+    pub evaluation: Option<Evaluation>,
+}
+
+/// Recent changes per role id: (kind, new value), oldest first.
+pub type RecentChanges = HashMap<String, Vec<(String, Option<String>)>>;
+
+/// A role's stored verdict, as written: equal values mean nothing to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub tier: String,
+    pub combined_score: f64,
+    pub engineer_score: f64,
+    pub headhunter_score: f64,
+    pub excitement_score: f64,
+    /// JSON array of strings.
+    pub reasons: String,
+    /// JSON array of strings.
+    pub signals: String,
+    /// JSON object.
+    pub score_breakdown: String,
+    pub trend: Option<String>,
+}
+
+/// The clean text read from a detail payload, for its columns.
+#[derive(Debug, Clone, Default)]
+pub struct DetailWrite<'a> {
+    pub detail: &'a str,
+    pub company_notes: Option<&'a str>,
+    pub selling_points: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub equity: Option<&'a str>,
+    /// JSON array of strings.
+    pub requirements: String,
+}
+
+/// Everything `roles --explain` shows.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoleExplained {
+    pub role: RoleRow,
+    pub engineer_score: Option<f64>,
+    pub headhunter_score: Option<f64>,
+    pub excitement_score: Option<f64>,
+    pub reasons: Option<String>,
+    pub signals: Option<String>,
+    pub score_breakdown: Option<String>,
+    pub company_notes: Option<String>,
+    pub detail_fetched_at: Option<String>,
 }
 
 /// A role row as written by a scrape.
@@ -89,6 +138,7 @@ pub struct RoleRow {
     pub first_seen_at: String,
     pub last_seen_at: String,
     pub gone_at: Option<String>,
+    pub trend: Option<String>,
 }
 
 /// Which roles `list_roles` returns.
@@ -201,17 +251,36 @@ impl Db {
         Ok(())
     }
 
-    /// Every stored role of one source, keyed by role id.
-    pub fn roles_of_source(&self, source: &str) -> Result<HashMap<String, StoredRole>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, status, content_hash, raw FROM roles WHERE source = ?1")?;
+    /// Every stored role (of one source, or all), keyed by role id.
+    pub fn stored_roles(&self, source: Option<&str>) -> Result<HashMap<String, StoredRole>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, status, content_hash, raw, detail, tier, combined_score, engineer_score,
+                    headhunter_score, excitement_score, reasons, signals, score_breakdown, trend
+             FROM roles WHERE ?1 IS NULL OR source = ?1",
+        )?;
         let rows = stmt.query_map([source], |r| {
+            let tier: Option<String> = r.get(5)?;
+            let evaluation = match tier {
+                None => None,
+                Some(tier) => Some(Evaluation {
+                    tier,
+                    combined_score: r.get::<_, Option<f64>>(6)?.unwrap_or_default(),
+                    engineer_score: r.get::<_, Option<f64>>(7)?.unwrap_or_default(),
+                    headhunter_score: r.get::<_, Option<f64>>(8)?.unwrap_or_default(),
+                    excitement_score: r.get::<_, Option<f64>>(9)?.unwrap_or_default(),
+                    reasons: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                    signals: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
+                    score_breakdown: r.get::<_, Option<String>>(12)?.unwrap_or_default(),
+                    trend: r.get(13)?,
+                }),
+            };
             Ok(StoredRole {
                 id: r.get(0)?,
                 active: r.get::<_, String>(1)? == "active",
                 content_hash: r.get(2)?,
                 raw: r.get(3)?,
+                detail: r.get(4)?,
+                evaluation,
             })
         })?;
         let mut roles = HashMap::new();
@@ -222,6 +291,34 @@ impl Db {
         Ok(roles)
     }
 
+    /// One role with its verdict, by full id or by external id.
+    pub fn explain_role(&self, id: &str) -> Result<Option<RoleExplained>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {ROLE_COLUMNS}, engineer_score, headhunter_score, excitement_score,
+                            reasons, signals, score_breakdown, company_notes, detail_fetched_at
+                     FROM roles WHERE id = ?1 OR external_id = ?1 ORDER BY id = ?1 DESC LIMIT 1"
+                ),
+                [id],
+                |r| {
+                    Ok(RoleExplained {
+                        role: role_row(r)?,
+                        engineer_score: r.get(15)?,
+                        headhunter_score: r.get(16)?,
+                        excitement_score: r.get(17)?,
+                        reasons: r.get(18)?,
+                        signals: r.get(19)?,
+                        score_breakdown: r.get(20)?,
+                        company_notes: r.get(21)?,
+                        detail_fetched_at: r.get(22)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
     /// Starts the one transaction a run's writes go through.
     pub fn transaction(&mut self) -> Result<StoreTx<'_>> {
         Ok(StoreTx {
@@ -230,33 +327,17 @@ impl Db {
     }
 
     pub fn list_roles(&self, filter: &RoleFilter) -> Result<Vec<RoleRow>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, title, company, url, status, tier, combined_score, salary_min, salary_max,
-                    fee_percent, posted_at, first_seen_at, last_seen_at, gone_at
-             FROM roles
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ROLE_COLUMNS} FROM roles
              WHERE (?1 OR status = 'active') AND (?2 IS NULL OR tier = ?2)
-             ORDER BY status, combined_score DESC NULLS LAST, posted_at DESC, id
-             LIMIT ?3",
-        )?;
+             ORDER BY status,
+                 CASE tier WHEN 'QUALIFIED' THEN 0 WHEN 'MAYBE' THEN 1 WHEN 'LOCATION_UNCERTAIN' THEN 2
+                           WHEN 'SKIP' THEN 3 ELSE 4 END,
+                 combined_score DESC NULLS LAST, posted_at DESC, id
+             LIMIT ?3"
+        ))?;
         let limit = filter.limit.map(|l| l as i64).unwrap_or(-1);
-        let rows = stmt.query_map(params![filter.include_gone, filter.tier, limit], |r| {
-            Ok(RoleRow {
-                id: r.get(0)?,
-                title: r.get(1)?,
-                company: r.get(2)?,
-                url: r.get(3)?,
-                status: r.get(4)?,
-                tier: r.get(5)?,
-                combined_score: r.get(6)?,
-                salary_min: r.get(7)?,
-                salary_max: r.get(8)?,
-                fee_percent: r.get(9)?,
-                posted_at: r.get(10)?,
-                first_seen_at: r.get(11)?,
-                last_seen_at: r.get(12)?,
-                gone_at: r.get(13)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![filter.include_gone, filter.tier, limit], role_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -293,6 +374,29 @@ impl Db {
         let rows = stmt.query_map([limit as i64], run_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+const ROLE_COLUMNS: &str = "id, title, company, url, status, tier, combined_score, salary_min,
+        salary_max, fee_percent, posted_at, first_seen_at, last_seen_at, gone_at, trend";
+
+fn role_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RoleRow> {
+    Ok(RoleRow {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        company: r.get(2)?,
+        url: r.get(3)?,
+        status: r.get(4)?,
+        tier: r.get(5)?,
+        combined_score: r.get(6)?,
+        salary_min: r.get(7)?,
+        salary_max: r.get(8)?,
+        fee_percent: r.get(9)?,
+        posted_at: r.get(10)?,
+        first_seen_at: r.get(11)?,
+        last_seen_at: r.get(12)?,
+        gone_at: r.get(13)?,
+        trend: r.get(14)?,
+    })
 }
 
 const CHANGE_SELECT: &str = "SELECT c.id, c.role_id, c.run_id, c.detected_at, c.kind, c.field,
@@ -426,10 +530,11 @@ impl StoreTx<'_> {
         Ok(())
     }
 
+    /// Records a change; `run_id` is `None` for `requalify`, which is not a run.
     pub fn insert_change(
         &self,
         role_id: &str,
-        run_id: i64,
+        run_id: Option<i64>,
         now: DateTime<Utc>,
         change: &FieldChange,
     ) -> Result<()> {
@@ -480,6 +585,88 @@ impl StoreTx<'_> {
             ],
         )?;
         Ok(())
+    }
+
+    /// Changes detected at or after `since`, per role: (kind, new value).
+    pub fn recent_changes(&self, since: DateTime<Utc>) -> Result<RecentChanges> {
+        let mut stmt = self.tx.prepare(
+            "SELECT role_id, kind, new_value FROM changes WHERE detected_at >= ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([timestamp(since)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        let mut changes = RecentChanges::new();
+        for row in rows {
+            let (role_id, kind, new_value) = row?;
+            changes.entry(role_id).or_default().push((kind, new_value));
+        }
+        Ok(changes)
+    }
+
+    pub fn write_evaluation(
+        &self,
+        role_id: &str,
+        e: &Evaluation,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.tx.execute(
+            "UPDATE roles SET tier = ?2, combined_score = ?3, engineer_score = ?4,
+                 headhunter_score = ?5, excitement_score = ?6, reasons = ?7, signals = ?8,
+                 score_breakdown = ?9, trend = ?10, evaluated_at = ?11
+             WHERE id = ?1",
+            params![
+                role_id,
+                e.tier,
+                e.combined_score,
+                e.engineer_score,
+                e.headhunter_score,
+                e.excitement_score,
+                e.reasons,
+                e.signals,
+                e.score_breakdown,
+                e.trend,
+                timestamp(now)
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn write_detail(
+        &self,
+        role_id: &str,
+        d: &DetailWrite<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.tx.execute(
+            "UPDATE roles SET detail = ?2, detail_fetched_at = ?3, company_notes = ?4,
+                 selling_points = ?5, description = ?6, equity = ?7, requirements = ?8
+             WHERE id = ?1",
+            params![
+                role_id,
+                d.detail,
+                timestamp(now),
+                d.company_notes,
+                d.selling_points,
+                d.description,
+                d.equity,
+                d.requirements
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Active roles that count as qualified (QUALIFIED or MAYBE).
+    pub fn count_qualified(&self) -> Result<u64> {
+        let n: i64 = self.tx.query_row(
+            "SELECT COUNT(*) FROM roles WHERE status = 'active' AND tier IN ('QUALIFIED', 'MAYBE')",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
     }
 
     pub fn commit(self) -> Result<()> {

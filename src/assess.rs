@@ -1,0 +1,185 @@
+//! Evaluation applied to stored roles: gathers a role's inputs (its list JSON,
+//! its detail as intel, its recent changes as a trend), calls the pure
+//! `evaluate`, and writes the verdict only when it changed. A tier change is
+//! a `TIER_CHANGE` row. Used by `scrape` for every seen role and by
+//! `requalify` for every stored role.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::evaluate::rules::Rules;
+use crate::evaluate::{RecentChange, Trend, Verdict, evaluate, trend};
+use crate::intel::{Intel, read_detail};
+use crate::lock::WriterLock;
+use crate::store::{Db, DetailWrite, Evaluation, RecentChanges, StoreTx, StoredRole};
+use crate::track::{ChangeKind, FieldChange};
+
+/// Trends look at this many days of changes.
+pub const TREND_WINDOW_DAYS: i64 = 7;
+
+/// The intel of a stored or fetched detail payload (none: the default).
+pub fn intel_of(detail: Option<&Value>, rules: &Rules) -> Intel {
+    detail
+        .map(|d| read_detail(d, &rules.lists))
+        .unwrap_or_default()
+}
+
+/// A stored detail's JSON; an unreadable one counts as none.
+pub fn parse_detail(text: Option<&str>) -> Option<Value> {
+    text.and_then(|t| serde_json::from_str(t).ok())
+}
+
+/// The columns a detail payload fills.
+pub fn detail_write<'a>(detail_text: &'a str, intel: &'a Intel) -> DetailWrite<'a> {
+    DetailWrite {
+        detail: detail_text,
+        company_notes: intel.company_notes.as_deref(),
+        selling_points: intel.selling_points.as_deref(),
+        description: intel.description.as_deref(),
+        equity: intel.equity.as_deref(),
+        requirements: serde_json::to_string(&intel.requirements).unwrap_or_else(|_| "[]".into()),
+    }
+}
+
+/// The stored form of a verdict.
+pub fn evaluation_of(verdict: &Verdict, trend: Option<Trend>) -> Evaluation {
+    let breakdown = json!({
+        "engineer": verdict.engineer,
+        "headhunter": verdict.headhunter,
+        "excitement": verdict.excitement,
+        "combined": verdict.combined,
+    });
+    Evaluation {
+        tier: verdict.tier.as_str().to_string(),
+        combined_score: verdict.combined,
+        engineer_score: verdict.engineer.value,
+        headhunter_score: verdict.headhunter.value,
+        excitement_score: verdict.excitement.value,
+        reasons: serde_json::to_string(&verdict.reasons()).unwrap_or_else(|_| "[]".into()),
+        signals: serde_json::to_string(&verdict.signals).unwrap_or_else(|_| "[]".into()),
+        score_breakdown: breakdown.to_string(),
+        trend: trend.map(|t| t.as_str().to_string()),
+    }
+}
+
+/// One role to assess.
+pub struct Subject<'a> {
+    pub role_id: &'a str,
+    pub raw: &'a Value,
+    pub intel: &'a Intel,
+    pub stored: Option<&'a Evaluation>,
+}
+
+/// What assessing one role did.
+#[derive(Debug, Default, PartialEq)]
+pub struct Assessed {
+    /// The verdict differed from the stored one and was written.
+    pub written: bool,
+    /// The tier moved (from, to); recorded as `TIER_CHANGE`.
+    pub moved: Option<(String, String)>,
+    /// The tier now, for counting.
+    pub tier: String,
+}
+
+/// Evaluates and writes what changed.
+pub fn assess(
+    tx: &StoreTx<'_>,
+    subject: &Subject<'_>,
+    rules: &Rules,
+    recent: &RecentChanges,
+    run_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Assessed> {
+    let verdict = evaluate(subject.raw, subject.intel, rules);
+    let changes: Vec<RecentChange<'_>> = recent
+        .get(subject.role_id)
+        .map(|list| {
+            list.iter()
+                .map(|(kind, new)| RecentChange {
+                    kind,
+                    new_value: new.as_deref(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let evaluation = evaluation_of(&verdict, trend(&changes));
+    let tier = evaluation.tier.clone();
+    if subject.stored == Some(&evaluation) {
+        return Ok(Assessed {
+            written: false,
+            moved: None,
+            tier,
+        });
+    }
+    tx.write_evaluation(subject.role_id, &evaluation, now)?;
+    let Some(old_tier) = subject
+        .stored
+        .map(|s| s.tier.clone())
+        .filter(|t| *t != tier)
+    else {
+        return Ok(Assessed {
+            written: true,
+            moved: None,
+            tier,
+        });
+    };
+    let change = FieldChange::new(
+        ChangeKind::TierChange,
+        "tier",
+        Some(old_tier.clone()),
+        Some(tier.clone()),
+    );
+    tx.insert_change(subject.role_id, run_id, now, &change)?;
+    Ok(Assessed {
+        written: true,
+        moved: Some((old_tier, tier.clone())),
+        tier,
+    })
+}
+
+/// What `requalify` did.
+#[derive(Debug, Default)]
+pub struct RequalifyReport {
+    pub evaluated: usize,
+    pub updated: usize,
+    /// (from, to) → how many roles moved.
+    pub moves: BTreeMap<(String, String), usize>,
+}
+
+/// Re-evaluates every stored role with the current rules, in one
+/// transaction, without the network.
+pub fn requalify(config: &Config, now: DateTime<Utc>) -> Result<RequalifyReport> {
+    let rules = config.rules()?;
+    let db_path = config.database_path();
+    let _lock = WriterLock::acquire(&db_path)?;
+    let mut db = Db::open(&db_path)?;
+    let stored = db.stored_roles(None)?;
+    let tx = db.transaction()?;
+    let recent = tx.recent_changes(now - chrono::Duration::days(TREND_WINDOW_DAYS))?;
+    let mut report = RequalifyReport::default();
+    let mut roles: Vec<&StoredRole> = stored.values().collect();
+    roles.sort_by(|a, b| a.id.cmp(&b.id));
+    for role in roles {
+        // An unreadable stored copy (edited by hand) evaluates as an empty role.
+        let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
+        let intel = intel_of(parse_detail(role.detail.as_deref()).as_ref(), &rules);
+        let subject = Subject {
+            role_id: &role.id,
+            raw: &raw,
+            intel: &intel,
+            stored: role.evaluation.as_ref(),
+        };
+        let assessed = assess(&tx, &subject, &rules, &recent, None, now)?;
+        report.evaluated += 1;
+        report.updated += usize::from(assessed.written);
+        if let Some(moved) = assessed.moved {
+            *report.moves.entry(moved).or_default() += 1;
+        }
+    }
+    tx.commit()?;
+    Ok(report)
+}

@@ -1,0 +1,822 @@
+//! Evaluation, pure: a role (its list JSON and detail intel) and the rules in,
+//! a verdict out — tier with every reason, four scores with their breakdown,
+//! and signals. No clock, no I/O, cannot fail; any field may be missing or of
+//! the wrong type (see `role`'s readers for how each is read).
+
+pub mod rules;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::intel::{Intel, has_words, word_form};
+use crate::role::{format_number, number_at, strings_at, text_at, value_at};
+use rules::{Lists, Rules};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Tier {
+    Qualified,
+    Maybe,
+    LocationUncertain,
+    Skip,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 4] = [
+        Tier::Qualified,
+        Tier::Maybe,
+        Tier::LocationUncertain,
+        Tier::Skip,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Qualified => "QUALIFIED",
+            Tier::Maybe => "MAYBE",
+            Tier::LocationUncertain => "LOCATION_UNCERTAIN",
+            Tier::Skip => "SKIP",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Tier> {
+        Tier::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+
+    /// QUALIFIED and MAYBE count as qualified (SCORING.md).
+    pub fn is_qualified(self) -> bool {
+        matches!(self, Tier::Qualified | Tier::Maybe)
+    }
+
+    /// Tiers that pass the hard filters (or may, once the location is known):
+    /// worth a detail call.
+    pub fn is_candidate(self) -> bool {
+        !matches!(self, Tier::Skip)
+    }
+}
+
+/// Everything evaluation concluded about one role.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub tier: Tier,
+    /// Failed hard filters, as sentences.
+    pub failed_filters: Vec<String>,
+    /// Passed quality signals, as sentences.
+    pub quality_signals: Vec<String>,
+    /// Score signals and inferences, each saying where it came from.
+    pub signals: Vec<String>,
+    pub engineer: Score,
+    pub headhunter: Score,
+    pub excitement: Score,
+    pub combined: f64,
+}
+
+impl Verdict {
+    /// The reasons for the tier: each failed filter and passed signal, then
+    /// what was inferred.
+    pub fn reasons(&self) -> Vec<String> {
+        let mut reasons: Vec<String> = self
+            .failed_filters
+            .iter()
+            .map(|r| format!("✗ {r}"))
+            .collect();
+        reasons.extend(self.quality_signals.iter().map(|s| format!("✓ {s}")));
+        if self.failed_filters.is_empty() && self.quality_signals.is_empty() {
+            reasons.push("✗ no quality signals".into());
+        }
+        reasons
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Score {
+    pub value: f64,
+    pub components: Vec<Component>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Component {
+    pub name: &'static str,
+    /// 0 for excitement's additive parts.
+    pub weight: f64,
+    pub value: f64,
+    pub detail: String,
+}
+
+/// A role's direction from its changes of the last 7 days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trend {
+    Hired,
+    Surging,
+    Stalled,
+}
+
+impl Trend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trend::Hired => "hired",
+            Trend::Surging => "surging",
+            Trend::Stalled => "stalled",
+        }
+    }
+}
+
+/// A change as trends see it: its kind and new value.
+pub struct RecentChange<'a> {
+    pub kind: &'a str,
+    pub new_value: Option<&'a str>,
+}
+
+/// hired if `total_hired` rose; else surging if interviews rose; else stalled
+/// if interviews fell to 0. The caller passes the last 7 days of changes.
+pub fn trend(changes: &[RecentChange<'_>]) -> Option<Trend> {
+    if changes.iter().any(|c| c.kind == "HIRING_INCREASE") {
+        return Some(Trend::Hired);
+    }
+    if changes.iter().any(|c| c.kind == "INTERVIEW_INCREASE") {
+        return Some(Trend::Surging);
+    }
+    let fell_to_zero = changes.iter().any(|c| {
+        c.kind == "INTERVIEW_DECREASE"
+            && c.new_value
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                == 0.0
+    });
+    fell_to_zero.then_some(Trend::Stalled)
+}
+
+/// Python's `round(x, digits)`: Rust's formatting rounds the exact binary
+/// value half-to-even, as Python does, so scores match the old system's.
+pub fn round_to(x: f64, digits: usize) -> f64 {
+    format!("{x:.digits$}").parse().unwrap_or(x)
+}
+
+fn clamp01(x: f64) -> f64 {
+    x.clamp(0.0, 1.0)
+}
+
+/// The facts evaluation reads off a role, read once.
+struct Facts<'a> {
+    raw: &'a Value,
+    title: String,
+    company: String,
+    locations: Vec<String>,
+    role_types: Vec<String>,
+    highlights: Vec<String>,
+    investors: Investors,
+    funding: f64,
+    funding_text: Option<String>,
+    stage: Option<String>,
+}
+
+/// Investor entries classified once each, tier-1 first.
+#[derive(Default)]
+struct Investors {
+    tier1: Vec<String>,
+    tier2: Vec<String>,
+    angels: Vec<String>,
+    total: usize,
+}
+
+impl Investors {
+    fn read(raw: &Value, intel: &Intel, lists: &Lists, signals: &mut Vec<String>) -> Investors {
+        let mut entries = strings_at(raw, "investors");
+        for mention in &intel.investor_mentions {
+            let known = entries
+                .iter()
+                .any(|e| has_words(e, &mention.name) || has_words(&mention.name, e));
+            if !known {
+                signals.push(format!(
+                    "investor {} named in the {}",
+                    mention.name, mention.field
+                ));
+                entries.push(mention.name.clone());
+            }
+        }
+        let mut investors = Investors {
+            total: entries.len(),
+            ..Investors::default()
+        };
+        let matches = |entry: &str, names: &[String]| {
+            let form = word_form(entry);
+            names.iter().any(|n| {
+                let n = word_form(n);
+                n.len() > 2 && form.contains(&n)
+            })
+        };
+        for entry in entries {
+            if matches(&entry, &lists.investors.tier1) {
+                investors.tier1.push(entry);
+            } else if matches(&entry, &lists.investors.tier2) {
+                investors.tier2.push(entry);
+            } else if matches(&entry, &lists.investors.angels) {
+                investors.angels.push(entry);
+            }
+        }
+        investors
+    }
+}
+
+/// Reads `"$16.25M"`, `"100M"`, `"$1.5B"`, `"$750K"`, `"12,000,000"`: strip
+/// `$`, `,` and spaces; K/M/B multiply; anything unparseable is 0.
+pub fn parse_funding(text: &str) -> f64 {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| !matches!(c, '$' | ',' | ' '))
+        .collect();
+    let upper = cleaned.to_uppercase();
+    let (number, multiplier) = match upper.chars().last() {
+        Some('K') => (&upper[..upper.len() - 1], 1e3),
+        Some('M') => (&upper[..upper.len() - 1], 1e6),
+        Some('B') => (&upper[..upper.len() - 1], 1e9),
+        _ => (upper.as_str(), 1.0),
+    };
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .map_or(0.0, |n| n * multiplier)
+}
+
+fn meets(values: &[String], set: &[String]) -> bool {
+    values
+        .iter()
+        .any(|v| set.iter().any(|s| s.eq_ignore_ascii_case(v)))
+}
+
+fn contains_any(text: &str, words: &[String]) -> bool {
+    let text = text.to_lowercase();
+    words.iter().any(|w| text.contains(&w.to_lowercase()))
+}
+
+/// Evaluates one role.
+pub fn evaluate(raw: &Value, intel: &Intel, rules: &Rules) -> Verdict {
+    let mut signals = Vec::new();
+    let investors = Investors::read(raw, intel, &rules.lists, &mut signals);
+    let funding_text = text_at(raw, "company.fundingAmount").or_else(|| text_at(raw, "funding"));
+    let facts = Facts {
+        raw,
+        title: text_at(raw, "name").unwrap_or_default(),
+        company: text_at(raw, "company.name").unwrap_or_default(),
+        locations: strings_at(raw, "locations")
+            .into_iter()
+            .map(|l| l.to_lowercase())
+            .collect(),
+        role_types: strings_at(raw, "role_types")
+            .into_iter()
+            .map(|t| t.to_lowercase())
+            .collect(),
+        highlights: strings_at(raw, "role_metadata.highlights")
+            .into_iter()
+            .map(|h| h.to_uppercase())
+            .collect(),
+        funding: funding_text.as_deref().map_or(0.0, parse_funding),
+        funding_text,
+        stage: text_at(raw, "company.company_metadata.last_funding_round")
+            .map(|s| s.to_uppercase()),
+        investors,
+    };
+
+    let (failed_filters, location_failed, location_passes) =
+        hard_filters(&facts, intel, rules, &mut signals);
+    let quality_signals = quality_signals(&facts, rules);
+    let tier = if !failed_filters.is_empty() {
+        if failed_filters.len() == 1 && location_failed && facts.locations.is_empty() {
+            Tier::LocationUncertain
+        } else {
+            Tier::Skip
+        }
+    } else if quality_signals.len() >= rules.qualification.qualified_min_signals {
+        Tier::Qualified
+    } else if !quality_signals.is_empty() {
+        Tier::Maybe
+    } else {
+        Tier::Skip
+    };
+
+    let engineer = engineer_score(&facts, rules);
+    let headhunter = headhunter_score(&facts, rules, location_passes);
+    let excitement = excitement_score(&facts, rules, &mut signals);
+    let s = &rules.scoring;
+    let combined = round_to(
+        s.combined_engineer_weight * engineer.value
+            + s.combined_headhunter_weight * headhunter.value,
+        2,
+    );
+    if !facts.investors.tier1.is_empty() {
+        signals.push(format!(
+            "tier-1 investors: {}",
+            facts.investors.tier1.join(", ")
+        ));
+    }
+    if !facts.investors.tier2.is_empty() {
+        signals.push(format!(
+            "tier-2 investors: {}",
+            facts.investors.tier2.join(", ")
+        ));
+    }
+    if !facts.investors.angels.is_empty() {
+        signals.push(format!("angels: {}", facts.investors.angels.join(", ")));
+    }
+    Verdict {
+        tier,
+        failed_filters,
+        quality_signals,
+        signals,
+        engineer,
+        headhunter,
+        excitement,
+        combined,
+    }
+}
+
+/// The hard filters. Returns the failures, whether the location failed, and
+/// whether the location passes (from the list data, or from an explicit
+/// mention in the detail text when the role lists no locations).
+fn hard_filters(
+    facts: &Facts<'_>,
+    intel: &Intel,
+    rules: &Rules,
+    signals: &mut Vec<String>,
+) -> (Vec<String>, bool, bool) {
+    let q = &rules.qualification;
+    let lists = &rules.lists;
+    let raw = facts.raw;
+    let mut failed = Vec::new();
+
+    let status = text_at(raw, "status").unwrap_or_default();
+    if !status.eq_ignore_ascii_case(&q.status) {
+        let shown = if status.is_empty() {
+            "missing".to_string()
+        } else {
+            status
+        };
+        failed.push(format!("status is {shown}, not {}", q.status));
+    }
+    let closed = match value_at(raw, "not_accepting_recruiters") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        Some(Value::Number(n)) => n.as_f64().is_some_and(|n| n != 0.0),
+        _ => false,
+    };
+    if closed {
+        failed.push("not accepting recruiters".into());
+    }
+
+    let workplace = text_at(raw, "workplace_type").unwrap_or_default();
+    let remote = q
+        .remote_workplace_types
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(&workplace));
+    let in_area = facts.locations.iter().any(|l| {
+        lists
+            .locations
+            .nyc_metro
+            .iter()
+            .chain(&lists.locations.london)
+            .any(|s| s.eq_ignore_ascii_case(l))
+    });
+    let mut location_passes = remote || in_area;
+    let mut location_failed = false;
+    if !location_passes
+        && facts.locations.is_empty()
+        && let Some(mention) = intel.location_mentions.first()
+    {
+        location_passes = true;
+        signals.push(format!(
+            "location {} inferred from the {} (\"{}\")",
+            mention.name, mention.field, mention.matched
+        ));
+    }
+    if !location_passes {
+        location_failed = true;
+        failed.push(if facts.locations.is_empty() {
+            "location: none listed and not remote".to_string()
+        } else {
+            format!(
+                "location: {} is not NYC metro or London, and not remote",
+                facts.locations.join(", ")
+            )
+        });
+    }
+
+    let core: Vec<&String> = facts
+        .role_types
+        .iter()
+        .filter(|t| meets(&[(*t).clone()], &lists.role_types.core))
+        .collect();
+    if core.is_empty() {
+        let secondary: Vec<&String> = facts
+            .role_types
+            .iter()
+            .filter(|t| meets(&[(*t).clone()], &lists.role_types.secondary))
+            .collect();
+        failed.push(if secondary.is_empty() {
+            let listed = if facts.role_types.is_empty() {
+                "none".into()
+            } else {
+                facts.role_types.join(", ")
+            };
+            format!("no core engineering role type ({listed})")
+        } else {
+            format!(
+                "only secondary engineering role types ({})",
+                secondary
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
+    }
+    let mobile: Vec<&String> = facts
+        .role_types
+        .iter()
+        .filter(|t| meets(&[(*t).clone()], &lists.role_types.mobile))
+        .collect();
+    if !mobile.is_empty() {
+        failed.push(format!(
+            "mobile role type ({})",
+            mobile
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+
+    match number_at(raw, "salaryUpperBound") {
+        Some(salary) if salary >= q.min_salary => {}
+        Some(salary) => failed.push(format!(
+            "salary upper bound ${} is below ${}",
+            format_number(salary),
+            format_number(q.min_salary)
+        )),
+        None => failed.push("salary upper bound missing".into()),
+    }
+    let fee = number_at(raw, "percent_fee").unwrap_or(0.0);
+    if fee < q.min_fee_percent {
+        failed.push(format!(
+            "fee {}% is below {}%",
+            format_number(fee),
+            format_number(q.min_fee_percent)
+        ));
+    }
+    (failed, location_failed, location_passes)
+}
+
+fn quality_signals(facts: &Facts<'_>, rules: &Rules) -> Vec<String> {
+    let q = &rules.qualification;
+    let raw = facts.raw;
+    let mut signals = Vec::new();
+    if let Some(first) = facts.investors.tier1.first() {
+        signals.push(format!("tier-1 investor ({first})"));
+    }
+    if facts.funding > q.signal_funding_above {
+        signals.push(format!(
+            "funding {}",
+            facts.funding_text.as_deref().unwrap_or("")
+        ));
+    }
+    if let Some(stage) = &facts.stage
+        && q.signal_stages
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(stage))
+    {
+        signals.push(format!("stage {stage}"));
+    }
+    if let Some(size) = number_at(raw, "company.size").or_else(|| number_at(raw, "team_size"))
+        && size >= q.signal_size_min
+        && size <= q.signal_size_max
+    {
+        signals.push(format!("company size {}", format_number(size)));
+    }
+    if let Some(rating) = number_at(raw, "manager_rating")
+        && rating >= q.signal_manager_rating_min
+    {
+        signals.push(format!("manager rating {}", format_number(rating)));
+    }
+    if let Some(days) = number_at(raw, "responsiveness_days")
+        && days < q.signal_responsiveness_below_days
+    {
+        signals.push(format!("responds in {} days", format_number(days)));
+    }
+    if let Some(stages) = number_at(raw, "interview_stages")
+        && stages > 0.0
+        && stages <= q.signal_interview_stages_max
+    {
+        signals.push(format!("{} interview stages", format_number(stages)));
+    }
+    if !facts.highlights.is_empty() {
+        signals.push(format!("badges: {}", facts.highlights.join(", ")));
+    }
+    signals
+}
+
+fn weighted(parts: Vec<Component>) -> Score {
+    let sum = parts.iter().fold(0.0, |acc, c| acc + c.weight * c.value);
+    Score {
+        value: round_to(sum, 2),
+        components: parts,
+    }
+}
+
+fn component(name: &'static str, weight: f64, value: f64, detail: String) -> Component {
+    Component {
+        name,
+        weight,
+        value: round_to(value, 3),
+        detail,
+    }
+}
+
+fn badges(facts: &Facts<'_>, rules: &Rules) -> f64 {
+    facts
+        .highlights
+        .iter()
+        .filter_map(|h| rules.scoring.badge_values.get(h))
+        .sum()
+}
+
+fn responsiveness(raw: &Value) -> f64 {
+    1.0 - clamp01(number_at(raw, "responsiveness_days").unwrap_or(2.0) / 5.0)
+}
+
+fn openings(raw: &Value) -> f64 {
+    number_at(raw, "hiring_count").map_or(1.0, |n| (n / 3.0).min(1.0))
+}
+
+fn engineer_score(facts: &Facts<'_>, rules: &Rules) -> Score {
+    let s = &rules.scoring;
+    let t = &s.tables;
+    let raw = facts.raw;
+    let salary = number_at(raw, "salaryUpperBound").filter(|n| *n > 0.0);
+    let compensation = salary.map_or(t.compensation.otherwise, |n| t.compensation.value(n));
+
+    let inv = &facts.investors;
+    let investors = if inv.total == 0 {
+        0.3
+    } else {
+        (0.30 * inv.tier1.len() as f64 + 0.15 * inv.tier2.len() as f64).min(1.0)
+    };
+    let amount = t.funding_amount.value(facts.funding);
+    let stage = facts
+        .stage
+        .as_ref()
+        .and_then(|st| s.stage_values.get(st))
+        .copied()
+        .unwrap_or(s.stage_otherwise);
+    let funding = 0.6 * amount + 0.4 * stage;
+    let quality = 0.5 * investors + 0.5 * funding;
+
+    let title = if contains_any(&facts.title, &s.title_top) {
+        1.0
+    } else if contains_any(&facts.title, &s.title_senior) {
+        0.8
+    } else {
+        0.6
+    };
+    let size = t
+        .company_size
+        .value(number_at(raw, "company.size").unwrap_or(50.0));
+    let impact = 0.5 * title + 0.3 * openings(raw) + 0.2 * size;
+
+    let stages = t
+        .interview_stages
+        .value(number_at(raw, "interview_stages").unwrap_or(5.0));
+    let process = 0.4 * stages + 0.3 * responsiveness(raw) + 0.3 * badges(facts, rules).min(1.0);
+
+    let tech = strings_at(raw, "tech_stack");
+    let modern = tech
+        .iter()
+        .filter(|t| s.modern_tech.iter().any(|m| m.eq_ignore_ascii_case(t)))
+        .count() as f64;
+    let industries = strings_at(raw, "company.industries");
+    let industry = if meets(&industries, &s.engineer_industries) {
+        1.0
+    } else {
+        0.5
+    };
+    let modernity = 0.6 * (modern / s.modern_tech_target).min(1.0) + 0.4 * industry;
+
+    let w = &s.engineer;
+    weighted(vec![
+        component(
+            "compensation",
+            w.compensation,
+            compensation,
+            match salary {
+                Some(n) => format!("salary up to ${}", format_number(n)),
+                None => "salary missing".into(),
+            },
+        ),
+        component(
+            "company quality",
+            w.company_quality,
+            quality,
+            format!(
+                "investors {:.3} ({} tier-1, {} tier-2), funding {:.3} (amount {amount}, stage {stage})",
+                investors,
+                inv.tier1.len(),
+                inv.tier2.len(),
+                funding
+            ),
+        ),
+        component(
+            "role impact",
+            w.role_impact,
+            impact,
+            format!("title {title}, openings {:.3}, size {size}", openings(raw)),
+        ),
+        component(
+            "process",
+            w.process,
+            process,
+            format!(
+                "stages {stages}, responsiveness {:.3}, badges {:.2}",
+                responsiveness(raw),
+                badges(facts, rules).min(1.0)
+            ),
+        ),
+        component(
+            "tech modernity",
+            w.tech_modernity,
+            modernity,
+            format!("{modern} modern technologies, industry {industry}"),
+        ),
+    ])
+}
+
+fn headhunter_score(facts: &Facts<'_>, rules: &Rules, location_passes: bool) -> Score {
+    let s = &rules.scoring;
+    let t = &s.tables;
+    let raw = facts.raw;
+    let rating = clamp01((number_at(raw, "manager_rating").unwrap_or(4.0) - 3.0) / 2.0);
+    let placement = 0.4 * rating + 0.3 * responsiveness(raw) + 0.3 * badges(facts, rules).min(1.0);
+
+    let fee_percent = number_at(raw, "percent_fee").unwrap_or(15.0);
+    let fee = t.fee.value(fee_percent);
+    let bonus = if facts
+        .highlights
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(&s.bonus_badge))
+    {
+        1.0
+    } else {
+        0.5
+    };
+    let commission = 0.5 * fee + 0.3 * openings(raw) + 0.2 * bonus;
+
+    let recruiters_count = number_at(raw, "approved_recruiters_count").unwrap_or(0.0);
+    let recruiters = t.recruiters.value(recruiters_count);
+    let track = t
+        .track_record
+        .value(number_at(raw, "total_hired").unwrap_or(0.0));
+    let pipeline = t
+        .pipeline
+        .value(number_at(raw, "total_interviewing").unwrap_or(0.0));
+    let competition = 0.5 * recruiters + 0.3 * track + 0.2 * pipeline;
+
+    let kind = if meets(&facts.role_types, &s.fit_role_types) {
+        1.0
+    } else {
+        0.6
+    };
+    let location = if location_passes { 1.0 } else { 0.5 };
+    let fit = 0.5 * kind + 0.5 * location;
+
+    let w = &s.headhunter;
+    weighted(vec![
+        component(
+            "placement probability",
+            w.placement,
+            placement,
+            format!(
+                "manager rating {rating:.3}, responsiveness {:.3}",
+                responsiveness(raw)
+            ),
+        ),
+        component(
+            "commission value",
+            w.commission,
+            commission,
+            format!(
+                "fee {}% → {fee}, openings {:.3}, bonus {bonus}",
+                format_number(fee_percent),
+                openings(raw)
+            ),
+        ),
+        component(
+            "competition",
+            w.competition,
+            competition,
+            format!(
+                "{} recruiters → {recruiters}, track record {track}, pipeline {pipeline}",
+                format_number(recruiters_count)
+            ),
+        ),
+        component(
+            "candidate fit",
+            w.candidate_fit,
+            fit,
+            format!("role type {kind}, location {location}"),
+        ),
+    ])
+}
+
+fn excitement_score(facts: &Facts<'_>, rules: &Rules, signals: &mut Vec<String>) -> Score {
+    let e = &rules.scoring.excitement;
+    let raw = facts.raw;
+    if !facts.company.is_empty()
+        && rules
+            .lists
+            .companies
+            .hot
+            .iter()
+            .any(|h| has_words(&facts.company, h))
+    {
+        signals.push(format!("hot company ({})", facts.company));
+        return Score {
+            value: round_to(e.hot_company, 2),
+            components: vec![component(
+                "hot company",
+                0.0,
+                e.hot_company,
+                facts.company.clone(),
+            )],
+        };
+    }
+    let inv = &facts.investors;
+    let investors = match inv.tier1.len() {
+        0 if inv.total == 0 => 0.15 * 0.3,
+        0 => 0.15 * (0.15 * inv.tier2.len() as f64 + 0.15 * inv.angels.len() as f64).min(1.0),
+        n => e
+            .tier1_points
+            .get(n.min(e.tier1_points.len()) - 1)
+            .copied()
+            .unwrap_or(0.0),
+    };
+    let funding = e.funding.value(facts.funding);
+    let industries = strings_at(raw, "company.industries");
+    let industry = if meets(&industries, &e.ai_industries) {
+        e.ai_industry_points
+    } else if meets(&industries, &e.other_industries) {
+        e.other_industry_points
+    } else {
+        0.0
+    };
+    let founded = number_at(raw, "company.foundingYear").unwrap_or(2020.0);
+    let young = if founded >= e.founded_from_year as f64 {
+        e.young_company_points
+    } else {
+        0.0
+    };
+    let size = e.size.value(number_at(raw, "company.size").unwrap_or(50.0));
+    let title = if contains_any(&facts.title, &e.title_words) {
+        e.title_points
+    } else {
+        0.0
+    };
+    let parts = vec![
+        component(
+            "investors",
+            0.0,
+            investors,
+            format!(
+                "{} tier-1, {} tier-2, {} angels",
+                inv.tier1.len(),
+                inv.tier2.len(),
+                inv.angels.len()
+            ),
+        ),
+        component(
+            "funding",
+            0.0,
+            funding,
+            facts
+                .funding_text
+                .clone()
+                .unwrap_or_else(|| "unknown".into()),
+        ),
+        component("industry", 0.0, industry, industries.join(", ")),
+        component("founded", 0.0, young, format_number(founded)),
+        component(
+            "size",
+            0.0,
+            size,
+            number_at(raw, "company.size").map_or("unknown".into(), format_number),
+        ),
+        component("title", 0.0, title, facts.title.clone()),
+    ];
+    let sum = investors + funding + industry + young + size + title;
+    Score {
+        value: round_to(sum.min(1.0), 2),
+        components: parts,
+    }
+}
+
+#[cfg(test)]
+mod tests;

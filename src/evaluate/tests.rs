@@ -1,0 +1,1 @@
+//! Evaluation tests: written next.

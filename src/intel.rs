@@ -1,0 +1,389 @@
+//! Intel from a role's detail HTML (company notes, selling points,
+//! description): clean text for people, and the investor names and explicit
+//! locations it mentions. Pure: HTML in, facts out; never fails.
+
+use kuchikiki::NodeRef;
+use kuchikiki::traits::TendrilSink;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::evaluate::rules::Lists;
+use crate::role::{strings_at, text_at, value_at};
+
+/// What the detail call told us, ready for evaluation and display.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Intel {
+    pub company_notes: Option<String>,
+    pub selling_points: Option<String>,
+    pub description: Option<String>,
+    pub company_description: Option<String>,
+    pub equity: Option<String>,
+    /// `MUST_HAVE: 5+ years building backend services`
+    pub requirements: Vec<String>,
+    /// List names found in the text, with the field they were found in.
+    pub investor_mentions: Vec<Mention>,
+    /// `NYC metro`, `London` or `remote`, with the words that said so.
+    pub location_mentions: Vec<Mention>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mention {
+    pub name: String,
+    pub matched: String,
+    pub field: &'static str,
+}
+
+/// The HTML fields of a detail payload, with the names people know them by.
+const HTML_FIELDS: [(&str, &str); 4] = [
+    ("companyTip", "company notes"),
+    ("selling_points", "selling points"),
+    ("description", "description"),
+    ("company.description", "company description"),
+];
+
+/// Reads a detail payload (`role.getRoleByIdSimple` / `Detailed`).
+pub fn read_detail(detail: &Value, lists: &Lists) -> Intel {
+    let mut intel = Intel {
+        equity: text_at(detail, "equity"),
+        requirements: requirements(detail),
+        ..Intel::default()
+    };
+    for (path, field) in HTML_FIELDS {
+        let Some(html) = value_at(detail, path).and_then(Value::as_str) else {
+            continue;
+        };
+        let text = clean_text(html);
+        if text.is_empty() {
+            continue;
+        }
+        for name in find_names(&text, investor_names(lists)) {
+            if !intel.investor_mentions.iter().any(|m| m.name == name) {
+                intel.investor_mentions.push(Mention {
+                    matched: name.clone(),
+                    name,
+                    field,
+                });
+            }
+        }
+        for (label, matched) in find_locations(&text, lists) {
+            if !intel.location_mentions.iter().any(|m| m.name == label) {
+                intel.location_mentions.push(Mention {
+                    name: label.into(),
+                    matched,
+                    field,
+                });
+            }
+        }
+        let slot = match path {
+            "companyTip" => &mut intel.company_notes,
+            "selling_points" => &mut intel.selling_points,
+            "description" => &mut intel.description,
+            _ => &mut intel.company_description,
+        };
+        *slot = Some(text);
+    }
+    intel
+}
+
+fn investor_names(lists: &Lists) -> impl Iterator<Item = &String> {
+    lists
+        .investors
+        .tier1
+        .iter()
+        .chain(&lists.investors.tier2)
+        .chain(&lists.investors.angels)
+}
+
+fn requirements(detail: &Value) -> Vec<String> {
+    match value_at(detail, "requirements") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| match item {
+                Value::String(s) => Some(clean_text(s)),
+                Value::Object(_) => {
+                    let text = clean_text(&text_at(item, "requirement")?);
+                    Some(match text_at(item, "type") {
+                        Some(kind) => format!("{kind}: {text}"),
+                        None => text,
+                    })
+                }
+                _ => None,
+            })
+            .filter(|text| !text.is_empty())
+            .collect(),
+        _ => strings_at(detail, "requirements"),
+    }
+}
+
+/// Plain text of an HTML fragment: block elements become line breaks, list
+/// items bullets; script, style and embedded frames are dropped.
+pub fn clean_text(html: &str) -> String {
+    let document = kuchikiki::parse_html().one(html);
+    let mut out = String::new();
+    walk(&document.document_node, &mut out);
+    let mut lines: Vec<String> = Vec::new();
+    for line in out.lines() {
+        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        if line.is_empty() && lines.last().is_none_or(|l| l.is_empty()) {
+            continue;
+        }
+        lines.push(line);
+    }
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    lines.join("\n")
+}
+
+const SKIPPED: &[&str] = &[
+    "script", "style", "iframe", "noscript", "template", "head", "object", "embed", "svg",
+];
+const BLOCKS: &[&str] = &[
+    "p",
+    "div",
+    "br",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "table",
+    "section",
+    "article",
+    "blockquote",
+    "pre",
+    "hr",
+    "dl",
+    "dt",
+    "dd",
+];
+
+fn walk(node: &NodeRef, out: &mut String) {
+    for child in node.children() {
+        if let Some(text) = child.as_text() {
+            out.push_str(&text.borrow().replace('\n', " "));
+            continue;
+        }
+        let Some(element) = child.as_element() else {
+            walk(&child, out);
+            continue;
+        };
+        let name = element.name.local.as_ref();
+        if SKIPPED.contains(&name) {
+            continue;
+        }
+        let block = BLOCKS.contains(&name);
+        if block {
+            out.push('\n');
+        }
+        if name == "li" {
+            out.push_str("• ");
+        }
+        walk(&child, out);
+        if block {
+            out.push('\n');
+        }
+    }
+}
+
+/// Lower-case words separated by single spaces, padded with a space at each
+/// end, so `" name "` finds whole words only.
+pub fn word_form(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push(' ');
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        out.push_str(&word.to_lowercase());
+        out.push(' ');
+    }
+    out
+}
+
+/// Whether `name` appears in `text` as whole words, case-insensitively:
+/// "Sequoia Capital China" has "sequoia"; "Neal Arthur" does not have "nea".
+pub fn has_words(text: &str, name: &str) -> bool {
+    let name = word_form(name);
+    name.len() > 2 && word_form(text).contains(&name)
+}
+
+/// The list names found in `text` as whole words. Where names overlap
+/// ("sequoia" inside "sequoia capital") the longest one is kept.
+pub fn find_names<'a>(text: &str, names: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let haystack = word_form(text);
+    let mut found: Vec<(usize, usize, String)> = Vec::new();
+    for name in names {
+        let needle = word_form(name);
+        if needle.len() <= 2 {
+            continue;
+        }
+        let mut from = 0;
+        while let Some(at) = haystack[from..].find(&needle) {
+            let start = from + at;
+            found.push((start, start + needle.len(), name.clone()));
+            from = start + 1;
+        }
+    }
+    found.sort_by(|a, b| (b.1 - b.0).cmp(&(a.1 - a.0)).then(a.0.cmp(&b.0)));
+    let mut kept: Vec<(usize, usize, String)> = Vec::new();
+    for candidate in found {
+        // Matches share the padding space at their edges; overlap means more than that.
+        let overlaps = kept
+            .iter()
+            .any(|k| candidate.0 + 1 < k.1 && k.0 + 1 < candidate.1);
+        if !overlaps {
+            kept.push(candidate);
+        }
+    }
+    kept.sort_by_key(|k| k.0);
+    let mut names: Vec<String> = Vec::new();
+    for (_, _, name) in kept {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// Explicit mentions of a qualifying location: a NYC-metro or London place
+/// (the list slugs, as words), or working remotely (not "no remote").
+pub fn find_locations(text: &str, lists: &Lists) -> Vec<(&'static str, String)> {
+    let mut found = Vec::new();
+    for (label, slugs) in [
+        ("NYC metro", &lists.locations.nyc_metro),
+        ("London", &lists.locations.london),
+    ] {
+        let words: Vec<String> = slugs.iter().map(|slug| slug.replace('_', " ")).collect();
+        if let Some(name) = find_names(text, words.iter()).into_iter().next() {
+            found.push((label, name));
+        }
+    }
+    let form = word_form(text);
+    let words: Vec<&str> = form.split_whitespace().collect();
+    let negations = ["no", "not", "non"];
+    for (i, word) in words.iter().enumerate() {
+        if (*word == "remote" || *word == "remotely")
+            && !(i > 0 && negations.contains(&words[i - 1]))
+        {
+            found.push(("remote", word.to_string()));
+            break;
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lists() -> Lists {
+        Lists::defaults()
+    }
+
+    #[test]
+    fn clean_text_keeps_words_and_structure_and_drops_scripts() {
+        let html = "<h3>What you'll do</h3><ul><li>Own the <b>ingestion</b> pipeline</li><li>Design</li></ul>\
+                    <script>alert(1)</script><p onclick=\"x()\">Team of 42 in <em>New York</em>.</p><iframe src=x>hi</iframe>";
+        assert_eq!(
+            clean_text(html),
+            "What you'll do\n\n• Own the ingestion pipeline\n\n• Design\n\nTeam of 42 in New York."
+        );
+        assert_eq!(clean_text(""), "");
+        assert_eq!(clean_text("<<<>>> &amp; &lt;b&gt;"), "<<<>>> & <b>");
+    }
+
+    #[test]
+    fn whole_word_matching() {
+        assert!(has_words("Sequoia Capital China", "sequoia"));
+        assert!(has_words("SEQUOIA CAPITAL", "Sequoia Capital"));
+        assert!(!has_words("Neal Arthur", "nea"));
+        assert!(!has_words("Agave Capital", "gv"));
+        assert!(has_words("GV (Google Ventures)", "gv"));
+        assert!(has_words("Y Combinator W24", "y combinator"));
+        assert!(!has_words("Benchmarks Inc", "benchmark"));
+    }
+
+    #[test]
+    fn names_found_in_text_prefer_the_longest() {
+        let names = ["sequoia", "sequoia capital", "elad gil", "nea"].map(String::from);
+        assert_eq!(
+            find_names(
+                "Backed by Sequoia Capital and Elad Gil; Neal Arthur advises.",
+                names.iter()
+            ),
+            vec!["sequoia capital", "elad gil"]
+        );
+        assert_eq!(
+            find_names("Sequoia, then sequoia again", names.iter()),
+            vec!["sequoia"]
+        );
+    }
+
+    #[test]
+    fn explicit_locations() {
+        let l = lists();
+        assert_eq!(
+            find_locations("Team of 42 in New York.", &l),
+            vec![("NYC metro", "new york".into())]
+        );
+        assert_eq!(find_locations("Offices in London and NYC", &l).len(), 2);
+        assert_eq!(
+            find_locations("Fully remote, async team", &l),
+            vec![("remote", "remote".into())]
+        );
+        assert!(find_locations("No remote work. Based in Austin.", &l).is_empty());
+        assert!(find_locations("Newarkish Yorkshire", &l).is_empty());
+    }
+
+    #[test]
+    fn reads_the_sample_detail() {
+        let text = include_str!("../tests/fixtures/getRoleByIdSimple.sample.json");
+        let payload: Value = serde_json::from_str(text).unwrap();
+        let intel = read_detail(&payload["result"]["data"]["json"], &lists());
+        assert_eq!(
+            intel.company_notes.as_deref(),
+            Some(
+                "Backed by Benchmark and Craft Ventures; founders are ex-Stripe. Team of 42 in New York."
+            )
+        );
+        let investors: Vec<&str> = intel
+            .investor_mentions
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
+        assert_eq!(investors, vec!["benchmark", "craft ventures"]);
+        assert_eq!(intel.location_mentions[0].name, "NYC metro");
+        assert_eq!(intel.location_mentions[0].field, "company notes");
+        assert_eq!(intel.equity.as_deref(), Some("0.1% - 0.3%"));
+        assert_eq!(
+            intel.requirements,
+            vec![
+                "MUST_HAVE: 5+ years building backend services",
+                "NICE_TO_HAVE: Go or Python in production"
+            ]
+        );
+        assert!(
+            intel
+                .selling_points
+                .unwrap()
+                .starts_with("• Series A, $31.5M raised")
+        );
+    }
+
+    #[test]
+    fn odd_detail_shapes_do_not_panic() {
+        for detail in [
+            serde_json::json!(null),
+            serde_json::json!({"companyTip": 5, "requirements": "just text", "equity": ["x"]}),
+            serde_json::json!({"company": "str", "description": null, "requirements": [1, null, {"x": 1}]}),
+        ] {
+            let _ = read_detail(&detail, &lists());
+        }
+    }
+}
