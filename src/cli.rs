@@ -355,7 +355,7 @@ pub fn explain(config: &Config, id: &str, json: bool) -> Result<ExitCode> {
     let score = |v: Option<f64>| v.map(|s| format!("{s:.2}")).unwrap_or_else(|| "-".into());
     writeln!(
         out,
-        "Scores: combined {} = 0.45 × engineer {} + 0.55 × headhunter {}; excitement {}",
+        "Scores: combined {} (engineer {}, headhunter {}); excitement {}",
         score(r.combined_score),
         score(role.engineer_score),
         score(role.headhunter_score),

@@ -73,9 +73,17 @@ pub async fn demo(options: &DemoOptions) -> Result<()> {
         for error in &report.errors {
             println!("  ! {error}");
         }
-        print_changes(&Db::open(&config.database_path())?, report.run_id)?;
+        let db = Db::open(&config.database_path())?;
+        print_changes(&db, report.run_id)?;
+        let tiers: Vec<String> = db
+            .tier_counts()?
+            .iter()
+            .map(|(tier, n)| format!("{tier} {n}"))
+            .collect();
+        println!("  active roles by tier: {}", tiers.join(", "));
         println!();
     }
+    print_top_roles(&Db::open(&config.database_path())?)?;
 
     let db_path = config.database_path();
     println!("Database: {}", db_path.display());
@@ -149,6 +157,33 @@ fn print_changes(db: &Db, run_id: i64) -> Result<()> {
             crate::cli::terminal_text(change.title.as_deref().unwrap_or("-"), 40)
         );
     }
+    Ok(())
+}
+
+fn print_top_roles(db: &Db) -> Result<()> {
+    let filter = crate::store::RoleFilter {
+        include_gone: false,
+        tier: Some("QUALIFIED".into()),
+        limit: Some(5),
+    };
+    println!("Top qualified roles:");
+    for role in db.list_roles(&filter)? {
+        println!(
+            "  {:.2}  {} — {}  ({}%, up to ${}K){}",
+            role.combined_score.unwrap_or_default(),
+            crate::cli::terminal_text(role.company.as_deref().unwrap_or("-"), 28),
+            crate::cli::terminal_text(role.title.as_deref().unwrap_or("-"), 40),
+            role.fee_percent
+                .map(crate::role::format_number)
+                .unwrap_or_else(|| "-".into()),
+            role.salary_max.unwrap_or_default() / 1000,
+            role.trend
+                .as_deref()
+                .map(|t| format!("  [{t}]"))
+                .unwrap_or_default()
+        );
+    }
+    println!("  (why: `roles --explain ID`)\n");
     Ok(())
 }
 

@@ -538,7 +538,8 @@ fn badges(facts: &Facts<'_>, rules: &Rules) -> f64 {
         .highlights
         .iter()
         .filter_map(|h| rules.scoring.badge_values.get(h))
-        .sum()
+        // Not `sum()`: an empty float sum is -0.0, which prints as "-0.00".
+        .fold(0.0, |total, value| total + value)
 }
 
 fn responsiveness(raw: &Value) -> f64 {

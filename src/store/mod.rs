@@ -350,6 +350,17 @@ impl Db {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Active roles per tier (unevaluated roles under `-`), in tier order.
+    pub fn tier_counts(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT COALESCE(tier, '-'), COUNT(*) FROM roles WHERE status = 'active' GROUP BY 1
+             ORDER BY CASE tier WHEN 'QUALIFIED' THEN 0 WHEN 'MAYBE' THEN 1
+                      WHEN 'LOCATION_UNCERTAIN' THEN 2 WHEN 'SKIP' THEN 3 ELSE 4 END",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The changes one run wrote, in order.
     pub fn changes_in_run(&self, run_id: i64) -> Result<Vec<ChangeRow>> {
         let mut stmt = self.conn.prepare(&format!(

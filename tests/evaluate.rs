@@ -1,0 +1,303 @@
+//! Qualification, scoring and detail enrichment through the binary, against
+//! the simulated marketplace.
+
+mod common;
+
+use air_demand::sim::{Fault, SIMPLE_PROCEDURE, Target};
+use common::Sandbox;
+use serde_json::json;
+
+fn tier_of(s: &Sandbox, id: &str) -> String {
+    s.strings(&format!(
+        "select coalesce(tier, '-') from roles where id = 'paraform:{id}'"
+    ))
+    .remove(0)
+}
+
+#[test]
+fn a_scrape_stores_tiers_scores_and_reasons_for_every_role() {
+    let s = Sandbox::new();
+    s.scrape().expect(0);
+    let tiers = s.strings("select distinct tier from roles order by 1");
+    assert_eq!(
+        tiers,
+        vec!["LOCATION_UNCERTAIN", "MAYBE", "QUALIFIED", "SKIP"]
+    );
+    assert_eq!(
+        s.count(
+            "select count(*) from roles where tier is null or combined_score is null or engineer_score is null
+             or headhunter_score is null or excitement_score is null or reasons is null or score_breakdown is null"
+        ),
+        0
+    );
+    assert_eq!(
+        s.count("select count(*) from roles where combined_score < 0 or combined_score > 1"),
+        0
+    );
+    assert_eq!(
+        s.count("select roles_qualified from runs"),
+        s.count("select count(*) from roles where tier in ('QUALIFIED', 'MAYBE')")
+    );
+    // Reasons are JSON arrays of sentences; the breakdown has every component.
+    let reasons = s
+        .strings("select reasons from roles where tier = 'SKIP' limit 1")
+        .remove(0);
+    assert!(reasons.starts_with("[\"✗"), "{reasons}");
+    let breakdown: serde_json::Value = serde_json::from_str(
+        &s.strings("select score_breakdown from roles limit 1")
+            .remove(0),
+    )
+    .unwrap();
+    assert_eq!(
+        breakdown["engineer"]["components"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert_eq!(
+        breakdown["headhunter"]["components"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    // A quiet re-scrape writes no new verdicts.
+    let evaluated = s
+        .strings("select group_concat(evaluated_at) from roles")
+        .remove(0);
+    s.scrape().expect(0);
+    assert_eq!(
+        s.strings("select group_concat(evaluated_at) from roles")
+            .remove(0),
+        evaluated
+    );
+    assert_eq!(
+        s.count("select count(*) from changes where kind = 'TIER_CHANGE'"),
+        0
+    );
+}
+
+#[test]
+fn detail_calls_only_for_new_or_changed_candidates() {
+    let s = Sandbox::new();
+    s.scrape().expect(0);
+    let candidates =
+        s.count("select count(*) from roles where tier != 'SKIP' or detail is not null");
+    let first = s.sim.requests(SIMPLE_PROCEDURE) as i64;
+    assert!(
+        first > 0 && first <= candidates,
+        "{first} detail calls for {candidates} candidates"
+    );
+    assert_eq!(
+        s.count("select count(*) from roles where detail is not null"),
+        first
+    );
+    assert!(s.count("select count(*) from roles where company_notes is not null") > 0);
+
+    // Steady state: one list call, no detail calls.
+    s.scrape().expect(0);
+    assert_eq!(s.sim.requests(SIMPLE_PROCEDURE) as i64, first);
+
+    // One changed candidate: one detail call. A changed SKIP role: none.
+    let qualified = s
+        .strings("select external_id from roles where tier = 'QUALIFIED' limit 1")
+        .remove(0);
+    let skipped = s.strings(
+        "select external_id from roles where tier = 'SKIP' and reasons like '%not accepting recruiters%' limit 1",
+    );
+    s.sim
+        .edit_role(&qualified, |r| r["hiring_count"] = json!(9));
+    for id in &skipped {
+        s.sim.edit_role(id, |r| r["hiring_count"] = json!(9));
+    }
+    s.scrape().expect(0);
+    assert_eq!(s.sim.requests(SIMPLE_PROCEDURE) as i64, first + 1);
+}
+
+#[test]
+fn a_failed_detail_call_is_recorded_and_the_role_still_evaluated() {
+    let s = Sandbox::new();
+    s.sim.inject(Target::Detail, Fault::ServerError, 3);
+    s.scrape().expect(0).stderr_has("details of role");
+    let errors = s.strings("select errors from runs").remove(0);
+    assert!(errors.contains("not fetched"), "{errors}");
+    assert_eq!(s.count("select count(*) from roles where tier is null"), 0);
+    // The role without details is asked again next run.
+    let before = s.sim.requests(SIMPLE_PROCEDURE);
+    s.scrape().expect(0);
+    assert_eq!(s.sim.requests(SIMPLE_PROCEDURE), before + 1);
+    assert_eq!(
+        s.count("select count(*) from roles where tier != 'SKIP' and detail is null"),
+        0
+    );
+}
+
+#[test]
+fn an_html_only_location_mention_resolves_location_uncertain() {
+    let s = Sandbox::new();
+    s.scrape().expect(0);
+    let uncertain = s.strings("select external_id from roles where tier = 'LOCATION_UNCERTAIN'");
+    assert!(
+        !uncertain.is_empty(),
+        "the simulator should leave some roles unresolved"
+    );
+    let id = &uncertain[0];
+    s.sim.set_detail(
+        id,
+        json!({"id": id, "companyTip": "<p>The team works from our <strong>London</strong> office.</p>"}),
+    );
+    // A content change makes the role a detail candidate again.
+    s.sim
+        .edit_role(id, |r| r["salaryUpperBound"] = json!(330000));
+    s.scrape().expect(0);
+    let tier = tier_of(&s, id);
+    assert!(tier == "QUALIFIED" || tier == "MAYBE", "{tier}");
+    let signals = s
+        .strings(&format!(
+            "select signals from roles where external_id = '{id}'"
+        ))
+        .remove(0);
+    assert!(
+        signals.contains("location London inferred from the company notes"),
+        "{signals}"
+    );
+    assert_eq!(
+        s.strings(&format!("select old_value || ' -> ' || new_value from changes where kind = 'TIER_CHANGE' and role_id = 'paraform:{id}'")),
+        vec![format!("LOCATION_UNCERTAIN -> {tier}")]
+    );
+    // Roles whose simulated details already named a city were resolved on the first scrape.
+    assert!(s.count("select count(*) from roles where signals like '%inferred from%'") >= 2);
+}
+
+#[test]
+fn a_rules_change_and_requalify_move_roles_offline() {
+    let s = Sandbox::new();
+    s.scrape().expect(0);
+    let below_20 = s.count(
+        "select count(*) from roles where tier in ('QUALIFIED', 'MAYBE') and fee_percent < 20",
+    );
+    assert!(below_20 > 0);
+    s.run(&["requalify"])
+        .expect(0)
+        .stdout_has("0 moved between tiers");
+    let list_requests = s.sim.requests("activeRoles.searchActiveRoles");
+    s.write_config("");
+    let config = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
+    s.write_file(
+        "air-demand.toml",
+        &format!("{config}\n[qualification]\nmin_fee_percent = 20\n"),
+    );
+    let run = s
+        .run(&["requalify"])
+        .expect(0)
+        .stdout_has("moved between tiers");
+    assert!(
+        run.stdout().contains("QUALIFIED -> SKIP") || run.stdout().contains("MAYBE -> SKIP"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(
+        s.sim.requests("activeRoles.searchActiveRoles"),
+        list_requests,
+        "requalify used the network"
+    );
+    assert_eq!(
+        s.count(
+            "select count(*) from roles where tier in ('QUALIFIED', 'MAYBE') and fee_percent < 20"
+        ),
+        0
+    );
+    assert!(
+        s.count("select count(*) from changes where kind = 'TIER_CHANGE' and run_id is null")
+            >= below_20
+    );
+    let reasons = s
+        .strings("select reasons from roles where fee_percent < 20 and fee_percent >= 14 limit 1")
+        .remove(0);
+    assert!(reasons.contains("is below 20%"), "{reasons}");
+}
+
+#[test]
+fn a_user_lists_file_changes_the_verdicts_and_a_bad_one_is_named() {
+    let s = Sandbox::new();
+    s.scrape().expect(0);
+    let lists = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/reference-lists.toml"
+    ))
+    .unwrap();
+    // Nobody is hot any more.
+    let (head, rest) = lists.split_once("[companies]").unwrap();
+    let (_, tail) = rest.split_once("[locations]").unwrap();
+    s.write_file(
+        "lists.toml",
+        &format!("{head}[companies]\nhot = []\n\n[locations]{tail}"),
+    );
+    let config = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
+    s.write_file(
+        "air-demand.toml",
+        &format!("{config}\n[qualification]\nlists_file = \"lists.toml\"\n"),
+    );
+    let hot_before = s.count("select count(*) from roles where signals like '%hot company%'");
+    assert!(hot_before > 0);
+    s.run(&["requalify"]).expect(0);
+    assert_eq!(
+        s.count("select count(*) from roles where signals like '%hot company%'"),
+        0
+    );
+
+    s.write_file(
+        "lists.toml",
+        &lists.replace("[companies]\nhot", "[companies]\nhott"),
+    );
+    s.run(&["requalify"])
+        .expect(1)
+        .stderr_has("lists.toml line")
+        .stderr_has("hott");
+    s.scrape().expect(1).stderr_has("lists.toml line");
+    s.write_file("lists.toml", "not toml at all [");
+    s.run(&["roles"]).expect(0);
+}
+
+#[test]
+fn roles_filters_by_tier_and_explains_a_verdict() {
+    let s = Sandbox::new();
+    s.scrape().expect(0);
+    let qualified = s.count("select count(*) from roles where tier = 'QUALIFIED'");
+    s.run(&["roles", "--tier", "qualified"])
+        .expect(0)
+        .stdout_has(&format!("{qualified} roles"));
+    s.run(&["roles", "--tier", "GOOD"])
+        .expect(1)
+        .stderr_has("is not one of QUALIFIED");
+    let id = s
+        .strings(
+            "select id from roles where tier = 'QUALIFIED' order by combined_score desc limit 1",
+        )
+        .remove(0);
+    let external = id.trim_start_matches("paraform:").to_string();
+    let run = s.run(&["roles", "--explain", &external]).expect(0);
+    let run = run
+        .stdout_has("Tier QUALIFIED")
+        .stdout_has("✓")
+        .stdout_has("compensation")
+        .stdout_has("candidate fit");
+    assert!(
+        run.stdout().contains("Scores: combined"),
+        "{}",
+        run.stdout()
+    );
+    assert!(!run.stdout().contains("-0.00"), "{}", run.stdout());
+    let json: serde_json::Value = serde_json::from_str(
+        &s.run(&["roles", "--explain", &id, "--json"])
+            .expect(0)
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(json["role"]["tier"], "QUALIFIED");
+    assert!(json["score_breakdown"]["engineer"]["components"].is_array());
+    s.run(&["roles", "--explain", "nope"])
+        .expect(1)
+        .stderr_has("no role with id");
+}
