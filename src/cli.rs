@@ -56,6 +56,44 @@ pub enum Command {
         #[arg(long)]
         no_site: bool,
     },
+    /// Regenerate the static site from the database only.
+    Site,
+    /// The long-running scheduler: scrapes and digests on the configured schedule.
+    Run,
+    /// Health report; exit 0 healthy, 1 degraded, 2 unhealthy.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A consistent copy of the live database (SQLite online backup), checked.
+    Backup {
+        path: PathBuf,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Current roles as CSV or JSON (stdout, or --out).
+    Export {
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Build and send the digest (once per day; see --force).
+    Digest {
+        /// Print the message instead of sending it.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the message to this .eml file instead of sending it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Send even if today's digest was already sent.
+        #[arg(long)]
+        force: bool,
+    },
     /// List roles, best first.
     Roles {
         /// Include gone roles.
@@ -110,6 +148,12 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SessionAction {
     /// Validate a Playwright storage_state JSON and install it (mode 0600).
@@ -129,7 +173,29 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         .context("starting the async runtime")?;
     match cli.command {
         Command::Init { force } => init(&cli.config, force),
-        Command::Scrape { no_site: _ } => runtime.block_on(scrape(&config, &env, cli.log_format)),
+        Command::Scrape { no_site } => {
+            runtime.block_on(scrape(&config, &env, cli.log_format, !no_site))
+        }
+        Command::Site => site(&config, &env),
+        Command::Run => {
+            runtime.block_on(crate::schedule::run(&config, &env))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { json } => status(&config, &env, json),
+        Command::Backup { path, force } => backup(&config, &path, force),
+        Command::Export { format, out, force } => export(&config, format, out.as_deref(), force),
+        Command::Digest {
+            dry_run,
+            out,
+            force,
+        } => {
+            let options = crate::digest::DigestOptions {
+                dry_run,
+                out,
+                force,
+            };
+            runtime.block_on(digest(&config, &env, &options))
+        }
         Command::Roles {
             explain: Some(id),
             json,
@@ -208,8 +274,13 @@ pub fn init(config_path: &Path, force: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `scrape`: one run; exit 0 ok, 3 partial, 1 failed.
-pub async fn scrape(config: &Config, env: &Env, log_format: LogFormat) -> Result<ExitCode> {
+/// `scrape`: one run, then the site; exit 0 ok, 3 partial, 1 failed.
+pub async fn scrape(
+    config: &Config,
+    env: &Env,
+    log_format: LogFormat,
+    with_site: bool,
+) -> Result<ExitCode> {
     let options = ScrapeOptions {
         trigger: "manual".into(),
         now: Utc::now(),
@@ -228,11 +299,220 @@ pub async fn scrape(config: &Config, env: &Env, log_format: LogFormat) -> Result
             error
         );
     }
+    if with_site {
+        let db = Db::open(&config.database_path())?;
+        let built = crate::site::build(config, env, &db, Utc::now())
+            .context("the run was stored, but building the site failed")?;
+        println!(
+            "site: {} roles, {} files in {:.1}s at {}",
+            built.roles,
+            built.files,
+            built.duration.as_secs_f64(),
+            built.dir.display()
+        );
+    }
     Ok(match report.status {
         RunStatus::Ok => ExitCode::SUCCESS,
         RunStatus::Partial => ExitCode::from(3),
         RunStatus::Failed => ExitCode::FAILURE,
     })
+}
+
+/// `digest`: send (or print, or write) the digest; exit 1 when sending failed.
+pub async fn digest(
+    config: &Config,
+    env: &Env,
+    options: &crate::digest::DigestOptions,
+) -> Result<ExitCode> {
+    use crate::digest::DigestOutcome;
+    match crate::digest::run(config, env, options, Utc::now()).await? {
+        DigestOutcome::Sent {
+            id,
+            subject,
+            transport,
+            detail,
+        } => {
+            println!("digest {id} sent via {transport}: {subject}; {detail}")
+        }
+        DigestOutcome::AlreadySent { sent_at, subject } => {
+            println!(
+                "today's digest was already sent at {sent_at} ({subject}); --force sends another"
+            )
+        }
+        DigestOutcome::SkippedEmpty => {
+            println!("nothing new since the last digest; not sent ([digest] send_empty = false)")
+        }
+        DigestOutcome::Printed => {}
+        DigestOutcome::Written(path) => println!("wrote {}", path.display()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `status`: exit 0 healthy, 1 degraded, 2 unhealthy (an unreadable database too).
+pub fn status(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
+    let path = config.database_path();
+    let health = if !path.exists() {
+        Err(anyhow::anyhow!("no database at {}", path.display()))
+    } else {
+        Db::open(&path).and_then(|db| crate::health::check(config, env, &db, Utc::now()))
+    };
+    let health = match health {
+        Ok(health) => health,
+        Err(err) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"status": "unhealthy", "problems": [format!("database unreadable: {err:#}")]})
+                );
+            } else {
+                println!("unhealthy: database unreadable: {err:#}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let code = match health.status {
+        crate::health::Level::Healthy => 0,
+        crate::health::Level::Degraded => 1,
+        crate::health::Level::Unhealthy => 2,
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&health)?);
+        return Ok(ExitCode::from(code));
+    }
+    println!("{}", health.status.as_str());
+    for problem in &health.problems {
+        println!("  ! {}", terminal_text(problem, 200));
+    }
+    match &health.last_run {
+        Some(run) => println!(
+            "last run:    #{} {} {} ({:.1} h ago): {} seen, {} new, {} changed, {} gone, {} errors",
+            run.id,
+            run.status,
+            run.started_at,
+            health.last_run_age_hours.unwrap_or_default(),
+            run.roles_seen,
+            run.roles_new,
+            run.roles_changed,
+            run.roles_gone,
+            run.errors.len()
+        ),
+        None => println!("last run:    none yet"),
+    }
+    println!(
+        "failed runs in a row: {}",
+        health.consecutive_failed_scrapes
+    );
+    match &health.last_digest {
+        Some(d) => println!(
+            "last digest: {} {} ({:.1} h ago){}",
+            d.status,
+            d.created_at,
+            health.last_digest_age_hours.unwrap_or_default(),
+            d.error
+                .as_deref()
+                .map(|e| format!(": {}", terminal_text(e, 160)))
+                .unwrap_or_default()
+        ),
+        None => println!("last digest: none yet"),
+    }
+    println!("session:     {}", health.session.message);
+    println!(
+        "database:    {} ({:.1} MB, schema version {}, {} active roles)",
+        health.database.path,
+        health.database.bytes as f64 / 1e6,
+        health.database.schema_version,
+        health.database.active_roles
+    );
+    println!(
+        "next:        scrape {}, digest {}",
+        health.next_scrape.as_deref().unwrap_or("not scheduled"),
+        health.next_digest.as_deref().unwrap_or("not scheduled")
+    );
+    Ok(ExitCode::from(code))
+}
+
+/// `backup PATH`: online backup to a temporary file beside PATH, checked
+/// with `PRAGMA integrity_check`, then renamed into place.
+pub fn backup(config: &Config, path: &Path, force: bool) -> Result<ExitCode> {
+    if path.exists() && !force {
+        bail!(
+            "{} already exists; use --force to replace it",
+            path.display()
+        );
+    }
+    let db = open_existing(config)?;
+    let tmp = PathBuf::from(format!("{}.partial", path.display()));
+    let _ = std::fs::remove_file(&tmp);
+    db.backup_to(&tmp)?;
+    let check = Db::integrity_check(&tmp)?;
+    if check != "ok" {
+        let _ = std::fs::remove_file(&tmp);
+        bail!(
+            "the copy failed its integrity check ({check}); nothing was written to {}",
+            path.display()
+        );
+    }
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("moving the backup to {}", path.display()))?;
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "backup written to {} ({:.1} MB), integrity ok",
+        path.display(),
+        bytes as f64 / 1e6
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `export --format csv|json`: the active roles, as the site's roles.csv/json.
+pub fn export(
+    config: &Config,
+    format: ExportFormat,
+    out: Option<&Path>,
+    force: bool,
+) -> Result<ExitCode> {
+    let db = open_existing(config)?;
+    let lists = config.rules()?.lists;
+    let roles: Vec<_> = db
+        .site_roles()?
+        .iter()
+        .map(|r| crate::site::model::role_view(r, &lists, Utc::now()))
+        .filter(|r| r.status == "active")
+        .collect();
+    let text = match format {
+        ExportFormat::Csv => crate::site::feeds::roles_csv(&roles),
+        ExportFormat::Json => crate::site::feeds::roles_json(&roles)?,
+    };
+    match out {
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+        }
+        Some(path) => {
+            if path.exists() && !force {
+                bail!(
+                    "{} already exists; use --force to replace it",
+                    path.display()
+                );
+            }
+            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("exported {} roles to {}", roles.len(), path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `site`: rebuild the site from the database.
+pub fn site(config: &Config, env: &Env) -> Result<ExitCode> {
+    let db = open_existing(config)?;
+    let built = crate::site::build(config, env, &db, Utc::now())?;
+    println!(
+        "site: {} roles, {} files in {:.1}s at {}",
+        built.roles,
+        built.files,
+        built.duration.as_secs_f64(),
+        built.dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `roles`: a table for people, or JSON.

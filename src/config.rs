@@ -22,6 +22,7 @@ pub struct Config {
     pub paraform: ParaformConfig,
     pub schedule: ScheduleConfig,
     pub digest: DigestConfig,
+    pub health: HealthConfig,
     /// Hard filters and quality signals (SCORING.md).
     pub qualification: QualificationRules,
     /// Score weights and value tables (SCORING.md).
@@ -82,6 +83,31 @@ pub struct DigestConfig {
     pub send_empty: bool,
 }
 
+/// When `status` calls things degraded or unhealthy, and when to alert.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthConfig {
+    /// A last good scrape older than this is degraded.
+    pub stale_after_hours: f64,
+    /// No good scrape for this long is unhealthy.
+    pub unhealthy_after_hours: f64,
+    /// Warn (and alert) this many days before the session expires.
+    pub session_warning_days: i64,
+    /// Alert after this many failed scrapes in a row.
+    pub alert_after_failed_scrapes: u32,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            stale_after_hours: 13.0,
+            unhealthy_after_hours: 24.0,
+            session_warning_days: 7,
+            alert_after_failed_scrapes: 2,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -90,6 +116,7 @@ impl Default for Config {
             paraform: ParaformConfig::default(),
             schedule: ScheduleConfig::default(),
             digest: DigestConfig::default(),
+            health: HealthConfig::default(),
             qualification: QualificationRules::default(),
             scoring: ScoringRules::default(),
             base_dir: PathBuf::from("."),
@@ -185,7 +212,18 @@ impl Config {
         Ok(config)
     }
 
+    /// The schedule's time zone (validated when the config is read).
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.schedule.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
     fn validate(&self) -> Result<()> {
+        if self.schedule.timezone.parse::<chrono_tz::Tz>().is_err() {
+            bail!(
+                "[schedule] timezone {:?} is not an IANA time zone such as \"UTC\" or \"America/New_York\"",
+                self.schedule.timezone
+            );
+        }
         let s = &self.scoring;
         for (name, weight) in [
             ("combined_engineer_weight", s.combined_engineer_weight),
@@ -311,6 +349,12 @@ from = "Air Demand <digest@example.com>"
 transport = "smtp"                            # smtp | file | stdout
 outbox = "data/outbox"                        # for transport = "file"
 send_empty = true                             # send a short "nothing new" digest
+
+[health]
+stale_after_hours = 13                        # last good scrape older than this: degraded
+unhealthy_after_hours = 24                    # no good scrape for this long: unhealthy
+session_warning_days = 7                      # warn (digest, status, alert) before the session expires
+alert_after_failed_scrapes = 2                # one alert email per incident, one when it clears
 
 [qualification]
 # The defaults reproduce the headhunter's rules (see the README).

@@ -83,7 +83,36 @@ pub async fn demo(options: &DemoOptions) -> Result<()> {
         println!("  active roles by tier: {}", tiers.join(", "));
         println!();
     }
-    print_top_roles(&Db::open(&config.database_path())?)?;
+    let db = Db::open(&config.database_path())?;
+    print_top_roles(&db)?;
+    let site =
+        crate::site::build(&config, &env, &db, sim.now()).context("building the demo site")?;
+    let outbox = config.outbox();
+    if outbox.exists() {
+        // Each demo starts afresh; the outbox holds only demo digests.
+        std::fs::remove_dir_all(&outbox)
+            .with_context(|| format!("clearing {}", outbox.display()))?;
+    }
+    let digest = crate::digest::run(
+        &config,
+        &env,
+        &crate::digest::DigestOptions::default(),
+        sim.now(),
+    )
+    .await
+    .context("writing the demo digest")?;
+    if let crate::digest::DigestOutcome::Sent {
+        detail, subject, ..
+    } = digest
+    {
+        println!("Digest:   \"{subject}\" {detail}");
+    }
+    println!(
+        "Site:     {} ({} role pages); open {} in a browser",
+        site.dir.display(),
+        site.roles,
+        site.dir.join("index.html").display()
+    );
 
     let db_path = config.database_path();
     println!("Database: {}", db_path.display());

@@ -191,6 +191,114 @@ fn walk(node: &NodeRef, out: &mut String) {
     }
 }
 
+/// Tags kept by [`sanitize_html`]; others are unwrapped (their text kept).
+const ALLOWED: &[&str] = &[
+    "p",
+    "br",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "u",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "code",
+    "pre",
+    "a",
+];
+
+/// Safe HTML from scraped HTML: only allow-listed tags, no attributes but an
+/// http(s)/mailto `href` on links (which get `rel="nofollow noopener
+/// noreferrer"`), scripts, styles and frames dropped with their content, all
+/// text escaped. The output is built from the parsed tree, never copied, so
+/// nothing the source wrote survives unexamined.
+pub fn sanitize_html(html: &str) -> String {
+    let document = kuchikiki::parse_html().one(html);
+    let mut out = String::new();
+    write_safe(&document.document_node, &mut out);
+    out.trim().to_string()
+}
+
+fn write_safe(node: &NodeRef, out: &mut String) {
+    for child in node.children() {
+        if let Some(text) = child.as_text() {
+            out.push_str(&escape_html(&text.borrow()));
+            continue;
+        }
+        let Some(element) = child.as_element() else {
+            write_safe(&child, out);
+            continue;
+        };
+        let name = element.name.local.as_ref();
+        if SKIPPED.contains(&name) {
+            continue;
+        }
+        // Headings inside a page section start below the page's own.
+        let tag = match name {
+            "h1" | "h2" => "h3",
+            other => other,
+        };
+        if !ALLOWED.contains(&tag) {
+            write_safe(&child, out);
+            continue;
+        }
+        if tag == "br" {
+            out.push_str("<br>");
+            continue;
+        }
+        if tag == "a" {
+            let href = element
+                .attributes
+                .borrow()
+                .get("href")
+                .map(str::trim)
+                .map(str::to_string);
+            let safe = href.filter(|h| {
+                let lower = h.to_ascii_lowercase();
+                lower.starts_with("https://")
+                    || lower.starts_with("http://")
+                    || lower.starts_with("mailto:")
+            });
+            match safe {
+                Some(href) => out.push_str(&format!(
+                    "<a href=\"{}\" rel=\"nofollow noopener noreferrer\">",
+                    escape_html(&href)
+                )),
+                None => {
+                    write_safe(&child, out);
+                    continue;
+                }
+            }
+        } else {
+            out.push_str(&format!("<{tag}>"));
+        }
+        write_safe(&child, out);
+        out.push_str(&format!("</{tag}>"));
+    }
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Lower-case words separated by single spaces, padded with a space at each
 /// end, so `" name "` finds whole words only.
 pub fn word_form(text: &str) -> String {
@@ -296,6 +404,40 @@ mod tests {
         );
         assert_eq!(clean_text(""), "");
         assert_eq!(clean_text("<<<>>> &amp; &lt;b&gt;"), "<<<>>> & <b>");
+    }
+
+    #[test]
+    fn sanitised_html_keeps_formatting_and_nothing_dangerous() {
+        let check =
+            |html: &str, expected: &str| assert_eq!(sanitize_html(html), expected, "{html}");
+        check(
+            "<p>Backed by <strong>Benchmark</strong></p>",
+            "<p>Backed by <strong>Benchmark</strong></p>",
+        );
+        check(
+            "<ul><li>a</li><li>b<br>c</li></ul>",
+            "<ul><li>a</li><li>b<br>c</li></ul>",
+        );
+        check("<script>alert(1)</script><p>ok</p>", "<p>ok</p>");
+        check("<p onclick=\"alert(1)\" style=\"x\">hi</p>", "<p>hi</p>");
+        check("<img src=x onerror=alert(1)>text", "text");
+        check("<a href=\"javascript:alert(1)\">click</a>", "click");
+        check("<a href=\" JAVASCRIPT:alert(1)\">click</a>", "click");
+        check(
+            "<a href=\"https://x.example/?a=1&amp;b=&quot;2\">x</a>",
+            "<a href=\"https://x.example/?a=1&amp;b=&quot;2\" rel=\"nofollow noopener noreferrer\">x</a>",
+        );
+        check(
+            "<iframe src=x>inside</iframe><h1>Title</h1>",
+            "<h3>Title</h3>",
+        );
+        check("<div><span>plain</span></div>", "plain");
+        check(
+            "5 &lt; 6 &amp; <b>\"q\"</b>",
+            "5 &lt; 6 &amp; <b>&quot;q&quot;</b>",
+        );
+        check("<svg><script>x</script></svg><style>p{}</style>", "");
+        check("<p>unclosed <em>tags", "<p>unclosed <em>tags</em></p>");
     }
 
     #[test]

@@ -5,18 +5,23 @@
 //! per stage; `scrape` strings the stages of one run together and `cli` is
 //! the glue for the binary. See ARCHITECTURE.md.
 
+pub mod alerts;
 pub mod assess;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod digest;
 pub mod evaluate;
 pub mod fetch;
+pub mod health;
 pub mod intel;
 pub mod lock;
 pub mod progress;
 pub mod role;
+pub mod schedule;
 pub mod scrape;
 pub mod session;
 pub mod sim;
+pub mod site;
 pub mod store;
 pub mod track;

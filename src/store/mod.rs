@@ -141,6 +141,73 @@ pub struct RoleRow {
     pub trend: Option<String>,
 }
 
+/// Everything the site shows of a role.
+#[derive(Debug, Clone)]
+pub struct SiteRole {
+    pub row: RoleRow,
+    pub engineer_score: Option<f64>,
+    pub headhunter_score: Option<f64>,
+    pub excitement_score: Option<f64>,
+    pub raw: String,
+    pub detail: Option<String>,
+    pub reasons: Option<String>,
+    pub signals: Option<String>,
+    pub score_breakdown: Option<String>,
+    pub last_changed_at: String,
+}
+
+/// A version of a role, without its JSON.
+#[derive(Debug, Clone)]
+pub struct VersionRow {
+    pub id: i64,
+    pub run_id: i64,
+    pub observed_at: String,
+}
+
+/// A row of `digests`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DigestRow {
+    pub id: i64,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+    /// `sending`, `sent`, `failed`.
+    pub status: String,
+    pub transport: String,
+    pub recipients: String,
+    pub subject: String,
+    pub role_count: i64,
+    pub error: Option<String>,
+    pub period: Option<String>,
+    pub message_id: Option<String>,
+    pub last_change_id: Option<i64>,
+}
+
+/// A digest about to be sent.
+#[derive(Debug, Clone)]
+pub struct DigestWrite<'a> {
+    pub period: &'a str,
+    pub transport: &'a str,
+    /// JSON array of addresses.
+    pub recipients: &'a str,
+    pub subject: &'a str,
+    pub role_count: i64,
+    pub message_id: &'a str,
+    pub since: DateTime<Utc>,
+    pub last_change_id: Option<i64>,
+}
+
+/// A row of `alerts`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AlertRow {
+    pub id: i64,
+    pub incident: String,
+    pub message: String,
+    pub opened_at: String,
+    pub alerted_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub recovery_sent_at: Option<String>,
+}
+
 /// Which roles `list_roles` returns.
 #[derive(Debug, Clone, Default)]
 pub struct RoleFilter {
@@ -154,7 +221,8 @@ pub struct RoleFilter {
 pub struct ChangeRow {
     pub id: i64,
     pub role_id: String,
-    pub run_id: i64,
+    /// `None` for changes made by `requalify`.
+    pub run_id: Option<i64>,
     pub detected_at: String,
     pub kind: String,
     pub field: Option<String>,
@@ -361,6 +429,253 @@ impl Db {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Every role with what the site shows of it.
+    pub fn site_roles(&self) -> Result<Vec<SiteRole>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ROLE_COLUMNS}, engineer_score, headhunter_score, excitement_score, raw, detail,
+                    reasons, signals, score_breakdown, last_changed_at
+             FROM roles
+             ORDER BY status,
+                 CASE tier WHEN 'QUALIFIED' THEN 0 WHEN 'MAYBE' THEN 1 WHEN 'LOCATION_UNCERTAIN' THEN 2
+                           WHEN 'SKIP' THEN 3 ELSE 4 END,
+                 combined_score DESC NULLS LAST, id"
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SiteRole {
+                row: role_row(r)?,
+                engineer_score: r.get(15)?,
+                headhunter_score: r.get(16)?,
+                excitement_score: r.get(17)?,
+                raw: r.get(18)?,
+                detail: r.get(19)?,
+                reasons: r.get(20)?,
+                signals: r.get(21)?,
+                score_breakdown: r.get(22)?,
+                last_changed_at: r.get(23)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every change, grouped by role, oldest first.
+    pub fn changes_by_role(&self) -> Result<HashMap<String, Vec<ChangeRow>>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{CHANGE_SELECT} ORDER BY c.id"))?;
+        let mut grouped: HashMap<String, Vec<ChangeRow>> = HashMap::new();
+        for row in stmt.query_map([], change_row)? {
+            let row = row?;
+            grouped.entry(row.role_id.clone()).or_default().push(row);
+        }
+        Ok(grouped)
+    }
+
+    /// Every version's id, run and time (not its JSON), grouped by role.
+    pub fn versions_by_role(&self) -> Result<HashMap<String, Vec<VersionRow>>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT role_id, id, run_id, observed_at FROM role_versions ORDER BY id")?;
+        let mut grouped: HashMap<String, Vec<VersionRow>> = HashMap::new();
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                VersionRow {
+                    id: r.get(1)?,
+                    run_id: r.get(2)?,
+                    observed_at: r.get(3)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (role_id, version) = row?;
+            grouped.entry(role_id).or_default().push(version);
+        }
+        Ok(grouped)
+    }
+
+    /// Every run, oldest first (the charts' time axis).
+    pub fn all_runs(&self) -> Result<Vec<RunRow>> {
+        let mut stmt = self.conn.prepare(&format!("{RUN_SELECT} ORDER BY id"))?;
+        let rows = stmt.query_map([], run_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Marks digests left `sending` by a stopped process as failed, so the
+    /// next run sends them again.
+    pub fn fail_interrupted_digests(&self) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE digests SET status = 'failed', error = 'the process stopped while sending'
+             WHERE status = 'sending'",
+            [],
+        )?)
+    }
+
+    /// The digest sent for `period`, if any.
+    pub fn sent_digest(&self, period: &str) -> Result<Option<DigestRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "{DIGEST_SELECT} WHERE period = ?1 AND status = 'sent' ORDER BY id DESC LIMIT 1"
+                ),
+                [period],
+                digest_row,
+            )
+            .optional()?)
+    }
+
+    /// The newest digest that was sent.
+    pub fn last_sent_digest(&self) -> Result<Option<DigestRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{DIGEST_SELECT} WHERE status = 'sent' ORDER BY id DESC LIMIT 1"),
+                [],
+                digest_row,
+            )
+            .optional()?)
+    }
+
+    /// The newest digest, whatever became of it.
+    pub fn last_digest(&self) -> Result<Option<DigestRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{DIGEST_SELECT} ORDER BY id DESC LIMIT 1"),
+                [],
+                digest_row,
+            )
+            .optional()?)
+    }
+
+    /// Records a digest as `sending` before it goes out.
+    pub fn insert_digest(&self, digest: &DigestWrite<'_>, now: DateTime<Utc>) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO digests (created_at, status, transport, recipients, subject, role_count, period,
+                 message_id, since, last_change_id)
+             VALUES (?1, 'sending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                timestamp(now),
+                digest.transport,
+                digest.recipients,
+                digest.subject,
+                digest.role_count,
+                digest.period,
+                digest.message_id,
+                timestamp(digest.since),
+                digest.last_change_id
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Closes a digest as `sent` (with `sent_at`) or `failed` (with the error).
+    pub fn finish_digest(&self, id: i64, outcome: Result<DateTime<Utc>, &str>) -> Result<()> {
+        match outcome {
+            Ok(sent_at) => self.conn.execute(
+                "UPDATE digests SET status = 'sent', sent_at = ?2, error = NULL WHERE id = ?1",
+                params![id, timestamp(sent_at)],
+            )?,
+            Err(error) => self.conn.execute(
+                "UPDATE digests SET status = 'failed', error = ?2 WHERE id = ?1",
+                params![id, error],
+            )?,
+        };
+        Ok(())
+    }
+
+    /// Alerts that are open, or resolved but whose recovery message is unsent.
+    pub fn pending_alerts(&self) -> Result<Vec<AlertRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, incident, message, opened_at, alerted_at, resolved_at, recovery_sent_at FROM alerts
+             WHERE resolved_at IS NULL OR (alerted_at IS NOT NULL AND recovery_sent_at IS NULL) ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(AlertRow {
+                id: r.get(0)?,
+                incident: r.get(1)?,
+                message: r.get(2)?,
+                opened_at: r.get(3)?,
+                alerted_at: r.get(4)?,
+                resolved_at: r.get(5)?,
+                recovery_sent_at: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn open_alert(&self, incident: &str, message: &str, now: DateTime<Utc>) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO alerts (incident, message, opened_at) VALUES (?1, ?2, ?3)",
+            params![incident, message, timestamp(now)],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Sets one of the alert's times: `alerted_at`, `resolved_at` or `recovery_sent_at`.
+    pub fn mark_alert(&self, id: i64, column: &str, now: DateTime<Utc>) -> Result<()> {
+        anyhow::ensure!(
+            ["alerted_at", "resolved_at", "recovery_sent_at"].contains(&column),
+            "no alert column {column}"
+        );
+        self.conn.execute(
+            &format!("UPDATE alerts SET {column} = ?2 WHERE id = ?1"),
+            params![id, timestamp(now)],
+        )?;
+        Ok(())
+    }
+
+    /// A consistent copy of the live database (SQLite's online backup),
+    /// safe while another process writes.
+    pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        let mut target =
+            Connection::open(dest).with_context(|| format!("creating {}", dest.display()))?;
+        let backup = rusqlite::backup::Backup::new(&self.conn, &mut target)?;
+        backup
+            .run_to_completion(256, Duration::from_millis(20), None)
+            .with_context(|| format!("copying the database to {}", dest.display()))?;
+        Ok(())
+    }
+
+    /// `PRAGMA integrity_check` of the database at `path`: "ok" or the problems.
+    pub fn integrity_check(path: &Path) -> Result<String> {
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .with_context(|| format!("opening {}", path.display()))?;
+        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+        let lines: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(lines.join("; "))
+    }
+
+    /// Rows in one of our tables (reports and benchmarks).
+    pub fn count_rows(&self, table: &str) -> Result<i64> {
+        const TABLES: [&str; 5] = ["runs", "roles", "role_versions", "changes", "digests"];
+        anyhow::ensure!(TABLES.contains(&table), "no table {table:?}");
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?)
+    }
+
+    /// Bytes on disk: the database file and its WAL.
+    pub fn size_bytes(&self) -> u64 {
+        let Some(path) = &self.path else { return 0 };
+        ["", "-wal"]
+            .iter()
+            .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", path.display())).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    /// Changes newer than the change `after_id`, oldest first.
+    pub fn changes_after(&self, after_id: i64) -> Result<Vec<ChangeRow>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{CHANGE_SELECT} WHERE c.id > ?1 ORDER BY c.id"))?;
+        let rows = stmt.query_map([after_id], change_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The changes one run wrote, in order.
     pub fn changes_in_run(&self, run_id: i64) -> Result<Vec<ChangeRow>> {
         let mut stmt = self.conn.prepare(&format!(
@@ -385,6 +700,27 @@ impl Db {
         let rows = stmt.query_map([limit as i64], run_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+const DIGEST_SELECT: &str =
+    "SELECT id, created_at, sent_at, status, transport, recipients, subject,
+        role_count, error, period, message_id, last_change_id FROM digests";
+
+fn digest_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DigestRow> {
+    Ok(DigestRow {
+        id: r.get(0)?,
+        created_at: r.get(1)?,
+        sent_at: r.get(2)?,
+        status: r.get(3)?,
+        transport: r.get(4)?,
+        recipients: r.get(5)?,
+        subject: r.get(6)?,
+        role_count: r.get(7)?,
+        error: r.get(8)?,
+        period: r.get(9)?,
+        message_id: r.get(10)?,
+        last_change_id: r.get(11)?,
+    })
 }
 
 const ROLE_COLUMNS: &str = "id, title, company, url, status, tier, combined_score, salary_min,

@@ -1,0 +1,372 @@
+//! The daily digest: choose what is worth reading (`content`), render it
+//! (`render`), and send it exactly once per period through SMTP, an outbox
+//! file or stdout, recording every attempt in `digests`.
+
+pub mod content;
+pub mod render;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use lettre::message::{Mailbox, Mailboxes, MultiPart, header};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::{Config, Env};
+use crate::site::model::{change_views, role_view};
+use crate::store::{Db, DigestWrite};
+
+/// The environment variable holding the SMTP URL (with credentials).
+pub const SMTP_ENV: &str = "SMTP_URL";
+/// Without an earlier digest, the first one looks back this far.
+const FIRST_WINDOW_HOURS: i64 = 24;
+
+/// How `digest` was asked to run.
+#[derive(Debug, Clone, Default)]
+pub struct DigestOptions {
+    /// Print the message instead of sending it; records nothing.
+    pub dry_run: bool,
+    /// Write the message as an .eml file instead of sending it; records nothing.
+    pub out: Option<PathBuf>,
+    /// Send even if this period's digest was already sent.
+    pub force: bool,
+}
+
+/// What `digest` did.
+#[derive(Debug)]
+pub enum DigestOutcome {
+    Sent {
+        id: i64,
+        subject: String,
+        transport: String,
+        detail: String,
+    },
+    AlreadySent {
+        sent_at: String,
+        subject: String,
+    },
+    SkippedEmpty,
+    Printed,
+    Written(PathBuf),
+}
+
+/// The period a digest covers: the day in the schedule's time zone.
+pub fn period_of(now: DateTime<Utc>, config: &Config) -> String {
+    now.with_timezone(&config.timezone())
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// Builds and sends (or prints, or writes) the digest.
+pub async fn run(
+    config: &Config,
+    env: &Env,
+    options: &DigestOptions,
+    now: DateTime<Utc>,
+) -> Result<DigestOutcome> {
+    let db_path = config.database_path();
+    if !db_path.exists() {
+        bail!(
+            "no database at {}: run `air-demand scrape` first",
+            db_path.display()
+        );
+    }
+    let db = Db::open(&db_path)?;
+    let recording = !options.dry_run && options.out.is_none();
+    if recording {
+        db.fail_interrupted_digests()?;
+    }
+    let period = period_of(now, config);
+    if recording
+        && !options.force
+        && let Some(sent) = db.sent_digest(&period)?
+    {
+        return Ok(DigestOutcome::AlreadySent {
+            sent_at: sent.sent_at.unwrap_or(sent.created_at),
+            subject: sent.subject,
+        });
+    }
+    // The window starts after the last sent digest's newest change (by id:
+    // exact even when a scrape and a digest share a second).
+    let last_sent = db.last_sent_digest()?;
+    let since = last_sent
+        .as_ref()
+        .and_then(|d| DateTime::parse_from_rfc3339(&d.created_at).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now - chrono::Duration::hours(FIRST_WINDOW_HOURS));
+    let window = match last_sent.and_then(|d| d.last_change_id) {
+        Some(id) => Window::AfterChange(id),
+        None => Window::Since(since),
+    };
+    let (digest, last_change_id) = compose(config, env, &db, &window, since, now)?;
+    if recording && digest.is_empty() && !config.digest.send_empty {
+        return Ok(DigestOutcome::SkippedEmpty);
+    }
+    let links = render::Links {
+        site_base_url: &config.site.base_url,
+    };
+    let html = render::html(&digest, &links).context("rendering the digest's HTML")?;
+    let text = render::text(&digest, &links).context("rendering the digest's text")?;
+    let message_id = message_id(config, &period, now);
+    let message = build_message(config, &digest.subject, &message_id, text, html, now)?;
+
+    if options.dry_run {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        out.write_all(&message.formatted())?;
+        writeln!(out)?;
+        return Ok(DigestOutcome::Printed);
+    }
+    if let Some(path) = &options.out {
+        write_new(path, &message.formatted())?;
+        return Ok(DigestOutcome::Written(path.clone()));
+    }
+
+    let recipients = serde_json::to_string(&config.digest.to)?;
+    let row = DigestWrite {
+        period: &period,
+        transport: &config.digest.transport,
+        recipients: &recipients,
+        subject: &digest.subject,
+        role_count: digest.role_count() as i64,
+        message_id: &message_id,
+        since,
+        last_change_id,
+    };
+    let id = db.insert_digest(&row, now)?;
+    match deliver(config, env, &message, &format!("digest-{period}-{id}")).await {
+        Ok(detail) => {
+            db.finish_digest(id, Ok(Utc::now()))?;
+            Ok(DigestOutcome::Sent {
+                id,
+                subject: digest.subject,
+                transport: config.digest.transport.clone(),
+                detail,
+            })
+        }
+        Err(err) => {
+            let error = format!("{err:#}");
+            db.finish_digest(id, Err(&error))?;
+            Err(err.context(format!(
+                "sending digest {id} failed (recorded; the next `digest` run retries it)"
+            )))
+        }
+    }
+}
+
+/// Which changes a digest covers.
+pub enum Window {
+    /// Every change after this one (the last sent digest's newest).
+    AfterChange(i64),
+    /// Every change detected since this time (the first digest).
+    Since(DateTime<Utc>),
+}
+
+/// Reads the database and chooses the sections; also returns the newest
+/// change id covered.
+pub fn compose(
+    config: &Config,
+    env: &Env,
+    db: &Db,
+    window: &Window,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(content::Digest, Option<i64>)> {
+    let rules = config.rules()?;
+    let roles: Vec<_> = db
+        .site_roles()?
+        .iter()
+        .map(|r| role_view(r, &rules.lists, now))
+        .collect();
+    let rows = match window {
+        Window::AfterChange(id) => db.changes_after(*id)?,
+        Window::Since(at) => db.list_changes(*at)?,
+    };
+    let last_change_id = rows.last().map(|c| c.id).or(match window {
+        Window::AfterChange(id) => Some(*id),
+        Window::Since(_) => None,
+    });
+    let changes = change_views(&rows, &roles);
+    let session = crate::health::session_health(config, env, now);
+    let session_warning = matches!(session.state.as_str(), "expiring" | "expired" | "missing")
+        .then_some(session.message);
+    let digest = content::select(&content::Inputs {
+        roles: &roles,
+        changes: &changes,
+        since,
+        now,
+        session_warning,
+    });
+    Ok((digest, last_change_id))
+}
+
+fn message_id(config: &Config, period: &str, now: DateTime<Utc>) -> String {
+    let domain = config
+        .digest
+        .from
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim_end_matches('>').trim().to_string())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "air-demand.local".into());
+    format!("<digest-{period}-{}@{domain}>", now.timestamp_millis())
+}
+
+fn build_message(
+    config: &Config,
+    subject: &str,
+    message_id: &str,
+    text: String,
+    html: String,
+    now: DateTime<Utc>,
+) -> Result<Message> {
+    let from: Mailbox = config.digest.from.parse().with_context(|| {
+        format!(
+            "[digest] from {:?} is not an email address",
+            config.digest.from
+        )
+    })?;
+    if config.digest.to.is_empty() {
+        bail!("[digest] to is empty: name at least one recipient");
+    }
+    let mut to = Mailboxes::new();
+    for address in &config.digest.to {
+        to.push(
+            address
+                .parse()
+                .with_context(|| format!("[digest] to {address:?} is not an email address"))?,
+        );
+    }
+    let builder = Message::builder()
+        .from(from)
+        .mailbox(header::To::from(to))
+        .subject(subject)
+        .date(now.into())
+        .message_id(Some(message_id.to_string()));
+    builder
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .context("assembling the digest message")
+}
+
+/// A short plain-text message (alerts) through the digest's transport.
+pub async fn send_notice(
+    config: &Config,
+    env: &Env,
+    subject: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let from: Mailbox = config.digest.from.parse().with_context(|| {
+        format!(
+            "[digest] from {:?} is not an email address",
+            config.digest.from
+        )
+    })?;
+    let mut to = Mailboxes::new();
+    for address in &config.digest.to {
+        to.push(
+            address
+                .parse()
+                .with_context(|| format!("[digest] to {address:?} is not an email address"))?,
+        );
+    }
+    let message = Message::builder()
+        .from(from)
+        .mailbox(header::To::from(to))
+        .subject(subject)
+        .date(now.into())
+        .message_id(Some(message_id(config, "alert", now)))
+        .header(header::ContentType::TEXT_PLAIN)
+        .body(body.to_string())
+        .context("assembling the alert message")?;
+    let stem = format!("alert-{}", now.format("%Y%m%dT%H%M%S%3f"));
+    deliver(config, env, &message, &stem).await.map(|_| ())
+}
+
+/// Sends through the configured transport; returns a line saying where it went.
+async fn deliver(config: &Config, env: &Env, message: &Message, file_stem: &str) -> Result<String> {
+    match config.digest.transport.as_str() {
+        "stdout" => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&message.formatted())?;
+            writeln!(out)?;
+            Ok("printed to stdout".into())
+        }
+        "file" => {
+            let outbox = config.outbox();
+            std::fs::create_dir_all(&outbox)
+                .with_context(|| format!("creating the outbox {}", outbox.display()))?;
+            let path = outbox.join(format!("{file_stem}.eml"));
+            write_new(&path, &message.formatted())?;
+            Ok(format!("written to {}", path.display()))
+        }
+        _ => send_smtp(env, message).await,
+    }
+}
+
+async fn send_smtp(env: &Env, message: &Message) -> Result<String> {
+    let Some(url) = env.var(SMTP_ENV) else {
+        bail!(
+            "{SMTP_ENV} is not set: set it in the environment or .env, e.g. smtps://user:pass@smtp.mailgun.org:465 (or use [digest] transport = \"file\")"
+        );
+    };
+    let server = describe_server(&url);
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+        .map_err(|_| anyhow::anyhow!("{SMTP_ENV} is not a valid SMTP URL (smtps://user:pass@host:465 or smtp://user:pass@host:587?tls=required)"))?
+        .timeout(Some(Duration::from_secs(30)))
+        .build();
+    match transport.send(message.clone()).await {
+        Ok(response) => Ok(format!("accepted by {server} ({})", response.code())),
+        Err(err) => {
+            let kind = if err.is_permanent() {
+                "refused the message"
+            } else if err.is_transient() {
+                "deferred the message"
+            } else if err.is_timeout() {
+                "timed out"
+            } else {
+                "could not be reached or the login failed"
+            };
+            // lettre's error text has no credentials; the URL does, so name the server only.
+            bail!(
+                "the SMTP server {server} {kind}: {}",
+                one_line(&err.to_string())
+            )
+        }
+    }
+}
+
+/// `host:port` of an SMTP URL, never its credentials.
+fn describe_server(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            Some(format!(
+                "{}:{}",
+                u.host_str()?,
+                u.port()
+                    .unwrap_or(if u.scheme() == "smtps" { 465 } else { 587 })
+            ))
+        })
+        .unwrap_or_else(|| "(unparsable URL)".into())
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Writes a file that must not already exist (`--out`, the outbox).
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("writing {} (it must not exist already)", path.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))
+}

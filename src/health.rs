@@ -1,0 +1,206 @@
+//! The operator's view: is it healthy? One `Health` value feeds `status`,
+//! `status --json`, the site's health page and `health.json`.
+
+use anyhow::Result;
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use crate::config::{Config, Env};
+use crate::session::{SESSION_ENV, Session};
+use crate::store::{Db, RunRow};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Healthy,
+    Degraded,
+    Unhealthy,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Healthy => "healthy",
+            Level::Degraded => "degraded",
+            Level::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Health {
+    pub status: Level,
+    /// Why it is not healthy, one sentence each.
+    pub problems: Vec<String>,
+    pub checked_at: String,
+    pub last_run: Option<RunRow>,
+    pub last_run_age_hours: Option<f64>,
+    pub last_ok_run_at: Option<String>,
+    pub consecutive_failed_scrapes: u32,
+    pub last_digest: Option<crate::store::DigestRow>,
+    pub last_digest_age_hours: Option<f64>,
+    pub session: SessionHealth,
+    pub database: DatabaseHealth,
+    pub next_scrape: Option<String>,
+    pub next_digest: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionHealth {
+    /// `ok`, `expiring`, `expired`, `missing`, `no-expiry`, `unreadable`.
+    pub state: String,
+    pub expires_at: Option<String>,
+    pub days_left: Option<i64>,
+    /// One sentence for people.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseHealth {
+    pub path: String,
+    pub bytes: u64,
+    pub schema_version: i64,
+    pub active_roles: i64,
+}
+
+/// The session's state, for health and the digest's warning.
+pub fn session_health(config: &Config, env: &Env, now: DateTime<Utc>) -> SessionHealth {
+    let session = match Session::load(&config.session_file(), env.var(SESSION_ENV)) {
+        Ok(Some(session)) => session,
+        Ok(None) => {
+            return SessionHealth {
+                state: "missing".into(),
+                expires_at: None,
+                days_left: None,
+                message: "no Paraform session: run `air-demand session import FILE`".into(),
+            };
+        }
+        Err(err) => {
+            return SessionHealth {
+                state: "unreadable".into(),
+                expires_at: None,
+                days_left: None,
+                message: format!("{err:#}"),
+            };
+        }
+    };
+    let message = crate::session::describe_expiry(&session, now);
+    let Some(at) = session.expires_at() else {
+        return SessionHealth {
+            state: "no-expiry".into(),
+            expires_at: None,
+            days_left: None,
+            message,
+        };
+    };
+    let days_left = (at - now).num_days();
+    let state = if at <= now {
+        "expired"
+    } else if at - now < Duration::days(config.health.session_warning_days) {
+        "expiring"
+    } else {
+        "ok"
+    };
+    SessionHealth {
+        state: state.into(),
+        expires_at: Some(crate::role::timestamp(at)),
+        days_left: Some(days_left),
+        message,
+    }
+}
+
+/// Gathers health from the database and the session.
+pub fn check(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<Health> {
+    let runs = db.recent_runs(50)?;
+    let finished: Vec<&RunRow> = runs.iter().filter(|r| r.status != "running").collect();
+    let consecutive_failed_scrapes =
+        finished.iter().take_while(|r| r.status == "failed").count() as u32;
+    let last_ok = runs
+        .iter()
+        .find(|r| r.status == "ok" || r.status == "partial");
+    let last_run = runs.first().cloned();
+    let age = |at: &str| {
+        DateTime::parse_from_rfc3339(at)
+            .ok()
+            .map(|t| (now - t.with_timezone(&Utc)).num_minutes() as f64 / 60.0)
+    };
+    let session = session_health(config, env, now);
+    let mut problems: Vec<(Level, String)> = Vec::new();
+    let limits = &config.health;
+    match last_ok.and_then(|r| age(&r.started_at)) {
+        None => problems.push((Level::Unhealthy, "no successful scrape yet".into())),
+        Some(hours) if hours > limits.unhealthy_after_hours => problems.push((
+            Level::Unhealthy,
+            format!("no successful scrape for {hours:.0} hours"),
+        )),
+        Some(hours) if hours > limits.stale_after_hours => problems.push((
+            Level::Degraded,
+            format!("the last successful scrape is {hours:.0} hours old"),
+        )),
+        _ => {}
+    }
+    let last_digest = db.last_digest()?;
+    if let Some(digest) = last_digest.as_ref().filter(|d| d.status == "failed") {
+        problems.push((
+            Level::Degraded,
+            format!(
+                "the last digest failed: {}",
+                digest.error.clone().unwrap_or_default()
+            ),
+        ));
+    }
+    if consecutive_failed_scrapes >= limits.alert_after_failed_scrapes {
+        problems.push((
+            Level::Degraded,
+            format!("{consecutive_failed_scrapes} scrapes in a row failed"),
+        ));
+    }
+    match session.state.as_str() {
+        "expired" | "missing" | "unreadable" => {
+            problems.push((Level::Unhealthy, session.message.clone()))
+        }
+        "expiring" => problems.push((Level::Degraded, session.message.clone())),
+        _ => {}
+    }
+    let status = problems
+        .iter()
+        .map(|(level, _)| *level)
+        .max()
+        .unwrap_or(Level::Healthy);
+    let schedule = crate::schedule::Schedule::from_config(config).ok();
+    let next = |job| {
+        schedule
+            .as_ref()
+            .and_then(|s| s.next(job, now))
+            .map(crate::role::timestamp)
+    };
+    Ok(Health {
+        status,
+        problems: problems.into_iter().map(|(_, p)| p).collect(),
+        checked_at: crate::role::timestamp(now),
+        last_run_age_hours: last_run
+            .as_ref()
+            .and_then(|r| age(&r.started_at))
+            .map(|h| (h * 10.0).round() / 10.0),
+        last_run,
+        last_ok_run_at: last_ok.map(|r| r.started_at.clone()),
+        consecutive_failed_scrapes,
+        last_digest_age_hours: last_digest
+            .as_ref()
+            .and_then(|d| age(&d.created_at))
+            .map(|h| (h * 10.0).round() / 10.0),
+        last_digest,
+        session,
+        database: DatabaseHealth {
+            path: db
+                .path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            bytes: db.size_bytes(),
+            schema_version: db.schema_version()?,
+            active_roles: db.tier_counts()?.iter().map(|(_, n)| n).sum(),
+        },
+        next_scrape: next(crate::schedule::Job::Scrape),
+        next_digest: next(crate::schedule::Job::Digest),
+    })
+}

@@ -1,0 +1,206 @@
+//! The site's machine-readable files: `feed.atom` (changes), `roles.json`,
+//! `roles.csv`. Scraped text is escaped for XML, and defused for
+//! spreadsheets.
+
+use std::fmt::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::model::{RoleView, SiteData};
+use crate::intel::escape_html;
+
+/// Entries in the feed: the newest changes.
+const FEED_ENTRIES: usize = 200;
+
+/// XML text: escaped, with the control characters XML 1.0 forbids removed.
+fn xml(text: &str) -> String {
+    let allowed: String = text
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    escape_html(&allowed)
+}
+
+/// An Atom feed of recent changes, newest first, with absolute links.
+pub fn atom(data: &SiteData, base_url: &str) -> String {
+    let base = base_url.trim_end_matches('/');
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <title>Air Demand: role changes</title>\n  <id>{}/feed.atom</id>\n  <updated>{}</updated>\n  <link rel=\"self\" href=\"{}/feed.atom\"/>\n  <link rel=\"alternate\" type=\"text/html\" href=\"{}/changes.html\"/>\n  <author><name>air-demand</name></author>\n  <generator>air-demand</generator>\n",
+        xml(base),
+        data.header.updated_iso,
+        xml(base),
+        xml(base)
+    );
+    for change in data
+        .days
+        .iter()
+        .flat_map(|day| &day.changes)
+        .take(FEED_ENTRIES)
+    {
+        let what = if change.field.is_empty()
+            || (change.old_value.is_empty() && change.new_value.is_empty())
+        {
+            change.label.clone()
+        } else {
+            format!(
+                "{}: {} → {}",
+                change.field,
+                or_none(&change.old_value),
+                or_none(&change.new_value)
+            )
+        };
+        let _ = write!(
+            out,
+            "  <entry>\n    <title>{}: {} — {}</title>\n    <id>{}/changes/{}</id>\n    <updated>{}</updated>\n    <link rel=\"alternate\" type=\"text/html\" href=\"{}/{}\"/>\n    <category term=\"{}\"/>\n    <summary>{}</summary>\n  </entry>\n",
+            xml(&change.label),
+            xml(&change.company),
+            xml(&change.title),
+            xml(base),
+            change.id,
+            xml(&change.detected_at),
+            xml(base),
+            xml(&change.page),
+            xml(&change.kind),
+            xml(&what)
+        );
+    }
+    out.push_str("</feed>\n");
+    out
+}
+
+fn or_none(text: &str) -> &str {
+    if text.is_empty() { "none" } else { text }
+}
+
+/// What `roles.json` and `roles.csv` say of a role.
+#[derive(Serialize)]
+struct RoleRecord<'a> {
+    id: &'a str,
+    title: &'a str,
+    company: &'a str,
+    tier: &'a str,
+    combined_score: f64,
+    engineer_score: &'a str,
+    headhunter_score: &'a str,
+    excitement_score: &'a str,
+    salary: &'a str,
+    fee_percent: f64,
+    openings: &'a str,
+    raised: &'a str,
+    investors: &'a str,
+    stage: &'a str,
+    locations: &'a str,
+    posted: &'a str,
+    first_seen: &'a str,
+    trend: Option<&'a str>,
+    paraform_url: Option<&'a str>,
+    page: &'a str,
+    reasons: &'a [String],
+}
+
+fn record(role: &RoleView) -> RoleRecord<'_> {
+    RoleRecord {
+        id: &role.id,
+        title: &role.title,
+        company: &role.company,
+        tier: &role.tier,
+        combined_score: role.score,
+        engineer_score: &role.engineer_text,
+        headhunter_score: &role.headhunter_text,
+        excitement_score: &role.excitement_text,
+        salary: &role.salary_text,
+        fee_percent: role.fee,
+        openings: &role.openings,
+        raised: &role.raised_text,
+        investors: &role.investors,
+        stage: &role.stage,
+        locations: &role.locations,
+        posted: &role.posted,
+        first_seen: &role.first_seen,
+        trend: role.trend.as_deref(),
+        paraform_url: role.url.as_deref(),
+        page: &role.page,
+        reasons: &role.reasons,
+    }
+}
+
+/// Roles as JSON.
+pub fn roles_json(roles: &[RoleView]) -> Result<String> {
+    let records: Vec<RoleRecord<'_>> = roles.iter().map(record).collect();
+    Ok(serde_json::to_string_pretty(&records)?)
+}
+
+/// Roles as CSV (RFC 4180 quoting). A cell that a spreadsheet
+/// would run as a formula (`=`, `+`, `-`, `@`) gets a leading `'`.
+pub fn roles_csv(roles: &[RoleView]) -> String {
+    let mut out = String::from(
+        "id,title,company,tier,combined_score,engineer_score,headhunter_score,excitement_score,salary,fee_percent,openings,raised,investors,stage,locations,posted,first_seen,trend,paraform_url,page,reasons\r\n",
+    );
+    for role in roles {
+        let r = record(role);
+        let cells = [
+            r.id.to_string(),
+            r.title.to_string(),
+            r.company.to_string(),
+            r.tier.to_string(),
+            format!("{:.2}", r.combined_score),
+            r.engineer_score.to_string(),
+            r.headhunter_score.to_string(),
+            r.excitement_score.to_string(),
+            r.salary.to_string(),
+            crate::role::format_number(r.fee_percent),
+            r.openings.to_string(),
+            r.raised.to_string(),
+            r.investors.to_string(),
+            r.stage.to_string(),
+            r.locations.to_string(),
+            r.posted.to_string(),
+            r.first_seen.to_string(),
+            r.trend.unwrap_or("").to_string(),
+            r.paraform_url.unwrap_or("").to_string(),
+            r.page.to_string(),
+            r.reasons.join("; "),
+        ];
+        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn csv_cell(text: &str) -> String {
+    let defused =
+        if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err() {
+            format!("'{text}")
+        } else {
+            text.to_string()
+        };
+    if defused.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", defused.replace('"', "\"\""))
+    } else {
+        defused
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("-0.5"), "-0.5");
+        assert_eq!(csv_cell("@cmd"), "'@cmd");
+    }
+
+    #[test]
+    fn xml_text_drops_forbidden_characters() {
+        assert_eq!(xml("a\u{1}b<c>&\"'"), "ab&lt;c&gt;&amp;&quot;&#39;");
+    }
+}

@@ -1,0 +1,350 @@
+//! The static report site, generated from the database alone and published
+//! atomically: pages are built in a sibling staging directory, then swapped
+//! with the live one in a single rename, so a reader never sees half a site
+//! and a failed or killed build leaves the previous site whole.
+
+pub mod charts;
+pub mod feeds;
+pub mod model;
+pub mod pages;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+
+use crate::config::{Config, Env};
+use crate::store::Db;
+
+/// The inline SVG charts of one build.
+#[derive(Debug, Clone, Default)]
+pub struct Charts {
+    /// Active and qualified roles over time (one point per run).
+    pub activity: String,
+    /// New vs gone roles per day.
+    pub new_vs_gone: String,
+    /// Fee distribution of qualified roles.
+    pub fees: String,
+    /// Salary (upper bound) distribution of qualified roles.
+    pub salaries: String,
+}
+
+/// Marks a directory as written by air-demand: only such directories are
+/// ever replaced or deleted.
+pub const MARKER: &str = ".air-demand-site";
+
+/// What a build did.
+#[derive(Debug)]
+pub struct SiteReport {
+    pub dir: PathBuf,
+    pub files: usize,
+    pub roles: usize,
+    pub duration: Duration,
+}
+
+/// Builds the whole site from the database and publishes it.
+pub fn build(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<SiteReport> {
+    let started = Instant::now();
+    let site_dir = checked_site_dir(config)?;
+    let rules = config.rules()?;
+    let _lock = SiteLock::acquire(&site_dir)?;
+    let staging = Staging::create(&site_dir)?;
+    let data = model::load(db, &rules.lists, now)?;
+    let health = crate::health::check(config, env, db, now)?;
+    let charts = charts::build(&data);
+
+    let mut files = 0;
+    let mut write = |path: &str, content: &str| -> Result<()> {
+        staging.write(path, content)?;
+        files += 1;
+        Ok(())
+    };
+    write("assets/style.css", pages::STYLE_CSS)?;
+    write("assets/table.js", pages::TABLE_JS)?;
+    write(
+        "index.html",
+        &pages::index_page(&data).context("rendering index.html")?,
+    )?;
+    write(
+        "all.html",
+        &pages::all_page(&data).context("rendering all.html")?,
+    )?;
+    write(
+        "changes.html",
+        &pages::changes_page(&data).context("rendering changes.html")?,
+    )?;
+    write(
+        "gone.html",
+        &pages::gone_page(&data).context("rendering gone.html")?,
+    )?;
+    write(
+        "charts.html",
+        &pages::charts_page(&data, &charts).context("rendering charts.html")?,
+    )?;
+    write(
+        "health.html",
+        &pages::health_page(&data, &health, &charts).context("rendering health.html")?,
+    )?;
+    write("feed.atom", &feeds::atom(&data, &config.site.base_url))?;
+    write("roles.json", &feeds::roles_json(&data.roles)?)?;
+    write("roles.csv", &feeds::roles_csv(&data.roles))?;
+    write("health.json", &serde_json::to_string_pretty(&health)?)?;
+    write("robots.txt", "User-agent: *\nDisallow: /\n")?;
+    let mut roles = 0;
+    for role in db.site_roles()? {
+        let view = model::role_view(&role, &rules.lists, now);
+        let detail = model::role_detail(&role, &rules.lists);
+        let page = pages::role_page(&data, &view, &detail)
+            .with_context(|| format!("rendering the page of {}", view.id))?;
+        write(&view.page, &page)?;
+        roles += 1;
+    }
+    staging.publish(&site_dir)?;
+    Ok(SiteReport {
+        dir: site_dir,
+        files,
+        roles,
+        duration: started.elapsed(),
+    })
+}
+
+/// The configured site directory, refused when publishing there could
+/// destroy something that is not ours.
+pub fn checked_site_dir(config: &Config) -> Result<PathBuf> {
+    let configured = config.site_dir();
+    let dir = absolute(&configured)?;
+    let refuse = |why: &str| -> Result<PathBuf> {
+        bail!(
+            "refusing to publish the site into {}: {why}; set [site] dir to a directory of its own",
+            dir.display()
+        )
+    };
+    if dir.parent().is_none() {
+        return refuse("it is the root directory");
+    }
+    if let Some(home) = std::env::var_os("HOME").map(PathBuf::from)
+        && absolute(&home).is_ok_and(|home| home == dir)
+    {
+        return refuse("it is the home directory");
+    }
+    let config_dir = absolute(&config.base_dir)?;
+    if config_dir == dir {
+        return refuse("it is the config file's directory");
+    }
+    if config_dir.starts_with(&dir) {
+        return refuse("it contains the config file");
+    }
+    if absolute(&config.database_path())?.starts_with(&dir) {
+        return refuse("it contains the database");
+    }
+    if dir.exists() {
+        if !dir.is_dir() {
+            return refuse("it is not a directory");
+        }
+        let ours = dir.join(MARKER).exists();
+        let empty = std::fs::read_dir(&dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !ours && !empty {
+            return refuse("it holds files air-demand did not write");
+        }
+    }
+    Ok(dir)
+}
+
+/// An absolute path with `.`/`..` resolved and symlinks followed as far as
+/// the path exists.
+fn absolute(path: &Path) -> Result<PathBuf> {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(path)
+    };
+    if let Ok(real) = joined.canonicalize() {
+        return Ok(real);
+    }
+    let mut normal = PathBuf::new();
+    for part in joined.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => normal.push(other),
+        }
+    }
+    match (normal.parent(), normal.file_name()) {
+        (Some(parent), Some(name)) => match parent.canonicalize() {
+            Ok(parent) => Ok(parent.join(name)),
+            Err(_) => Ok(normal),
+        },
+        _ => Ok(normal),
+    }
+}
+
+/// Keeps two builds of the same site apart (`site` while `scrape` publishes).
+struct SiteLock {
+    _file: std::fs::File,
+}
+
+impl SiteLock {
+    fn acquire(site_dir: &Path) -> Result<SiteLock> {
+        let path = sibling(site_dir, "lock");
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("locking {}", path.display()))?;
+        Ok(SiteLock { _file: file })
+    }
+}
+
+/// `<parent>/.<name>.<suffix>`: our own files beside the site directory.
+fn sibling(site_dir: &Path, suffix: &str) -> PathBuf {
+    let name = site_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "site".into());
+    site_dir.with_file_name(format!(".{name}.{suffix}"))
+}
+
+/// The directory a build writes into before it goes live.
+struct Staging {
+    dir: PathBuf,
+    published: bool,
+}
+
+impl Staging {
+    fn create(site_dir: &Path) -> Result<Staging> {
+        remove_stale_staging(site_dir);
+        let dir = sibling(site_dir, &format!("building-{}", std::process::id()));
+        if dir.exists() {
+            remove_ours(&dir)?;
+        }
+        std::fs::create_dir_all(dir.join("roles"))
+            .with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::write(
+            dir.join(MARKER),
+            "Written by air-demand; replaced on every build.\n",
+        )
+        .with_context(|| format!("writing {}", dir.join(MARKER).display()))?;
+        Ok(Staging {
+            dir,
+            published: false,
+        })
+    }
+
+    /// Writes one file; `relative` is always a path we generated.
+    fn write(&self, relative: &str, content: &str) -> Result<()> {
+        let path = self.dir.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Swaps the staging directory in as the live site.
+    fn publish(mut self, site_dir: &Path) -> Result<()> {
+        if !site_dir.exists() {
+            std::fs::rename(&self.dir, site_dir).with_context(|| {
+                format!(
+                    "publishing {} as {}",
+                    self.dir.display(),
+                    site_dir.display()
+                )
+            })?;
+            self.published = true;
+            return Ok(());
+        }
+        if exchange(&self.dir, site_dir).is_err() {
+            // No atomic exchange on this system: two renames, a moment apart.
+            let old = sibling(site_dir, &format!("old-{}", std::process::id()));
+            std::fs::rename(site_dir, &old)
+                .with_context(|| format!("moving the old site to {}", old.display()))?;
+            std::fs::rename(&self.dir, site_dir).with_context(|| {
+                format!(
+                    "publishing {} as {}",
+                    self.dir.display(),
+                    site_dir.display()
+                )
+            })?;
+            self.published = true;
+            return remove_ours(&old);
+        }
+        // The staging path now holds the previous site.
+        self.published = true;
+        remove_ours(&self.dir)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = remove_ours(&self.dir);
+        }
+    }
+}
+
+/// Atomically exchanges two directories (Linux `renameat2(RENAME_EXCHANGE)`).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let a = CString::new(a.as_os_str().as_bytes())?;
+    let b = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+}
+
+/// Deletes a directory only if it carries our marker.
+fn remove_ours(dir: &Path) -> Result<()> {
+    if !dir.join(MARKER).exists() {
+        bail!(
+            "not deleting {}: it was not written by air-demand",
+            dir.display()
+        );
+    }
+    std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))
+}
+
+/// Staging directories left by killed builds.
+fn remove_stale_staging(site_dir: &Path) {
+    let (Some(parent), Some(name)) = (site_dir.parent(), site_dir.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.building-", name.to_string_lossy());
+    let old_prefix = format!(".{}.old-", name.to_string_lossy());
+    for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        if file_name.starts_with(&prefix) || file_name.starts_with(&old_prefix) {
+            let _ = remove_ours(&entry.path());
+        }
+    }
+}

@@ -1,0 +1,689 @@
+//! What the site shows, read from the database and shaped for display: every
+//! value the templates print is prepared here as text (escaped later by
+//! askama), with a numeric sort key beside it for the table script.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Result;
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::evaluate::rules::Lists;
+use crate::intel::sanitize_html;
+use crate::role::{format_number, number_at, strings_at, text_at};
+use crate::store::{ChangeRow, Db, RunRow, SiteRole, VersionRow};
+
+/// Recent changes shown on the changes page and in the feed.
+pub const CHANGE_DAYS: i64 = 30;
+/// "NEW" badge: first seen within this many hours.
+pub const NEW_HOURS: i64 = 24;
+
+/// Everything one build of the site needs.
+pub struct SiteData {
+    pub generated_at: DateTime<Utc>,
+    pub header: Header,
+    /// Active roles: tier order, then combined score.
+    pub roles: Vec<RoleView>,
+    pub gone: Vec<RoleView>,
+    /// Recent changes by day, newest day first.
+    pub days: Vec<ChangeDay>,
+    /// Newest first.
+    pub runs: Vec<RunRow>,
+    /// Oldest first, for charts.
+    pub all_runs: Vec<RunRow>,
+    pub changes_by_role: HashMap<String, Vec<ChangeRow>>,
+    pub versions_by_role: HashMap<String, Vec<VersionRow>>,
+    pub database_bytes: u64,
+    pub schema_version: i64,
+}
+
+/// The numbers and times in every page's header.
+#[derive(Debug, Clone, Serialize)]
+pub struct Header {
+    /// `2025-12-19 12:24 UTC`
+    pub updated: String,
+    pub updated_iso: String,
+    pub active: usize,
+    pub qualified: usize,
+    pub new_today: usize,
+    pub gone_today: usize,
+    pub last_run_status: String,
+}
+
+/// A role as the tables and its page show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleView {
+    pub id: String,
+    /// The role page, relative to the site root: `roles/<file>.html`.
+    pub page: String,
+    pub title: String,
+    pub company: String,
+    /// The Paraform page, only if it is an http(s) URL.
+    pub url: Option<String>,
+    pub status: String,
+    pub tier: String,
+    /// `qualified`, `maybe`, `location-uncertain`, `skip` (CSS class, filter value).
+    pub tier_key: String,
+    pub score: f64,
+    pub score_text: String,
+    pub engineer_text: String,
+    pub headhunter_text: String,
+    pub excitement_text: String,
+    pub posted: String,
+    pub posted_sort: String,
+    pub salary_text: String,
+    pub salary_sort: f64,
+    pub fee_text: String,
+    pub fee: f64,
+    pub openings: String,
+    pub openings_sort: f64,
+    pub raised_text: String,
+    pub raised_sort: f64,
+    pub investors: String,
+    pub stage: String,
+    /// Raw stage slug, the filter value.
+    pub stage_key: String,
+    pub tech: String,
+    pub industry: String,
+    pub experience: String,
+    pub rating_text: String,
+    pub rating_sort: f64,
+    pub last_active: String,
+    pub last_active_sort: String,
+    pub responsiveness_text: String,
+    pub responsiveness_sort: f64,
+    pub locations: String,
+    /// Space-separated filter keys: `nyc`, `london`, `remote`, `other`, `none`.
+    pub location_keys: String,
+    pub trend: Option<String>,
+    pub is_new: bool,
+    pub reasons: Vec<String>,
+    pub signals: Vec<String>,
+    /// Lower-case text the search box matches.
+    pub search: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub gone_at: Option<String>,
+    /// Days between first seen and gone (or now).
+    pub days_open: i64,
+}
+
+/// The role page's extra material.
+#[derive(Debug, Clone)]
+pub struct RoleDetail {
+    /// Every field of the latest source JSON, flattened: (`company.name`, `Examplar Labs`).
+    pub fields: Vec<(String, String)>,
+    pub breakdown: Vec<ScoreView>,
+    /// Sanitised HTML (allow-listed tags, no scripts, no handlers, http(s) links only).
+    pub company_notes_html: Option<String>,
+    pub selling_points_html: Option<String>,
+    pub description_html: Option<String>,
+    pub equity: Option<String>,
+    pub requirements: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScoreView {
+    pub name: String,
+    pub value: String,
+    pub components: Vec<ComponentView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentView {
+    pub name: String,
+    /// `0.30 ×`, or `+` for excitement's additive parts.
+    pub weight: String,
+    pub value: String,
+    pub detail: String,
+}
+
+/// One day of the changes page.
+#[derive(Debug, Clone)]
+pub struct ChangeDay {
+    /// `Fri 19 Dec 2025`
+    pub label: String,
+    pub date: String,
+    pub changes: Vec<ChangeView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeView {
+    pub id: i64,
+    pub detected_at: String,
+    /// `12:24`
+    pub time: String,
+    pub kind: String,
+    /// `new`, `gone`, `back`, `up`, `down`, `neutral`, `tier` (CSS class).
+    pub kind_class: String,
+    /// `Salary up`, `New role`, …
+    pub label: String,
+    pub field: String,
+    pub old_value: String,
+    pub new_value: String,
+    pub role_id: String,
+    pub page: String,
+    pub title: String,
+    pub company: String,
+    pub run_id: Option<i64>,
+}
+
+/// A version of a role and the changes it brought.
+#[derive(Debug, Clone)]
+pub struct VersionView {
+    pub number: usize,
+    pub observed_at: String,
+    pub changes: Vec<ChangeView>,
+}
+
+/// Loads everything for one build.
+pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
+    let mut roles = Vec::new();
+    let mut gone = Vec::new();
+    for role in db.site_roles()? {
+        let view = role_view(&role, lists, now);
+        if view.status == "gone" {
+            gone.push(view)
+        } else {
+            roles.push(view)
+        }
+    }
+    gone.sort_by(|a, b| b.gone_at.cmp(&a.gone_at));
+    let titles: HashMap<&str, (&str, &str, &str)> = roles
+        .iter()
+        .chain(&gone)
+        .map(|r| {
+            (
+                r.id.as_str(),
+                (r.page.as_str(), r.title.as_str(), r.company.as_str()),
+            )
+        })
+        .collect();
+    let since = now - Duration::days(CHANGE_DAYS);
+    let recent = db.list_changes(since)?;
+    let mut by_day: BTreeMap<String, Vec<ChangeView>> = BTreeMap::new();
+    for change in recent.iter().rev() {
+        let view = change_view(change, &titles);
+        by_day
+            .entry(change.detected_at.get(..10).unwrap_or("").to_string())
+            .or_default()
+            .push(view);
+    }
+    let days = by_day
+        .into_iter()
+        .rev()
+        .map(|(date, changes)| ChangeDay {
+            label: day_label(&date),
+            date,
+            changes,
+        })
+        .collect();
+    let runs = db.recent_runs(50)?;
+    let day_ago = now - Duration::hours(NEW_HOURS);
+    let header = Header {
+        updated: now.format("%Y-%m-%d %H:%M UTC").to_string(),
+        updated_iso: crate::role::timestamp(now),
+        active: roles.len(),
+        qualified: roles
+            .iter()
+            .filter(|r| r.tier_key == "qualified" || r.tier_key == "maybe")
+            .count(),
+        new_today: roles.iter().filter(|r| r.is_new).count(),
+        gone_today: gone
+            .iter()
+            .filter(|r| {
+                r.gone_at
+                    .as_deref()
+                    .and_then(parse_time)
+                    .is_some_and(|at| at >= day_ago)
+            })
+            .count(),
+        last_run_status: runs
+            .first()
+            .map(|r| r.status.clone())
+            .unwrap_or_else(|| "none yet".into()),
+    };
+    Ok(SiteData {
+        generated_at: now,
+        header,
+        roles,
+        gone,
+        days,
+        runs,
+        all_runs: db.all_runs()?,
+        changes_by_role: db.changes_by_role()?,
+        versions_by_role: db.versions_by_role()?,
+        database_bytes: db.size_bytes(),
+        schema_version: db.schema_version()?,
+    })
+}
+
+/// The role page's file name: safe on any file system and in any URL,
+/// whatever the id contains, and distinct for distinct ids.
+pub fn page_file(id: &str) -> String {
+    let plain = id.split_once(':').is_some_and(|(source, external)| {
+        !source.is_empty()
+            && source.chars().all(|c| c.is_ascii_lowercase())
+            && !external.is_empty()
+            && external.len() <= 100
+            && external
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    });
+    if plain {
+        return format!("{}.html", id.replacen(':', "-", 1));
+    }
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(id.as_bytes());
+    let hash: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
+    let cleaned: String = id
+        .chars()
+        .take(60)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{cleaned}-{hash}.html")
+}
+
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn date_only(text: Option<&str>) -> String {
+    text.and_then(|t| t.get(..10)).unwrap_or("").to_string()
+}
+
+fn day_label(date: &str) -> String {
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map(|d| d.format("%a %-d %b %Y").to_string())
+        .unwrap_or_else(|_| date.to_string())
+}
+
+fn json_strings(text: Option<&str>) -> Vec<String> {
+    text.and_then(|t| serde_json::from_str::<Vec<String>>(t).ok())
+        .unwrap_or_default()
+}
+
+fn money_k(n: f64) -> String {
+    format!("${}K", format_number((n / 1000.0).round()))
+}
+
+/// `$31.5M`, `$1.2B`, `$750K` from a dollar amount.
+fn money_short(n: f64) -> String {
+    if n >= 1e9 {
+        format!("${}B", format_number((n / 1e8).round() / 10.0))
+    } else if n >= 1e6 {
+        format!("${}M", format_number((n / 1e5).round() / 10.0))
+    } else if n > 0.0 {
+        money_k(n)
+    } else {
+        String::new()
+    }
+}
+
+fn label(map: &BTreeMap<String, String>, key: &str) -> String {
+    map.get(key)
+        .cloned()
+        .unwrap_or_else(|| key.replace('_', " "))
+}
+
+/// Builds a role's view from its row and JSON.
+pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView {
+    let row = &role.row;
+    let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
+    let display = &lists.display;
+    let score = row.combined_score.unwrap_or(0.0);
+    let tier = row.tier.clone().unwrap_or_else(|| "UNRATED".into());
+    let salary_text = match (row.salary_min, row.salary_max) {
+        (Some(lo), Some(hi)) if lo != hi && lo > 0 => {
+            format!("{}–{}", money_k(lo as f64), money_k(hi as f64))
+        }
+        (_, Some(hi)) => money_k(hi as f64),
+        (Some(lo), None) => money_k(lo as f64),
+        (None, None) => String::new(),
+    };
+    let funding_text = text_at(&raw, "company.fundingAmount").or_else(|| text_at(&raw, "funding"));
+    let raised = funding_text
+        .as_deref()
+        .map_or(0.0, crate::evaluate::parse_funding);
+    let stage_key =
+        text_at(&raw, "company.company_metadata.last_funding_round").unwrap_or_default();
+    let locations = strings_at(&raw, "locations");
+    let mut keys: Vec<&str> = Vec::new();
+    for location in &locations {
+        let l = location.to_lowercase();
+        let key = if lists.locations.nyc_metro.contains(&l) {
+            "nyc"
+        } else if lists.locations.london.contains(&l) {
+            "london"
+        } else {
+            "other"
+        };
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    if text_at(&raw, "workplace_type").is_some_and(|w| w.eq_ignore_ascii_case("remote")) {
+        keys.push("remote");
+    }
+    if keys.is_empty() {
+        keys.push("none");
+    }
+    let mut location_text: Vec<String> = locations
+        .iter()
+        .map(|l| label(&display.locations, l))
+        .collect();
+    if let Some(workplace) = text_at(&raw, "workplace_type") {
+        location_text.push(workplace);
+    }
+    let investors = strings_at(&raw, "investors").join(", ");
+    let tech = strings_at(&raw, "tech_stack").join(", ");
+    let industry = strings_at(&raw, "company.industries")
+        .iter()
+        .map(|i| i.replace('_', " "))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rating = number_at(&raw, "manager_rating");
+    let responsiveness = number_at(&raw, "responsiveness_days");
+    let last_active =
+        text_at(&raw, "manager_last_active").and_then(|t| crate::role::normalize_timestamp(&t));
+    let openings = number_at(&raw, "hiring_count");
+    let first_seen = parse_time(&row.first_seen_at);
+    let end = row.gone_at.as_deref().and_then(parse_time).unwrap_or(now);
+    let title = row.title.clone().unwrap_or_else(|| "(untitled)".into());
+    let company = row
+        .company
+        .clone()
+        .unwrap_or_else(|| "(unknown company)".into());
+    let search = format!(
+        "{company} {title} {investors} {tech} {industry} {}",
+        location_text.join(" ")
+    )
+    .to_lowercase();
+    let fee = row.fee_percent.unwrap_or(0.0);
+    let score_text = |s: Option<f64>| s.map(|s| format!("{s:.2}")).unwrap_or_default();
+    RoleView {
+        page: format!("roles/{}", page_file(&row.id)),
+        id: row.id.clone(),
+        url: row
+            .url
+            .clone()
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+        status: row.status.clone(),
+        tier_key: tier.to_lowercase().replace('_', "-"),
+        tier,
+        score,
+        score_text: score_text(row.combined_score),
+        engineer_text: score_text(role.engineer_score),
+        headhunter_text: score_text(role.headhunter_score),
+        excitement_text: score_text(role.excitement_score),
+        posted: date_only(row.posted_at.as_deref()),
+        posted_sort: row.posted_at.clone().unwrap_or_default(),
+        salary_text,
+        salary_sort: row.salary_max.or(row.salary_min).unwrap_or(0) as f64,
+        fee_text: row
+            .fee_percent
+            .map(|f| format!("{}%", format_number(f)))
+            .unwrap_or_default(),
+        fee,
+        openings: openings.map(format_number).unwrap_or_default(),
+        openings_sort: openings.unwrap_or(0.0),
+        raised_text: money_short(raised),
+        raised_sort: raised,
+        investors,
+        stage: if stage_key.is_empty() {
+            String::new()
+        } else {
+            label(&display.stages, &stage_key)
+        },
+        stage_key,
+        tech,
+        industry,
+        experience: text_at(&raw, "yoe_string").unwrap_or_default(),
+        rating_text: rating.map(format_number).unwrap_or_default(),
+        rating_sort: rating.unwrap_or(0.0),
+        last_active: date_only(last_active.as_deref()),
+        last_active_sort: last_active.unwrap_or_default(),
+        responsiveness_text: responsiveness
+            .map(|d| format!("{}d", format_number((d * 10.0).round() / 10.0)))
+            .unwrap_or_default(),
+        responsiveness_sort: responsiveness.unwrap_or(f64::MAX).min(1e9),
+        locations: location_text.join(", "),
+        location_keys: keys.join(" "),
+        trend: row.trend.clone(),
+        is_new: first_seen.is_some_and(|at| at >= now - Duration::hours(NEW_HOURS)),
+        reasons: json_strings(role.reasons.as_deref()),
+        signals: json_strings(role.signals.as_deref()),
+        search,
+        first_seen: date_only(Some(&row.first_seen_at)),
+        last_seen: date_only(Some(&row.last_seen_at)),
+        gone_at: row.gone_at.clone(),
+        days_open: first_seen.map(|at| (end - at).num_days()).unwrap_or(0),
+        title,
+        company,
+    }
+}
+
+/// The role page's extra material, from the stored JSON.
+pub fn role_detail(role: &SiteRole, lists: &Lists) -> RoleDetail {
+    let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
+    let mut fields = Vec::new();
+    flatten("", &raw, &mut fields);
+    let detail: Value = role
+        .detail
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok())
+        .unwrap_or(Value::Null);
+    let html = |path: &str| {
+        crate::role::value_at(&detail, path)
+            .and_then(Value::as_str)
+            .map(sanitize_html)
+            .filter(|h| !h.trim().is_empty())
+    };
+    let breakdown: Value = role
+        .score_breakdown
+        .as_deref()
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    let scores = ["engineer", "headhunter", "excitement"]
+        .iter()
+        .filter(|name| breakdown[**name].is_object())
+        .map(|name| ScoreView {
+            name: name.to_string(),
+            value: breakdown[*name]["value"]
+                .as_f64()
+                .map(|v| format!("{v:.2}"))
+                .unwrap_or_default(),
+            components: breakdown[*name]["components"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| {
+                    let weight = c["weight"].as_f64().unwrap_or(0.0);
+                    ComponentView {
+                        name: c["name"].as_str().unwrap_or("").to_string(),
+                        weight: if weight > 0.0 {
+                            format!("{weight:.2} ×")
+                        } else {
+                            "+".into()
+                        },
+                        value: c["value"].as_f64().map(format_number).unwrap_or_default(),
+                        detail: c["detail"].as_str().unwrap_or("").to_string(),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let intel = crate::intel::read_detail(&detail, lists);
+    RoleDetail {
+        fields,
+        breakdown: scores,
+        company_notes_html: html("companyTip"),
+        selling_points_html: html("selling_points"),
+        description_html: html("description").or_else(|| html("company.description")),
+        equity: intel.equity,
+        requirements: intel.requirements,
+    }
+}
+
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&path, child, out);
+            }
+        }
+        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+            let text: Vec<String> = items.iter().map(scalar_text).collect();
+            out.push((prefix.to_string(), text.join(", ")));
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                flatten(&format!("{prefix}[{i}]"), child, out);
+            }
+        }
+        scalar => out.push((prefix.to_string(), scalar_text(scalar))),
+    }
+}
+
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// The kind's label and CSS class.
+pub fn kind_label(
+    kind: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+) -> (&'static str, &'static str) {
+    match kind {
+        "NEW" => ("New role", "new"),
+        "DISAPPEARED" => ("Gone", "gone"),
+        "REAPPEARED" => ("Back", "back"),
+        "SALARY_INCREASE" => ("Salary up", "up"),
+        "SALARY_DECREASE" => ("Salary down", "down"),
+        "FEE_CHANGE" => {
+            let up = matches!((old.and_then(|o| o.parse::<f64>().ok()), new.and_then(|n| n.parse::<f64>().ok())), (Some(o), Some(n)) if n > o);
+            if up {
+                ("Fee up", "up")
+            } else {
+                ("Fee down", "down")
+            }
+        }
+        "HEADCOUNT_CHANGE" => ("Openings", "neutral"),
+        "COMPETITION_CHANGE" => ("Recruiters", "neutral"),
+        "INTERVIEW_INCREASE" => ("Interviews up", "up"),
+        "INTERVIEW_DECREASE" => ("Interviews down", "down"),
+        "HIRING_INCREASE" => ("Hired", "up"),
+        "HIRING_DECREASE" => ("Hires down", "down"),
+        "LOCATION_CHANGE" => ("Location", "neutral"),
+        "STATUS_CHANGE" => ("Status", "neutral"),
+        "TIER_CHANGE" => ("Tier", "tier"),
+        _ => ("Change", "neutral"),
+    }
+}
+
+/// Views of changes, named after their roles.
+pub fn change_views(changes: &[ChangeRow], roles: &[RoleView]) -> Vec<ChangeView> {
+    let titles: HashMap<&str, (&str, &str, &str)> = roles
+        .iter()
+        .map(|r| {
+            (
+                r.id.as_str(),
+                (r.page.as_str(), r.title.as_str(), r.company.as_str()),
+            )
+        })
+        .collect();
+    changes.iter().map(|c| change_view(c, &titles)).collect()
+}
+
+fn change_view(change: &ChangeRow, titles: &HashMap<&str, (&str, &str, &str)>) -> ChangeView {
+    let (label, class) = kind_label(
+        &change.kind,
+        change.old_value.as_deref(),
+        change.new_value.as_deref(),
+    );
+    let (page, title, company) = titles
+        .get(change.role_id.as_str())
+        .map(|(p, t, c)| (p.to_string(), t.to_string(), c.to_string()))
+        .unwrap_or_else(|| {
+            (
+                format!("roles/{}", page_file(&change.role_id)),
+                change.title.clone().unwrap_or_default(),
+                change.company.clone().unwrap_or_default(),
+            )
+        });
+    ChangeView {
+        id: change.id,
+        detected_at: change.detected_at.clone(),
+        time: change.detected_at.get(11..16).unwrap_or("").to_string(),
+        kind: change.kind.clone(),
+        kind_class: class.into(),
+        label: label.into(),
+        field: change.field.clone().unwrap_or_default(),
+        old_value: change.old_value.clone().unwrap_or_default(),
+        new_value: change.new_value.clone().unwrap_or_default(),
+        role_id: change.role_id.clone(),
+        page,
+        title,
+        company,
+        run_id: change.run_id,
+    }
+}
+
+/// A role's history: its changes newest first, and its versions with the
+/// changes each one brought.
+pub fn history(data: &SiteData, role: &RoleView) -> (Vec<ChangeView>, Vec<VersionView>) {
+    let titles: HashMap<&str, (&str, &str, &str)> = [(
+        role.id.as_str(),
+        (
+            role.page.as_str(),
+            role.title.as_str(),
+            role.company.as_str(),
+        ),
+    )]
+    .into_iter()
+    .collect();
+    let changes: Vec<ChangeView> = data
+        .changes_by_role
+        .get(&role.id)
+        .map(|list| list.iter().rev().map(|c| change_view(c, &titles)).collect())
+        .unwrap_or_default();
+    let versions = data
+        .versions_by_role
+        .get(&role.id)
+        .map(|list| {
+            list.iter()
+                .enumerate()
+                .rev()
+                .map(|(i, v)| VersionView {
+                    number: i + 1,
+                    observed_at: v.observed_at.clone(),
+                    changes: changes
+                        .iter()
+                        .filter(|c| c.run_id == Some(v.run_id) && c.kind != "TIER_CHANGE")
+                        .cloned()
+                        .collect(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (changes, versions)
+}

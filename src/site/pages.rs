@@ -1,0 +1,958 @@
+//! The site's HTML pages: one askama template per page (in `templates/`), the
+//! structs that feed them and one render function per page, plus the
+//! stylesheet and table script they load.
+//!
+//! Everything scraped is untrusted: templates are `.html`, so askama escapes
+//! every value; only the sanitised role HTML and our own chart SVGs go in with
+//! `|safe`. Links are relative (`root` is `""` at the top, `"../"` in
+//! `roles/`), so the site works from `file://` and under any URL prefix.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use askama::Template;
+
+use crate::health::Health;
+use crate::site::Charts;
+use crate::site::model::{
+    self, ChangeDay, ChangeView, Header, RoleDetail, RoleView, SiteData, VersionView,
+};
+use crate::store::RunRow;
+
+/// The stylesheet every page links as `assets/style.css`.
+pub const STYLE_CSS: &str = include_str!("../../templates/assets/style.css");
+/// The sorting and filtering script, `assets/table.js`.
+pub const TABLE_JS: &str = include_str!("../../templates/assets/table.js");
+
+/// Links from top-level pages.
+const TOP: &str = "";
+/// Links from `roles/*.html`.
+const ROLE_ROOT: &str = "../";
+
+/// `index.html`: roles rated QUALIFIED or MAYBE, in the model's order
+/// (tier, then combined score).
+pub fn index_page(data: &SiteData) -> askama::Result<String> {
+    let rows: Vec<&RoleView> = data.roles.iter().filter(|r| is_qualified(r)).collect();
+    IndexPage {
+        root: TOP,
+        header: &data.header,
+        title: "Qualified roles",
+        nav: "index",
+        scripted: true,
+        tiers: tier_options(rows.iter().copied()),
+        stages: stage_options(rows.iter().copied()),
+        rows,
+    }
+    .render()
+}
+
+/// `all.html`: every active role with its tier and reasons.
+pub fn all_page(data: &SiteData) -> askama::Result<String> {
+    let rows: Vec<AllRow> = data
+        .roles
+        .iter()
+        .map(|role| AllRow {
+            role,
+            tier_rank: tier_rank(&role.tier_key),
+            reasons: reason_classes(&role.reasons),
+        })
+        .collect();
+    AllPage {
+        root: TOP,
+        header: &data.header,
+        title: "All roles",
+        nav: "all",
+        scripted: true,
+        tiers: tier_options(data.roles.iter()),
+        stages: stage_options(data.roles.iter()),
+        rows,
+    }
+    .render()
+}
+
+/// `changes.html`: recent changes grouped by day, newest first.
+pub fn changes_page(data: &SiteData) -> askama::Result<String> {
+    ChangesPage {
+        root: TOP,
+        header: &data.header,
+        title: "Changes",
+        nav: "changes",
+        scripted: false,
+        days: &data.days,
+        change_days: model::CHANGE_DAYS,
+    }
+    .render()
+}
+
+/// `gone.html`: roles that disappeared, with how long they were open.
+pub fn gone_page(data: &SiteData) -> askama::Result<String> {
+    let roles = data
+        .gone
+        .iter()
+        .map(|role| {
+            let iso = role.gone_at.as_deref().unwrap_or("");
+            GoneRow {
+                role,
+                gone_at: display_time(iso),
+                gone_at_iso: iso,
+            }
+        })
+        .collect();
+    GonePage {
+        root: TOP,
+        header: &data.header,
+        title: "Gone roles",
+        nav: "gone",
+        scripted: true,
+        roles,
+    }
+    .render()
+}
+
+/// `charts.html`: the four inline SVG charts.
+pub fn charts_page(data: &SiteData, charts: &Charts) -> askama::Result<String> {
+    ChartsPage {
+        root: TOP,
+        header: &data.header,
+        title: "Charts",
+        nav: "charts",
+        scripted: false,
+        charts,
+    }
+    .render()
+}
+
+/// `health.html`: health status, session, database and the recent runs.
+pub fn health_page(data: &SiteData, health: &Health, charts: &Charts) -> askama::Result<String> {
+    HealthPage {
+        root: TOP,
+        header: &data.header,
+        title: "Health",
+        nav: "health",
+        scripted: false,
+        status: health.status.as_str(),
+        last_run: health.last_run.as_ref().map(RunView::new),
+        last_run_age: health.last_run_age_hours.map(age_text).unwrap_or_default(),
+        last_digest_age: health
+            .last_digest_age_hours
+            .map(age_text)
+            .unwrap_or_default(),
+        database_mb: format!("{:.2} MB", health.database.bytes as f64 / (1024.0 * 1024.0)),
+        runs: data.runs.iter().map(RunView::new).collect(),
+        health,
+        charts,
+    }
+    .render()
+}
+
+/// `roles/<file>.html` (at `role.page`): everything about one role.
+pub fn role_page(data: &SiteData, role: &RoleView, detail: &RoleDetail) -> askama::Result<String> {
+    let (changes, versions) = model::history(data, role);
+    RolePage {
+        root: ROLE_ROOT,
+        header: &data.header,
+        title: format!("{} at {}", role.title, role.company),
+        nav: "role",
+        scripted: false,
+        facts: role_facts(role),
+        reasons: reason_classes(&role.reasons),
+        gone_at: role
+            .gone_at
+            .as_deref()
+            .map(display_time)
+            .unwrap_or_default(),
+        role,
+        detail,
+        changes,
+        versions,
+    }
+    .render()
+}
+
+/// Every HTML5 parse error html5ever reports for a whole document, plus
+/// duplicate `id`s (which the parser accepts but HTML forbids). Empty when
+/// the page is valid enough for the tests.
+pub fn html5_errors(html: &str) -> Vec<String> {
+    use kuchikiki::traits::TendrilSink;
+
+    let errors = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&errors);
+    let mut opts = kuchikiki::ParseOpts {
+        on_parse_error: Some(Box::new(move |error| {
+            sink.borrow_mut().push(error.into_owned())
+        })),
+        ..Default::default()
+    };
+    opts.tokenizer.exact_errors = true;
+    opts.tree_builder.exact_errors = true;
+    let document = kuchikiki::parse_html_with_options(opts)
+        .one(html)
+        .document_node;
+    let mut found = errors.borrow().clone();
+    let mut ids = HashSet::new();
+    for node in document.descendants() {
+        let Some(element) = node.as_element() else {
+            continue;
+        };
+        if let Some(id) = element.attributes.borrow().get("id")
+            && !ids.insert(id.to_string())
+        {
+            found.push(format!("duplicate id {id:?}"));
+        }
+    }
+    found
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexPage<'a> {
+    root: &'static str,
+    header: &'a Header,
+    title: &'static str,
+    nav: &'static str,
+    scripted: bool,
+    tiers: Vec<(&'a str, &'a str)>,
+    stages: Vec<(&'a str, &'a str)>,
+    rows: Vec<&'a RoleView>,
+}
+
+#[derive(Template)]
+#[template(path = "all.html")]
+struct AllPage<'a> {
+    root: &'static str,
+    header: &'a Header,
+    title: &'static str,
+    nav: &'static str,
+    scripted: bool,
+    tiers: Vec<(&'a str, &'a str)>,
+    stages: Vec<(&'a str, &'a str)>,
+    rows: Vec<AllRow<'a>>,
+}
+
+struct AllRow<'a> {
+    role: &'a RoleView,
+    tier_rank: u8,
+    /// (CSS class, reason)
+    reasons: Vec<(&'static str, &'a str)>,
+}
+
+#[derive(Template)]
+#[template(path = "changes.html")]
+struct ChangesPage<'a> {
+    root: &'static str,
+    header: &'a Header,
+    title: &'static str,
+    nav: &'static str,
+    scripted: bool,
+    days: &'a [ChangeDay],
+    change_days: i64,
+}
+
+#[derive(Template)]
+#[template(path = "gone.html")]
+struct GonePage<'a> {
+    root: &'static str,
+    header: &'a Header,
+    title: &'static str,
+    nav: &'static str,
+    scripted: bool,
+    roles: Vec<GoneRow<'a>>,
+}
+
+struct GoneRow<'a> {
+    role: &'a RoleView,
+    gone_at: String,
+    gone_at_iso: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "charts.html")]
+struct ChartsPage<'a> {
+    root: &'static str,
+    header: &'a Header,
+    title: &'static str,
+    nav: &'static str,
+    scripted: bool,
+    charts: &'a Charts,
+}
+
+#[derive(Template)]
+#[template(path = "health.html")]
+struct HealthPage<'a> {
+    root: &'static str,
+    header: &'a Header,
+    title: &'static str,
+    nav: &'static str,
+    scripted: bool,
+    status: &'static str,
+    health: &'a Health,
+    last_run: Option<RunView<'a>>,
+    last_run_age: String,
+    last_digest_age: String,
+    database_mb: String,
+    runs: Vec<RunView<'a>>,
+    charts: &'a Charts,
+}
+
+/// A run as the health page prints it.
+struct RunView<'a> {
+    id: i64,
+    started: String,
+    started_iso: &'a str,
+    status: &'a str,
+    trigger: &'a str,
+    seen: i64,
+    new: i64,
+    changed: i64,
+    gone: i64,
+    reappeared: i64,
+    qualified: i64,
+    duration: String,
+    errors: &'a [String],
+}
+
+impl<'a> RunView<'a> {
+    fn new(run: &'a RunRow) -> Self {
+        RunView {
+            id: run.id,
+            started: display_time(&run.started_at),
+            started_iso: &run.started_at,
+            status: &run.status,
+            trigger: &run.trigger,
+            seen: run.roles_seen,
+            new: run.roles_new,
+            changed: run.roles_changed,
+            gone: run.roles_gone,
+            reappeared: run.roles_reappeared,
+            qualified: run.roles_qualified,
+            duration: run
+                .duration_ms
+                .map(|ms| format!("{:.1} s", ms as f64 / 1000.0))
+                .unwrap_or_else(|| "–".into()),
+            errors: &run.errors,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "role.html")]
+struct RolePage<'a> {
+    root: &'static str,
+    header: &'a Header,
+    title: String,
+    nav: &'static str,
+    scripted: bool,
+    role: &'a RoleView,
+    detail: &'a RoleDetail,
+    /// (label, value), only the fields that have a value.
+    facts: Vec<(&'static str, &'a str)>,
+    reasons: Vec<(&'static str, &'a str)>,
+    gone_at: String,
+    changes: Vec<ChangeView>,
+    versions: Vec<VersionView>,
+}
+
+fn is_qualified(role: &RoleView) -> bool {
+    role.tier_key == "qualified" || role.tier_key == "maybe"
+}
+
+/// Sort key for the tier column: best tier first.
+fn tier_rank(tier_key: &str) -> u8 {
+    match tier_key {
+        "qualified" => 0,
+        "maybe" => 1,
+        "location-uncertain" => 2,
+        "skip" => 3,
+        _ => 4,
+    }
+}
+
+/// The tiers present, best first, as (filter value, label).
+fn tier_options<'a>(roles: impl Iterator<Item = &'a RoleView>) -> Vec<(&'a str, &'a str)> {
+    let mut seen = HashSet::new();
+    let mut options: Vec<(&str, &str)> = roles
+        .filter(|r| seen.insert(r.tier_key.as_str()))
+        .map(|r| (r.tier_key.as_str(), r.tier.as_str()))
+        .collect();
+    options.sort_by_key(|(key, _)| (tier_rank(key), *key));
+    options
+}
+
+/// The funding stages present, by label, as (filter value, label).
+fn stage_options<'a>(roles: impl Iterator<Item = &'a RoleView>) -> Vec<(&'a str, &'a str)> {
+    let mut seen = HashSet::new();
+    let mut options: Vec<(&str, &str)> = roles
+        .filter(|r| !r.stage_key.is_empty() && seen.insert(r.stage_key.as_str()))
+        .map(|r| (r.stage_key.as_str(), r.stage.as_str()))
+        .collect();
+    options.sort_by_key(|(_, label)| label.to_lowercase());
+    options
+}
+
+/// Reasons with a class for colour: `fail` for ✗, `pass` for ✓.
+fn reason_classes(reasons: &[String]) -> Vec<(&'static str, &str)> {
+    reasons
+        .iter()
+        .map(|reason| {
+            let class = if reason.starts_with('✗') {
+                "fail"
+            } else if reason.starts_with('✓') {
+                "pass"
+            } else {
+                "note"
+            };
+            (class, reason.as_str())
+        })
+        .collect()
+}
+
+/// The role page's fact list, leaving out what is unknown.
+fn role_facts(role: &RoleView) -> Vec<(&'static str, &str)> {
+    [
+        ("Salary", role.salary_text.as_str()),
+        ("Fee", &role.fee_text),
+        ("Openings", &role.openings),
+        ("Posted", &role.posted),
+        ("Locations", &role.locations),
+        ("Stage", &role.stage),
+        ("Raised", &role.raised_text),
+        ("Investors", &role.investors),
+        ("Tech", &role.tech),
+        ("Industry", &role.industry),
+        ("Experience", &role.experience),
+        ("Manager rating", &role.rating_text),
+        ("Manager last active", &role.last_active),
+        ("Responds in", &role.responsiveness_text),
+        ("Status", &role.status),
+        ("Id", &role.id),
+    ]
+    .into_iter()
+    .filter(|(_, value)| !value.is_empty())
+    .collect()
+}
+
+/// Template filters: `{{ at|when }}` prints a stored RFC 3339 time as
+/// `2025-12-19 12:24` (the result is still escaped).
+mod filters {
+    #[askama::filter_fn]
+    pub fn when(value: impl std::fmt::Display, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(super::display_time(&value.to_string()))
+    }
+}
+
+/// `2025-12-19T12:24:05Z` → `2025-12-19 12:24`.
+fn display_time(iso: &str) -> String {
+    match (iso.get(..10), iso.get(11..16)) {
+        (Some(date), Some(time)) => format!("{date} {time}"),
+        _ => iso.to_string(),
+    }
+}
+
+fn age_text(hours: f64) -> String {
+    if hours < 1.0 {
+        format!("{:.0} minutes ago", hours * 60.0)
+    } else if hours < 48.0 {
+        format!("{hours:.1} hours ago")
+    } else {
+        format!("{:.1} days ago", hours / 24.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::health::{DatabaseHealth, Level, SessionHealth};
+    use crate::site::model::{ComponentView, ScoreView};
+    use crate::store::{ChangeRow, DigestRow, VersionRow};
+
+    const SCRIPT: &str = "<script>alert(1)</script>";
+    const ATTR: &str = "\" onmouseover=\"x";
+
+    fn role(id: &str, tier: &str, status: &str) -> RoleView {
+        RoleView {
+            id: id.into(),
+            page: format!("roles/{}", model::page_file(id)),
+            title: format!("Engineer {SCRIPT}"),
+            company: format!("Acme {ATTR}"),
+            url: Some("https://www.paraform.com/company/acme/role?x=1&y=2".into()),
+            status: status.into(),
+            tier: tier.into(),
+            tier_key: tier.to_lowercase().replace('_', "-"),
+            score: 0.82,
+            score_text: "0.82".into(),
+            engineer_text: "0.75".into(),
+            headhunter_text: "0.90".into(),
+            excitement_text: "0.40".into(),
+            posted: "2025-12-18".into(),
+            posted_sort: "2025-12-18T09:00:00Z".into(),
+            salary_text: "$180K–$250K".into(),
+            salary_sort: 250_000.0,
+            fee_text: "20%".into(),
+            fee: 20.0,
+            openings: "2".into(),
+            openings_sort: 2.0,
+            raised_text: "$31.5M".into(),
+            raised_sort: 31_500_000.0,
+            investors: format!("Sequoia, {SCRIPT}, {ATTR}"),
+            stage: "Series A".into(),
+            stage_key: "series_a".into(),
+            tech: "Rust, Python <b>".into(),
+            industry: "developer tools".into(),
+            experience: "5+ years".into(),
+            rating_text: "4.5".into(),
+            rating_sort: 4.5,
+            last_active: "2025-12-19".into(),
+            last_active_sort: "2025-12-19T08:00:00Z".into(),
+            responsiveness_text: String::new(),
+            responsiveness_sort: 1e9,
+            locations: "New York, hybrid".into(),
+            location_keys: "nyc".into(),
+            trend: Some("surging".into()),
+            is_new: true,
+            reasons: vec![format!("✗ title {SCRIPT}"), format!("✓ fee {ATTR}")],
+            signals: vec![format!("hot {SCRIPT}")],
+            search: format!("acme engineer {SCRIPT}").to_lowercase(),
+            first_seen: "2025-12-18".into(),
+            last_seen: "2025-12-19".into(),
+            gone_at: (status == "gone").then(|| "2025-12-19T06:00:00Z".into()),
+            days_open: 1,
+        }
+    }
+
+    fn change(
+        role_id: &str,
+        run_id: i64,
+        kind: &str,
+        field: &str,
+        old: &str,
+        new: &str,
+    ) -> ChangeRow {
+        ChangeRow {
+            id: run_id,
+            role_id: role_id.into(),
+            run_id: Some(run_id),
+            detected_at: format!("2025-12-1{run_id}T12:24:00Z"),
+            kind: kind.into(),
+            field: (!field.is_empty()).then(|| field.into()),
+            old_value: (!old.is_empty()).then(|| old.into()),
+            new_value: (!new.is_empty()).then(|| new.into()),
+            title: Some(format!("Engineer {SCRIPT}")),
+            company: Some(format!("Acme {ATTR}")),
+        }
+    }
+
+    fn change_view(role: &RoleView, kind_class: &str) -> ChangeView {
+        ChangeView {
+            id: 7,
+            detected_at: "2025-12-19T12:24:00Z".into(),
+            time: "12:24".into(),
+            kind: "SALARY_INCREASE".into(),
+            kind_class: kind_class.into(),
+            label: "Salary up".into(),
+            field: "salary_max".into(),
+            old_value: format!("200000 {ATTR}"),
+            new_value: format!("250000 {SCRIPT}"),
+            role_id: role.id.clone(),
+            page: role.page.clone(),
+            title: role.title.clone(),
+            company: role.company.clone(),
+            run_id: Some(2),
+        }
+    }
+
+    fn run(id: i64, status: &str) -> RunRow {
+        RunRow {
+            id,
+            started_at: "2025-12-19T12:00:00Z".into(),
+            finished_at: Some("2025-12-19T12:01:00Z".into()),
+            status: status.into(),
+            trigger: "schedule".into(),
+            roles_seen: 10,
+            roles_new: 2,
+            roles_changed: 1,
+            roles_gone: 1,
+            roles_reappeared: 0,
+            roles_qualified: 3,
+            errors: vec![format!("fetch failed {SCRIPT}")],
+            duration_ms: Some(61_500),
+        }
+    }
+
+    fn header() -> Header {
+        Header {
+            updated: "2025-12-19 12:24 UTC".into(),
+            updated_iso: "2025-12-19T12:24:00Z".into(),
+            active: 2,
+            qualified: 1,
+            new_today: 1,
+            gone_today: 1,
+            last_run_status: "ok".into(),
+        }
+    }
+
+    fn empty_data() -> SiteData {
+        SiteData {
+            generated_at: Utc.with_ymd_and_hms(2025, 12, 19, 12, 24, 0).unwrap(),
+            header: Header {
+                active: 0,
+                qualified: 0,
+                new_today: 0,
+                gone_today: 0,
+                last_run_status: "none yet".into(),
+                ..header()
+            },
+            roles: Vec::new(),
+            gone: Vec::new(),
+            days: Vec::new(),
+            runs: Vec::new(),
+            all_runs: Vec::new(),
+            changes_by_role: HashMap::new(),
+            versions_by_role: HashMap::new(),
+            database_bytes: 0,
+            schema_version: 1,
+        }
+    }
+
+    fn sample_data() -> SiteData {
+        let qualified = role("paraform:abc123", "QUALIFIED", "active");
+        let skipped = RoleView {
+            tier_key: "skip".into(),
+            tier: "SKIP".into(),
+            ..role("paraform:def456", "SKIP", "active")
+        };
+        let gone = role("weird id/../<x>", "MAYBE", "gone");
+        let day = ChangeDay {
+            label: format!("Fri 19 Dec 2025 {SCRIPT}"),
+            date: "2025-12-19".into(),
+            changes: vec![change_view(&qualified, "up"), change_view(&gone, "gone")],
+        };
+        let changes = vec![
+            change("paraform:abc123", 1, "NEW", "", "", ""),
+            change(
+                "paraform:abc123",
+                2,
+                "SALARY_INCREASE",
+                "salary_max",
+                "200000",
+                &format!("250000 {SCRIPT}"),
+            ),
+        ];
+        let versions = vec![
+            VersionRow {
+                id: 1,
+                run_id: 1,
+                observed_at: "2025-12-11T12:24:00Z".into(),
+            },
+            VersionRow {
+                id: 2,
+                run_id: 2,
+                observed_at: "2025-12-12T12:24:00Z".into(),
+            },
+        ];
+        SiteData {
+            header: header(),
+            roles: vec![qualified, skipped],
+            gone: vec![gone],
+            days: vec![day],
+            runs: vec![run(2, "ok"), run(1, "failed")],
+            all_runs: vec![run(1, "failed"), run(2, "ok")],
+            changes_by_role: [("paraform:abc123".to_string(), changes)]
+                .into_iter()
+                .collect(),
+            versions_by_role: [("paraform:abc123".to_string(), versions)]
+                .into_iter()
+                .collect(),
+            database_bytes: 3 * 1024 * 1024,
+            ..empty_data()
+        }
+    }
+
+    fn detail() -> RoleDetail {
+        RoleDetail {
+            fields: vec![
+                ("company.name".into(), format!("Acme {ATTR}")),
+                ("title".into(), SCRIPT.into()),
+            ],
+            breakdown: vec![ScoreView {
+                name: "engineer".into(),
+                value: "0.75".into(),
+                components: vec![ComponentView {
+                    name: "fee".into(),
+                    weight: "0.30 ×".into(),
+                    value: "20".into(),
+                    detail: format!("fee {SCRIPT}"),
+                }],
+            }],
+            company_notes_html: Some("<p>Great <strong>team</strong></p>".into()),
+            selling_points_html: None,
+            description_html: Some("<ul><li>Build things</li></ul>".into()),
+            equity: Some(format!("0.1% {ATTR}")),
+            requirements: vec![format!("Rust {SCRIPT}")],
+        }
+    }
+
+    fn health(last_run: Option<RunRow>) -> Health {
+        Health {
+            status: Level::Degraded,
+            problems: vec![format!("session expiring {SCRIPT}")],
+            checked_at: "2025-12-19T12:24:00Z".into(),
+            last_run_age_hours: last_run.as_ref().map(|_| 2.5),
+            next_scrape: last_run.as_ref().map(|_| "2025-12-19T18:00:00Z".into()),
+            next_digest: None,
+            last_ok_run_at: last_run.as_ref().map(|r| r.started_at.clone()),
+            last_digest: last_run.as_ref().map(|_| DigestRow {
+                id: 1,
+                created_at: "2025-12-19T07:00:00Z".into(),
+                sent_at: None,
+                status: "failed".into(),
+                transport: "smtp".into(),
+                recipients: "[\"a@example.com\"]".into(),
+                subject: format!("Digest {SCRIPT}"),
+                role_count: 3,
+                error: Some(format!("refused {ATTR}")),
+                period: Some("2025-12-19".into()),
+                message_id: None,
+                last_change_id: None,
+            }),
+            last_digest_age_hours: last_run.as_ref().map(|_| 5.0),
+            last_run,
+            consecutive_failed_scrapes: 0,
+            session: SessionHealth {
+                state: "expiring".into(),
+                expires_at: Some("2025-12-23T00:00:00Z".into()),
+                days_left: Some(3),
+                message: format!("expires soon {ATTR}"),
+            },
+            database: DatabaseHealth {
+                path: "/x/db.sqlite".into(),
+                bytes: 3 * 1024 * 1024,
+                schema_version: 3,
+                active_roles: 2,
+            },
+        }
+    }
+
+    fn charts() -> Charts {
+        let svg = |label: &str| {
+            format!(
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 10 10\" role=\"img\" aria-label=\"{label}\"><rect width=\"5\" height=\"5\"></rect></svg>"
+            )
+        };
+        Charts {
+            activity: svg("activity"),
+            new_vs_gone: svg("new"),
+            fees: svg("fees"),
+            salaries: svg("salaries"),
+        }
+    }
+
+    /// Every page of a build, by name.
+    fn all_pages(data: &SiteData, health: &Health, charts: &Charts) -> Vec<(String, String)> {
+        let mut pages = vec![
+            ("index.html".to_string(), index_page(data).unwrap()),
+            ("all.html".to_string(), all_page(data).unwrap()),
+            ("changes.html".to_string(), changes_page(data).unwrap()),
+            ("gone.html".to_string(), gone_page(data).unwrap()),
+            (
+                "charts.html".to_string(),
+                charts_page(data, charts).unwrap(),
+            ),
+            (
+                "health.html".to_string(),
+                health_page(data, health, charts).unwrap(),
+            ),
+        ];
+        for role in data.roles.iter().chain(&data.gone) {
+            pages.push((role.page.clone(), role_page(data, role, &detail()).unwrap()));
+        }
+        pages
+    }
+
+    fn check_page(name: &str, html: &str) {
+        let errors = html5_errors(html);
+        assert!(errors.is_empty(), "{name}: HTML5 errors {errors:?}\n{html}");
+        for needle in [
+            "<!DOCTYPE html>",
+            "<html lang=\"en\">",
+            "<meta charset=\"utf-8\">",
+            "name=\"viewport\"",
+            "<meta name=\"robots\" content=\"noindex\">",
+            "<title>",
+            "assets/style.css\"",
+            "href=\"",
+            "feed.atom\"",
+            "roles.csv\"",
+            "roles.json\"",
+            "Air Demand",
+        ] {
+            assert!(html.contains(needle), "{name}: missing {needle}");
+        }
+        for hostile in [SCRIPT, ATTR, "<b>", "onmouseover=\""] {
+            assert!(!html.contains(hostile), "{name}: unescaped {hostile:?}");
+        }
+        for absolute in [
+            "href=\"/",
+            "src=\"/",
+            "href=\"http://",
+            "src=\"http",
+            "href=\"//",
+        ] {
+            assert!(!html.contains(absolute), "{name}: absolute link {absolute}");
+        }
+        assert!(!html.contains("<script>"), "{name}: inline script");
+        assert!(!html.contains(" style=\""), "{name}: inline style");
+        assert!(!html.contains(" onclick"), "{name}: inline handler");
+        // Only Paraform links may leave the site.
+        for (i, _) in html.match_indices("href=\"https://") {
+            assert!(
+                html[i..].starts_with("href=\"https://www.paraform.com/"),
+                "{name}: external link"
+            );
+        }
+    }
+
+    #[test]
+    fn every_page_is_valid_escaped_and_relative() {
+        let data = sample_data();
+        let health = health(data.runs.first().cloned());
+        for (name, html) in all_pages(&data, &health, &charts()) {
+            check_page(&name, &html);
+            let root = if name.starts_with("roles/") {
+                "../"
+            } else {
+                ""
+            };
+            assert!(
+                html.contains(&format!("href=\"{root}assets/style.css\"")),
+                "{name}: stylesheet root"
+            );
+            assert!(
+                html.contains(&format!("href=\"{root}index.html\"")),
+                "{name}: nav root"
+            );
+        }
+    }
+
+    #[test]
+    fn hostile_text_is_shown_escaped() {
+        let data = sample_data();
+        let index = index_page(&data).unwrap();
+        assert!(
+            index.contains("Engineer &#60;script&#62;alert(1)&#60;/script&#62;")
+                || index.contains("&lt;script&gt;")
+        );
+        assert!(
+            index.contains("&#34; onmouseover=&#34;x")
+                || index.contains("&quot; onmouseover=&quot;x")
+        );
+        let role = role_page(&data, &data.roles[0], &detail()).unwrap();
+        // Sanitised HTML goes in as HTML.
+        assert!(role.contains("<p>Great <strong>team</strong></p>"));
+        assert!(role.contains("<ul><li>Build things</li></ul>"));
+    }
+
+    #[test]
+    fn index_lists_only_qualified_roles_with_table_hooks() {
+        let data = sample_data();
+        let html = index_page(&data).unwrap();
+        assert!(html.contains("data-role-id=\"paraform:abc123\""));
+        assert!(
+            !html.contains("data-role-id=\"paraform:def456\""),
+            "SKIP role on the qualified page"
+        );
+        for hook in [
+            "id=\"roles-table\"",
+            "class=\"roles\"",
+            "id=\"search\"",
+            "id=\"min-fee\"",
+            "id=\"min-score\"",
+            "id=\"filter-tier\"",
+            "id=\"filter-location\"",
+            "id=\"filter-stage\"",
+            "id=\"shown-count\"",
+            "data-key=\"fee\"",
+            "data-key=\"score\"",
+            "data-key=\"salary\"",
+            "data-key=\"company\"",
+            "data-key=\"posted\"",
+            "<option value=\"series_a\">Series A</option>",
+            "data-locations=\"nyc\"",
+            "data-fee=\"20\"",
+            "data-score=\"0.82\"",
+            "assets/table.js\" defer></script>",
+            "href=\"roles/paraform-abc123.html\"",
+            "rel=\"noopener noreferrer nofollow\"",
+            "class=\"badge new\">NEW",
+            "trend-surging",
+            "tier-qualified",
+            "class=\"filters\" data-table=\"roles-table\" role=\"search\" aria-label=\"Filter roles\" hidden",
+        ] {
+            assert!(html.contains(hook), "index.html: missing {hook}");
+        }
+        let all = all_page(&data).unwrap();
+        assert!(all.contains("data-role-id=\"paraform:def456\""));
+        assert!(all.contains("<option value=\"skip\">SKIP</option>"));
+        assert!(all.contains("class=\"fail\">✗ title"));
+    }
+
+    #[test]
+    fn role_page_shows_history_versions_and_fields() {
+        let data = sample_data();
+        let html = role_page(&data, &data.roles[0], &detail()).unwrap();
+        assert!(html.contains("href=\"../index.html\""));
+        assert!(html.contains("Version 2</strong>"));
+        assert!(html.contains("Version 1</strong>"));
+        assert!(html.contains("first seen"));
+        assert!(html.contains("Salary up"));
+        assert!(html.contains("<details class=\"fields\">"));
+        assert!(html.contains("company.name"));
+        assert!(
+            html.find("Version 2").unwrap() < html.find("Version 1").unwrap(),
+            "versions newest first"
+        );
+    }
+
+    #[test]
+    fn empty_database_renders_every_page() {
+        let data = empty_data();
+        let health = health(None);
+        for (name, html) in all_pages(&data, &health, &Charts::default()) {
+            check_page(&name, &html);
+            assert!(
+                html.contains("class=\"empty\""),
+                "{name}: no empty-state message"
+            );
+        }
+    }
+
+    #[test]
+    fn validator_reports_errors() {
+        let page = "<!DOCTYPE html><html lang=\"en\"><head><title>x</title></head><body>";
+        assert!(html5_errors(&format!("{page}<p>ok</p></body></html>")).is_empty());
+        assert!(!html5_errors(&format!("{page}</p><div></span></div></body></html>")).is_empty());
+        assert!(
+            !html5_errors(&format!(
+                "{page}<p id=\"a\"></p><p id=\"a\"></p></body></html>"
+            ))
+            .is_empty()
+        );
+        assert!(
+            !html5_errors("<html><body></body></html>").is_empty(),
+            "missing doctype"
+        );
+    }
+
+    #[test]
+    fn display_helpers() {
+        assert_eq!(display_time("2025-12-19T12:24:05Z"), "2025-12-19 12:24");
+        assert_eq!(display_time("bad"), "bad");
+        assert_eq!(age_text(0.5), "30 minutes ago");
+        assert_eq!(age_text(2.5), "2.5 hours ago");
+        assert_eq!(age_text(72.0), "3.0 days ago");
+    }
+}

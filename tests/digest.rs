@@ -1,0 +1,344 @@
+//! The digest through a real SMTP server (aiosmtpd), exactly once per day,
+//! and never lost when the server refuses it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use air_demand::sim::SimOptions;
+use common::{Sandbox, run_in, sim_options};
+
+/// A real SMTP server on a loopback port, storing what it accepts in a Maildir.
+struct Smtp {
+    child: Child,
+    port: u16,
+    maildir: PathBuf,
+}
+
+impl Smtp {
+    /// `refuse`: answer DATA with 554 instead of accepting.
+    fn start(dir: &Path, refuse: bool) -> Smtp {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let maildir = dir.join(format!("maildir-{port}"));
+        std::fs::write(
+            dir.join("refuse_handler.py"),
+            "class Refuse:\n    async def handle_DATA(self, server, session, envelope):\n        return '554 5.7.1 Message refused by policy'\n",
+        )
+        .unwrap();
+        let mut command = Command::new("/usr/bin/python3");
+        command.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")]);
+        if refuse {
+            command
+                .args(["-c", "refuse_handler.Refuse"])
+                .env("PYTHONPATH", dir);
+        } else {
+            command.args(["-c", "aiosmtpd.handlers.Mailbox", maildir.to_str().unwrap()]);
+        }
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting aiosmtpd: .ci/run installs python3-aiosmtpd");
+        let smtp = Smtp {
+            child,
+            port,
+            maildir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        smtp
+    }
+
+    fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far, parsed by Python's `email` package.
+    fn messages(&self) -> Vec<serde_json::Value> {
+        let new = self.maildir.join("new");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&new)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files.iter().map(|f| parse_message(f)).collect()
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn parse_message(path: &Path) -> serde_json::Value {
+    let script = r#"
+import email, json, sys
+from email import policy
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=policy.default)
+parts = [{"type": p.get_content_type(), "content": p.get_content()} for p in m.walk() if not p.is_multipart()]
+print(json.dumps({"subject": m["subject"], "from": m["from"], "to": m["to"], "date": m["date"],
+  "message_id": m["message-id"], "type": m.get_content_type(), "parts": parts}))
+"#;
+    let output = Command::new("/usr/bin/python3")
+        .args(["-c", script, path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn configure(s: &Sandbox, transport: &str) {
+    s.write_config("");
+    let config = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
+    let config = config.replace(
+        "[site]\ndir = \"site\"\n",
+        "[site]\ndir = \"site\"\nbase_url = \"https://demand.example.com\"\n",
+    );
+    s.write_file(
+        "air-demand.toml",
+        &format!(
+            "{config}\n[digest]\nto = [\"head@hunter.example\"]\nfrom = \"Air Demand <digest@demand.example.com>\"\ntransport = \"{transport}\"\noutbox = \"outbox\"\n"
+        ),
+    );
+}
+
+fn digest(s: &Sandbox, smtp: &Smtp, args: &[&str]) -> common::Run {
+    let mut all = vec!["digest"];
+    all.extend_from_slice(args);
+    run_in(s.path(), &all, &[("SMTP_URL", &smtp.url())])
+}
+
+fn part<'a>(message: &'a serde_json::Value, kind: &str) -> &'a str {
+    message["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["type"] == kind)
+        .unwrap()["content"]
+        .as_str()
+        .unwrap()
+}
+
+#[test]
+fn the_digest_arrives_by_smtp_with_both_parts_links_and_escaped_text() {
+    let s = Sandbox::with(SimOptions {
+        hostile: true,
+        ..sim_options()
+    });
+    configure(&s, "smtp");
+    s.scrape().expect(0);
+    let smtp = Smtp::start(s.path(), false);
+    digest(&s, &smtp, &[]).expect(0).stdout_has("sent via smtp");
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    let subject = m["subject"].as_str().unwrap();
+    assert!(
+        subject.starts_with("Air Demand: ") && subject.contains("new qualified"),
+        "{subject}"
+    );
+    assert_eq!(m["from"], "Air Demand <digest@demand.example.com>");
+    assert_eq!(m["to"], "head@hunter.example");
+    assert!(m["date"].as_str().is_some_and(|d| !d.is_empty()));
+    assert!(
+        m["message_id"]
+            .as_str()
+            .unwrap()
+            .contains("@demand.example.com>")
+    );
+    assert_eq!(m["type"], "multipart/alternative");
+    let html = part(m, "text/html");
+    let text = part(m, "text/plain");
+    for heading in ["New qualified", "Top qualified"] {
+        assert!(
+            html.contains(heading) && text.contains(heading),
+            "{heading} missing"
+        );
+    }
+    assert!(
+        html.contains("https://demand.example.com/roles/"),
+        "no site links"
+    );
+    assert!(html.contains("/company/"), "no Paraform links");
+    assert!(text.contains("https://demand.example.com/roles/"));
+    // The simulator planted <script> and onerror payloads in titles and names.
+    assert!(!html.contains("<script"), "raw script tag in the HTML part");
+    assert!(
+        !html.to_lowercase().contains("<img"),
+        "raw img tag in the HTML part"
+    );
+    let escaped = ["&lt;script&gt;", "&#60;script&#62;", "&lt;img", "&#60;img"];
+    assert!(
+        escaped.iter().any(|e| html.contains(e)),
+        "hostile text not shown escaped"
+    );
+    assert!(
+        !text.contains("&lt;") && !text.contains("&#60;"),
+        "HTML entities in the text part"
+    );
+    let recorded = s.strings("select status || ' ' || transport || ' ' || recipients from digests");
+    assert_eq!(recorded, vec!["sent smtp [\"head@hunter.example\"]"]);
+}
+
+#[test]
+fn one_digest_per_day_unless_forced() {
+    let s = Sandbox::new();
+    configure(&s, "smtp");
+    s.scrape().expect(0);
+    let smtp = Smtp::start(s.path(), false);
+    digest(&s, &smtp, &[]).expect(0);
+    digest(&s, &smtp, &[]).expect(0).stdout_has("already sent");
+    assert_eq!(smtp.messages().len(), 1);
+    digest(&s, &smtp, &["--force"])
+        .expect(0)
+        .stdout_has("sent via smtp");
+    assert_eq!(smtp.messages().len(), 2);
+    assert_eq!(
+        s.count("select count(*) from digests where status = 'sent'"),
+        2
+    );
+    // The forced one covers what changed since the first: nothing.
+    assert!(
+        smtp.messages()[1]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("0 new qualified")
+    );
+}
+
+#[test]
+fn a_refused_digest_is_recorded_and_sent_by_the_next_run() {
+    let s = Sandbox::new();
+    configure(&s, "smtp");
+    s.scrape().expect(0);
+    let refusing = Smtp::start(s.path(), true);
+    let run = digest(&s, &refusing, &[])
+        .expect(1)
+        .stderr_has("refused the message");
+    assert_eq!(run.stderr().lines().count(), 1, "{}", run.stderr());
+    assert_eq!(s.strings("select status from digests"), vec!["failed"]);
+    assert!(
+        s.strings("select error from digests")
+            .remove(0)
+            .contains("554")
+    );
+    s.run(&["status"])
+        .expect(1)
+        .stdout_has("the last digest failed");
+    drop(refusing);
+    let smtp = Smtp::start(s.path(), false);
+    digest(&s, &smtp, &[]).expect(0).stdout_has("sent via smtp");
+    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(
+        s.strings("select status from digests order by id"),
+        vec!["failed", "sent"]
+    );
+    // A server that is not there at all.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    run_in(
+        s.path(),
+        &["digest", "--force"],
+        &[("SMTP_URL", &format!("smtp://127.0.0.1:{closed}"))],
+    )
+    .expect(1)
+    .stderr_has("127.0.0.1");
+    // Credentials never reach the output or the database.
+    let run = run_in(
+        s.path(),
+        &["digest", "--force"],
+        &[(
+            "SMTP_URL",
+            &format!("smtp://user:s3cret-pass@127.0.0.1:{closed}"),
+        )],
+    );
+    assert!(!run.stderr().contains("s3cret-pass"), "{}", run.stderr());
+    assert_eq!(
+        s.count("select count(*) from digests where error like '%s3cret%'"),
+        0
+    );
+}
+
+#[test]
+fn dry_run_out_file_and_other_transports() {
+    let s = Sandbox::new();
+    configure(&s, "file");
+    s.scrape().expect(0);
+    let run = s
+        .run(&["digest", "--dry-run"])
+        .expect(0)
+        .stdout_has("Subject: Air Demand:")
+        .stdout_has("multipart/alternative");
+    assert!(run.stdout().contains("text/plain") && run.stdout().contains("text/html"));
+    s.run(&["digest", "--out", "preview.eml"])
+        .expect(0)
+        .stdout_has("wrote preview.eml");
+    assert!(
+        std::fs::read_to_string(s.path().join("preview.eml"))
+            .unwrap()
+            .contains("Message-ID:")
+    );
+    s.run(&["digest", "--out", "preview.eml"])
+        .expect(1)
+        .stderr_has("must not exist");
+    assert_eq!(
+        s.count("select count(*) from digests"),
+        0,
+        "dry runs are not recorded"
+    );
+    s.run(&["digest"])
+        .expect(0)
+        .stdout_has("written to outbox/");
+    assert_eq!(
+        std::fs::read_dir(s.path().join("outbox")).unwrap().count(),
+        1
+    );
+    // SMTP without SMTP_URL says what to set.
+    configure(&s, "smtp");
+    s.run(&["digest", "--force"])
+        .expect(1)
+        .stderr_has("SMTP_URL is not set");
+}
+
+#[test]
+fn an_empty_digest_is_brief_or_skipped() {
+    let s = Sandbox::new();
+    configure(&s, "file");
+    s.scrape().expect(0);
+    s.run(&["digest"]).expect(0);
+    // Nothing happened since: a forced digest says so briefly.
+    let run = s.run(&["digest", "--dry-run"]).expect(0);
+    assert!(run.stdout().contains("Nothing new"), "{}", run.stdout());
+    let config = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
+    s.write_file(
+        "air-demand.toml",
+        &config.replace(
+            "outbox = \"outbox\"",
+            "outbox = \"outbox\"\nsend_empty = false",
+        ),
+    );
+    s.run(&["digest", "--force"])
+        .expect(0)
+        .stdout_has("nothing new since the last digest");
+    assert_eq!(s.count("select count(*) from digests"), 1);
+}
