@@ -752,6 +752,7 @@ fn backup_while_a_scrape_is_writing_is_consistent() {
             during += 1;
         }
         copies.push(name);
+        eprintln!("backup done at {:?}", started.elapsed());
     }
     let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(0), "the scrape failed");

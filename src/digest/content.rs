@@ -235,3 +235,193 @@ fn summary(change: &ChangeView) -> String {
         _ => format!("{}: {} → {}", change.label, none(old), none(new)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn role(id: &str, tier: &str, score: f64, trend: Option<&str>, posted: &str) -> RoleView {
+        RoleView {
+            id: id.into(),
+            page: format!("roles/{id}.html"),
+            title: format!("Title {id}"),
+            company: format!("Company {id}"),
+            url: None,
+            status: "active".into(),
+            tier: tier.into(),
+            tier_key: tier.to_lowercase().replace('_', "-"),
+            score,
+            score_text: format!("{score:.2}"),
+            engineer_text: String::new(),
+            headhunter_text: String::new(),
+            excitement_text: String::new(),
+            posted: posted.get(..10).unwrap_or("").into(),
+            posted_sort: posted.into(),
+            salary_text: "$250K".into(),
+            salary_sort: 250_000.0,
+            fee_text: "20%".into(),
+            fee: 20.0,
+            openings: String::new(),
+            openings_sort: 0.0,
+            raised_text: String::new(),
+            raised_sort: 0.0,
+            investors: String::new(),
+            stage: String::new(),
+            stage_key: String::new(),
+            tech: String::new(),
+            industry: String::new(),
+            experience: String::new(),
+            rating_text: String::new(),
+            rating_sort: 0.0,
+            last_active: String::new(),
+            last_active_sort: String::new(),
+            responsiveness_text: String::new(),
+            responsiveness_sort: 0.0,
+            locations: "NYC".into(),
+            location_keys: "nyc".into(),
+            trend: trend.map(str::to_string),
+            is_new: false,
+            reasons: Vec::new(),
+            signals: Vec::new(),
+            search: String::new(),
+            first_seen: String::new(),
+            last_seen: String::new(),
+            gone_at: None,
+            days_open: 0,
+        }
+    }
+
+    fn change(id: i64, role_id: &str, kind: &str, old: &str, new: &str) -> ChangeView {
+        let (label, class) = crate::site::model::kind_label(kind, Some(old), Some(new));
+        ChangeView {
+            id,
+            detected_at: "2025-12-19T05:00:00Z".into(),
+            time: "05:00".into(),
+            kind: kind.into(),
+            kind_class: class.into(),
+            label: label.into(),
+            field: "f".into(),
+            old_value: old.into(),
+            new_value: new.into(),
+            role_id: role_id.into(),
+            page: String::new(),
+            title: String::new(),
+            company: String::new(),
+            run_id: Some(1),
+        }
+    }
+
+    fn ids(roles: &[RoleView]) -> Vec<&str> {
+        roles.iter().map(|r| r.id.as_str()).collect()
+    }
+
+    const NOW: &str = "2025-12-19T06:00:00Z";
+
+    fn check(roles: &[RoleView], changes: &[ChangeView]) -> Digest {
+        select(&Inputs {
+            roles,
+            changes,
+            since: at("2025-12-18T06:00:00Z"),
+            now: at(NOW),
+            session_warning: None,
+        })
+    }
+
+    #[test]
+    fn new_qualified_roles_since_the_last_digest_ranked() {
+        let roles = [
+            role("a", "QUALIFIED", 0.6, None, "2025-12-10T00:00:00Z"),
+            role("b", "MAYBE", 0.9, None, "2025-12-10T00:00:00Z"),
+            role("c", "SKIP", 0.95, None, "2025-12-10T00:00:00Z"),
+            role("d", "QUALIFIED", 0.7, None, "2025-12-10T00:00:00Z"),
+        ];
+        let changes = [
+            change(1, "a", "NEW", "", ""),
+            change(2, "b", "NEW", "", ""),
+            change(3, "c", "NEW", "", ""),
+        ];
+        let digest = check(&roles, &changes);
+        assert_eq!(ids(&digest.new_qualified), vec!["b", "a"]);
+        assert_eq!(ids(&digest.top), vec!["b", "d", "a"]);
+        assert!(
+            digest
+                .subject
+                .starts_with("Air Demand: 2 new qualified, 0 changes — Dec 19"),
+            "{}",
+            digest.subject
+        );
+    }
+
+    #[test]
+    fn only_material_changes_to_qualified_roles() {
+        let roles = [
+            role("q", "QUALIFIED", 0.8, None, "2025-12-01T00:00:00Z"),
+            role("s", "SKIP", 0.3, None, "2025-12-01T00:00:00Z"),
+            role("m", "MAYBE", 0.5, None, "2025-12-01T00:00:00Z"),
+        ];
+        let changes = [
+            change(1, "q", "SALARY_INCREASE", "250000", "275000"),
+            change(2, "q", "INTERVIEW_INCREASE", "1", "2"),
+            change(3, "q", "LOCATION_CHANGE", "nyc", "london"),
+            change(4, "s", "FEE_CHANGE", "15", "20"),
+            change(5, "s", "TIER_CHANGE", "QUALIFIED", "SKIP"),
+            change(6, "m", "FEE_CHANGE", "20", "15"),
+            change(7, "q", "DISAPPEARED", "active", "gone"),
+        ];
+        let digest = check(&roles, &changes);
+        let kinds: Vec<(&str, &str)> = digest
+            .changes
+            .iter()
+            .map(|c| (c.role.id.as_str(), c.change.kind.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("q", "SALARY_INCREASE"),
+                ("s", "TIER_CHANGE"),
+                ("m", "FEE_CHANGE"),
+                ("q", "DISAPPEARED")
+            ]
+        );
+        assert_eq!(digest.changes[0].summary, "Salary up (max): $250K → $275K");
+        assert_eq!(digest.changes[2].summary, "Fee down: 20% → 15%");
+        assert_eq!(digest.gone_count, 1);
+        assert!(digest.subject.contains("4 changes"), "{}", digest.subject);
+    }
+
+    #[test]
+    fn hot_roles_and_the_last_24_hours() {
+        let roles = [
+            role("h", "QUALIFIED", 0.7, Some("hired"), "2025-12-01T00:00:00Z"),
+            role("s", "MAYBE", 0.8, Some("surging"), "2025-12-18T07:00:00Z"),
+            role(
+                "t",
+                "QUALIFIED",
+                0.9,
+                Some("stalled"),
+                "2025-12-18T05:59:59Z",
+            ),
+            role("x", "SKIP", 0.1, Some("surging"), "2025-12-19T05:00:00Z"),
+        ];
+        let digest = check(&roles, &[]);
+        assert_eq!(ids(&digest.hot), vec!["s", "h"]);
+        assert_eq!(ids(&digest.posted), vec!["s", "x"]);
+        assert!(!digest.is_empty());
+        assert!(digest.subject.contains("2 hot"));
+    }
+
+    #[test]
+    fn nothing_to_report_is_empty() {
+        let roles = [role("a", "QUALIFIED", 0.7, None, "2025-12-01T00:00:00Z")];
+        let digest = check(&roles, &[]);
+        assert!(digest.is_empty());
+        assert_eq!(ids(&digest.top), vec!["a"]);
+        assert_eq!(digest.role_count(), 1);
+    }
+}

@@ -809,6 +809,18 @@ mod tests {
     }
 
     #[test]
+    fn role_line_details_stay_whole() {
+        let long = role("long", "Co", &"X".repeat(90), 0.5);
+        let line = RoleLine::new(&long, "https://demand.example.com");
+        let details = format!("{TEXT_INDENT}($260K–$320K, 22%, NYC)");
+        let title = format!("{TEXT_INDENT}{}", "X".repeat(90));
+        assert_eq!(
+            line.text_lines,
+            ["0.50  Co —", title.as_str(), details.as_str()]
+        );
+    }
+
+    #[test]
     fn cleaning() {
         let check =
             |input: &str, expected: &str| assert_eq!(one_line(input), expected, "{input:?}");
