@@ -220,6 +220,18 @@ fn build_message(
     html: String,
     now: DateTime<Utc>,
 ) -> Result<Message> {
+    message_builder(config, subject, message_id, now)?
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .context("assembling the digest message")
+}
+
+/// Headers every message to the digest's recipients carries.
+fn message_builder(
+    config: &Config,
+    subject: &str,
+    message_id: &str,
+    now: DateTime<Utc>,
+) -> Result<lettre::message::MessageBuilder> {
     let from: Mailbox = config.digest.from.parse().with_context(|| {
         format!(
             "[digest] from {:?} is not an email address",
@@ -237,15 +249,12 @@ fn build_message(
                 .with_context(|| format!("[digest] to {address:?} is not an email address"))?,
         );
     }
-    let builder = Message::builder()
+    Ok(Message::builder()
         .from(from)
         .mailbox(header::To::from(to))
         .subject(subject)
         .date(now.into())
-        .message_id(Some(message_id.to_string()));
-    builder
-        .multipart(MultiPart::alternative_plain_html(text, html))
-        .context("assembling the digest message")
+        .message_id(Some(message_id.to_string())))
 }
 
 /// A short plain-text message (alerts) through the digest's transport.
@@ -256,26 +265,7 @@ pub async fn send_notice(
     body: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let from: Mailbox = config.digest.from.parse().with_context(|| {
-        format!(
-            "[digest] from {:?} is not an email address",
-            config.digest.from
-        )
-    })?;
-    let mut to = Mailboxes::new();
-    for address in &config.digest.to {
-        to.push(
-            address
-                .parse()
-                .with_context(|| format!("[digest] to {address:?} is not an email address"))?,
-        );
-    }
-    let message = Message::builder()
-        .from(from)
-        .mailbox(header::To::from(to))
-        .subject(subject)
-        .date(now.into())
-        .message_id(Some(message_id(config, "alert", now)))
+    let message = message_builder(config, subject, &message_id(config, "alert", now), now)?
         .header(header::ContentType::TEXT_PLAIN)
         .body(body.to_string())
         .context("assembling the alert message")?;

@@ -159,7 +159,7 @@ fn nice_step(max: f64, target: f64) -> f64 {
 fn open_svg(out: &mut String, title: &str, y_label: &str) {
     let _ = write!(
         out,
-        r##"<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title><text x="{LEFT}" y="16" class="chart-title" font-size="13" font-weight="600">{t}</text><text x="12" y="{cy}" font-size="11" transform="rotate(-90 12 {cy})" text-anchor="middle">{y}</text>"##,
+        r##"<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title><text x="12" y="{cy}" font-size="11" transform="rotate(-90 12 {cy})" text-anchor="middle">{y}</text>"##,
         t = escape_html(title),
         y = escape_html(y_label),
         cy = TOP + (HEIGHT - TOP - BOTTOM) / 2.0,
@@ -245,9 +245,13 @@ pub fn line_chart(title: &str, y_label: &str, series: &[Series<'_>]) -> String {
         }
     };
     let sy = |y: f64| TOP + plot_h - y / top * plot_h;
-    // Dates along the bottom: first, middle, last.
+    // Dates along the bottom: first, middle, last, kept inside the frame.
     let mut labelled = Vec::new();
-    for x in [x_min, x_min + span / 2.0, x_max] {
+    for (x, anchor) in [
+        (x_min, "start"),
+        (x_min + span / 2.0, "middle"),
+        (x_max, "end"),
+    ] {
         let label = DateTime::<Utc>::from_timestamp(x as i64, 0)
             .map(|t| t.format("%b %-d").to_string())
             .unwrap_or_default();
@@ -256,7 +260,7 @@ pub fn line_chart(title: &str, y_label: &str, series: &[Series<'_>]) -> String {
         }
         let _ = write!(
             out,
-            r##"<text x="{:.1}" y="{}" font-size="11" text-anchor="middle" fill="#374151">{}</text>"##,
+            r##"<text x="{:.1}" y="{}" font-size="11" text-anchor="{anchor}" fill="#374151">{}</text>"##,
             sx(x),
             HEIGHT - BOTTOM + 16.0,
             escape_html(&label)

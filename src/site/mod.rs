@@ -254,35 +254,28 @@ impl Staging {
 
     /// Swaps the staging directory in as the live site.
     fn publish(mut self, site_dir: &Path) -> Result<()> {
+        let install = |staging: &Path| {
+            std::fs::rename(staging, site_dir).with_context(|| {
+                format!("publishing {} as {}", staging.display(), site_dir.display())
+            })
+        };
         if !site_dir.exists() {
-            std::fs::rename(&self.dir, site_dir).with_context(|| {
-                format!(
-                    "publishing {} as {}",
-                    self.dir.display(),
-                    site_dir.display()
-                )
-            })?;
+            install(&self.dir)?;
             self.published = true;
             return Ok(());
         }
-        if exchange(&self.dir, site_dir).is_err() {
-            // No atomic exchange on this system: two renames, a moment apart.
-            let old = sibling(site_dir, &format!("old-{}", std::process::id()));
-            std::fs::rename(site_dir, &old)
-                .with_context(|| format!("moving the old site to {}", old.display()))?;
-            std::fs::rename(&self.dir, site_dir).with_context(|| {
-                format!(
-                    "publishing {} as {}",
-                    self.dir.display(),
-                    site_dir.display()
-                )
-            })?;
+        if exchange(&self.dir, site_dir).is_ok() {
+            // The staging path now holds the previous site.
             self.published = true;
-            return remove_ours(&old);
+            return remove_ours(&self.dir);
         }
-        // The staging path now holds the previous site.
+        // No atomic exchange on this system: two renames, a moment apart.
+        let old = sibling(site_dir, &format!("old-{}", std::process::id()));
+        std::fs::rename(site_dir, &old)
+            .with_context(|| format!("moving the old site to {}", old.display()))?;
+        install(&self.dir)?;
         self.published = true;
-        remove_ours(&self.dir)
+        remove_ours(&old)
     }
 }
 

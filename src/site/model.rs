@@ -52,7 +52,7 @@ pub struct Header {
 }
 
 /// A role as the tables and its page show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct RoleView {
     pub id: String,
     /// The role page, relative to the site root: `roles/<file>.html`.

@@ -508,7 +508,6 @@ mod tests {
             rating_sort: 4.5,
             last_active: "2025-12-19".into(),
             last_active_sort: "2025-12-19T08:00:00Z".into(),
-            responsiveness_text: String::new(),
             responsiveness_sort: 1e9,
             locations: "New York, hybrid".into(),
             location_keys: "nyc".into(),
@@ -521,6 +520,7 @@ mod tests {
             last_seen: "2025-12-19".into(),
             gone_at: (status == "gone").then(|| "2025-12-19T06:00:00Z".into()),
             days_open: 1,
+            ..RoleView::default()
         }
     }
 
