@@ -10,7 +10,10 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format, cli.verbose);
+    // The scheduler is a daemon: its info lines (next-fire times, run
+    // summaries) are its output.
+    let daemon = matches!(cli.command, cli::Command::Run);
+    init_logging(cli.log_format, cli.verbose + u8::from(daemon));
     match cli::run(cli) {
         Ok(code) => code,
         // A closed pipe (`air-demand roles | head`) is the reader's choice, not an error.

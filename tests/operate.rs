@@ -371,19 +371,21 @@ fn a_slow_scrape_delays_the_next_without_overlapping_it() {
             pair[0].id
         );
     }
-    // The slots missed while it ran fire once, right after, not as a burst.
+    // The slots missed while it ran fire once, right after it, not as a
+    // burst: the next run starts at once, later ones each on its own slot.
     let slow = all
         .iter()
-        .find(|r| r.duration_ms.unwrap_or(0) >= 6000)
+        .position(|r| r.duration_ms.unwrap_or(0) >= 6000)
         .unwrap();
-    let end = slow.finished.unwrap();
-    let right_after = all
-        .iter()
-        .filter(|r| r.started >= end && (r.started - end).num_seconds() <= 1)
-        .count();
-    assert_eq!(right_after, 1, "{text}");
-    let next = all.iter().find(|r| r.id > slow.id).unwrap();
+    let end = all[slow].finished.unwrap();
+    let next = &all[slow + 1];
     assert!((next.started - end).num_seconds() <= 1, "{text}");
+    for r in &all[slow + 2..] {
+        assert_eq!(r.started.second() % 2, 0, "off-slot start\n{text}");
+    }
+    let mut starts: Vec<_> = all.iter().map(|r| r.started).collect();
+    starts.dedup();
+    assert_eq!(starts.len(), all.len(), "two runs in one second\n{text}");
 }
 
 #[test]
@@ -693,6 +695,25 @@ fn check_copy(path: &Path) -> i64 {
     count("select count(*) from roles")
 }
 
+/// Whether another process holds SQLite's WAL write lock on the database
+/// (byte 120 of the `-shm` file): a write transaction is open. F_GETLK only
+/// asks; it takes nothing.
+fn wal_writer_active(db: &Path) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(shm) = File::open(format!("{}-shm", db.display())) else {
+        return false;
+    };
+    // SAFETY: a zeroed flock is a valid value; fcntl(F_GETLK) only writes into it.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = libc::F_WRLCK as libc::c_short;
+    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    lock.l_start = 120;
+    lock.l_len = 1;
+    // SAFETY: a valid open descriptor and a pointer to a live flock.
+    let asked = unsafe { libc::fcntl(shm.as_raw_fd(), libc::F_GETLK, &mut lock) };
+    asked == 0 && lock.l_type != libc::F_UNLCK as libc::c_short
+}
+
 #[test]
 fn backup_while_a_scrape_is_writing_is_consistent() {
     let s = Sandbox::with(SimOptions {
@@ -735,31 +756,44 @@ fn backup_while_a_scrape_is_writing_is_consistent() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Back up over and over while the scrape fetches and writes.
-    let mut copies = Vec::new();
-    let mut during = 0;
-    while child.0.try_wait().unwrap().is_none() && copies.len() < 40 {
-        assert!(Instant::now() < deadline, "the scrape took too long");
-        let name = if copies.is_empty() {
-            "copy.sqlite".to_string()
-        } else {
-            format!("copy-{}.sqlite", copies.len())
-        };
-        s.run(&["backup", &name])
+    // One backup while it fetches, one while its transaction is open, then
+    // more until it ends.
+    let backup = |name: &str| {
+        s.run(&["backup", name])
             .expect(0)
             .stdout_has("integrity ok");
-        if child.0.try_wait().unwrap().is_none() {
-            during += 1;
-        }
+    };
+    backup("copy.sqlite");
+    let mut copies = vec!["copy.sqlite".to_string()];
+    while !(wal_writer_active(&s.db_path()) && {
+        std::thread::sleep(Duration::from_millis(20));
+        wal_writer_active(&s.db_path())
+    }) {
+        assert!(
+            Instant::now() < deadline,
+            "the scrape never started writing"
+        );
+        assert!(
+            child.0.try_wait().unwrap().is_none(),
+            "the scrape ended before its transaction was seen"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    backup("copy-writing.sqlite");
+    // Still uncommitted when the copy was done: it must hold the old state.
+    let spanned = wal_writer_active(&s.db_path());
+    copies.push("copy-writing.sqlite".into());
+    while child.0.try_wait().unwrap().is_none() && copies.len() < 40 {
+        assert!(Instant::now() < deadline, "the scrape took too long");
+        let name = format!("copy-{}.sqlite", copies.len());
+        backup(&name);
         copies.push(name);
-        eprintln!("backup done at {:?}", started.elapsed());
     }
     let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(0), "the scrape failed");
     let scrape_took = started.elapsed();
     let after = s.count("select count(*) from roles");
     assert!(after > before, "the second scrape added no roles");
-    assert!(during >= 1, "no backup finished while the scrape ran");
     let mut seen = Vec::new();
     for name in &copies {
         let roles = check_copy(&s.path().join(name));
@@ -769,6 +803,9 @@ fn backup_while_a_scrape_is_writing_is_consistent() {
         );
         seen.push(roles);
     }
+    if spanned {
+        assert_eq!(seen[1], before, "a copy taken mid-transaction");
+    }
     assert!(!s.path().join("copy.sqlite.partial").exists());
 
     s.run(&["backup", "copy.sqlite"])
@@ -777,8 +814,9 @@ fn backup_while_a_scrape_is_writing_is_consistent() {
     s.run(&["backup", "copy.sqlite", "--force"]).expect(0);
     assert_eq!(check_copy(&s.path().join("copy.sqlite")), after);
     eprintln!(
-        "{} backups ({during} while scraping) of {before}/{after} roles: {seen:?}; scrape {scrape_took:?}",
-        copies.len()
+        "{} backups of {before}/{after} roles: {seen:?} (the 2nd inside the write transaction{}); scrape {scrape_took:?}",
+        copies.len(),
+        if spanned { " from start to end" } else { "" }
     );
 }
 
