@@ -110,6 +110,8 @@ fn demo_runs_rounds_of_changes_offline() {
         );
     }
     let run = run
+        .stdout_has("Digest:")
+        .stdout_has("Site:")
         .stdout_has("429")
         .stdout_has("empty list")
         .stdout_has("sqlite3 out/demo.sqlite");
@@ -142,6 +144,10 @@ fn demo_runs_rounds_of_changes_offline() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(statuses, vec!["ok", "ok", "ok", "partial", "ok"]);
+    // The site and the digest are where it says.
+    assert!(dir.path().join("out/demo-site/index.html").exists());
+    let outbox: Vec<_> = std::fs::read_dir(dir.path().join("out/demo-outbox")).unwrap().collect();
+    assert_eq!(outbox.len(), 1);
     // Its config lets the other commands look at the result.
     run_in(
         dir.path(),
