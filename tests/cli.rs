@@ -146,7 +146,9 @@ fn demo_runs_rounds_of_changes_offline() {
     assert_eq!(statuses, vec!["ok", "ok", "ok", "partial", "ok"]);
     // The site and the digest are where it says.
     assert!(dir.path().join("out/demo-site/index.html").exists());
-    let outbox: Vec<_> = std::fs::read_dir(dir.path().join("out/demo-outbox")).unwrap().collect();
+    let outbox: Vec<_> = std::fs::read_dir(dir.path().join("out/demo-outbox"))
+        .unwrap()
+        .collect();
     assert_eq!(outbox.len(), 1);
     // Its config lets the other commands look at the result.
     run_in(
