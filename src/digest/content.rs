@@ -278,6 +278,7 @@ mod tests {
             page: String::new(),
             title: String::new(),
             company: String::new(),
+            trend: None,
             run_id: Some(1),
         }
     }

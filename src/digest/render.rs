@@ -533,6 +533,7 @@ mod tests {
                 page: role.page.clone(),
                 title: role.title.clone(),
                 company: role.company.clone(),
+                trend: None,
                 run_id: Some(1),
             },
             role: role.clone(),

@@ -166,6 +166,8 @@ pub struct ChangeView {
     pub page: String,
     pub title: String,
     pub company: String,
+    /// The role's trend now (hired, surging, stalled).
+    pub trend: Option<String>,
     pub run_id: Option<i64>,
 }
 
@@ -190,21 +192,16 @@ pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
         }
     }
     gone.sort_by(|a, b| b.gone_at.cmp(&a.gone_at));
-    let titles: HashMap<&str, (&str, &str, &str)> = roles
+    let index: HashMap<&str, &RoleView> = roles
         .iter()
         .chain(&gone)
-        .map(|r| {
-            (
-                r.id.as_str(),
-                (r.page.as_str(), r.title.as_str(), r.company.as_str()),
-            )
-        })
+        .map(|r| (r.id.as_str(), r))
         .collect();
     let since = now - Duration::days(CHANGE_DAYS);
     let recent = db.list_changes(since)?;
     let mut by_day: BTreeMap<String, Vec<ChangeView>> = BTreeMap::new();
     for change in recent.iter().rev() {
-        let view = change_view(change, &titles);
+        let view = change_view(change, index.get(change.role_id.as_str()).copied());
         by_day
             .entry(change.detected_at.get(..10).unwrap_or("").to_string())
             .or_default()
@@ -602,34 +599,29 @@ pub fn kind_label(
 
 /// Views of changes, named after their roles.
 pub fn change_views(changes: &[ChangeRow], roles: &[RoleView]) -> Vec<ChangeView> {
-    let titles: HashMap<&str, (&str, &str, &str)> = roles
+    let index: HashMap<&str, &RoleView> = roles.iter().map(|r| (r.id.as_str(), r)).collect();
+    changes
         .iter()
-        .map(|r| {
-            (
-                r.id.as_str(),
-                (r.page.as_str(), r.title.as_str(), r.company.as_str()),
-            )
-        })
-        .collect();
-    changes.iter().map(|c| change_view(c, &titles)).collect()
+        .map(|c| change_view(c, index.get(c.role_id.as_str()).copied()))
+        .collect()
 }
 
-fn change_view(change: &ChangeRow, titles: &HashMap<&str, (&str, &str, &str)>) -> ChangeView {
+/// A change for display, named after its role (or, for a role not in
+/// view, after what the change row knows).
+fn change_view(change: &ChangeRow, role: Option<&RoleView>) -> ChangeView {
     let (label, class) = kind_label(
         &change.kind,
         change.old_value.as_deref(),
         change.new_value.as_deref(),
     );
-    let (page, title, company) = titles
-        .get(change.role_id.as_str())
-        .map(|(p, t, c)| (p.to_string(), t.to_string(), c.to_string()))
-        .unwrap_or_else(|| {
-            (
-                format!("roles/{}", page_file(&change.role_id)),
-                change.title.clone().unwrap_or_default(),
-                change.company.clone().unwrap_or_default(),
-            )
-        });
+    let (page, title, company) = match role {
+        Some(r) => (r.page.clone(), r.title.clone(), r.company.clone()),
+        None => (
+            format!("roles/{}", page_file(&change.role_id)),
+            change.title.clone().unwrap_or_default(),
+            change.company.clone().unwrap_or_default(),
+        ),
+    };
     ChangeView {
         id: change.id,
         detected_at: change.detected_at.clone(),
@@ -644,6 +636,7 @@ fn change_view(change: &ChangeRow, titles: &HashMap<&str, (&str, &str, &str)>) -
         page,
         title,
         company,
+        trend: role.and_then(|r| r.trend.clone()),
         run_id: change.run_id,
     }
 }
@@ -651,20 +644,15 @@ fn change_view(change: &ChangeRow, titles: &HashMap<&str, (&str, &str, &str)>) -
 /// A role's history: its changes newest first, and its versions with the
 /// changes each one brought.
 pub fn history(data: &SiteData, role: &RoleView) -> (Vec<ChangeView>, Vec<VersionView>) {
-    let titles: HashMap<&str, (&str, &str, &str)> = [(
-        role.id.as_str(),
-        (
-            role.page.as_str(),
-            role.title.as_str(),
-            role.company.as_str(),
-        ),
-    )]
-    .into_iter()
-    .collect();
     let changes: Vec<ChangeView> = data
         .changes_by_role
         .get(&role.id)
-        .map(|list| list.iter().rev().map(|c| change_view(c, &titles)).collect())
+        .map(|list| {
+            list.iter()
+                .rev()
+                .map(|c| change_view(c, Some(role)))
+                .collect()
+        })
         .unwrap_or_default();
     let versions = data
         .versions_by_role

@@ -561,6 +561,7 @@ mod tests {
             page: role.page.clone(),
             title: role.title.clone(),
             company: role.company.clone(),
+            trend: None,
             run_id: Some(2),
         }
     }
