@@ -303,13 +303,7 @@ pub async fn scrape(
         let db = Db::open(&config.database_path())?;
         let built = crate::site::build(config, env, &db, Utc::now())
             .context("the run was stored, but building the site failed")?;
-        println!(
-            "site: {} roles, {} files in {:.1}s at {}",
-            built.roles,
-            built.files,
-            built.duration.as_secs_f64(),
-            built.dir.display()
-        );
+        println!("{}", built.summary_line());
     }
     Ok(match report.status {
         RunStatus::Ok => ExitCode::SUCCESS,
@@ -505,13 +499,7 @@ pub fn export(
 pub fn site(config: &Config, env: &Env) -> Result<ExitCode> {
     let db = open_existing(config)?;
     let built = crate::site::build(config, env, &db, Utc::now())?;
-    println!(
-        "site: {} roles, {} files in {:.1}s at {}",
-        built.roles,
-        built.files,
-        built.duration.as_secs_f64(),
-        built.dir.display()
-    );
+    println!("{}", built.summary_line());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -43,6 +43,19 @@ pub struct SiteReport {
     pub duration: Duration,
 }
 
+impl SiteReport {
+    /// `site: 73 roles, 85 files in 0.3s at /srv/site`
+    pub fn summary_line(&self) -> String {
+        format!(
+            "site: {} roles, {} files in {:.1}s at {}",
+            self.roles,
+            self.files,
+            self.duration.as_secs_f64(),
+            self.dir.display()
+        )
+    }
+}
+
 /// Builds the whole site from the database and publishes it.
 pub fn build(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<SiteReport> {
     let started = Instant::now();
