@@ -689,15 +689,7 @@ pub fn changes(config: &Config, since: &str, json: bool) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for change in &changes {
-        let values = match (&change.old_value, &change.new_value) {
-            (None, None) => String::new(),
-            (old, new) => format!(
-                " {}: {} -> {}",
-                change.field.as_deref().unwrap_or(""),
-                terminal_text(old.as_deref().unwrap_or("none"), 40),
-                terminal_text(new.as_deref().unwrap_or("none"), 40)
-            ),
-        };
+        let values = change_values(change);
         writeln!(
             out,
             "{}  {:<18} {} — {}{}",
@@ -801,6 +793,19 @@ pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     bail!(
         "--since {text:?} is not a span like 24h or 7d, a date like 2025-12-19, or an RFC 3339 time"
     )
+}
+
+/// ` field: old -> new` of a change, terminal-safe; empty for NEW and the like.
+pub fn change_values(change: &crate::store::ChangeRow) -> String {
+    match (&change.old_value, &change.new_value) {
+        (None, None) => String::new(),
+        (old, new) => format!(
+            " {}: {} -> {}",
+            change.field.as_deref().unwrap_or(""),
+            terminal_text(old.as_deref().unwrap_or("none"), 40),
+            terminal_text(new.as_deref().unwrap_or("none"), 40)
+        ),
+    }
 }
 
 /// Scraped text made safe for a terminal (no escape sequences) and cut to `width`.

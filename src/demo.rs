@@ -170,15 +170,7 @@ fn print_changes(db: &Db, run_id: i64) -> Result<()> {
         .collect();
     println!("  changes: {}", counts.join(", "));
     for change in changes.iter().filter(|c| c.kind != "NEW").take(6) {
-        let values = match (&change.old_value, &change.new_value) {
-            (None, None) => String::new(),
-            (old, new) => format!(
-                ": {} {} -> {}",
-                change.field.as_deref().unwrap_or(""),
-                old.as_deref().unwrap_or("none"),
-                new.as_deref().unwrap_or("none")
-            ),
-        };
+        let values = crate::cli::change_values(change);
         println!(
             "    {:<18} {} — {}{values}",
             change.kind,

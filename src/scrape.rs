@@ -161,7 +161,10 @@ async fn fetch_paraform(
     let mut details = HashMap::new();
     let mut detail_errors = Vec::new();
     let result = async {
-        let client = client.as_ref().map_err(clone_error)?;
+        let client = client.as_ref().map_err(|err| FetchError::Request {
+            procedure: "client".into(),
+            detail: err.to_string(),
+        })?;
         let session = load_session(config, env)?;
         let paraform = Paraform::new(client, &settings.base_url, &session, now)?;
         let roles = paraform.list_roles().await?;
@@ -277,13 +280,6 @@ async fn fetch_details(
                 }
             }
         }
-    }
-}
-
-fn clone_error(err: &FetchError) -> FetchError {
-    FetchError::Request {
-        procedure: "client".into(),
-        detail: err.to_string(),
     }
 }
 

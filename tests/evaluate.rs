@@ -106,6 +106,10 @@ fn detail_calls_only_for_new_or_changed_candidates() {
     let skipped = s.strings(
         "select external_id from roles where tier = 'SKIP' and reasons like '%not accepting recruiters%' limit 1",
     );
+    assert!(
+        !skipped.is_empty(),
+        "the test data should hold a role closed to recruiters"
+    );
     s.sim
         .edit_role(&qualified, |r| r["hiring_count"] = json!(9));
     for id in &skipped {

@@ -201,7 +201,7 @@ pub fn select(inputs: &Inputs<'_>) -> Digest {
 fn summary(change: &ChangeView) -> String {
     let money = |v: &str| {
         v.parse::<f64>()
-            .map(|n| format!("${}K", crate::role::format_number((n / 1000.0).round())))
+            .map(crate::site::model::money_k)
             .unwrap_or_else(|_| v.to_string())
     };
     let (old, new) = match change.kind.as_str() {

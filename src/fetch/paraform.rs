@@ -181,7 +181,7 @@ pub fn interpret(
             status,
         });
     }
-    let mut parsed: Option<Value> = serde_json::from_str(&response.body).ok();
+    let parsed: Option<Value> = serde_json::from_str(&response.body).ok();
     if let Some(code) = parsed.as_ref().and_then(trpc_error_code) {
         if code == "UNAUTHORIZED" || code == "FORBIDDEN" {
             return Err(session_rejected(session));
@@ -197,7 +197,7 @@ pub fn interpret(
             status,
         });
     }
-    let Some(mut parsed) = parsed.take() else {
+    let Some(mut parsed) = parsed else {
         let looks_like_html = response
             .content_type
             .as_deref()

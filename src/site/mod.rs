@@ -63,7 +63,8 @@ pub fn build(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<
     let rules = config.rules()?;
     let _lock = SiteLock::acquire(&site_dir)?;
     let staging = Staging::create(&site_dir)?;
-    let data = model::load(db, &rules.lists, now)?;
+    let site_roles = db.site_roles()?;
+    let data = model::load(db, &site_roles, &rules.lists, now)?;
     let health = crate::health::check(config, env, db, now)?;
     let charts = charts::build(&data);
 
@@ -105,10 +106,18 @@ pub fn build(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<
     write("health.json", &serde_json::to_string_pretty(&health)?)?;
     write("robots.txt", "User-agent: *\nDisallow: /\n")?;
     let mut roles = 0;
-    for role in db.site_roles()? {
-        let view = model::role_view(&role, &rules.lists, now);
-        let detail = model::role_detail(&role, &rules.lists);
-        let page = pages::role_page(&data, &view, &detail)
+    let views = data
+        .roles
+        .iter()
+        .chain(&data.gone)
+        .map(|v| (v.id.as_str(), v));
+    let views: std::collections::HashMap<&str, &model::RoleView> = views.collect();
+    for role in &site_roles {
+        let Some(view) = views.get(role.row.id.as_str()) else {
+            continue;
+        };
+        let detail = model::role_detail(role, &rules.lists);
+        let page = pages::role_page(&data, view, &detail)
             .with_context(|| format!("rendering the page of {}", view.id))?;
         write(&view.page, &page)?;
         roles += 1;

@@ -179,12 +179,18 @@ pub struct VersionView {
     pub changes: Vec<ChangeView>,
 }
 
-/// Loads everything for one build.
-pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
+/// Loads everything for one build; `site_roles` is `db.site_roles()`, read
+/// once by the caller, which renders the role pages from it too.
+pub fn load(
+    db: &Db,
+    site_roles: &[SiteRole],
+    lists: &Lists,
+    now: DateTime<Utc>,
+) -> Result<SiteData> {
     let mut roles = Vec::new();
     let mut gone = Vec::new();
-    for role in db.site_roles()? {
-        let view = role_view(&role, lists, now);
+    for role in site_roles {
+        let view = role_view(role, lists, now);
         if view.status == "gone" {
             gone.push(view)
         } else {
@@ -309,7 +315,8 @@ fn json_strings(text: Option<&str>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn money_k(n: f64) -> String {
+/// `$250K` from a dollar amount.
+pub fn money_k(n: f64) -> String {
     format!("${}K", format_number((n / 1000.0).round()))
 }
 
