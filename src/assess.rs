@@ -52,6 +52,7 @@ pub fn evaluation_of(verdict: &Verdict, trend: Option<Trend>) -> Evaluation {
         "headhunter": verdict.headhunter,
         "excitement": verdict.excitement,
         "combined": verdict.combined,
+        "defaulted": verdict.defaulted,
     });
     Evaluation {
         tier: verdict.tier.as_str().to_string(),

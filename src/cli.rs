@@ -112,6 +112,8 @@ pub enum Command {
     },
     /// Re-run qualification and scoring over stored roles with the current rules; no network.
     Requalify,
+    /// Print the qualification and scoring rules in force (Markdown).
+    Rules,
     /// List changes detected since a time.
     Changes {
         /// `24h`, `7d`, `2w`, `90m`, a date (`2025-12-19`) or an RFC 3339 time.
@@ -230,6 +232,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             )
         }
         Command::Requalify => requalify(&config),
+        Command::Rules => rules(&config, &cli.config),
         Command::Changes { since, json } => changes(&config, &since, json),
         Command::Session {
             action: SessionAction::Import { file },
@@ -651,9 +654,32 @@ pub fn explain(config: &Config, id: &str, json: bool) -> Result<ExitCode> {
             )?;
         }
     }
+    if let Some(list) = breakdown["defaulted"].as_array().filter(|l| !l.is_empty()) {
+        writeln!(out, "Defaulted inputs")?;
+        for input in list {
+            writeln!(
+                out,
+                "  • {}",
+                terminal_text(input.as_str().unwrap_or(""), 200)
+            )?;
+        }
+    }
     if let Some(notes) = &role.company_notes {
         writeln!(out, "Company notes: {}", terminal_text(notes, 300))?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `rules`: the rules of this configuration, written out.
+pub fn rules(config: &Config, config_path: &Path) -> Result<ExitCode> {
+    let rules = config.rules()?;
+    let source = if config_path.exists() {
+        config_path.display().to_string()
+    } else {
+        "the built-in defaults".to_string()
+    };
+    let text = crate::evaluate::describe::describe(&rules, &source);
+    std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 

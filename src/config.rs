@@ -373,6 +373,8 @@ signal_responsiveness_below_days = 3
 signal_interview_stages_max = 6
 
 [scoring]
+# Fields where Paraform sends 0 for "not set": there 0 takes the missing default.
+zero_means_unset = ["hiring_count", "interview_stages", "manager_rating", "percent_fee", "company.size", "company.foundingYear"]
 combined_engineer_weight = 0.45
 combined_headhunter_weight = 0.55
 

@@ -305,3 +305,65 @@ fn roles_filters_by_tier_and_explains_a_verdict() {
         .expect(1)
         .stderr_has("no role with id");
 }
+
+#[test]
+fn zeros_that_mean_not_set_get_the_old_systems_scores_and_explain_says_so() {
+    let s = Sandbox::new();
+    s.write_config("fetch_details = false");
+    // The fixture role (engineer 0.85, headhunter 0.81 as given) with three
+    // counts Paraform sends as 0 for "not set". SCORING.md reads them as
+    // missing: openings 1, stages 5, rating 4.0, so engineer 0.84,
+    // headhunter 0.77, combined 0.80 (hand-computed in
+    // src/evaluate/tests.rs); read as real zeros it would be 0.79/0.61/0.69.
+    let text = include_str!("fixtures/searchActiveRoles.sample.json");
+    let payload: serde_json::Value = serde_json::from_str(text).unwrap();
+    let mut role = payload["result"]["data"]["json"][0].clone();
+    role["id"] = json!("zeros-role");
+    role["hiring_count"] = json!(0);
+    role["interview_stages"] = json!(0);
+    role["manager_rating"] = json!(0);
+    s.sim.add_role(role);
+    s.scrape().expect(0);
+    let scores = s.strings(
+        "select engineer_score || ' ' || headhunter_score || ' ' || combined_score || ' ' || tier
+         from roles where id = 'paraform:zeros-role'",
+    );
+    assert_eq!(scores, vec!["0.84 0.77 0.8 QUALIFIED"]);
+    s.run(&["roles", "--explain", "zeros-role"])
+        .expect(0)
+        .stdout_has("Defaulted inputs")
+        .stdout_has("openings 1 (hiring_count 0 = not set)")
+        .stdout_has("interview stages 5 (interview_stages 0 = not set)")
+        .stdout_has("manager rating 4.0 (manager_rating 0 = not set)")
+        .stdout_has("openings 1.000 (hiring_count 0 = not set)");
+    let json: serde_json::Value = serde_json::from_str(
+        &s.run(&["roles", "--explain", "zeros-role", "--json"])
+            .expect(0)
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(
+        json["score_breakdown"]["defaulted"][0],
+        "openings 1 (hiring_count 0 = not set)"
+    );
+}
+
+#[test]
+fn rules_prints_the_rules_in_force() {
+    let s = Sandbox::new();
+    let run = s.run(&["rules"]).expect(0);
+    run.stdout_has("from air-demand.toml")
+        .stdout_has("`percent_fee` is at least 14%")
+        .stdout_has("Zero is unset too for `hiring_count`");
+    let config = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
+    s.write_file(
+        "air-demand.toml",
+        &format!(
+            "{config}\n[qualification]\nmin_fee_percent = 16\n\n[scoring]\nzero_means_unset = []\n"
+        ),
+    );
+    s.run(&["rules"])
+        .expect(0)
+        .stdout_has("`percent_fee` is at least 16%")
+        .stdout_has("Every 0 is a real value.");
+}

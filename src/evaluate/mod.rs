@@ -3,6 +3,7 @@
 //! and signals. No clock, no I/O, cannot fail; any field may be missing or of
 //! the wrong type (see `role`'s readers for how each is read).
 
+pub mod describe;
 pub mod rules;
 
 use serde::Serialize;
@@ -66,6 +67,9 @@ pub struct Verdict {
     pub quality_signals: Vec<String>,
     /// Score signals and inferences, each saying where it came from.
     pub signals: Vec<String>,
+    /// Score inputs that were unset and took their default, each saying what
+    /// was used and why: "openings 1 (hiring_count 0 = not set)".
+    pub defaulted: Vec<String>,
     pub engineer: Score,
     pub headhunter: Score,
     pub excitement: Score,
@@ -158,9 +162,131 @@ fn clamp01(x: f64) -> f64 {
     x.clamp(0.0, 1.0)
 }
 
+/// What an unset input counts as (SCORING.md).
+pub struct MissingDefaults {
+    /// The openings value itself (not a `hiring_count`).
+    pub openings: f64,
+    pub company_size: f64,
+    pub interview_stages: f64,
+    pub responsiveness_days: f64,
+    pub manager_rating: f64,
+    pub fee_percent: f64,
+    pub recruiters: f64,
+    pub total_hired: f64,
+    pub total_interviewing: f64,
+    pub founding_year: f64,
+}
+
+pub const MISSING: MissingDefaults = MissingDefaults {
+    openings: 1.0,
+    company_size: 50.0,
+    interview_stages: 5.0,
+    responsiveness_days: 2.0,
+    manager_rating: 4.0,
+    fee_percent: 15.0,
+    recruiters: 0.0,
+    total_hired: 0.0,
+    total_interviewing: 0.0,
+    founding_year: 2020.0,
+};
+
+/// A number the rules read off a role: its value, or why it is unset. Zero
+/// counts as unset in the fields `[scoring] zero_means_unset` names
+/// (SCORING.md: Paraform sends 0 for "not set" there).
+#[derive(Debug, Clone, Copy)]
+struct Input {
+    field: &'static str,
+    value: Option<f64>,
+    /// Sent as 0 in a field where 0 means "not set".
+    zero_unset: bool,
+}
+
+impl Input {
+    fn read(raw: &Value, field: &'static str, rules: &Rules) -> Input {
+        let value = number_at(raw, field);
+        let zero_unset =
+            value == Some(0.0) && rules.scoring.zero_means_unset.iter().any(|f| f == field);
+        Input {
+            field,
+            value: value.filter(|_| !zero_unset),
+            zero_unset,
+        }
+    }
+
+    /// Why the input is unset: "hiring_count 0 = not set", "hiring_count missing".
+    fn unset_reason(&self) -> Option<String> {
+        if self.zero_unset {
+            Some(format!("{} 0 = not set", self.field))
+        } else if self.value.is_none() {
+            Some(format!("{} missing", self.field))
+        } else {
+            None
+        }
+    }
+
+    /// The value, or `default` with a note in `defaulted` saying what it
+    /// stood for (`what`, e.g. "openings 1") and why.
+    fn or(&self, default: f64, what: impl FnOnce() -> String, defaulted: &mut Vec<String>) -> f64 {
+        if let Some(value) = self.value {
+            return value;
+        }
+        if let Some(reason) = self.unset_reason() {
+            let note = format!("{} ({reason})", what());
+            if !defaulted.contains(&note) {
+                defaulted.push(note);
+            }
+        }
+        default
+    }
+
+    /// " (hiring_count 0 = not set)" when unset, for a component's detail.
+    fn mark(&self) -> String {
+        self.unset_reason()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    }
+}
+
+/// The number inputs of the rules, each read once.
+struct Numbers {
+    salary: Input,
+    fee: Input,
+    hiring_count: Input,
+    interview_stages: Input,
+    manager_rating: Input,
+    responsiveness_days: Input,
+    company_size: Input,
+    team_size: Input,
+    founding_year: Input,
+    recruiters: Input,
+    total_hired: Input,
+    total_interviewing: Input,
+}
+
+impl Numbers {
+    fn read(raw: &Value, rules: &Rules) -> Numbers {
+        let input = |field| Input::read(raw, field, rules);
+        Numbers {
+            salary: input("salaryUpperBound"),
+            fee: input("percent_fee"),
+            hiring_count: input("hiring_count"),
+            interview_stages: input("interview_stages"),
+            manager_rating: input("manager_rating"),
+            responsiveness_days: input("responsiveness_days"),
+            company_size: input("company.size"),
+            team_size: input("team_size"),
+            founding_year: input("company.foundingYear"),
+            recruiters: input("approved_recruiters_count"),
+            total_hired: input("total_hired"),
+            total_interviewing: input("total_interviewing"),
+        }
+    }
+}
+
 /// The facts evaluation reads off a role, read once.
 struct Facts<'a> {
     raw: &'a Value,
+    numbers: Numbers,
     title: String,
     company: String,
     locations: Vec<String>,
@@ -259,6 +385,7 @@ pub fn evaluate(raw: &Value, intel: &Intel, rules: &Rules) -> Verdict {
     let funding_text = text_at(raw, "company.fundingAmount").or_else(|| text_at(raw, "funding"));
     let facts = Facts {
         raw,
+        numbers: Numbers::read(raw, rules),
         title: text_at(raw, "name").unwrap_or_default(),
         company: text_at(raw, "company.name").unwrap_or_default(),
         locations: strings_at(raw, "locations")
@@ -297,9 +424,10 @@ pub fn evaluate(raw: &Value, intel: &Intel, rules: &Rules) -> Verdict {
         Tier::Skip
     };
 
-    let engineer = engineer_score(&facts, rules);
-    let headhunter = headhunter_score(&facts, rules, location_passes);
-    let excitement = excitement_score(&facts, rules, &mut signals);
+    let mut defaulted = Vec::new();
+    let engineer = engineer_score(&facts, rules, &mut defaulted);
+    let headhunter = headhunter_score(&facts, rules, location_passes, &mut defaulted);
+    let excitement = excitement_score(&facts, rules, &mut signals, &mut defaulted);
     let s = &rules.scoring;
     let combined = round_to(
         s.combined_engineer_weight * engineer.value
@@ -326,6 +454,7 @@ pub fn evaluate(raw: &Value, intel: &Intel, rules: &Rules) -> Verdict {
         failed_filters,
         quality_signals,
         signals,
+        defaulted,
         engineer,
         headhunter,
         excitement,
@@ -448,7 +577,7 @@ fn hard_filters(
         ));
     }
 
-    match number_at(raw, "salaryUpperBound") {
+    match facts.numbers.salary.value {
         Some(salary) if salary >= q.min_salary => {}
         Some(salary) => failed.push(format!(
             "salary upper bound ${} is below ${}",
@@ -457,6 +586,7 @@ fn hard_filters(
         )),
         None => failed.push("salary upper bound missing".into()),
     }
+    // The filter reads the fee as sent: missing, and so 0, fails.
     let fee = number_at(raw, "percent_fee").unwrap_or(0.0);
     if fee < q.min_fee_percent {
         failed.push(format!(
@@ -470,7 +600,7 @@ fn hard_filters(
 
 fn quality_signals(facts: &Facts<'_>, rules: &Rules) -> Vec<String> {
     let q = &rules.qualification;
-    let raw = facts.raw;
+    let n = &facts.numbers;
     let mut signals = Vec::new();
     if let Some(first) = facts.investors.tier1.first() {
         signals.push(format!("tier-1 investor ({first})"));
@@ -488,23 +618,23 @@ fn quality_signals(facts: &Facts<'_>, rules: &Rules) -> Vec<String> {
     {
         signals.push(format!("stage {stage}"));
     }
-    if let Some(size) = number_at(raw, "company.size").or_else(|| number_at(raw, "team_size"))
+    if let Some(size) = n.company_size.value.or(n.team_size.value)
         && size >= q.signal_size_min
         && size <= q.signal_size_max
     {
         signals.push(format!("company size {}", format_number(size)));
     }
-    if let Some(rating) = number_at(raw, "manager_rating")
+    if let Some(rating) = n.manager_rating.value
         && rating >= q.signal_manager_rating_min
     {
         signals.push(format!("manager rating {}", format_number(rating)));
     }
-    if let Some(days) = number_at(raw, "responsiveness_days")
+    if let Some(days) = n.responsiveness_days.value
         && days < q.signal_responsiveness_below_days
     {
         signals.push(format!("responds in {} days", format_number(days)));
     }
-    if let Some(stages) = number_at(raw, "interview_stages")
+    if let Some(stages) = n.interview_stages.value
         && stages > 0.0
         && stages <= q.signal_interview_stages_max
     {
@@ -542,19 +672,50 @@ fn badges(facts: &Facts<'_>, rules: &Rules) -> f64 {
         .fold(0.0, |total, value| total + value)
 }
 
-fn responsiveness(raw: &Value) -> f64 {
-    1.0 - clamp01(number_at(raw, "responsiveness_days").unwrap_or(2.0) / 5.0)
+/// 1 − clamp01(days / 5); missing → 2 days.
+fn responsiveness(n: &Numbers, defaulted: &mut Vec<String>) -> f64 {
+    let days = n.responsiveness_days.or(
+        MISSING.responsiveness_days,
+        || {
+            format!(
+                "responsiveness {} days",
+                format_number(MISSING.responsiveness_days)
+            )
+        },
+        defaulted,
+    );
+    1.0 - clamp01(days / 5.0)
 }
 
-fn openings(raw: &Value) -> f64 {
-    number_at(raw, "hiring_count").map_or(1.0, |n| (n / 3.0).min(1.0))
+/// min(1, hiring_count / 3); missing → 1.
+fn openings(n: &Numbers, defaulted: &mut Vec<String>) -> f64 {
+    n.hiring_count
+        .value
+        .map(|count| (count / 3.0).min(1.0))
+        .unwrap_or_else(|| {
+            n.hiring_count.or(
+                MISSING.openings,
+                || format!("openings {}", format_number(MISSING.openings)),
+                defaulted,
+            )
+        })
 }
 
-fn engineer_score(facts: &Facts<'_>, rules: &Rules) -> Score {
+/// `company.size`, missing → 50.
+fn company_size(n: &Numbers, defaulted: &mut Vec<String>) -> f64 {
+    n.company_size.or(
+        MISSING.company_size,
+        || format!("company size {}", format_number(MISSING.company_size)),
+        defaulted,
+    )
+}
+
+fn engineer_score(facts: &Facts<'_>, rules: &Rules, defaulted: &mut Vec<String>) -> Score {
     let s = &rules.scoring;
     let t = &s.tables;
     let raw = facts.raw;
-    let salary = number_at(raw, "salaryUpperBound").filter(|n| *n > 0.0);
+    let n = &facts.numbers;
+    let salary = n.salary.value.filter(|n| *n > 0.0);
     let compensation = salary.map_or(t.compensation.otherwise, |n| t.compensation.value(n));
 
     let inv = &facts.investors;
@@ -580,15 +741,22 @@ fn engineer_score(facts: &Facts<'_>, rules: &Rules) -> Score {
     } else {
         0.6
     };
-    let size = t
-        .company_size
-        .value(number_at(raw, "company.size").unwrap_or(50.0));
-    let impact = 0.5 * title + 0.3 * openings(raw) + 0.2 * size;
+    let size = t.company_size.value(company_size(n, defaulted));
+    let openings = openings(n, defaulted);
+    let impact = 0.5 * title + 0.3 * openings + 0.2 * size;
 
-    let stages = t
-        .interview_stages
-        .value(number_at(raw, "interview_stages").unwrap_or(5.0));
-    let process = 0.4 * stages + 0.3 * responsiveness(raw) + 0.3 * badges(facts, rules).min(1.0);
+    let stages = t.interview_stages.value(n.interview_stages.or(
+        MISSING.interview_stages,
+        || {
+            format!(
+                "interview stages {}",
+                format_number(MISSING.interview_stages)
+            )
+        },
+        defaulted,
+    ));
+    let responsiveness = responsiveness(n, defaulted);
+    let process = 0.4 * stages + 0.3 * responsiveness + 0.3 * badges(facts, rules).min(1.0);
 
     let tech = strings_at(raw, "tech_stack");
     let modern = tech
@@ -630,15 +798,20 @@ fn engineer_score(facts: &Facts<'_>, rules: &Rules) -> Score {
             "role impact",
             w.role_impact,
             impact,
-            format!("title {title}, openings {:.3}, size {size}", openings(raw)),
+            format!(
+                "title {title}, openings {openings:.3}{}, size {size}{}",
+                n.hiring_count.mark(),
+                n.company_size.mark()
+            ),
         ),
         component(
             "process",
             w.process,
             process,
             format!(
-                "stages {stages}, responsiveness {:.3}, badges {:.2}",
-                responsiveness(raw),
+                "stages {stages}{}, responsiveness {responsiveness:.3}{}, badges {:.2}",
+                n.interview_stages.mark(),
+                n.responsiveness_days.mark(),
                 badges(facts, rules).min(1.0)
             ),
         ),
@@ -651,14 +824,29 @@ fn engineer_score(facts: &Facts<'_>, rules: &Rules) -> Score {
     ])
 }
 
-fn headhunter_score(facts: &Facts<'_>, rules: &Rules, location_passes: bool) -> Score {
+fn headhunter_score(
+    facts: &Facts<'_>,
+    rules: &Rules,
+    location_passes: bool,
+    defaulted: &mut Vec<String>,
+) -> Score {
     let s = &rules.scoring;
     let t = &s.tables;
-    let raw = facts.raw;
-    let rating = clamp01((number_at(raw, "manager_rating").unwrap_or(4.0) - 3.0) / 2.0);
-    let placement = 0.4 * rating + 0.3 * responsiveness(raw) + 0.3 * badges(facts, rules).min(1.0);
+    let n = &facts.numbers;
+    let manager_rating = n.manager_rating.or(
+        MISSING.manager_rating,
+        || format!("manager rating {:.1}", MISSING.manager_rating),
+        defaulted,
+    );
+    let rating = clamp01((manager_rating - 3.0) / 2.0);
+    let responsiveness = responsiveness(n, defaulted);
+    let placement = 0.4 * rating + 0.3 * responsiveness + 0.3 * badges(facts, rules).min(1.0);
 
-    let fee_percent = number_at(raw, "percent_fee").unwrap_or(15.0);
+    let fee_percent = n.fee.or(
+        MISSING.fee_percent,
+        || format!("fee {}%", format_number(MISSING.fee_percent)),
+        defaulted,
+    );
     let fee = t.fee.value(fee_percent);
     let bonus = if facts
         .highlights
@@ -669,16 +857,25 @@ fn headhunter_score(facts: &Facts<'_>, rules: &Rules, location_passes: bool) -> 
     } else {
         0.5
     };
-    let commission = 0.5 * fee + 0.3 * openings(raw) + 0.2 * bonus;
+    let openings = openings(n, defaulted);
+    let commission = 0.5 * fee + 0.3 * openings + 0.2 * bonus;
 
-    let recruiters_count = number_at(raw, "approved_recruiters_count").unwrap_or(0.0);
+    let recruiters_count = n.recruiters.or(
+        MISSING.recruiters,
+        || format!("{} recruiters", format_number(MISSING.recruiters)),
+        defaulted,
+    );
     let recruiters = t.recruiters.value(recruiters_count);
-    let track = t
-        .track_record
-        .value(number_at(raw, "total_hired").unwrap_or(0.0));
-    let pipeline = t
-        .pipeline
-        .value(number_at(raw, "total_interviewing").unwrap_or(0.0));
+    let track = t.track_record.value(n.total_hired.or(
+        MISSING.total_hired,
+        || format!("{} hired", format_number(MISSING.total_hired)),
+        defaulted,
+    ));
+    let pipeline = t.pipeline.value(n.total_interviewing.or(
+        MISSING.total_interviewing,
+        || format!("{} interviewing", format_number(MISSING.total_interviewing)),
+        defaulted,
+    ));
     let competition = 0.5 * recruiters + 0.3 * track + 0.2 * pipeline;
 
     let kind = if meets(&facts.role_types, &s.fit_role_types) {
@@ -696,8 +893,9 @@ fn headhunter_score(facts: &Facts<'_>, rules: &Rules, location_passes: bool) -> 
             w.placement,
             placement,
             format!(
-                "manager rating {rating:.3}, responsiveness {:.3}",
-                responsiveness(raw)
+                "manager rating {rating:.3}{}, responsiveness {responsiveness:.3}{}",
+                n.manager_rating.mark(),
+                n.responsiveness_days.mark()
             ),
         ),
         component(
@@ -705,9 +903,10 @@ fn headhunter_score(facts: &Facts<'_>, rules: &Rules, location_passes: bool) -> 
             w.commission,
             commission,
             format!(
-                "fee {}% → {fee}, openings {:.3}, bonus {bonus}",
+                "fee {}%{} → {fee}, openings {openings:.3}{}, bonus {bonus}",
                 format_number(fee_percent),
-                openings(raw)
+                n.fee.mark(),
+                n.hiring_count.mark()
             ),
         ),
         component(
@@ -728,9 +927,15 @@ fn headhunter_score(facts: &Facts<'_>, rules: &Rules, location_passes: bool) -> 
     ])
 }
 
-fn excitement_score(facts: &Facts<'_>, rules: &Rules, signals: &mut Vec<String>) -> Score {
+fn excitement_score(
+    facts: &Facts<'_>,
+    rules: &Rules,
+    signals: &mut Vec<String>,
+    defaulted: &mut Vec<String>,
+) -> Score {
     let e = &rules.scoring.excitement;
     let raw = facts.raw;
+    let n = &facts.numbers;
     if !facts.company.is_empty()
         && rules
             .lists
@@ -769,13 +974,17 @@ fn excitement_score(facts: &Facts<'_>, rules: &Rules, signals: &mut Vec<String>)
     } else {
         0.0
     };
-    let founded = number_at(raw, "company.foundingYear").unwrap_or(2020.0);
+    let founded = n.founding_year.or(
+        MISSING.founding_year,
+        || format!("founded {}", format_number(MISSING.founding_year)),
+        defaulted,
+    );
     let young = if founded >= e.founded_from_year as f64 {
         e.young_company_points
     } else {
         0.0
     };
-    let size = e.size.value(number_at(raw, "company.size").unwrap_or(50.0));
+    let size = e.size.value(company_size(n, defaulted));
     let title = if contains_any(&facts.title, &e.title_words) {
         e.title_points
     } else {
@@ -803,12 +1012,24 @@ fn excitement_score(facts: &Facts<'_>, rules: &Rules, signals: &mut Vec<String>)
                 .unwrap_or_else(|| "unknown".into()),
         ),
         component("industry", 0.0, industry, industries.join(", ")),
-        component("founded", 0.0, young, format_number(founded)),
+        component(
+            "founded",
+            0.0,
+            young,
+            format!("{}{}", format_number(founded), n.founding_year.mark()),
+        ),
         component(
             "size",
             0.0,
             size,
-            number_at(raw, "company.size").map_or("unknown".into(), format_number),
+            n.company_size.value.map_or(
+                format!(
+                    "{}{}",
+                    format_number(MISSING.company_size),
+                    n.company_size.mark()
+                ),
+                format_number,
+            ),
         ),
         component("title", 0.0, title, facts.title.clone()),
     ];

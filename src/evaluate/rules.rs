@@ -122,6 +122,11 @@ fn table(bands: &[(Option<f64>, Option<f64>, f64)], otherwise: f64) -> Table {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScoringRules {
+    /// Number fields (dotted paths) where Paraform sends 0 for "not set":
+    /// there 0 reads as missing, so the missing default applies. For every
+    /// other number 0 is a real value (SCORING.md). The fee hard filter
+    /// reads `percent_fee` as it is.
+    pub zero_means_unset: Vec<String>,
     pub combined_engineer_weight: f64,
     pub combined_headhunter_weight: f64,
     pub engineer: EngineerWeights,
@@ -203,6 +208,14 @@ pub struct ExcitementRules {
 impl Default for ScoringRules {
     fn default() -> Self {
         ScoringRules {
+            zero_means_unset: strings(&[
+                "hiring_count",
+                "interview_stages",
+                "manager_rating",
+                "percent_fee",
+                "company.size",
+                "company.foundingYear",
+            ]),
             combined_engineer_weight: 0.45,
             combined_headhunter_weight: 0.55,
             engineer: EngineerWeights::default(),

@@ -1514,3 +1514,192 @@ fn a_role_that_is_not_an_object_is_skip_with_default_scores() {
         assert_eq!(evaluate_with(&raw, &Intel::default()), empty, "{raw}");
     }
 }
+
+// ------------------------------------------------------- zero means "not set"
+// SCORING.md: for hiring_count, interview_stages, manager_rating, percent_fee
+// (scores only), company.size and company.foundingYear a 0 is read as
+// missing; for every other number 0 is a real value. Each test sets one field
+// of the sample role (scores 0.85 / 0.81 / 0.83, excitement 0.75; see
+// `scores_of_the_sample_role`) to 0 and recomputes by hand what moves.
+
+fn has_default(v: &Verdict, note: &str) {
+    assert!(
+        v.defaulted.iter().any(|d| d == note),
+        "{note:?} not in {:?}",
+        v.defaulted
+    );
+}
+
+#[test]
+fn hiring_count_0_scores_openings_as_1() {
+    let v = verdict(|r| set(r, "hiring_count", json!(0)));
+    // openings: 0 = not set → 1 (read as a real 0 it would be 0).
+    // role impact: 0.5×0.8 + 0.3×1 + 0.2×1.0 = 0.9 (as the sample: 3/3 = 1)
+    // commission: 0.5×0.8 + 0.3×1 + 0.2×0.5 = 0.8
+    assert_eq!(v.engineer.components[2].value, 0.9);
+    assert_eq!(v.headhunter.components[1].value, 0.8);
+    assert_eq!(
+        (v.engineer.value, v.headhunter.value, v.combined),
+        (0.85, 0.81, 0.83)
+    );
+    has_default(&v, "openings 1 (hiring_count 0 = not set)");
+    assert!(
+        v.engineer.components[2]
+            .detail
+            .contains("openings 1.000 (hiring_count 0 = not set)"),
+        "{}",
+        v.engineer.components[2].detail
+    );
+}
+
+#[test]
+fn interview_stages_0_scores_stages_as_5() {
+    let v = verdict(|r| set(r, "interview_stages", json!(0)));
+    // stages: 0 = not set → 5 → 0.7 (a real 0 would be ≤ 4 → 1.0)
+    // process: 0.4×0.7 + 0.3×0.84 + 0.3×0.7 = 0.28 + 0.252 + 0.21 = 0.742
+    // engineer = 0.255 + 0.18875 + 0.18 + 0.15×0.742 + 0.1
+    //          = 0.255 + 0.18875 + 0.18 + 0.1113 + 0.1 = 0.83505 → 0.84
+    // combined = 0.45×0.84 + 0.55×0.81 = 0.378 + 0.4455 = 0.8235 → 0.82
+    //   (the float is 0.82350000000000001, so it rounds down as in Python)
+    assert_eq!(v.engineer.components[3].value, 0.742);
+    assert_eq!(v.engineer.value, 0.84);
+    assert_eq!(v.combined, 0.82);
+    // The signal needs stages present and > 0: lost, 7 signals left.
+    assert!(
+        !v.quality_signals
+            .iter()
+            .any(|s| s.contains("interview stages"))
+    );
+    assert_eq!(v.tier, Tier::Qualified);
+    has_default(&v, "interview stages 5 (interview_stages 0 = not set)");
+}
+
+#[test]
+fn manager_rating_0_scores_rating_as_4() {
+    let v = verdict(|r| set(r, "manager_rating", json!(0)));
+    // rating: 0 = not set → 4.0 → (4 − 3)/2 = 0.5 (a real 0 would be 0)
+    // placement: 0.4×0.5 + 0.3×0.84 + 0.3×0.7 = 0.2 + 0.252 + 0.21 = 0.662
+    // headhunter = 0.35×0.662 + 0.3×0.8 + 0.2×0.75 + 0.15×1.0
+    //            = 0.2317 + 0.24 + 0.15 + 0.15 = 0.7717 → 0.77
+    // combined = 0.45×0.85 + 0.55×0.77 = 0.3825 + 0.4235 = 0.806 → 0.81
+    assert_eq!(v.headhunter.components[0].value, 0.662);
+    assert_eq!(v.headhunter.value, 0.77);
+    assert_eq!(v.combined, 0.81);
+    // Missing is no rating signal.
+    assert!(
+        !v.quality_signals
+            .iter()
+            .any(|s| s.contains("manager rating"))
+    );
+    has_default(&v, "manager rating 4.0 (manager_rating 0 = not set)");
+}
+
+#[test]
+fn percent_fee_0_fails_the_filter_but_scores_the_fee_as_15() {
+    let v = verdict(|r| set(r, "percent_fee", json!(0)));
+    // The hard filter reads the fee as sent: 0 < 14 fails, so SKIP.
+    assert_eq!(v.failed_filters, vec!["fee 0% is below 14%"]);
+    assert_eq!(v.tier, Tier::Skip);
+    // The score reads 0 as not set → 15% → ≥ 14 → 0.5 (a real 0 → 0.3)
+    // commission: 0.5×0.5 + 0.3×1 + 0.2×0.5 = 0.25 + 0.3 + 0.1 = 0.65
+    // headhunter = 0.35×0.782 + 0.3×0.65 + 0.2×0.75 + 0.15×1.0
+    //            = 0.2737 + 0.195 + 0.15 + 0.15 = 0.7687 → 0.77
+    // combined = 0.45×0.85 + 0.55×0.77 = 0.806 → 0.81
+    assert_eq!(v.headhunter.components[1].value, 0.65);
+    assert_eq!(v.headhunter.value, 0.77);
+    assert_eq!(v.combined, 0.81);
+    has_default(&v, "fee 15% (percent_fee 0 = not set)");
+}
+
+#[test]
+fn company_size_0_reads_as_50_and_team_size_stands_in_for_the_signal() {
+    let v = verdict(|r| set(r, "company.size", json!(0)));
+    // Engineer size: 0 = not set → 50 → 20..100 → 1.0 (a real 0 → 0.6);
+    // role impact 0.5×0.8 + 0.3×1 + 0.2×1.0 = 0.9, engineer 0.85 as the sample.
+    assert_eq!(v.engineer.components[2].value, 0.9);
+    assert_eq!(v.engineer.value, 0.85);
+    // Excitement size: 50 → 0.05; the sum stays 0.75.
+    check_excitement(&v.excitement, 0.75, [0.30, 0.20, 0.15, 0.05, 0.05, 0.0]);
+    // The size signal falls back to team_size (42), as for a missing size.
+    assert!(v.quality_signals.contains(&"company size 42".to_string()));
+    has_default(&v, "company size 50 (company.size 0 = not set)");
+}
+
+#[test]
+fn founding_year_0_reads_as_2020() {
+    let v = verdict(|r| set(r, "company.foundingYear", json!(0)));
+    // founded: 0 = not set → 2020 < 2022 → 0 (the sample's 2022 gave 0.05)
+    // excitement = 0.30 + 0.20 + 0.15 + 0 + 0.05 + 0 = 0.70
+    check_excitement(&v.excitement, 0.7, [0.30, 0.20, 0.15, 0.0, 0.05, 0.0]);
+    assert_eq!(
+        v.excitement.components[3].detail,
+        "2020 (company.foundingYear 0 = not set)"
+    );
+    has_default(&v, "founded 2020 (company.foundingYear 0 = not set)");
+}
+
+#[test]
+fn approved_recruiters_count_0_is_a_real_zero() {
+    let v = verdict(|r| set(r, "approved_recruiters_count", json!(0)));
+    // 0 recruiters is "no competition": 0 → 1.0 (the sample's 2 gave 0.8)
+    // competition: 0.5×1.0 + 0.3×0.5 + 0.2×1.0 = 0.5 + 0.15 + 0.2 = 0.85
+    // headhunter = 0.2737 + 0.24 + 0.2×0.85 + 0.15 = 0.8337 → 0.83
+    // combined = 0.45×0.85 + 0.55×0.83 = 0.3825 + 0.4565 = 0.839 → 0.84
+    assert_eq!(v.headhunter.components[2].value, 0.85);
+    assert_eq!(v.headhunter.value, 0.83);
+    assert_eq!(v.combined, 0.84);
+    assert!(
+        !v.defaulted
+            .iter()
+            .any(|d| d.contains("approved_recruiters_count")),
+        "{:?}",
+        v.defaulted
+    );
+    // responsiveness_days 0 is real too: "answers the same day", 1 − 0 = 1.0.
+    let v = verdict(|r| set(r, "responsiveness_days", json!(0)));
+    assert!(
+        v.quality_signals
+            .contains(&"responds in 0 days".to_string())
+    );
+    assert!(v.defaulted.is_empty(), "{:?}", v.defaulted);
+}
+
+#[test]
+fn the_old_systems_scores_for_a_role_with_unset_counts() {
+    // The example: hiring_count, interview_stages and manager_rating
+    // all 0. Read as real zeros: openings 0, stages 1.0, rating 0, giving
+    // engineer 0.79, headhunter 0.61, combined 0.69. Read as "not set":
+    // role impact 0.9, process 0.742 → engineer 0.84 (as above);
+    // placement 0.662, commission 0.8 → headhunter 0.77 (as above);
+    // combined = 0.45×0.84 + 0.55×0.77 = 0.378 + 0.4235 = 0.8015 → 0.80.
+    let v = verdict(|r| {
+        set(r, "hiring_count", json!(0));
+        set(r, "interview_stages", json!(0));
+        set(r, "manager_rating", json!(0));
+    });
+    assert_eq!(
+        (v.engineer.value, v.headhunter.value, v.combined),
+        (0.84, 0.77, 0.8)
+    );
+    assert_eq!(
+        v.defaulted,
+        vec![
+            "openings 1 (hiring_count 0 = not set)",
+            "interview stages 5 (interview_stages 0 = not set)",
+            "manager rating 4.0 (manager_rating 0 = not set)",
+        ]
+    );
+}
+
+#[test]
+fn which_fields_read_0_as_unset_is_configurable() {
+    // The rule is data: with an empty list every 0 is real again.
+    let mut rules = Rules::defaults();
+    rules.scoring.zero_means_unset.clear();
+    let mut role = sample();
+    set(&mut role, "hiring_count", json!(0));
+    let v = evaluate(&role, &Intel::default(), &rules);
+    // openings 0: role impact 0.5×0.8 + 0 + 0.2×1.0 = 0.6
+    assert_eq!(v.engineer.components[2].value, 0.6);
+    assert!(v.defaulted.is_empty(), "{:?}", v.defaulted);
+}
