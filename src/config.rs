@@ -63,6 +63,17 @@ pub struct ParaformConfig {
     pub fetch_details: bool,
     /// Also call `role.getRoleByIdDetailed` for the full description.
     pub fetch_description: bool,
+    /// Where role links point when that is not `base_url` (not a config key:
+    /// the demo fetches from a loopback simulator that is gone once it exits).
+    #[serde(skip)]
+    pub link_base_url: Option<String>,
+}
+
+impl ParaformConfig {
+    /// The base of the role links people open: `link_base_url`, else `base_url`.
+    pub fn link_base(&self) -> &str {
+        self.link_base_url.as_deref().unwrap_or(&self.base_url)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -153,6 +164,7 @@ impl Default for ParaformConfig {
             timeout_secs: 30,
             fetch_details: true,
             fetch_description: false,
+            link_base_url: None,
         }
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use chrono::Utc;
 
-use crate::config::{Config, Env};
+use crate::config::{Config, Env, ParaformConfig};
 use crate::progress::Progress;
 use crate::scrape::{ScrapeOptions, scrape};
 use crate::session::{self, Session};
@@ -216,6 +216,11 @@ fn demo_config(dir: &Path, sim: &Simulator) -> Config {
     config.database.path = dir.join("demo.sqlite");
     config.site.dir = dir.join("demo-site");
     config.paraform.base_url = sim.base_url();
+    // Links must work after the demo exits, when the simulator is gone: role
+    // links name paraform.com (the ids, `clsim…`, are clearly made up) and
+    // the digest links to the role pages of the generated site.
+    config.paraform.link_base_url = Some(ParaformConfig::default().base_url);
+    config.site.base_url = site_base_url(&config.site.dir);
     config.paraform.session_file = dir.join("demo_session.json");
     config.paraform.request_delay_ms = 20;
     config.paraform.retry_base_ms = 200;
@@ -223,6 +228,29 @@ fn demo_config(dir: &Path, sim: &Simulator) -> Config {
     config.digest.outbox = dir.join("demo-outbox");
     config
 }
+
+/// The demo site as a `file://` URL, so that links in the digest open the
+/// generated pages.
+fn site_base_url(site_dir: &Path) -> String {
+    let absolute = std::path::absolute(site_dir).unwrap_or_else(|_| site_dir.to_path_buf());
+    let path = absolute.to_string_lossy().replace('\\', "/");
+    let path = path.trim_end_matches('/');
+    let encoded = percent_encoding::utf8_percent_encode(path, PATH).to_string();
+    if encoded.starts_with('/') {
+        format!("file://{encoded}/")
+    } else {
+        format!("file:///{encoded}/")
+    }
+}
+
+/// What a path keeps unescaped in a `file://` URL.
+const PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b':');
 
 fn demo_config_path(dir: &Path) -> PathBuf {
     dir.join("demo.toml")
@@ -232,8 +260,9 @@ fn demo_config_path(dir: &Path) -> PathBuf {
 /// points at the demo database (the simulator is gone once the demo ends).
 fn demo_config_toml(dir: &Path) -> String {
     format!(
-        "# Written by `air-demand demo`: look at its results with `--config {}`.\n[database]\npath = \"demo.sqlite\"\n\n[site]\ndir = \"demo-site\"\n\n[paraform]\nsession_file = \"demo_session.json\"\n\n[digest]\ntransport = \"file\"\noutbox = \"demo-outbox\"\n",
-        demo_config_path(dir).display()
+        "# Written by `air-demand demo`: look at its results with `--config {}`.\n[database]\npath = \"demo.sqlite\"\n\n[site]\ndir = \"demo-site\"\nbase_url = {:?}\n\n[paraform]\nsession_file = \"demo_session.json\"\n\n[digest]\ntransport = \"file\"\noutbox = \"demo-outbox\"\n",
+        demo_config_path(dir).display(),
+        site_base_url(&dir.join("demo-site"))
     )
 }
 

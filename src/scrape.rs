@@ -327,7 +327,7 @@ fn record_run(
                     source: fetch.source,
                     run_id: run.run_id,
                     now: run.now,
-                    base_url: &run.config.paraform.base_url,
+                    base_url: run.config.paraform.link_base(),
                 };
                 let outcome = source.record(&tx, roles, stored, &mut counts, &mut errors)?;
                 suspicious |= outcome == Completeness::Suspicious;

@@ -150,6 +150,35 @@ fn demo_runs_rounds_of_changes_offline() {
         .unwrap()
         .collect();
     assert_eq!(outbox.len(), 1);
+    // Every link works after the demo exits: none points at the simulator's
+    // loopback port; role links name paraform.com with made-up `clsim` ids,
+    // and the digest links to role pages of the generated site.
+    let dead: i64 = s
+        .query_row(
+            "select count(*) from roles where url not like 'https://www.paraform.com/company/%/clsim%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(dead, 0);
+    let eml = std::fs::read_to_string(outbox[0].as_ref().unwrap().path()).unwrap();
+    let eml = eml
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    assert!(!eml.contains("127.0.0.1"), "{eml}");
+    let site = std::path::absolute(dir.path().join("out/demo-site")).unwrap();
+    let link = format!("file://{}/roles/", site.display());
+    let start = eml
+        .find(&link)
+        .unwrap_or_else(|| panic!("no {link} in\n{eml}"));
+    let page = &eml[start + "file://".len()..];
+    let page = &page[..page.find(".html").unwrap() + ".html".len()];
+    assert!(std::path::Path::new(page).exists(), "{page}");
+    for entry in walk(&dir.path().join("out/demo-site")) {
+        let text = std::fs::read_to_string(&entry).unwrap_or_default();
+        assert!(!text.contains("127.0.0.1"), "{}", entry.display());
+    }
     // Its config lets the other commands look at the result.
     run_in(
         dir.path(),
@@ -165,4 +194,18 @@ fn demo_runs_rounds_of_changes_offline() {
         .query_row("select count(*) from runs", [], |r| r.get(0))
         .unwrap();
     assert_eq!(runs, 1);
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
