@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::config::Config;
 use crate::evaluate::rules::Rules;
-use crate::evaluate::{RecentChange, Trend, Verdict, evaluate, trend};
+use crate::evaluate::{Breakdown, RecentChange, Trend, Verdict, evaluate, trend};
 use crate::intel::{Intel, read_detail};
 use crate::lock::WriterLock;
 use crate::store::{Db, DetailWrite, Evaluation, RecentChanges, StoreTx, StoredRole};
@@ -47,13 +47,6 @@ pub fn detail_write<'a>(detail_text: &'a str, intel: &'a Intel) -> DetailWrite<'
 
 /// The stored form of a verdict.
 pub fn evaluation_of(verdict: &Verdict, trend: Option<Trend>) -> Evaluation {
-    let breakdown = json!({
-        "engineer": verdict.engineer,
-        "headhunter": verdict.headhunter,
-        "excitement": verdict.excitement,
-        "combined": verdict.combined,
-        "defaulted": verdict.defaulted,
-    });
     Evaluation {
         tier: verdict.tier.as_str().to_string(),
         combined_score: verdict.combined,
@@ -62,7 +55,7 @@ pub fn evaluation_of(verdict: &Verdict, trend: Option<Trend>) -> Evaluation {
         excitement_score: verdict.excitement.value,
         reasons: serde_json::to_string(&verdict.reasons()).unwrap_or_else(|_| "[]".into()),
         signals: serde_json::to_string(&verdict.signals).unwrap_or_else(|_| "[]".into()),
-        score_breakdown: breakdown.to_string(),
+        score_breakdown: serde_json::to_string(&Breakdown::of(verdict)).unwrap_or_default(),
         trend: trend.map(|t| t.as_str().to_string()),
     }
 }

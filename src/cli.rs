@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, DEFAULT_CONFIG_PATH, DEFAULT_CONFIG_TOML, Env};
-use crate::evaluate::Tier;
+use crate::evaluate::{Breakdown, Tier};
 use crate::progress::Progress;
 use crate::scrape::{RunStatus, ScrapeOptions};
 use crate::session::{self, SESSION_ENV, Session};
@@ -561,14 +561,15 @@ pub fn explain(config: &Config, id: &str, json: bool) -> Result<ExitCode> {
     let Some(role) = db.explain_role(id)? else {
         bail!("no role with id {id:?}; `air-demand roles --all` lists them");
     };
-    let parse = |text: &Option<String>| -> serde_json::Value {
+    // Lists of sentences; an unreadable one reads as empty.
+    let sentences = |text: &Option<String>| -> Vec<String> {
         text.as_deref()
             .and_then(|t| serde_json::from_str(t).ok())
-            .unwrap_or(serde_json::Value::Null)
+            .unwrap_or_default()
     };
-    let reasons = parse(&role.reasons);
-    let signals = parse(&role.signals);
-    let breakdown = parse(&role.score_breakdown);
+    let reasons = sentences(&role.reasons);
+    let signals = sentences(&role.signals);
+    let breakdown = Breakdown::parse(role.score_breakdown.as_deref());
     let mut out = std::io::stdout().lock();
     if json {
         let value = serde_json::json!({
@@ -606,21 +607,13 @@ pub fn explain(config: &Config, id: &str, json: bool) -> Result<ExitCode> {
             .map(|t| format!(", trend {t}"))
             .unwrap_or_default()
     )?;
-    for reason in reasons.as_array().into_iter().flatten() {
-        writeln!(
-            out,
-            "  {}",
-            terminal_text(reason.as_str().unwrap_or(""), 200)
-        )?;
+    for reason in &reasons {
+        writeln!(out, "  {}", terminal_text(reason, 200))?;
     }
-    if let Some(list) = signals.as_array().filter(|l| !l.is_empty()) {
+    if !signals.is_empty() {
         writeln!(out, "Signals")?;
-        for signal in list {
-            writeln!(
-                out,
-                "  • {}",
-                terminal_text(signal.as_str().unwrap_or(""), 200)
-            )?;
+        for signal in &signals {
+            writeln!(out, "  • {}", terminal_text(signal, 200))?;
         }
     }
     let score = |v: Option<f64>| v.map(|s| format!("{s:.2}")).unwrap_or_else(|| "-".into());
@@ -632,36 +625,24 @@ pub fn explain(config: &Config, id: &str, json: bool) -> Result<ExitCode> {
         score(role.headhunter_score),
         score(role.excitement_score)
     )?;
-    for name in ["engineer", "headhunter", "excitement"] {
-        writeln!(out, "  {name} {}", breakdown[name]["value"])?;
-        for c in breakdown[name]["components"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            let weight = c["weight"].as_f64().unwrap_or(0.0);
-            let weight = if weight > 0.0 {
-                format!("{weight:.2} × ")
-            } else {
-                "+ ".into()
-            };
+    let breakdown = breakdown.unwrap_or_default();
+    for (name, score) in breakdown.scores() {
+        writeln!(out, "  {name} {}", score.value)?;
+        for c in &score.components {
             writeln!(
                 out,
-                "    {weight}{:<22} {:<6} {}",
-                c["name"].as_str().unwrap_or(""),
-                c["value"],
-                terminal_text(c["detail"].as_str().unwrap_or(""), 120)
+                "    {} {:<22} {:<6} {}",
+                c.weight_label(),
+                terminal_text(&c.name, 40),
+                c.value,
+                terminal_text(&c.detail, 120)
             )?;
         }
     }
-    if let Some(list) = breakdown["defaulted"].as_array().filter(|l| !l.is_empty()) {
+    if !breakdown.defaulted.is_empty() {
         writeln!(out, "Defaulted inputs")?;
-        for input in list {
-            writeln!(
-                out,
-                "  • {}",
-                terminal_text(input.as_str().unwrap_or(""), 200)
-            )?;
+        for input in &breakdown.defaulted {
+            writeln!(out, "  • {}", terminal_text(input, 200))?;
         }
     }
     if let Some(notes) = &role.company_notes {

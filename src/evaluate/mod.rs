@@ -6,7 +6,7 @@
 pub mod describe;
 pub mod rules;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::intel::{Intel, has_words, word_form};
@@ -93,19 +93,70 @@ impl Verdict {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Score {
     pub value: f64,
     pub components: Vec<Component>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Component {
-    pub name: &'static str,
+    pub name: String,
     /// 0 for excitement's additive parts.
     pub weight: f64,
     pub value: f64,
     pub detail: String,
+}
+
+impl Component {
+    /// `0.30 ×`, or `+` for excitement's additive parts.
+    pub fn weight_label(&self) -> String {
+        if self.weight > 0.0 {
+            format!("{:.2} ×", self.weight)
+        } else {
+            "+".into()
+        }
+    }
+}
+
+/// A verdict's scores as stored in `roles.score_breakdown` (JSON): written
+/// when a role is assessed, read back by `roles --explain` and the site.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Breakdown {
+    pub engineer: Score,
+    pub headhunter: Score,
+    pub excitement: Score,
+    pub combined: f64,
+    /// Inputs that took their missing default, and why (absent in rows
+    /// written before it existed).
+    #[serde(default)]
+    pub defaulted: Vec<String>,
+}
+
+impl Breakdown {
+    pub fn of(verdict: &Verdict) -> Breakdown {
+        Breakdown {
+            engineer: verdict.engineer.clone(),
+            headhunter: verdict.headhunter.clone(),
+            excitement: verdict.excitement.clone(),
+            combined: verdict.combined,
+            defaulted: verdict.defaulted.clone(),
+        }
+    }
+
+    /// The stored text; a missing or unreadable one is none.
+    pub fn parse(text: Option<&str>) -> Option<Breakdown> {
+        text.and_then(|t| serde_json::from_str(t).ok())
+    }
+
+    /// The three scores with their names, in the order people read them.
+    pub fn scores(&self) -> [(&'static str, &Score); 3] {
+        [
+            ("engineer", &self.engineer),
+            ("headhunter", &self.headhunter),
+            ("excitement", &self.excitement),
+        ]
+    }
 }
 
 /// A role's direction from its changes of the last 7 days.
@@ -654,9 +705,9 @@ fn weighted(parts: Vec<Component>) -> Score {
     }
 }
 
-fn component(name: &'static str, weight: f64, value: f64, detail: String) -> Component {
+fn component(name: &str, weight: f64, value: f64, detail: String) -> Component {
     Component {
-        name,
+        name: name.to_string(),
         weight,
         value: round_to(value, 3),
         detail,

@@ -857,7 +857,7 @@ fn check_score(score: &Score, value: f64, components: &[(&str, f64, f64)]) {
     let actual: Vec<(&str, f64, f64)> = score
         .components
         .iter()
-        .map(|c| (c.name, c.weight, c.value))
+        .map(|c| (c.name.as_str(), c.weight, c.value))
         .collect();
     assert_eq!(actual, components);
     assert_eq!(score.value, value);

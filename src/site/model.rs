@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::evaluate::Breakdown;
 use crate::evaluate::rules::Lists;
 use crate::intel::sanitize_html;
 use crate::role::{format_number, number_at, strings_at, text_at};
@@ -492,40 +493,28 @@ pub fn role_detail(role: &SiteRole, lists: &Lists) -> RoleDetail {
             .map(sanitize_html)
             .filter(|h| !h.trim().is_empty())
     };
-    let breakdown: Value = role
-        .score_breakdown
-        .as_deref()
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or(Value::Null);
-    let scores = ["engineer", "headhunter", "excitement"]
-        .iter()
-        .filter(|name| breakdown[**name].is_object())
-        .map(|name| ScoreView {
-            name: name.to_string(),
-            value: breakdown[*name]["value"]
-                .as_f64()
-                .map(|v| format!("{v:.2}"))
-                .unwrap_or_default(),
-            components: breakdown[*name]["components"]
-                .as_array()
+    let scores = Breakdown::parse(role.score_breakdown.as_deref())
+        .map(|breakdown| {
+            breakdown
+                .scores()
                 .into_iter()
-                .flatten()
-                .map(|c| {
-                    let weight = c["weight"].as_f64().unwrap_or(0.0);
-                    ComponentView {
-                        name: c["name"].as_str().unwrap_or("").to_string(),
-                        weight: if weight > 0.0 {
-                            format!("{weight:.2} ×")
-                        } else {
-                            "+".into()
-                        },
-                        value: c["value"].as_f64().map(format_number).unwrap_or_default(),
-                        detail: c["detail"].as_str().unwrap_or("").to_string(),
-                    }
+                .map(|(name, score)| ScoreView {
+                    name: name.to_string(),
+                    value: format!("{:.2}", score.value),
+                    components: score
+                        .components
+                        .iter()
+                        .map(|c| ComponentView {
+                            name: c.name.clone(),
+                            weight: c.weight_label(),
+                            value: format_number(c.value),
+                            detail: c.detail.clone(),
+                        })
+                        .collect(),
                 })
-                .collect(),
+                .collect()
         })
-        .collect();
+        .unwrap_or_default();
     let intel = crate::intel::read_detail(&detail, lists);
     RoleDetail {
         fields,
