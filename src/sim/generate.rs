@@ -856,7 +856,8 @@ pub(crate) fn role(
         "role_timer": false,
         "is_posted_recently": now - posted_at < Duration::days(3),
         "priority": rng.between(1, 100),
-        "manager_rating": manager_rating,
+        // Paraform sends 0 for a rating or a stage count that is not set.
+        "manager_rating": manager_rating.unwrap_or(0.0),
         "hiring_count": hiring_count,
         "hiring_count_max": 0,
         "tech_stack": tech_stack,
@@ -887,7 +888,7 @@ pub(crate) fn role(
         "one_liner": company.one_liner,
     });
     let tail = json!({
-        "interview_stages": stages,
+        "interview_stages": stages.unwrap_or(0),
         "experience_count": rng.between(0, 40),
         "submitted": 0,
         "total_interviewing": total_interviewing,
