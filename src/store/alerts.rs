@@ -63,3 +63,66 @@ fn alert_row(r: &Row<'_>) -> rusqlite::Result<AlertRow> {
         recovery_sent_at: r.get("recovery_sent_at")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::at;
+    use super::Db;
+    use crate::role::timestamp;
+
+    fn pending_ids(db: &Db) -> Vec<i64> {
+        db.pending_alerts().unwrap().iter().map(|a| a.id).collect()
+    }
+
+    #[test]
+    fn an_opened_alert_is_pending_with_every_field() {
+        let db = Db::open_in_memory().unwrap();
+        let id = db
+            .open_alert("scrapes-failing", "3 scrapes failed", at(0))
+            .unwrap();
+        let alert = db.pending_alerts().unwrap().remove(0);
+        assert_eq!(alert.id, id);
+        assert_eq!(alert.incident, "scrapes-failing");
+        assert_eq!(alert.message, "3 scrapes failed");
+        assert_eq!(alert.opened_at, timestamp(at(0)));
+        assert_eq!(alert.alerted_at, None);
+        assert_eq!(alert.resolved_at, None);
+        assert_eq!(alert.recovery_sent_at, None);
+    }
+
+    #[test]
+    fn marks_set_each_time_in_its_own_column() {
+        let db = Db::open_in_memory().unwrap();
+        let id = db
+            .open_alert("session-expired", "log in again", at(0))
+            .unwrap();
+        db.mark_alert(id, "alerted_at", at(1)).unwrap();
+        db.mark_alert(id, "resolved_at", at(2)).unwrap();
+        // Resolved, but the recovery message is owed: still pending.
+        let alert = db.pending_alerts().unwrap().remove(0);
+        assert_eq!(alert.alerted_at, Some(timestamp(at(1))));
+        assert_eq!(alert.resolved_at, Some(timestamp(at(2))));
+        assert_eq!(alert.recovery_sent_at, None);
+
+        db.mark_alert(id, "recovery_sent_at", at(3)).unwrap();
+        assert!(db.pending_alerts().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_resolved_alert_that_never_went_out_is_not_pending() {
+        let db = Db::open_in_memory().unwrap();
+        let quiet = db.open_alert("digest-failed", "smtp", at(0)).unwrap();
+        let open = db.open_alert("session-expiring", "2 days", at(1)).unwrap();
+        db.mark_alert(quiet, "resolved_at", at(2)).unwrap();
+        assert_eq!(pending_ids(&db), [open]);
+    }
+
+    #[test]
+    fn mark_alert_refuses_other_columns() {
+        let db = Db::open_in_memory().unwrap();
+        let id = db.open_alert("digest-failed", "smtp", at(0)).unwrap();
+        let error = db.mark_alert(id, "message", at(1)).unwrap_err();
+        assert_eq!(error.to_string(), "no alert column message");
+        assert_eq!(db.pending_alerts().unwrap()[0].message, "smtp");
+    }
+}

@@ -54,3 +54,54 @@ impl Db {
             .sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{db_with_run, insert_roles};
+    use super::Db;
+
+    #[test]
+    fn count_rows_counts_our_tables_and_refuses_others() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1", "paraform:2"]);
+        assert_eq!(db.count_rows("runs").unwrap(), 1);
+        assert_eq!(db.count_rows("roles").unwrap(), 2);
+        assert_eq!(db.count_rows("role_versions").unwrap(), 2);
+        assert_eq!(db.count_rows("changes").unwrap(), 0);
+        assert_eq!(db.count_rows("digests").unwrap(), 0);
+        let error = db.count_rows("alerts; DROP TABLE runs").unwrap_err();
+        assert!(error.to_string().starts_with("no table"), "{error}");
+        assert!(db.count_rows("refinery_schema_history").is_err());
+    }
+
+    #[test]
+    fn a_backup_is_a_whole_checked_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1"]);
+        let copy = dir.path().join("copy.db");
+        db.backup_to(&copy).unwrap();
+        assert_eq!(Db::integrity_check(&copy).unwrap(), "ok");
+
+        let reopened = Db::open(&copy).unwrap();
+        assert_eq!(reopened.count_rows("roles").unwrap(), 1);
+        assert_eq!(
+            reopened.run(run_id).unwrap().unwrap().started_at,
+            "2026-01-02T03:04:05Z"
+        );
+        assert!(reopened.size_bytes() > 0);
+    }
+
+    #[test]
+    fn an_in_memory_database_has_no_size_on_disk() {
+        assert_eq!(Db::open_in_memory().unwrap().size_bytes(), 0);
+    }
+
+    #[test]
+    fn integrity_check_names_a_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.db");
+        let error = Db::integrity_check(&missing).unwrap_err();
+        assert!(format!("{error:#}").contains("missing.db"), "{error:#}");
+    }
+}

@@ -187,3 +187,148 @@ fn version_row(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
         observed_at: r.get("observed_at")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{at, db_with_run, insert_roles};
+    use crate::role::timestamp;
+    use crate::store::Db;
+    use crate::track::{ChangeKind, FieldChange};
+
+    fn change(kind: ChangeKind, field: &str, old: &str, new: &str) -> FieldChange {
+        FieldChange::new(kind, field, Some(old.to_string()), Some(new.to_string()))
+    }
+
+    /// Writes `(role, run, minute, change)` rows in one transaction.
+    fn record(db: &mut Db, changes: &[(&str, Option<i64>, i64, FieldChange)]) {
+        let tx = db.transaction().unwrap();
+        for (role_id, run_id, minute, change) in changes {
+            tx.insert_change(role_id, *run_id, at(*minute), change)
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+
+    fn ids(rows: &[super::ChangeRow]) -> Vec<i64> {
+        rows.iter().map(|c| c.id).collect()
+    }
+
+    #[test]
+    fn a_change_row_carries_every_field_and_its_role() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1"]);
+        let salary = change(ChangeKind::SalaryIncrease, "salary_max", "100", "120");
+        record(&mut db, &[("paraform:1", Some(run_id), 3, salary)]);
+        let row = db.list_changes(at(0)).unwrap().remove(0);
+        assert_eq!(row.role_id, "paraform:1");
+        assert_eq!(row.run_id, Some(run_id));
+        assert_eq!(row.detected_at, timestamp(at(3)));
+        assert_eq!(row.kind, "SALARY_INCREASE");
+        assert_eq!(row.field.as_deref(), Some("salary_max"));
+        assert_eq!(row.old_value.as_deref(), Some("100"));
+        assert_eq!(row.new_value.as_deref(), Some("120"));
+        assert_eq!(row.title.as_deref(), Some("paraform:1"));
+        assert_eq!(row.company.as_deref(), Some("Acme"));
+    }
+
+    #[test]
+    fn changes_are_selected_by_time_id_and_run() {
+        let (mut db, first_run) = db_with_run();
+        let second_run = db.start_run(at(10), "manual").unwrap();
+        insert_roles(&mut db, first_run, &["paraform:1", "paraform:2"]);
+        let new = FieldChange {
+            kind: ChangeKind::New,
+            field: None,
+            old_value: None,
+            new_value: None,
+        };
+        let fee = change(ChangeKind::FeeChange, "fee_percent", "20", "25");
+        let tier = change(ChangeKind::TierChange, "tier", "MAYBE", "QUALIFIED");
+        record(
+            &mut db,
+            &[
+                ("paraform:1", Some(first_run), 0, new.clone()),
+                ("paraform:2", Some(first_run), 0, new),
+                ("paraform:1", Some(second_run), 10, fee),
+                ("paraform:2", None, 20, tier),
+            ],
+        );
+        let all = db.list_changes(at(0)).unwrap();
+        assert_eq!(all.len(), 4);
+        let all_ids = ids(&all);
+
+        assert_eq!(ids(&db.list_changes(at(10)).unwrap()), all_ids[2..]);
+        assert_eq!(ids(&db.changes_after(all_ids[1]).unwrap()), all_ids[2..]);
+        assert!(db.changes_after(all_ids[3]).unwrap().is_empty());
+        assert_eq!(ids(&db.changes_in_run(first_run).unwrap()), all_ids[..2]);
+        assert_eq!(ids(&db.changes_in_run(second_run).unwrap()), [all_ids[2]]);
+        assert_eq!(all[3].run_id, None, "requalify's changes belong to no run");
+
+        let by_role = db.changes_by_role().unwrap();
+        assert_eq!(ids(&by_role["paraform:1"]), [all_ids[0], all_ids[2]]);
+        assert_eq!(ids(&by_role["paraform:2"]), [all_ids[1], all_ids[3]]);
+    }
+
+    #[test]
+    fn recent_changes_gives_kind_and_new_value_per_role_oldest_first() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1", "paraform:2"]);
+        record(
+            &mut db,
+            &[
+                (
+                    "paraform:1",
+                    Some(run_id),
+                    0,
+                    change(ChangeKind::HiringIncrease, "hires", "0", "1"),
+                ),
+                (
+                    "paraform:1",
+                    Some(run_id),
+                    5,
+                    change(ChangeKind::HiringIncrease, "hires", "1", "2"),
+                ),
+                (
+                    "paraform:2",
+                    Some(run_id),
+                    6,
+                    change(ChangeKind::InterviewIncrease, "interviews", "3", "4"),
+                ),
+            ],
+        );
+        let tx = db.transaction().unwrap();
+        let recent = tx.recent_changes(at(5)).unwrap();
+        assert_eq!(
+            recent["paraform:1"],
+            [("HIRING_INCREASE".to_string(), Some("2".to_string()))]
+        );
+        assert_eq!(
+            recent["paraform:2"],
+            [("INTERVIEW_INCREASE".to_string(), Some("4".to_string()))]
+        );
+        assert_eq!(tx.recent_changes(at(0)).unwrap()["paraform:1"].len(), 2);
+        assert!(tx.recent_changes(at(7)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn versions_are_grouped_by_role_in_order() {
+        let (mut db, first_run) = db_with_run();
+        let second_run = db.start_run(at(10), "manual").unwrap();
+        insert_roles(&mut db, first_run, &["paraform:1", "paraform:2"]);
+        let tx = db.transaction().unwrap();
+        tx.insert_version("paraform:1", second_run, at(10), "hash-2", "{\"id\":2}")
+            .unwrap();
+        tx.commit().unwrap();
+
+        let versions = db.versions_by_role().unwrap();
+        let first = &versions["paraform:1"];
+        assert_eq!(first.len(), 2);
+        assert_eq!(first[0].run_id, first_run);
+        assert_eq!(first[0].observed_at, timestamp(at(0)));
+        assert_eq!(first[1].run_id, second_run);
+        assert_eq!(first[1].observed_at, timestamp(at(10)));
+        assert!(first[0].id < first[1].id);
+        assert_eq!(versions["paraform:2"].len(), 1);
+        assert_eq!(db.count_rows("role_versions").unwrap(), 3);
+    }
+}

@@ -147,3 +147,123 @@ fn digest_row(r: &Row<'_>) -> rusqlite::Result<DigestRow> {
         last_change_id: r.get("last_change_id")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::at;
+    use super::{Db, DigestWrite};
+    use crate::role::timestamp;
+
+    fn write<'a>(period: &'a str, message_id: &'a str) -> DigestWrite<'a> {
+        DigestWrite {
+            period,
+            transport: "file",
+            recipients: "[\"ops@example.test\"]",
+            subject: "3 roles",
+            role_count: 3,
+            message_id,
+            since: at(-60),
+            last_change_id: Some(17),
+        }
+    }
+
+    #[test]
+    fn an_inserted_digest_is_sending_with_every_field() {
+        let db = Db::open_in_memory().unwrap();
+        assert!(db.last_digest().unwrap().is_none());
+        let id = db
+            .insert_digest(&write("2026-01-02", "<m1@example.test>"), at(0))
+            .unwrap();
+        let row = db.last_digest().unwrap().unwrap();
+        assert_eq!(row.id, id);
+        assert_eq!(row.created_at, timestamp(at(0)));
+        assert_eq!(row.sent_at, None);
+        assert_eq!(row.status, "sending");
+        assert_eq!(row.transport, "file");
+        assert_eq!(row.recipients, "[\"ops@example.test\"]");
+        assert_eq!(row.subject, "3 roles");
+        assert_eq!(row.role_count, 3);
+        assert_eq!(row.error, None);
+        assert_eq!(row.period.as_deref(), Some("2026-01-02"));
+        assert_eq!(row.message_id.as_deref(), Some("<m1@example.test>"));
+        assert_eq!(row.last_change_id, Some(17));
+        let since: String = db
+            .conn
+            .query_row("SELECT since FROM digests WHERE id = ?1", [id], |r| {
+                r.get("since")
+            })
+            .unwrap();
+        assert_eq!(since, timestamp(at(-60)));
+        // Sending is not sent.
+        assert!(db.sent_digest("2026-01-02").unwrap().is_none());
+        assert!(db.last_sent_digest().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_sent_digest_is_found_by_period_and_a_failed_one_is_not() {
+        let db = Db::open_in_memory().unwrap();
+        let sent = db
+            .insert_digest(&write("2026-01-01", "<a>"), at(0))
+            .unwrap();
+        db.finish_digest(sent, Ok(at(1))).unwrap();
+        let failed = db
+            .insert_digest(&write("2026-01-02", "<b>"), at(2))
+            .unwrap();
+        db.finish_digest(failed, Err("smtp said no")).unwrap();
+
+        let row = db.sent_digest("2026-01-01").unwrap().unwrap();
+        assert_eq!(row.id, sent);
+        assert_eq!(row.status, "sent");
+        assert_eq!(row.sent_at, Some(timestamp(at(1))));
+        assert!(db.sent_digest("2026-01-02").unwrap().is_none());
+        assert_eq!(db.last_sent_digest().unwrap().unwrap().id, sent);
+
+        let last = db.last_digest().unwrap().unwrap();
+        assert_eq!(last.id, failed);
+        assert_eq!(last.status, "failed");
+        assert_eq!(last.error.as_deref(), Some("smtp said no"));
+
+        // A retry that succeeds clears the error.
+        db.finish_digest(failed, Ok(at(3))).unwrap();
+        let retried = db.sent_digest("2026-01-02").unwrap().unwrap();
+        assert_eq!(retried.error, None);
+        assert_eq!(db.last_sent_digest().unwrap().unwrap().id, failed);
+    }
+
+    #[test]
+    fn the_newest_sent_digest_of_a_period_wins() {
+        let db = Db::open_in_memory().unwrap();
+        let first = db
+            .insert_digest(&write("2026-01-01", "<a>"), at(0))
+            .unwrap();
+        db.finish_digest(first, Ok(at(1))).unwrap();
+        let forced = db
+            .insert_digest(&write("2026-01-01", "<b>"), at(2))
+            .unwrap();
+        db.finish_digest(forced, Ok(at(3))).unwrap();
+        assert_eq!(db.sent_digest("2026-01-01").unwrap().unwrap().id, forced);
+    }
+
+    #[test]
+    fn interrupted_digests_fail_and_finished_ones_are_left() {
+        let db = Db::open_in_memory().unwrap();
+        let sent = db
+            .insert_digest(&write("2026-01-01", "<a>"), at(0))
+            .unwrap();
+        db.finish_digest(sent, Ok(at(1))).unwrap();
+        let interrupted = db
+            .insert_digest(&write("2026-01-02", "<b>"), at(2))
+            .unwrap();
+
+        assert_eq!(db.fail_interrupted_digests().unwrap(), 1);
+        let row = db.last_digest().unwrap().unwrap();
+        assert_eq!(row.id, interrupted);
+        assert_eq!(row.status, "failed");
+        assert_eq!(
+            row.error.as_deref(),
+            Some("the process stopped while sending")
+        );
+        assert_eq!(db.sent_digest("2026-01-01").unwrap().unwrap().id, sent);
+        assert_eq!(db.fail_interrupted_digests().unwrap(), 0);
+    }
+}

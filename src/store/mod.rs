@@ -110,3 +110,96 @@ impl StoreTx<'_> {
         self.tx.commit().context("committing the run")
     }
 }
+
+/// What the per-table tests share: a fixed clock and rows to build on.
+#[cfg(test)]
+mod fixtures {
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+
+    use super::{Db, RoleWrite};
+    use crate::role::RoleColumns;
+
+    /// The tests' clock: `at(0)` is 2026-01-02T03:04:05Z, `at(n)` n minutes later.
+    pub fn at(minutes: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap() + Duration::minutes(minutes)
+    }
+
+    pub fn columns(title: &str) -> RoleColumns {
+        RoleColumns {
+            title: Some(title.to_string()),
+            company: Some("Acme".to_string()),
+            url: Some(format!("https://example.test/{title}")),
+            salary_min: Some(150_000),
+            salary_max: Some(200_000),
+            fee_percent: Some(20.0),
+            posted_at: Some("2026-01-01T00:00:00Z".to_string()),
+        }
+    }
+
+    pub fn role_write<'a>(id: &'a str, columns: &'a RoleColumns, hash: &'a str) -> RoleWrite<'a> {
+        RoleWrite {
+            id,
+            source: "paraform",
+            external_id: id.trim_start_matches("paraform:"),
+            columns,
+            content_hash: hash,
+            raw: "{\"id\":1}",
+        }
+    }
+
+    /// A database with one `running` run (versions need a run to belong to).
+    pub fn db_with_run() -> (Db, i64) {
+        let db = Db::open_in_memory().unwrap();
+        let run_id = db.start_run(at(0), "manual").unwrap();
+        (db, run_id)
+    }
+
+    /// Inserts active roles, each with one version, in one committed transaction.
+    pub fn insert_roles(db: &mut Db, run_id: i64, ids: &[&str]) {
+        let tx = db.transaction().unwrap();
+        for id in ids {
+            let columns = columns(id);
+            let role = role_write(id, &columns, "hash-1");
+            tx.insert_role(&role, at(0)).unwrap();
+            tx.insert_version(id, run_id, at(0), "hash-1", role.raw)
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Db;
+
+    #[test]
+    fn in_memory_database_has_every_migration() {
+        let db = Db::open_in_memory().unwrap();
+        assert_eq!(db.schema_version().unwrap(), 4);
+        assert_eq!(db.path(), None);
+    }
+
+    #[test]
+    fn open_creates_directories_and_remembers_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested").join("air.db");
+        let db = Db::open(&path).unwrap();
+        assert_eq!(db.path(), Some(path.as_path()));
+        assert_eq!(db.schema_version().unwrap(), 4);
+    }
+
+    #[test]
+    fn a_dropped_transaction_writes_nothing() {
+        let (mut db, run_id) = super::fixtures::db_with_run();
+        {
+            let tx = db.transaction().unwrap();
+            let columns = super::fixtures::columns("paraform:1");
+            let role = super::fixtures::role_write("paraform:1", &columns, "h");
+            tx.insert_role(&role, super::fixtures::at(1)).unwrap();
+            tx.insert_version("paraform:1", run_id, super::fixtures::at(1), "h", "{}")
+                .unwrap();
+        }
+        assert_eq!(db.count_rows("roles").unwrap(), 0);
+        assert_eq!(db.count_rows("role_versions").unwrap(), 0);
+    }
+}

@@ -419,3 +419,379 @@ fn stored_role(r: &Row<'_>) -> rusqlite::Result<StoredRole> {
         evaluation,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{at, columns, db_with_run, insert_roles, role_write};
+    use super::{DetailWrite, Evaluation, RoleFilter};
+    use crate::role::{RoleColumns, timestamp};
+    use crate::store::Db;
+
+    fn evaluation(tier: &str, combined: f64) -> Evaluation {
+        Evaluation {
+            tier: tier.to_string(),
+            combined_score: combined,
+            engineer_score: 1.5,
+            headhunter_score: 2.5,
+            excitement_score: 3.5,
+            reasons: "[\"✓ remote\"]".to_string(),
+            signals: "[\"series B\"]".to_string(),
+            score_breakdown: "{\"engineer\":[]}".to_string(),
+            trend: Some("surging".to_string()),
+        }
+    }
+
+    fn evaluate(db: &mut Db, id: &str, e: &Evaluation) {
+        let tx = db.transaction().unwrap();
+        tx.write_evaluation(id, e, at(5)).unwrap();
+        tx.commit().unwrap();
+    }
+
+    fn listed(db: &Db, filter: &RoleFilter) -> Vec<String> {
+        db.list_roles(filter)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    }
+
+    #[test]
+    fn an_inserted_role_is_stored_active_and_unevaluated() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1"]);
+        let stored = db.stored_roles(None).unwrap();
+        let role = &stored["paraform:1"];
+        assert!(role.active);
+        assert_eq!(role.content_hash, "hash-1");
+        assert_eq!(role.raw, "{\"id\":1}");
+        assert_eq!(role.detail, None);
+        assert_eq!(role.evaluation, None);
+        assert!(
+            db.stored_roles(Some("paraform"))
+                .unwrap()
+                .contains_key("paraform:1")
+        );
+        assert!(db.stored_roles(Some("elsewhere")).unwrap().is_empty());
+    }
+
+    /// Every `RoleRow` field gets a value no other field has, so reading a
+    /// column into the wrong field (a shifted position, a wrong name) fails.
+    #[test]
+    fn every_role_row_field_round_trips_a_distinct_value() {
+        let (mut db, run_id) = db_with_run();
+        let columns = RoleColumns {
+            title: Some("the title".to_string()),
+            company: Some("the company".to_string()),
+            url: Some("https://example.test/url".to_string()),
+            salary_min: Some(111),
+            salary_max: Some(222),
+            fee_percent: Some(33.5),
+            posted_at: Some("2025-12-31T23:59:59Z".to_string()),
+        };
+        let role = role_write("paraform:distinct", &columns, "h0");
+        let tx = db.transaction().unwrap();
+        tx.insert_role(&role, at(1)).unwrap();
+        tx.insert_version(role.id, run_id, at(1), "h0", role.raw)
+            .unwrap();
+        tx.update_role(&role, true, at(2)).unwrap();
+        let e = Evaluation {
+            tier: "MAYBE".to_string(),
+            combined_score: 44.25,
+            engineer_score: 55.25,
+            headhunter_score: 66.25,
+            excitement_score: 77.25,
+            reasons: "[\"reasons\"]".to_string(),
+            signals: "[\"signals\"]".to_string(),
+            score_breakdown: "{\"breakdown\":1}".to_string(),
+            trend: Some("stalled".to_string()),
+        };
+        tx.write_evaluation(role.id, &e, at(3)).unwrap();
+        tx.write_detail(
+            role.id,
+            &DetailWrite {
+                detail: "{\"detail\":1}",
+                company_notes: Some("notes"),
+                requirements: "[]".to_string(),
+                ..DetailWrite::default()
+            },
+            at(4),
+        )
+        .unwrap();
+        tx.mark_gone(role.id, at(5)).unwrap();
+        tx.commit().unwrap();
+
+        let filter = RoleFilter {
+            include_gone: true,
+            ..RoleFilter::default()
+        };
+        let row = db.list_roles(&filter).unwrap().remove(0);
+        assert_eq!(row.id, "paraform:distinct");
+        assert_eq!(row.title.as_deref(), Some("the title"));
+        assert_eq!(row.company.as_deref(), Some("the company"));
+        assert_eq!(row.url.as_deref(), Some("https://example.test/url"));
+        assert_eq!(row.status, "gone");
+        assert_eq!(row.tier.as_deref(), Some("MAYBE"));
+        assert_eq!(row.combined_score, Some(44.25));
+        assert_eq!(row.salary_min, Some(111));
+        assert_eq!(row.salary_max, Some(222));
+        assert_eq!(row.fee_percent, Some(33.5));
+        assert_eq!(row.posted_at.as_deref(), Some("2025-12-31T23:59:59Z"));
+        assert_eq!(row.first_seen_at, timestamp(at(1)));
+        assert_eq!(row.last_seen_at, timestamp(at(2)));
+        assert_eq!(row.gone_at, Some(timestamp(at(5))));
+        assert_eq!(row.trend.as_deref(), Some("stalled"));
+
+        let explained = db.explain_role("paraform:distinct").unwrap().unwrap();
+        assert_eq!(explained.role.salary_max, Some(222));
+        assert_eq!(explained.engineer_score, Some(55.25));
+        assert_eq!(explained.headhunter_score, Some(66.25));
+        assert_eq!(explained.excitement_score, Some(77.25));
+        assert_eq!(explained.reasons.as_deref(), Some("[\"reasons\"]"));
+        assert_eq!(explained.signals.as_deref(), Some("[\"signals\"]"));
+        assert_eq!(
+            explained.score_breakdown.as_deref(),
+            Some("{\"breakdown\":1}")
+        );
+        assert_eq!(explained.company_notes.as_deref(), Some("notes"));
+        assert_eq!(explained.detail_fetched_at, Some(timestamp(at(4))));
+
+        let site = db.site_roles().unwrap().remove(0);
+        assert_eq!(site.row.trend.as_deref(), Some("stalled"));
+        assert_eq!(site.engineer_score, Some(55.25));
+        assert_eq!(site.headhunter_score, Some(66.25));
+        assert_eq!(site.excitement_score, Some(77.25));
+        assert_eq!(site.raw, "{\"id\":1}");
+        assert_eq!(site.detail.as_deref(), Some("{\"detail\":1}"));
+        assert_eq!(site.reasons.as_deref(), Some("[\"reasons\"]"));
+        assert_eq!(site.signals.as_deref(), Some("[\"signals\"]"));
+        assert_eq!(site.score_breakdown.as_deref(), Some("{\"breakdown\":1}"));
+        assert_eq!(site.last_changed_at, timestamp(at(2)));
+    }
+
+    #[test]
+    fn an_update_refreshes_columns_and_moves_last_changed_only_on_new_content() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1"]);
+        let changed = RoleColumns {
+            salary_max: Some(250_000),
+            ..columns("renamed")
+        };
+        let tx = db.transaction().unwrap();
+        tx.update_role(&role_write("paraform:1", &changed, "hash-1"), false, at(1))
+            .unwrap();
+        tx.commit().unwrap();
+        let site = db.site_roles().unwrap().remove(0);
+        assert_eq!(site.row.title.as_deref(), Some("renamed"));
+        assert_eq!(site.row.salary_max, Some(250_000));
+        assert_eq!(site.row.last_seen_at, timestamp(at(1)));
+        assert_eq!(site.last_changed_at, timestamp(at(0)));
+
+        let tx = db.transaction().unwrap();
+        tx.update_role(&role_write("paraform:1", &changed, "hash-2"), true, at(2))
+            .unwrap();
+        tx.commit().unwrap();
+        let site = db.site_roles().unwrap().remove(0);
+        assert_eq!(site.last_changed_at, timestamp(at(2)));
+        assert_eq!(
+            db.stored_roles(None).unwrap()["paraform:1"].content_hash,
+            "hash-2"
+        );
+    }
+
+    #[test]
+    fn a_gone_role_comes_back_when_seen_again() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1"]);
+        let tx = db.transaction().unwrap();
+        tx.mark_gone("paraform:1", at(1)).unwrap();
+        tx.commit().unwrap();
+        assert!(!db.stored_roles(None).unwrap()["paraform:1"].active);
+        assert!(listed(&db, &RoleFilter::default()).is_empty());
+
+        let columns = columns("back");
+        let tx = db.transaction().unwrap();
+        tx.update_role(&role_write("paraform:1", &columns, "hash-1"), false, at(2))
+            .unwrap();
+        tx.commit().unwrap();
+        let row = db.list_roles(&RoleFilter::default()).unwrap().remove(0);
+        assert_eq!(row.status, "active");
+        assert_eq!(row.gone_at, None);
+    }
+
+    #[test]
+    fn an_evaluation_round_trips_through_stored_roles() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1"]);
+        let e = evaluation("QUALIFIED", 81.5);
+        evaluate(&mut db, "paraform:1", &e);
+        assert_eq!(
+            db.stored_roles(None).unwrap()["paraform:1"].evaluation,
+            Some(e)
+        );
+        let trendless = Evaluation {
+            trend: None,
+            ..evaluation("SKIP", 0.0)
+        };
+        evaluate(&mut db, "paraform:1", &trendless);
+        assert_eq!(
+            db.stored_roles(None).unwrap()["paraform:1"].evaluation,
+            Some(trendless)
+        );
+    }
+
+    #[test]
+    fn a_detail_round_trips_through_stored_roles_and_its_columns() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1"]);
+        let tx = db.transaction().unwrap();
+        let detail = DetailWrite {
+            detail: "{\"companyTip\":\"<p>x</p>\"}",
+            company_notes: Some("company notes"),
+            selling_points: Some("selling points"),
+            description: Some("description"),
+            equity: Some("0.1%"),
+            requirements: "[\"rust\"]".to_string(),
+        };
+        tx.write_detail("paraform:1", &detail, at(3)).unwrap();
+        tx.commit().unwrap();
+        let stored = &db.stored_roles(None).unwrap()["paraform:1"];
+        assert_eq!(stored.detail.as_deref(), Some(detail.detail));
+        let (selling_points, description, equity, requirements): (String, String, String, String) =
+            db.conn
+                .query_row(
+                    "SELECT selling_points, description, equity, requirements FROM roles",
+                    [],
+                    |r| {
+                        Ok((
+                            r.get("selling_points")?,
+                            r.get("description")?,
+                            r.get("equity")?,
+                            r.get("requirements")?,
+                        ))
+                    },
+                )
+                .unwrap();
+        assert_eq!(
+            [selling_points, description, equity, requirements],
+            ["selling points", "description", "0.1%", "[\"rust\"]"]
+        );
+        let explained = db.explain_role("paraform:1").unwrap().unwrap();
+        assert_eq!(explained.company_notes.as_deref(), Some("company notes"));
+        assert_eq!(explained.detail_fetched_at, Some(timestamp(at(3))));
+    }
+
+    #[test]
+    fn list_roles_filters_by_tier_and_status_and_orders_by_tier_then_score() {
+        let (mut db, run_id) = db_with_run();
+        let ids = [
+            "paraform:a",
+            "paraform:b",
+            "paraform:c",
+            "paraform:d",
+            "paraform:e",
+        ];
+        insert_roles(&mut db, run_id, &ids);
+        evaluate(&mut db, "paraform:a", &evaluation("SKIP", 90.0));
+        evaluate(&mut db, "paraform:b", &evaluation("QUALIFIED", 50.0));
+        evaluate(&mut db, "paraform:c", &evaluation("QUALIFIED", 70.0));
+        evaluate(&mut db, "paraform:d", &evaluation("MAYBE", 99.0));
+        let tx = db.transaction().unwrap();
+        tx.mark_gone("paraform:e", at(6)).unwrap();
+        tx.commit().unwrap();
+
+        let active = listed(&db, &RoleFilter::default());
+        assert_eq!(
+            active,
+            ["paraform:c", "paraform:b", "paraform:d", "paraform:a"]
+        );
+        let all = listed(
+            &db,
+            &RoleFilter {
+                include_gone: true,
+                ..RoleFilter::default()
+            },
+        );
+        assert_eq!(
+            all,
+            [
+                "paraform:c",
+                "paraform:b",
+                "paraform:d",
+                "paraform:a",
+                "paraform:e"
+            ]
+        );
+        let qualified = listed(
+            &db,
+            &RoleFilter {
+                tier: Some("QUALIFIED".to_string()),
+                ..RoleFilter::default()
+            },
+        );
+        assert_eq!(qualified, ["paraform:c", "paraform:b"]);
+        let limited = listed(
+            &db,
+            &RoleFilter {
+                limit: Some(1),
+                ..RoleFilter::default()
+            },
+        );
+        assert_eq!(limited, ["paraform:c"]);
+
+        let site: Vec<String> = db
+            .site_roles()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.row.id)
+            .collect();
+        assert_eq!(site, all);
+    }
+
+    #[test]
+    fn tier_counts_and_qualified_count_active_roles_only() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(
+            &mut db,
+            run_id,
+            &[
+                "paraform:1",
+                "paraform:2",
+                "paraform:3",
+                "paraform:4",
+                "paraform:5",
+            ],
+        );
+        evaluate(&mut db, "paraform:1", &evaluation("SKIP", 1.0));
+        evaluate(&mut db, "paraform:2", &evaluation("MAYBE", 1.0));
+        evaluate(&mut db, "paraform:3", &evaluation("QUALIFIED", 1.0));
+        evaluate(&mut db, "paraform:4", &evaluation("QUALIFIED", 1.0));
+        let tx = db.transaction().unwrap();
+        tx.mark_gone("paraform:4", at(6)).unwrap();
+        assert_eq!(tx.count_qualified().unwrap(), 2);
+        tx.commit().unwrap();
+        assert_eq!(
+            db.tier_counts().unwrap(),
+            [
+                ("QUALIFIED".to_string(), 1),
+                ("MAYBE".to_string(), 1),
+                ("SKIP".to_string(), 1),
+                ("-".to_string(), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn explain_finds_a_role_by_full_or_external_id() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:42"]);
+        assert_eq!(
+            db.explain_role("paraform:42").unwrap().unwrap().role.id,
+            "paraform:42"
+        );
+        assert_eq!(
+            db.explain_role("42").unwrap().unwrap().role.id,
+            "paraform:42"
+        );
+        assert!(db.explain_role("43").unwrap().is_none());
+    }
+}

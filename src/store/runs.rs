@@ -153,3 +153,138 @@ fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
         duration_ms: r.get("duration_ms")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::fixtures::at;
+    use super::{Db, RunCounts};
+    use crate::role::timestamp;
+
+    #[test]
+    fn a_started_run_is_running_until_finished() {
+        let mut db = Db::open_in_memory().unwrap();
+        let id = db.start_run(at(0), "schedule").unwrap();
+        let run = db.run(id).unwrap().unwrap();
+        assert_eq!(run.status, "running");
+        assert_eq!(run.trigger, "schedule");
+        assert_eq!(run.started_at, timestamp(at(0)));
+        assert_eq!(run.finished_at, None);
+        assert_eq!(run.errors, Vec::<String>::new());
+        assert_eq!(run.duration_ms, None);
+
+        let counts = RunCounts {
+            seen: 7,
+            new: 6,
+            changed: 5,
+            gone: 4,
+            reappeared: 3,
+            qualified: 2,
+            requests: 1,
+        };
+        let tx = db.transaction().unwrap();
+        let errors = vec!["one source failed".to_string()];
+        tx.finish_run(
+            id,
+            "partial",
+            &counts,
+            &errors,
+            at(2),
+            Duration::from_millis(1234),
+        )
+        .unwrap();
+        tx.commit().unwrap();
+
+        // Each count lands in its own column: distinct values catch a swap.
+        let run = db.run(id).unwrap().unwrap();
+        assert_eq!(run.status, "partial");
+        assert_eq!(run.finished_at, Some(timestamp(at(2))));
+        assert_eq!(
+            [
+                run.roles_seen,
+                run.roles_new,
+                run.roles_changed,
+                run.roles_gone,
+                run.roles_reappeared,
+                run.roles_qualified
+            ],
+            [7, 6, 5, 4, 3, 2]
+        );
+        assert_eq!(run.errors, errors);
+        assert_eq!(run.duration_ms, Some(1234));
+        let requests: i64 = db
+            .conn
+            .query_row("SELECT requests FROM runs WHERE id = ?1", [id], |r| {
+                r.get("requests")
+            })
+            .unwrap();
+        assert_eq!(requests, 1);
+    }
+
+    #[test]
+    fn a_failed_run_keeps_its_errors() {
+        let db = Db::open_in_memory().unwrap();
+        let id = db.start_run(at(0), "manual").unwrap();
+        let errors = vec!["first".to_string(), "second".to_string()];
+        db.fail_run(id, at(1), &errors).unwrap();
+        let run = db.run(id).unwrap().unwrap();
+        assert_eq!(run.status, "failed");
+        assert_eq!(run.finished_at, Some(timestamp(at(1))));
+        assert_eq!(run.errors, errors);
+    }
+
+    #[test]
+    fn abandoned_runs_are_failed_with_a_reason_and_finished_ones_are_left() {
+        let mut db = Db::open_in_memory().unwrap();
+        let finished = db.start_run(at(0), "manual").unwrap();
+        let tx = db.transaction().unwrap();
+        tx.finish_run(
+            finished,
+            "ok",
+            &RunCounts::default(),
+            &[],
+            at(1),
+            Duration::ZERO,
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        let abandoned = db.start_run(at(2), "manual").unwrap();
+
+        assert_eq!(db.fail_abandoned_runs(at(3)).unwrap(), 1);
+        let run = db.run(abandoned).unwrap().unwrap();
+        assert_eq!(run.status, "failed");
+        assert_eq!(run.finished_at, Some(timestamp(at(3))));
+        assert_eq!(run.errors.len(), 1);
+        assert!(
+            run.errors[0].contains("the process stopped"),
+            "{:?}",
+            run.errors
+        );
+        assert_eq!(db.run(finished).unwrap().unwrap().status, "ok");
+        assert_eq!(db.fail_abandoned_runs(at(4)).unwrap(), 0);
+    }
+
+    #[test]
+    fn runs_list_oldest_first_or_newest_first() {
+        let db = Db::open_in_memory().unwrap();
+        let ids: Vec<i64> = (0..3)
+            .map(|n| db.start_run(at(n), "manual").unwrap())
+            .collect();
+        let all: Vec<i64> = db.all_runs().unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(all, ids);
+        let recent: Vec<i64> = db.recent_runs(2).unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(recent, vec![ids[2], ids[1]]);
+        assert!(db.run(ids[2] + 1).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_hand_edited_errors_column_is_reported_as_text() {
+        let db = Db::open_in_memory().unwrap();
+        let id = db.start_run(at(0), "manual").unwrap();
+        db.conn
+            .execute("UPDATE runs SET errors = 'not json' WHERE id = ?1", [id])
+            .unwrap();
+        assert_eq!(db.run(id).unwrap().unwrap().errors, vec!["not json"]);
+    }
+}
