@@ -1,0 +1,797 @@
+//! The `roles` table: the latest state of every role, its verdict and its
+//! detail text.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Db, StoreTx};
+use crate::role::timestamp;
+
+/// What the tracker and the evaluator need to know about a stored role.
+#[derive(Debug, Clone)]
+pub struct StoredRole {
+    pub id: String,
+    pub active: bool,
+    pub content_hash: String,
+    pub raw: String,
+    /// The latest detail JSON, if a detail call ever succeeded.
+    pub detail: Option<String>,
+    pub evaluation: Option<Evaluation>,
+}
+
+/// A role's stored verdict, as written: equal values mean nothing to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub tier: String,
+    pub combined_score: f64,
+    pub engineer_score: f64,
+    pub headhunter_score: f64,
+    pub excitement_score: f64,
+    /// JSON array of strings.
+    pub reasons: String,
+    /// JSON array of strings.
+    pub signals: String,
+    /// JSON object.
+    pub score_breakdown: String,
+    pub trend: Option<String>,
+}
+
+/// The clean text read from a detail payload, for its columns.
+#[derive(Debug, Clone, Default)]
+pub struct DetailWrite<'a> {
+    pub detail: &'a str,
+    pub company_notes: Option<&'a str>,
+    pub selling_points: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub equity: Option<&'a str>,
+    /// JSON array of strings.
+    pub requirements: String,
+}
+
+/// Everything `roles --explain` shows.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoleExplained {
+    pub role: RoleRow,
+    pub engineer_score: Option<f64>,
+    pub headhunter_score: Option<f64>,
+    pub excitement_score: Option<f64>,
+    pub reasons: Option<String>,
+    pub signals: Option<String>,
+    pub score_breakdown: Option<String>,
+    pub company_notes: Option<String>,
+    pub detail_fetched_at: Option<String>,
+}
+
+/// A role row as written by a scrape.
+#[derive(Debug, Clone)]
+pub struct RoleWrite<'a> {
+    pub id: &'a str,
+    pub source: &'a str,
+    pub external_id: &'a str,
+    pub columns: &'a crate::role::RoleColumns,
+    pub content_hash: &'a str,
+    pub raw: &'a str,
+}
+
+/// A role as listed by `roles`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoleRow {
+    pub id: String,
+    pub title: Option<String>,
+    pub company: Option<String>,
+    pub url: Option<String>,
+    pub status: String,
+    pub tier: Option<String>,
+    pub combined_score: Option<f64>,
+    pub salary_min: Option<i64>,
+    pub salary_max: Option<i64>,
+    pub fee_percent: Option<f64>,
+    pub posted_at: Option<String>,
+    pub first_seen_at: String,
+    pub last_seen_at: String,
+    pub gone_at: Option<String>,
+    pub trend: Option<String>,
+}
+
+/// Everything the site shows of a role.
+#[derive(Debug, Clone)]
+pub struct SiteRole {
+    pub row: RoleRow,
+    pub engineer_score: Option<f64>,
+    pub headhunter_score: Option<f64>,
+    pub excitement_score: Option<f64>,
+    pub raw: String,
+    pub detail: Option<String>,
+    pub reasons: Option<String>,
+    pub signals: Option<String>,
+    pub score_breakdown: Option<String>,
+    pub last_changed_at: String,
+}
+
+/// Which roles `list_roles` returns.
+#[derive(Debug, Clone, Default)]
+pub struct RoleFilter {
+    pub include_gone: bool,
+    pub tier: Option<String>,
+    pub limit: Option<u64>,
+}
+
+impl Db {
+    /// Every stored role (of one source, or all), keyed by role id.
+    pub fn stored_roles(&self, source: Option<&str>) -> Result<HashMap<String, StoredRole>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, status, content_hash, raw, detail, tier, combined_score, engineer_score,
+                    headhunter_score, excitement_score, reasons, signals, score_breakdown, trend
+             FROM roles WHERE ?1 IS NULL OR source = ?1",
+        )?;
+        let rows = stmt.query_map([source], stored_role)?;
+        let mut roles = HashMap::new();
+        for role in rows {
+            let role = role?;
+            roles.insert(role.id.clone(), role);
+        }
+        Ok(roles)
+    }
+
+    /// One role with its verdict, by full id or by external id.
+    pub fn explain_role(&self, id: &str) -> Result<Option<RoleExplained>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {ROLE_COLUMNS}, engineer_score, headhunter_score, excitement_score,
+                            reasons, signals, score_breakdown, company_notes, detail_fetched_at
+                     FROM roles WHERE id = ?1 OR external_id = ?1 ORDER BY id = ?1 DESC LIMIT 1"
+                ),
+                [id],
+                role_explained,
+            )
+            .optional()?)
+    }
+
+    pub fn list_roles(&self, filter: &RoleFilter) -> Result<Vec<RoleRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ROLE_COLUMNS} FROM roles
+             WHERE (?1 OR status = 'active') AND (?2 IS NULL OR tier = ?2)
+             ORDER BY status,
+                 CASE tier WHEN 'QUALIFIED' THEN 0 WHEN 'MAYBE' THEN 1 WHEN 'LOCATION_UNCERTAIN' THEN 2
+                           WHEN 'SKIP' THEN 3 ELSE 4 END,
+                 combined_score DESC NULLS LAST, posted_at DESC, id
+             LIMIT ?3"
+        ))?;
+        let limit = filter.limit.map(|l| l as i64).unwrap_or(-1);
+        let rows = stmt.query_map(params![filter.include_gone, filter.tier, limit], role_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Active roles per tier (unevaluated roles under `-`), in tier order.
+    pub fn tier_counts(&self) -> Result<Vec<(String, i64)>> {
+        // The aliases differ from `tier` on purpose: ORDER BY must still see
+        // the column (NULL for unevaluated), not the `-` shown for it.
+        let mut stmt = self.conn.prepare(
+            "SELECT COALESCE(tier, '-') AS tier_shown, COUNT(*) AS role_count FROM roles
+             WHERE status = 'active' GROUP BY 1
+             ORDER BY CASE tier WHEN 'QUALIFIED' THEN 0 WHEN 'MAYBE' THEN 1
+                      WHEN 'LOCATION_UNCERTAIN' THEN 2 WHEN 'SKIP' THEN 3 ELSE 4 END",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get("tier_shown")?, r.get("role_count")?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every role with what the site shows of it.
+    pub fn site_roles(&self) -> Result<Vec<SiteRole>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ROLE_COLUMNS}, engineer_score, headhunter_score, excitement_score, raw, detail,
+                    reasons, signals, score_breakdown, last_changed_at
+             FROM roles
+             ORDER BY status,
+                 CASE tier WHEN 'QUALIFIED' THEN 0 WHEN 'MAYBE' THEN 1 WHEN 'LOCATION_UNCERTAIN' THEN 2
+                           WHEN 'SKIP' THEN 3 ELSE 4 END,
+                 combined_score DESC NULLS LAST, id"
+        ))?;
+        let rows = stmt.query_map([], site_role)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+impl StoreTx<'_> {
+    pub fn insert_role(&self, role: &RoleWrite<'_>, now: DateTime<Utc>) -> Result<()> {
+        let now = timestamp(now);
+        let c = role.columns;
+        self.tx.execute(
+            "INSERT INTO roles (id, source, external_id, title, company, url, status,
+                 first_seen_at, last_seen_at, last_changed_at, salary_min, salary_max,
+                 fee_percent, posted_at, content_hash, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                role.id,
+                role.source,
+                role.external_id,
+                c.title,
+                c.company,
+                c.url,
+                now,
+                c.salary_min,
+                c.salary_max,
+                c.fee_percent,
+                c.posted_at,
+                role.content_hash,
+                role.raw
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Refreshes a seen role: columns and raw always (volatile fields move),
+    /// `last_changed_at` only when `content_changed`. Brings a gone role back.
+    pub fn update_role(
+        &self,
+        role: &RoleWrite<'_>,
+        content_changed: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let c = role.columns;
+        self.tx.execute(
+            "UPDATE roles SET title = ?2, company = ?3, url = ?4, status = 'active', gone_at = NULL,
+                 last_seen_at = ?5, last_changed_at = CASE WHEN ?6 THEN ?5 ELSE last_changed_at END,
+                 salary_min = ?7, salary_max = ?8, fee_percent = ?9, posted_at = ?10,
+                 content_hash = ?11, raw = ?12
+             WHERE id = ?1",
+            params![
+                role.id,
+                c.title,
+                c.company,
+                c.url,
+                timestamp(now),
+                content_changed,
+                c.salary_min,
+                c.salary_max,
+                c.fee_percent,
+                c.posted_at,
+                role.content_hash,
+                role.raw
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn mark_gone(&self, role_id: &str, now: DateTime<Utc>) -> Result<()> {
+        self.tx.execute(
+            "UPDATE roles SET status = 'gone', gone_at = ?2 WHERE id = ?1",
+            params![role_id, timestamp(now)],
+        )?;
+        Ok(())
+    }
+
+    pub fn write_evaluation(
+        &self,
+        role_id: &str,
+        e: &Evaluation,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.tx.execute(
+            "UPDATE roles SET tier = ?2, combined_score = ?3, engineer_score = ?4,
+                 headhunter_score = ?5, excitement_score = ?6, reasons = ?7, signals = ?8,
+                 score_breakdown = ?9, trend = ?10, evaluated_at = ?11
+             WHERE id = ?1",
+            params![
+                role_id,
+                e.tier,
+                e.combined_score,
+                e.engineer_score,
+                e.headhunter_score,
+                e.excitement_score,
+                e.reasons,
+                e.signals,
+                e.score_breakdown,
+                e.trend,
+                timestamp(now)
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn write_detail(
+        &self,
+        role_id: &str,
+        d: &DetailWrite<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.tx.execute(
+            "UPDATE roles SET detail = ?2, detail_fetched_at = ?3, company_notes = ?4,
+                 selling_points = ?5, description = ?6, equity = ?7, requirements = ?8
+             WHERE id = ?1",
+            params![
+                role_id,
+                d.detail,
+                timestamp(now),
+                d.company_notes,
+                d.selling_points,
+                d.description,
+                d.equity,
+                d.requirements
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Active roles that count as qualified (QUALIFIED or MAYBE).
+    pub fn count_qualified(&self) -> Result<u64> {
+        let n: i64 = self.tx.query_row(
+            "SELECT COUNT(*) AS qualified FROM roles
+             WHERE status = 'active' AND tier IN ('QUALIFIED', 'MAYBE')",
+            [],
+            |r| r.get("qualified"),
+        )?;
+        Ok(n as u64)
+    }
+}
+
+/// The columns `role_row` reads, by name; queries add their own after it.
+const ROLE_COLUMNS: &str = "id, title, company, url, status, tier, combined_score, salary_min,
+        salary_max, fee_percent, posted_at, first_seen_at, last_seen_at, gone_at, trend";
+
+fn role_row(r: &Row<'_>) -> rusqlite::Result<RoleRow> {
+    Ok(RoleRow {
+        id: r.get("id")?,
+        title: r.get("title")?,
+        company: r.get("company")?,
+        url: r.get("url")?,
+        status: r.get("status")?,
+        tier: r.get("tier")?,
+        combined_score: r.get("combined_score")?,
+        salary_min: r.get("salary_min")?,
+        salary_max: r.get("salary_max")?,
+        fee_percent: r.get("fee_percent")?,
+        posted_at: r.get("posted_at")?,
+        first_seen_at: r.get("first_seen_at")?,
+        last_seen_at: r.get("last_seen_at")?,
+        gone_at: r.get("gone_at")?,
+        trend: r.get("trend")?,
+    })
+}
+
+fn role_explained(r: &Row<'_>) -> rusqlite::Result<RoleExplained> {
+    Ok(RoleExplained {
+        role: role_row(r)?,
+        engineer_score: r.get("engineer_score")?,
+        headhunter_score: r.get("headhunter_score")?,
+        excitement_score: r.get("excitement_score")?,
+        reasons: r.get("reasons")?,
+        signals: r.get("signals")?,
+        score_breakdown: r.get("score_breakdown")?,
+        company_notes: r.get("company_notes")?,
+        detail_fetched_at: r.get("detail_fetched_at")?,
+    })
+}
+
+fn site_role(r: &Row<'_>) -> rusqlite::Result<SiteRole> {
+    Ok(SiteRole {
+        row: role_row(r)?,
+        engineer_score: r.get("engineer_score")?,
+        headhunter_score: r.get("headhunter_score")?,
+        excitement_score: r.get("excitement_score")?,
+        raw: r.get("raw")?,
+        detail: r.get("detail")?,
+        reasons: r.get("reasons")?,
+        signals: r.get("signals")?,
+        score_breakdown: r.get("score_breakdown")?,
+        last_changed_at: r.get("last_changed_at")?,
+    })
+}
+
+/// A stored role; its verdict exists once a tier was written.
+fn stored_role(r: &Row<'_>) -> rusqlite::Result<StoredRole> {
+    let tier: Option<String> = r.get("tier")?;
+    let evaluation = match tier {
+        None => None,
+        Some(tier) => Some(Evaluation {
+            tier,
+            combined_score: r
+                .get::<_, Option<f64>>("combined_score")?
+                .unwrap_or_default(),
+            engineer_score: r
+                .get::<_, Option<f64>>("engineer_score")?
+                .unwrap_or_default(),
+            headhunter_score: r
+                .get::<_, Option<f64>>("headhunter_score")?
+                .unwrap_or_default(),
+            excitement_score: r
+                .get::<_, Option<f64>>("excitement_score")?
+                .unwrap_or_default(),
+            reasons: r.get::<_, Option<String>>("reasons")?.unwrap_or_default(),
+            signals: r.get::<_, Option<String>>("signals")?.unwrap_or_default(),
+            score_breakdown: r
+                .get::<_, Option<String>>("score_breakdown")?
+                .unwrap_or_default(),
+            trend: r.get("trend")?,
+        }),
+    };
+    Ok(StoredRole {
+        id: r.get("id")?,
+        active: r.get::<_, String>("status")? == "active",
+        content_hash: r.get("content_hash")?,
+        raw: r.get("raw")?,
+        detail: r.get("detail")?,
+        evaluation,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{at, columns, db_with_run, insert_roles, role_write};
+    use super::{DetailWrite, Evaluation, RoleFilter};
+    use crate::role::{RoleColumns, timestamp};
+    use crate::store::Db;
+
+    fn evaluation(tier: &str, combined: f64) -> Evaluation {
+        Evaluation {
+            tier: tier.to_string(),
+            combined_score: combined,
+            engineer_score: 1.5,
+            headhunter_score: 2.5,
+            excitement_score: 3.5,
+            reasons: "[\"✓ remote\"]".to_string(),
+            signals: "[\"series B\"]".to_string(),
+            score_breakdown: "{\"engineer\":[]}".to_string(),
+            trend: Some("surging".to_string()),
+        }
+    }
+
+    fn evaluate(db: &mut Db, id: &str, e: &Evaluation) {
+        let tx = db.transaction().unwrap();
+        tx.write_evaluation(id, e, at(5)).unwrap();
+        tx.commit().unwrap();
+    }
+
+    fn listed(db: &Db, filter: &RoleFilter) -> Vec<String> {
+        db.list_roles(filter)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    }
+
+    #[test]
+    fn an_inserted_role_is_stored_active_and_unevaluated() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1"]);
+        let stored = db.stored_roles(None).unwrap();
+        let role = &stored["paraform:1"];
+        assert!(role.active);
+        assert_eq!(role.content_hash, "hash-1");
+        assert_eq!(role.raw, "{\"id\":1}");
+        assert_eq!(role.detail, None);
+        assert_eq!(role.evaluation, None);
+        assert!(
+            db.stored_roles(Some("paraform"))
+                .unwrap()
+                .contains_key("paraform:1")
+        );
+        assert!(db.stored_roles(Some("elsewhere")).unwrap().is_empty());
+    }
+
+    /// Every `RoleRow` field gets a value no other field has, so reading a
+    /// column into the wrong field (a shifted position, a wrong name) fails.
+    #[test]
+    fn every_role_row_field_round_trips_a_distinct_value() {
+        let (mut db, run_id) = db_with_run();
+        let columns = RoleColumns {
+            title: Some("the title".to_string()),
+            company: Some("the company".to_string()),
+            url: Some("https://example.test/url".to_string()),
+            salary_min: Some(111),
+            salary_max: Some(222),
+            fee_percent: Some(33.5),
+            posted_at: Some("2025-12-31T23:59:59Z".to_string()),
+        };
+        let role = role_write("paraform:distinct", &columns, "h0");
+        let tx = db.transaction().unwrap();
+        tx.insert_role(&role, at(1)).unwrap();
+        tx.insert_version(role.id, run_id, at(1), "h0", role.raw)
+            .unwrap();
+        tx.update_role(&role, true, at(2)).unwrap();
+        let e = Evaluation {
+            tier: "MAYBE".to_string(),
+            combined_score: 44.25,
+            engineer_score: 55.25,
+            headhunter_score: 66.25,
+            excitement_score: 77.25,
+            reasons: "[\"reasons\"]".to_string(),
+            signals: "[\"signals\"]".to_string(),
+            score_breakdown: "{\"breakdown\":1}".to_string(),
+            trend: Some("stalled".to_string()),
+        };
+        tx.write_evaluation(role.id, &e, at(3)).unwrap();
+        tx.write_detail(
+            role.id,
+            &DetailWrite {
+                detail: "{\"detail\":1}",
+                company_notes: Some("notes"),
+                requirements: "[]".to_string(),
+                ..DetailWrite::default()
+            },
+            at(4),
+        )
+        .unwrap();
+        tx.mark_gone(role.id, at(5)).unwrap();
+        tx.commit().unwrap();
+
+        let filter = RoleFilter {
+            include_gone: true,
+            ..RoleFilter::default()
+        };
+        let row = db.list_roles(&filter).unwrap().remove(0);
+        assert_eq!(row.id, "paraform:distinct");
+        assert_eq!(row.title.as_deref(), Some("the title"));
+        assert_eq!(row.company.as_deref(), Some("the company"));
+        assert_eq!(row.url.as_deref(), Some("https://example.test/url"));
+        assert_eq!(row.status, "gone");
+        assert_eq!(row.tier.as_deref(), Some("MAYBE"));
+        assert_eq!(row.combined_score, Some(44.25));
+        assert_eq!(row.salary_min, Some(111));
+        assert_eq!(row.salary_max, Some(222));
+        assert_eq!(row.fee_percent, Some(33.5));
+        assert_eq!(row.posted_at.as_deref(), Some("2025-12-31T23:59:59Z"));
+        assert_eq!(row.first_seen_at, timestamp(at(1)));
+        assert_eq!(row.last_seen_at, timestamp(at(2)));
+        assert_eq!(row.gone_at, Some(timestamp(at(5))));
+        assert_eq!(row.trend.as_deref(), Some("stalled"));
+
+        let explained = db.explain_role("paraform:distinct").unwrap().unwrap();
+        assert_eq!(explained.role.salary_max, Some(222));
+        assert_eq!(explained.engineer_score, Some(55.25));
+        assert_eq!(explained.headhunter_score, Some(66.25));
+        assert_eq!(explained.excitement_score, Some(77.25));
+        assert_eq!(explained.reasons.as_deref(), Some("[\"reasons\"]"));
+        assert_eq!(explained.signals.as_deref(), Some("[\"signals\"]"));
+        assert_eq!(
+            explained.score_breakdown.as_deref(),
+            Some("{\"breakdown\":1}")
+        );
+        assert_eq!(explained.company_notes.as_deref(), Some("notes"));
+        assert_eq!(explained.detail_fetched_at, Some(timestamp(at(4))));
+
+        let site = db.site_roles().unwrap().remove(0);
+        assert_eq!(site.row.trend.as_deref(), Some("stalled"));
+        assert_eq!(site.engineer_score, Some(55.25));
+        assert_eq!(site.headhunter_score, Some(66.25));
+        assert_eq!(site.excitement_score, Some(77.25));
+        assert_eq!(site.raw, "{\"id\":1}");
+        assert_eq!(site.detail.as_deref(), Some("{\"detail\":1}"));
+        assert_eq!(site.reasons.as_deref(), Some("[\"reasons\"]"));
+        assert_eq!(site.signals.as_deref(), Some("[\"signals\"]"));
+        assert_eq!(site.score_breakdown.as_deref(), Some("{\"breakdown\":1}"));
+        assert_eq!(site.last_changed_at, timestamp(at(2)));
+    }
+
+    #[test]
+    fn an_update_refreshes_columns_and_moves_last_changed_only_on_new_content() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1"]);
+        let changed = RoleColumns {
+            salary_max: Some(250_000),
+            ..columns("renamed")
+        };
+        let tx = db.transaction().unwrap();
+        tx.update_role(&role_write("paraform:1", &changed, "hash-1"), false, at(1))
+            .unwrap();
+        tx.commit().unwrap();
+        let site = db.site_roles().unwrap().remove(0);
+        assert_eq!(site.row.title.as_deref(), Some("renamed"));
+        assert_eq!(site.row.salary_max, Some(250_000));
+        assert_eq!(site.row.last_seen_at, timestamp(at(1)));
+        assert_eq!(site.last_changed_at, timestamp(at(0)));
+
+        let tx = db.transaction().unwrap();
+        tx.update_role(&role_write("paraform:1", &changed, "hash-2"), true, at(2))
+            .unwrap();
+        tx.commit().unwrap();
+        let site = db.site_roles().unwrap().remove(0);
+        assert_eq!(site.last_changed_at, timestamp(at(2)));
+        assert_eq!(
+            db.stored_roles(None).unwrap()["paraform:1"].content_hash,
+            "hash-2"
+        );
+    }
+
+    #[test]
+    fn a_gone_role_comes_back_when_seen_again() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1"]);
+        let tx = db.transaction().unwrap();
+        tx.mark_gone("paraform:1", at(1)).unwrap();
+        tx.commit().unwrap();
+        assert!(!db.stored_roles(None).unwrap()["paraform:1"].active);
+        assert!(listed(&db, &RoleFilter::default()).is_empty());
+
+        let columns = columns("back");
+        let tx = db.transaction().unwrap();
+        tx.update_role(&role_write("paraform:1", &columns, "hash-1"), false, at(2))
+            .unwrap();
+        tx.commit().unwrap();
+        let row = db.list_roles(&RoleFilter::default()).unwrap().remove(0);
+        assert_eq!(row.status, "active");
+        assert_eq!(row.gone_at, None);
+    }
+
+    #[test]
+    fn an_evaluation_round_trips_through_stored_roles() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1"]);
+        let e = evaluation("QUALIFIED", 81.5);
+        evaluate(&mut db, "paraform:1", &e);
+        assert_eq!(
+            db.stored_roles(None).unwrap()["paraform:1"].evaluation,
+            Some(e)
+        );
+        let trendless = Evaluation {
+            trend: None,
+            ..evaluation("SKIP", 0.0)
+        };
+        evaluate(&mut db, "paraform:1", &trendless);
+        assert_eq!(
+            db.stored_roles(None).unwrap()["paraform:1"].evaluation,
+            Some(trendless)
+        );
+    }
+
+    #[test]
+    fn a_detail_round_trips_through_stored_roles_and_its_columns() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1"]);
+        let tx = db.transaction().unwrap();
+        let detail = DetailWrite {
+            detail: "{\"companyTip\":\"<p>x</p>\"}",
+            company_notes: Some("company notes"),
+            selling_points: Some("selling points"),
+            description: Some("description"),
+            equity: Some("0.1%"),
+            requirements: "[\"rust\"]".to_string(),
+        };
+        tx.write_detail("paraform:1", &detail, at(3)).unwrap();
+        tx.commit().unwrap();
+        let stored = &db.stored_roles(None).unwrap()["paraform:1"];
+        assert_eq!(stored.detail.as_deref(), Some(detail.detail));
+        let (selling_points, description, equity, requirements): (String, String, String, String) =
+            db.conn
+                .query_row(
+                    "SELECT selling_points, description, equity, requirements FROM roles",
+                    [],
+                    |r| {
+                        Ok((
+                            r.get("selling_points")?,
+                            r.get("description")?,
+                            r.get("equity")?,
+                            r.get("requirements")?,
+                        ))
+                    },
+                )
+                .unwrap();
+        assert_eq!(
+            [selling_points, description, equity, requirements],
+            ["selling points", "description", "0.1%", "[\"rust\"]"]
+        );
+        let explained = db.explain_role("paraform:1").unwrap().unwrap();
+        assert_eq!(explained.company_notes.as_deref(), Some("company notes"));
+        assert_eq!(explained.detail_fetched_at, Some(timestamp(at(3))));
+    }
+
+    #[test]
+    fn list_roles_filters_by_tier_and_status_and_orders_by_tier_then_score() {
+        let (mut db, run_id) = db_with_run();
+        let ids = [
+            "paraform:a",
+            "paraform:b",
+            "paraform:c",
+            "paraform:d",
+            "paraform:e",
+        ];
+        insert_roles(&mut db, run_id, &ids);
+        evaluate(&mut db, "paraform:a", &evaluation("SKIP", 90.0));
+        evaluate(&mut db, "paraform:b", &evaluation("QUALIFIED", 50.0));
+        evaluate(&mut db, "paraform:c", &evaluation("QUALIFIED", 70.0));
+        evaluate(&mut db, "paraform:d", &evaluation("MAYBE", 99.0));
+        let tx = db.transaction().unwrap();
+        tx.mark_gone("paraform:e", at(6)).unwrap();
+        tx.commit().unwrap();
+
+        let active = listed(&db, &RoleFilter::default());
+        assert_eq!(
+            active,
+            ["paraform:c", "paraform:b", "paraform:d", "paraform:a"]
+        );
+        let all = listed(
+            &db,
+            &RoleFilter {
+                include_gone: true,
+                ..RoleFilter::default()
+            },
+        );
+        assert_eq!(
+            all,
+            [
+                "paraform:c",
+                "paraform:b",
+                "paraform:d",
+                "paraform:a",
+                "paraform:e"
+            ]
+        );
+        let qualified = listed(
+            &db,
+            &RoleFilter {
+                tier: Some("QUALIFIED".to_string()),
+                ..RoleFilter::default()
+            },
+        );
+        assert_eq!(qualified, ["paraform:c", "paraform:b"]);
+        let limited = listed(
+            &db,
+            &RoleFilter {
+                limit: Some(1),
+                ..RoleFilter::default()
+            },
+        );
+        assert_eq!(limited, ["paraform:c"]);
+
+        let site: Vec<String> = db
+            .site_roles()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.row.id)
+            .collect();
+        assert_eq!(site, all);
+    }
+
+    #[test]
+    fn tier_counts_and_qualified_count_active_roles_only() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(
+            &mut db,
+            run_id,
+            &[
+                "paraform:1",
+                "paraform:2",
+                "paraform:3",
+                "paraform:4",
+                "paraform:5",
+            ],
+        );
+        evaluate(&mut db, "paraform:1", &evaluation("SKIP", 1.0));
+        evaluate(&mut db, "paraform:2", &evaluation("MAYBE", 1.0));
+        evaluate(&mut db, "paraform:3", &evaluation("QUALIFIED", 1.0));
+        evaluate(&mut db, "paraform:4", &evaluation("QUALIFIED", 1.0));
+        let tx = db.transaction().unwrap();
+        tx.mark_gone("paraform:4", at(6)).unwrap();
+        assert_eq!(tx.count_qualified().unwrap(), 2);
+        tx.commit().unwrap();
+        assert_eq!(
+            db.tier_counts().unwrap(),
+            [
+                ("QUALIFIED".to_string(), 1),
+                ("MAYBE".to_string(), 1),
+                ("SKIP".to_string(), 1),
+                ("-".to_string(), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn explain_finds_a_role_by_full_or_external_id() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:42"]);
+        assert_eq!(
+            db.explain_role("paraform:42").unwrap().unwrap().role.id,
+            "paraform:42"
+        );
+        assert_eq!(
+            db.explain_role("42").unwrap().unwrap().role.id,
+            "paraform:42"
+        );
+        assert!(db.explain_role("43").unwrap().is_none());
+    }
+}
