@@ -16,6 +16,31 @@ use crate::scrape::{RunStatus, ScrapeOptions};
 use crate::session::{self, SESSION_ENV, Session};
 use crate::store::{Db, RoleFilter};
 
+/// `println!` that returns the write's `io::Result` instead of panicking:
+/// a closed stdout (`air-demand status | head -1`) becomes a BrokenPipe
+/// error, which `main` ends quietly.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout(), $($arg)*)
+    };
+}
+
+/// `say!` for the report of work already done (scrape, digest): a closed
+/// stdout drops the line and the command goes on to its end and exit code.
+macro_rules! tell {
+    ($($arg:tt)*) => {
+        ignore_closed_stdout(writeln!(std::io::stdout(), $($arg)*))
+    };
+}
+
+/// A write to a stdout nobody reads any more counts as done.
+fn ignore_closed_stdout(written: std::io::Result<()>) -> std::io::Result<()> {
+    match written {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "air-demand",
@@ -23,9 +48,9 @@ use crate::store::{Db, RoleFilter};
     about = "Watch the Paraform marketplace: every role and every version in one SQLite file."
 )]
 pub struct Cli {
-    /// The config file; missing means built-in defaults.
-    #[arg(long, global = true, env = "AIR_DEMAND_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
-    pub config: PathBuf,
+    /// The config file, which must exist; without it, ./air-demand.toml or (if absent) built-in defaults.
+    #[arg(long, global = true, env = "AIR_DEMAND_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
     /// Log format on stderr: `text` for people, `json` lines for journald.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -38,7 +63,9 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
+    /// Plain lines for people.
     Text,
+    /// JSON lines for journald and log collectors.
     Json,
 }
 
@@ -62,11 +89,13 @@ pub enum Command {
     Run,
     /// Health report; exit 0 healthy, 1 degraded, 2 unhealthy.
     Status {
+        /// Print the report as JSON (the same fields as the site's health.json).
         #[arg(long)]
         json: bool,
     },
     /// A consistent copy of the live database (SQLite online backup), checked.
     Backup {
+        /// Where the copy goes (a new file; see --force).
         path: PathBuf,
         /// Replace an existing file.
         #[arg(long)]
@@ -74,8 +103,10 @@ pub enum Command {
     },
     /// Current roles as CSV or JSON (stdout, or --out).
     Export {
+        /// The file format: csv or json (as the site's roles.csv and roles.json).
         #[arg(long, value_enum)]
         format: ExportFormat,
+        /// Write to this file instead of stdout.
         #[arg(long, value_name = "PATH")]
         out: Option<PathBuf>,
         /// Replace an existing file.
@@ -102,8 +133,10 @@ pub enum Command {
         /// Only this tier (QUALIFIED, MAYBE, LOCATION_UNCERTAIN, SKIP).
         #[arg(long)]
         tier: Option<String>,
-        #[arg(long)]
+        /// Show at most this many roles.
+        #[arg(long, value_name = "N", allow_negative_numbers = true)]
         limit: Option<u64>,
+        /// Print the roles as JSON instead of a table.
         #[arg(long)]
         json: bool,
         /// Show one role's verdict: every reason, signal and score component.
@@ -119,6 +152,7 @@ pub enum Command {
         /// `24h`, `7d`, `2w`, `90m`, a date (`2025-12-19`) or an RFC 3339 time.
         #[arg(long, default_value = "24h")]
         since: String,
+        /// Print the changes as JSON instead of lines.
         #[arg(long)]
         json: bool,
     },
@@ -132,65 +166,100 @@ pub enum Command {
         /// Where the demo database and files go.
         #[arg(long, default_value = "data")]
         dir: PathBuf,
-        /// Scrape rounds to run.
-        #[arg(long, default_value_t = 5)]
+        /// Scrape rounds to run (1 to 100).
+        #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=100))]
         rounds: u32,
         /// Seed of the simulated marketplace.
-        #[arg(long, default_value_t = 42)]
+        #[arg(long, default_value_t = 42, allow_negative_numbers = true)]
         seed: u64,
     },
     /// Serve the simulated marketplace on 127.0.0.1 until stopped (for trying things by hand).
     Simulate {
-        #[arg(long, default_value_t = 8077)]
+        /// The port to listen on, on 127.0.0.1 only (1 to 65535).
+        #[arg(long, default_value_t = 8077, allow_negative_numbers = true, value_parser = clap::value_parser!(u16).range(1..))]
         port: u16,
-        #[arg(long, default_value_t = 42)]
+        /// Seed of the simulated marketplace: the same seed gives the same roles.
+        #[arg(long, default_value_t = 42, allow_negative_numbers = true)]
         seed: u64,
-        #[arg(long, default_value_t = 60)]
-        roles: usize,
+        /// How many roles the marketplace starts with (at most 100000).
+        #[arg(
+            long,
+            default_value_t = 60,
+            value_name = "N",
+            allow_negative_numbers = true
+        )]
+        roles: u64,
     },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
+    /// Comma-separated values, one role per row, cells defused for spreadsheets.
     Csv,
+    /// A JSON array of roles.
     Json,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SessionAction {
     /// Validate a Playwright storage_state JSON and install it (mode 0600).
-    Import { file: PathBuf },
+    Import {
+        /// The storage_state JSON exported from a browser logged in to Paraform.
+        file: PathBuf,
+    },
     /// Show when the session cookie expires.
     Status,
 }
 
 /// Runs the parsed command and returns the process exit code.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let config = Config::load(&cli.config)?;
-    let env = Env::load(&config.base_dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    // `init`, `demo` and `simulate` need no config; the others read it first.
+    let explicit_config = cli.config.as_deref();
+    if explicit_config.is_some_and(|path| path.as_os_str().is_empty()) {
+        bail!(
+            "the config path given by --config or AIR_DEMAND_CONFIG is empty: name the file, or leave both out to use ./{DEFAULT_CONFIG_PATH}"
+        );
+    }
+    let load = || -> Result<(Config, Env)> {
+        let config = Config::load_given(explicit_config)?;
+        let env = Env::load(&config.base_dir)?;
+        Ok((config, env))
+    };
     match cli.command {
-        Command::Init { force } => init(&cli.config, force),
+        Command::Init { force } => init(
+            explicit_config.unwrap_or(Path::new(DEFAULT_CONFIG_PATH)),
+            force,
+        ),
         Command::Scrape { no_site } => {
+            let (config, env) = load()?;
             runtime.block_on(scrape(&config, &env, cli.log_format, !no_site))
         }
-        Command::Site => site(&config, &env),
+        Command::Site => {
+            let (config, env) = load()?;
+            site(&config, &env)
+        }
         Command::Run => {
+            let (config, env) = load()?;
             runtime.block_on(crate::schedule::run(&config, &env))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Status { json } => status(&config, &env, json),
-        Command::Backup { path, force } => backup(&config, &path, force),
-        Command::Export { format, out, force } => export(&config, format, out.as_deref(), force),
+        Command::Status { json } => {
+            let (config, env) = load()?;
+            status(&config, &env, json)
+        }
+        Command::Backup { path, force } => backup(&load()?.0, &path, force),
+        Command::Export { format, out, force } => export(&load()?.0, format, out.as_deref(), force),
         Command::Digest {
             dry_run,
             out,
             force,
         } => {
+            let (config, env) = load()?;
             let options = crate::digest::DigestOptions {
                 dry_run,
                 out,
@@ -202,7 +271,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             explain: Some(id),
             json,
             ..
-        } => explain(&config, &id, json),
+        } => explain(&load()?.0, &id, json),
         Command::Roles {
             all,
             tier,
@@ -222,7 +291,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 ),
             };
             roles(
-                &config,
+                &load()?.0,
                 RoleFilter {
                     include_gone: all,
                     tier,
@@ -231,15 +300,21 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 json,
             )
         }
-        Command::Requalify => requalify(&config),
-        Command::Rules => rules(&config, &cli.config),
-        Command::Changes { since, json } => changes(&config, &since, json),
+        Command::Requalify => requalify(&load()?.0),
+        Command::Rules => rules(
+            &load()?.0,
+            explicit_config.unwrap_or(Path::new(DEFAULT_CONFIG_PATH)),
+        ),
+        Command::Changes { since, json } => changes(&load()?.0, &since, json),
         Command::Session {
             action: SessionAction::Import { file },
-        } => session_import(&config, &file),
+        } => session_import(&load()?.0, &file),
         Command::Session {
             action: SessionAction::Status,
-        } => session_status(&config, &env),
+        } => {
+            let (config, env) = load()?;
+            session_status(&config, &env)
+        }
         Command::Demo { dir, rounds, seed } => {
             runtime.block_on(crate::demo::demo(&crate::demo::DemoOptions {
                 dir,
@@ -267,13 +342,13 @@ pub fn init(config_path: &Path, force: bool) -> Result<ExitCode> {
         .with_context(|| format!("writing {}", config_path.display()))?;
     let config = Config::load(config_path)?;
     let db = Db::open(&config.database_path())?;
-    println!("wrote {}", config_path.display());
-    println!(
+    say!("wrote {}", config_path.display())?;
+    say!(
         "database {} (schema version {})",
         config.database_path().display(),
         db.schema_version()?
-    );
-    println!("next: `air-demand session import FILE`, then `air-demand scrape`");
+    )?;
+    say!("next: `air-demand session import FILE`, then `air-demand scrape`")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -290,7 +365,7 @@ pub async fn scrape(
         progress: Progress::new(log_format == LogFormat::Text),
     };
     let report = crate::scrape::scrape(config, env, &options).await?;
-    println!("{}", report.summary_line());
+    tell!("{}", report.summary_line())?;
     for error in &report.errors {
         eprintln!(
             "{}: {}",
@@ -306,7 +381,7 @@ pub async fn scrape(
         let db = Db::open(&config.database_path())?;
         let built = crate::site::build(config, env, &db, Utc::now())
             .context("the run was stored, but building the site failed")?;
-        println!("{}", built.summary_line());
+        tell!("{}", built.summary_line())?;
     }
     Ok(match report.status {
         RunStatus::Ok => ExitCode::SUCCESS,
@@ -328,19 +403,15 @@ pub async fn digest(
             subject,
             transport,
             detail,
-        } => {
-            println!("digest {id} sent via {transport}: {subject}; {detail}")
-        }
-        DigestOutcome::AlreadySent { sent_at, subject } => {
-            println!(
-                "today's digest was already sent at {sent_at} ({subject}); --force sends another"
-            )
-        }
+        } => tell!("digest {id} sent via {transport}: {subject}; {detail}")?,
+        DigestOutcome::AlreadySent { sent_at, subject } => tell!(
+            "today's digest was already sent at {sent_at} ({subject}); --force sends another"
+        )?,
         DigestOutcome::SkippedEmpty => {
-            println!("nothing new since the last digest; not sent ([digest] send_empty = false)")
+            tell!("nothing new since the last digest; not sent ([digest] send_empty = false)")?
         }
         DigestOutcome::Printed => {}
-        DigestOutcome::Written(path) => println!("wrote {}", path.display()),
+        DigestOutcome::Written(path) => tell!("wrote {}", path.display())?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -357,12 +428,12 @@ pub fn status(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
         Ok(health) => health,
         Err(err) => {
             if json {
-                println!(
+                say!(
                     "{}",
                     serde_json::json!({"status": "unhealthy", "problems": [format!("database unreadable: {err:#}")]})
-                );
+                )?;
             } else {
-                println!("unhealthy: database unreadable: {err:#}");
+                say!("unhealthy: database unreadable: {err:#}")?;
             }
             return Ok(ExitCode::from(2));
         }
@@ -373,15 +444,15 @@ pub fn status(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
         crate::health::Level::Unhealthy => 2,
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&health)?);
+        say!("{}", serde_json::to_string_pretty(&health)?)?;
         return Ok(ExitCode::from(code));
     }
-    println!("{}", health.status.as_str());
+    say!("{}", health.status.as_str())?;
     for problem in &health.problems {
-        println!("  ! {}", terminal_text(problem, 200));
+        say!("  ! {}", terminal_text(problem, 200))?;
     }
     match &health.last_run {
-        Some(run) => println!(
+        Some(run) => say!(
             "last run:    #{} {} {} ({:.1} h ago): {} seen, {} new, {} changed, {} gone, {} errors",
             run.id,
             run.status,
@@ -392,15 +463,15 @@ pub fn status(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
             run.roles_changed,
             run.roles_gone,
             run.errors.len()
-        ),
-        None => println!("last run:    none yet"),
+        )?,
+        None => say!("last run:    none yet")?,
     }
-    println!(
+    say!(
         "failed runs in a row: {}",
         health.consecutive_failed_scrapes
-    );
+    )?;
     match &health.last_digest {
-        Some(d) => println!(
+        Some(d) => say!(
             "last digest: {} {} ({:.1} h ago){}",
             d.status,
             d.created_at,
@@ -409,22 +480,22 @@ pub fn status(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
                 .as_deref()
                 .map(|e| format!(": {}", terminal_text(e, 160)))
                 .unwrap_or_default()
-        ),
-        None => println!("last digest: none yet"),
+        )?,
+        None => say!("last digest: none yet")?,
     }
-    println!("session:     {}", health.session.message);
-    println!(
+    say!("session:     {}", health.session.message)?;
+    say!(
         "database:    {} ({:.1} MB, schema version {}, {} active roles)",
         health.database.path,
         health.database.bytes as f64 / 1e6,
         health.database.schema_version,
         health.database.active_roles
-    );
-    println!(
+    )?;
+    say!(
         "next:        scrape {}, digest {}",
         health.next_scrape.as_deref().unwrap_or("not scheduled"),
         health.next_digest.as_deref().unwrap_or("not scheduled")
-    );
+    )?;
     Ok(ExitCode::from(code))
 }
 
@@ -439,25 +510,36 @@ pub fn backup(config: &Config, path: &Path, force: bool) -> Result<ExitCode> {
     }
     let db = open_existing(config)?;
     let tmp = PathBuf::from(format!("{}.partial", path.display()));
-    let _ = std::fs::remove_file(&tmp);
-    db.backup_to(&tmp)?;
-    let check = Db::integrity_check(&tmp)?;
-    if check != "ok" {
-        let _ = std::fs::remove_file(&tmp);
-        bail!(
-            "the copy failed its integrity check ({check}); nothing was written to {}",
-            path.display()
-        );
-    }
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("moving the backup to {}", path.display()))?;
+    remove_partial(&tmp);
+    let copied = db
+        .backup_to(&tmp)
+        .and_then(|()| Db::integrity_check(&tmp))
+        .and_then(|check| {
+            anyhow::ensure!(
+                check == "ok",
+                "the copy failed its integrity check ({check}); nothing was written to {}",
+                path.display()
+            );
+            std::fs::rename(&tmp, path)
+                .with_context(|| format!("moving the backup to {}", path.display()))
+        });
+    // Only the copy stays: no temporary file or SQLite side file, whatever happened.
+    remove_partial(&tmp);
+    copied?;
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    println!(
+    say!(
         "backup written to {} ({:.1} MB), integrity ok",
         path.display(),
         bytes as f64 / 1e6
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Removes a temporary backup and the journal files SQLite may leave beside it.
+fn remove_partial(tmp: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", tmp.display()));
+    }
 }
 
 /// `export --format csv|json`: the active roles, as the site's roles.csv/json.
@@ -502,7 +584,7 @@ pub fn export(
 pub fn site(config: &Config, env: &Env) -> Result<ExitCode> {
     let db = open_existing(config)?;
     let built = crate::site::build(config, env, &db, Utc::now())?;
-    println!("{}", built.summary_line());
+    say!("{}", built.summary_line())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -516,35 +598,57 @@ pub fn roles(config: &Config, filter: RoleFilter, json: bool) -> Result<ExitCode
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(
-        out,
-        "{:<18} {:>5} {:>5} {:>9}  {:<24} {:<40} ID",
-        "TIER", "SCORE", "FEE", "SALARY", "COMPANY", "TITLE"
-    )?;
-    for role in &roles {
-        let tier = if role.status == "gone" {
-            "gone".to_string()
-        } else {
-            role.tier.clone().unwrap_or_else(|| "-".into())
-        };
-        writeln!(
-            out,
-            "{:<18} {:>5} {:>5} {:>9} {:<7}  {:<24} {:<40} {}",
-            tier,
-            role.combined_score
-                .map(|s| format!("{s:.2}"))
-                .unwrap_or_else(|| "-".into()),
-            role.fee_percent
-                .map(|f| format!("{f}%"))
-                .unwrap_or_else(|| "-".into()),
-            role.salary_max
-                .map(|s| format!("${}K", s / 1000))
-                .unwrap_or_else(|| "-".into()),
-            role.trend.as_deref().unwrap_or(""),
-            terminal_text(role.company.as_deref().unwrap_or("-"), 24),
-            terminal_text(role.title.as_deref().unwrap_or("-"), 40),
-            terminal_text(&role.id, 60),
-        )?;
+    const HEADERS: [&str; 8] = [
+        "TIER", "SCORE", "FEE", "SALARY", "TREND", "COMPANY", "TITLE", "ID",
+    ];
+    const RIGHT_ALIGNED: [bool; 8] = [false, true, true, true, false, false, false, false];
+    let dash = || "-".to_string();
+    let rows: Vec<[String; 8]> = roles
+        .iter()
+        .map(|role| {
+            let tier = if role.status == "gone" {
+                "gone".to_string()
+            } else {
+                role.tier.clone().unwrap_or_else(dash)
+            };
+            [
+                tier,
+                role.combined_score
+                    .map(|s| format!("{s:.2}"))
+                    .unwrap_or_else(dash),
+                role.fee_percent
+                    .map(|f| format!("{f}%"))
+                    .unwrap_or_else(dash),
+                role.salary_max
+                    .map(|s| format!("${}K", s / 1000))
+                    .unwrap_or_else(dash),
+                terminal_text(role.trend.as_deref().unwrap_or("-"), 12),
+                terminal_text(role.company.as_deref().unwrap_or("-"), 24),
+                terminal_text(role.title.as_deref().unwrap_or("-"), 40),
+                terminal_text(&role.id, 60),
+            ]
+        })
+        .collect();
+    // Each column as wide as its widest cell, so every value sits under its header.
+    let mut widths = HEADERS.map(|h| h.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let header = HEADERS.map(str::to_string);
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (column, cell) in row.iter().enumerate() {
+            let pad = " ".repeat(widths[column] - cell.chars().count());
+            let last = column == HEADERS.len() - 1;
+            match (RIGHT_ALIGNED[column], last) {
+                (true, _) => line.push_str(&format!("{pad}{cell}  ")),
+                (false, false) => line.push_str(&format!("{cell}{pad}  ")),
+                (false, true) => line.push_str(cell),
+            }
+        }
+        writeln!(out, "{line}")?;
     }
     writeln!(
         out,
@@ -674,12 +778,13 @@ pub fn requalify(config: &Config) -> Result<ExitCode> {
     }
     let report = crate::assess::requalify(config, Utc::now())?;
     let moved: usize = report.moves.values().sum();
-    println!(
+    say!(
         "requalified {} roles: {} verdicts updated, {moved} moved between tiers",
-        report.evaluated, report.updated
-    );
+        report.evaluated,
+        report.updated
+    )?;
     for ((from, to), n) in &report.moves {
-        println!("  {from} -> {to}: {n}");
+        say!("  {from} -> {to}: {n}")?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -720,12 +825,12 @@ pub fn changes(config: &Config, since: &str, json: bool) -> Result<ExitCode> {
 /// `session import FILE`.
 pub fn session_import(config: &Config, file: &Path) -> Result<ExitCode> {
     let dest = config.session_file();
-    let session = session::import(file, &dest)?;
-    println!(
+    let session = session::import(file, &dest, &config.paraform.base_url, Utc::now())?;
+    say!(
         "installed the Paraform session at {} (mode 0600)",
         dest.display()
-    );
-    println!("{}", session::describe_expiry(&session, Utc::now()));
+    )?;
+    say!("{}", session::describe_expiry(&session, Utc::now()))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -738,7 +843,7 @@ pub fn session_status(config: &Config, env: &Env) -> Result<ExitCode> {
         );
     };
     let now = Utc::now();
-    println!("{}", session::describe_expiry(&session, now));
+    say!("{}", session::describe_expiry(&session, now))?;
     Ok(if session.is_expired(now) {
         ExitCode::FAILURE
     } else {
@@ -746,16 +851,25 @@ pub fn session_status(config: &Config, env: &Env) -> Result<ExitCode> {
     })
 }
 
-async fn simulate(port: u16, seed: u64, roles: usize) -> Result<ExitCode> {
+async fn simulate(port: u16, seed: u64, roles: u64) -> Result<ExitCode> {
+    let max = crate::sim::MAX_ROLES;
+    let roles = usize::try_from(roles)
+        .ok()
+        .filter(|&n| n <= max)
+        .with_context(|| {
+            format!(
+                "--roles {roles} is more than the simulator holds: give a number from 0 to {max}"
+            )
+        })?;
     let options = crate::sim::SimOptions {
         seed,
         roles,
         ..Default::default()
     };
-    println!(
+    say!(
         "simulated Paraform on http://127.0.0.1:{port} (seed {seed}, {roles} roles); session token {:?}; Ctrl-C stops it",
         options.session_token
-    );
+    )?;
     tokio::select! {
         served = crate::sim::serve_forever(options, port) => served.with_context(|| format!("serving on 127.0.0.1:{port}"))?,
         _ = tokio::signal::ctrl_c() => {}
@@ -774,22 +888,96 @@ fn open_existing(config: &Config) -> Result<Db> {
     Db::open(&path)
 }
 
-/// `24h`, `7d`, `2w`, `90m`, `2025-12-19`, or RFC 3339.
+/// A command-line mistake as clap renders it (sentence, indented details,
+/// tips, usage) folded into one line: the sentence with its details, the
+/// tip, and the `--help` that describes the command `args` were aimed at.
+pub fn usage_error_line(rendered: &str, args: &[String]) -> String {
+    let mut paragraphs = rendered.trim().split("\n\n");
+    let sentence = paragraphs
+        .next()
+        .unwrap_or("")
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let sentence = sentence.strip_prefix("error: ").unwrap_or(&sentence);
+    let tips: Vec<&str> = paragraphs
+        .flat_map(str::lines)
+        .filter_map(|line| line.trim().strip_prefix("tip: "))
+        .collect();
+    let tips = if tips.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", tips.join("; "))
+    };
+    format!(
+        "{sentence}{tips}; `{} --help` lists what it takes",
+        command_path(args)
+    )
+}
+
+/// `air-demand session import`: the subcommands named in `args`.
+fn command_path(args: &[String]) -> String {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut path = vec!["air-demand".to_string()];
+    for arg in args {
+        let Some(sub) = command.find_subcommand(arg).cloned() else {
+            continue;
+        };
+        path.push(sub.get_name().to_string());
+        command = sub;
+    }
+    path.join(" ")
+}
+
+/// A command that needs a subcommand and got none (`air-demand session`), as one line.
+pub fn missing_command_line(args: &[String]) -> String {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    for arg in args {
+        if let Some(sub) = command.find_subcommand(arg).cloned() {
+            command = sub;
+        }
+    }
+    let names: Vec<&str> = command
+        .get_subcommands()
+        .map(|c| c.get_name())
+        .filter(|name| *name != "help")
+        .collect();
+    format!(
+        "`{}` needs a command, one of: {}; `{} --help` describes them",
+        command_path(args),
+        names.join(", "),
+        command_path(args)
+    )
+}
+
+/// `24h`, `7d`, `2w`, `90m`, `2025-12-19`, or RFC 3339. A span too long to
+/// count back from `now` is an error, never an overflow.
 pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     let text = text.trim();
     let unit_at = text.char_indices().last().map(|(at, _)| at).unwrap_or(0);
     let (number, unit) = text.split_at(unit_at);
-    if let Ok(n) = number.parse::<i64>() {
-        let span = match unit {
+    let digits = number.strip_prefix(['-', '+']).unwrap_or(number);
+    if matches!(unit, "m" | "h" | "d" | "w")
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        if number.starts_with('-') {
+            bail!("--since {text:?} is a negative span: give how far back to look, like 24h or 7d");
+        }
+        let span = digits.parse::<i64>().ok().and_then(|n| match unit {
             "m" => chrono::Duration::try_minutes(n),
             "h" => chrono::Duration::try_hours(n),
             "d" => chrono::Duration::try_days(n),
-            "w" => chrono::Duration::try_weeks(n),
-            _ => None,
-        };
-        if let Some(span) = span {
-            return Ok(now - span);
-        }
+            _ => chrono::Duration::try_weeks(n),
+        });
+        return span
+            .and_then(|span| now.checked_sub_signed(span))
+            .with_context(|| {
+                format!("--since {text:?} reaches back further than a date can: give a shorter span or a date like 2025-12-19")
+            });
     }
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Ok(date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
@@ -851,9 +1039,67 @@ mod tests {
         check("90m", "2025-12-19T10:30:00Z");
         check("2025-12-01", "2025-12-01T00:00:00Z");
         check("2025-12-01T08:00:00+01:00", "2025-12-01T07:00:00Z");
+        check("0d", "2025-12-19T12:00:00Z");
+        assert!(
+            parse_since("-1d", now)
+                .unwrap_err()
+                .to_string()
+                .contains("negative span")
+        );
+        for huge in [
+            "99999999d",
+            "9223372036854775807w",
+            "99999999999999999999h",
+            "+99999999d",
+        ] {
+            let err = parse_since(huge, now).unwrap_err().to_string();
+            assert!(err.contains("shorter span"), "{huge}: {err}");
+        }
         assert!(parse_since("yesterday", now).is_err());
         assert!(parse_since("", now).is_err());
         assert!(parse_since("é", now).is_err());
+    }
+
+    #[test]
+    fn every_command_argument_and_flag_has_one_line_help() {
+        use clap::CommandFactory;
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                if help.trim().is_empty() || help.contains('\n') {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                let path = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() {
+                    missing.push(path.clone());
+                }
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "air-demand", &mut missing);
+        assert!(missing.is_empty(), "no one-line help: {missing:?}");
+    }
+
+    #[test]
+    fn usage_errors_fold_into_one_line() {
+        let args = |list: &[&str]| list.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        let rendered = "error: the following required arguments were not provided:\n  --format <FORMAT>\n\nUsage: air-demand export --format <FORMAT>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_error_line(rendered, &args(&["export"])),
+            "the following required arguments were not provided: --format <FORMAT>; `air-demand export --help` lists what it takes"
+        );
+        let rendered = "error: unrecognized subcommand 'rols'\n\n  tip: a similar subcommand exists: 'roles'\n\nUsage: air-demand [OPTIONS] <COMMAND>\n";
+        assert_eq!(
+            usage_error_line(rendered, &args(&["rols"])),
+            "unrecognized subcommand 'rols' (a similar subcommand exists: 'roles'); `air-demand --help` lists what it takes"
+        );
+        assert_eq!(
+            missing_command_line(&args(&["--config", "x.toml", "session"])),
+            "`air-demand session` needs a command, one of: import, status; `air-demand session --help` describes them"
+        );
     }
 
     #[test]

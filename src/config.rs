@@ -192,6 +192,29 @@ impl Default for DigestConfig {
 }
 
 impl Config {
+    /// The config the command line names. `None` is the implicit
+    /// `./air-demand.toml`, which may be absent (built-in defaults); a path the
+    /// user gave (`--config`, `AIR_DEMAND_CONFIG`) must exist, so that a typo
+    /// in it is an error rather than a quiet run on the defaults.
+    pub fn load_given(explicit: Option<&Path>) -> Result<Config> {
+        let Some(path) = explicit else {
+            return Config::load(Path::new(DEFAULT_CONFIG_PATH));
+        };
+        if path.as_os_str().is_empty() {
+            bail!(
+                "the config path given by --config or AIR_DEMAND_CONFIG is empty: name the file, or leave both out to use ./{DEFAULT_CONFIG_PATH}"
+            );
+        }
+        if matches!(path.try_exists(), Ok(false)) {
+            bail!(
+                "config file {} does not exist: check the path given by --config or AIR_DEMAND_CONFIG, or create it with `air-demand init --config {}`",
+                path.display(),
+                path.display()
+            );
+        }
+        Config::load(path)
+    }
+
     /// Loads the config at `path`; a missing file means the built-in defaults.
     pub fn load(path: &Path) -> Result<Config> {
         let base_dir = match path.parent() {
@@ -243,6 +266,17 @@ impl Config {
         ] {
             if !(0.0..=1.0).contains(&weight) {
                 bail!("[scoring] {name} must be between 0 and 1, not {weight}");
+            }
+        }
+        let p = &self.paraform;
+        for (name, value, max) in [
+            ("request_delay_ms", p.request_delay_ms, 3_600_000),
+            ("retry_base_ms", p.retry_base_ms, 3_600_000),
+            ("timeout_secs", p.timeout_secs, 3_600),
+            ("max_retries", u64::from(p.max_retries), 100),
+        ] {
+            if value > max {
+                bail!("[paraform] {name} must be at most {max}, not {value}");
             }
         }
         if self.paraform.enabled && !self.paraform.base_url.starts_with("http") {
@@ -306,9 +340,17 @@ impl Config {
 }
 
 /// A TOML error as one line naming the file, the line and the problem
-/// (`air-demand.toml line 3: unknown field `delay`, expected one of ...`).
+/// (`air-demand.toml line 3: unknown field `delay`, expected one of ...`); a
+/// value of the wrong type names its key and the type wanted
+/// (`a.toml line 2: [paraform] request_delay_ms must be a whole number ...`).
 pub fn toml_error(origin: &Path, text: &str, err: &toml::de::Error) -> anyhow::Error {
     let message = err.message().trim().replace('\n', " ");
+    let message = match (key_path(err), wrong_value(&message)) {
+        (Some(key), Some((found, expected))) => {
+            format!("{key} must be {expected}, not {found}")
+        }
+        _ => message,
+    };
     match err.span() {
         Some(span) => anyhow::anyhow!(
             "{} line {}: {message}",
@@ -317,6 +359,50 @@ pub fn toml_error(origin: &Path, text: &str, err: &toml::de::Error) -> anyhow::E
         ),
         None => anyhow::anyhow!("{}: {message}", origin.display()),
     }
+}
+
+/// The key an error is about, as the file spells it: `[paraform] request_delay_ms`,
+/// or a bare `name` at the top level. toml keeps the path private and shows
+/// it (as "in `a.b`") only when it has no source text to quote.
+fn key_path(err: &toml::de::Error) -> Option<String> {
+    let mut bare = err.clone();
+    bare.set_input(None);
+    let shown = bare.to_string();
+    let dotted = shown
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix("in `")?.strip_suffix('`'))?;
+    Some(match dotted.rsplit_once('.') {
+        Some((table, key)) => format!("[{table}] {key}"),
+        None => dotted.to_string(),
+    })
+}
+
+/// serde's "invalid type: string \"fast\", expected u64" as
+/// (`the string "fast"`, `a whole number (u64)`); `None` for other messages.
+fn wrong_value(message: &str) -> Option<(String, String)> {
+    let rest = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))?;
+    let (found, expected) = rest.rsplit_once(", expected ")?;
+    let expected = match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => {
+            format!("a whole number of 0 or more ({expected})")
+        }
+        "i8" | "i16" | "i32" | "i64" | "isize" => format!("a whole number ({expected})"),
+        "f32" | "f64" => "a number".to_string(),
+        "a boolean" => "true or false".to_string(),
+        "a string" => "a string in double quotes".to_string(),
+        "a sequence" => "a list in square brackets".to_string(),
+        other => other.to_string(),
+    };
+    let found = match found.split_once(' ') {
+        Some(("string" | "integer" | "float" | "boolean", value)) => {
+            format!("the {} {value}", &found[..found.len() - value.len() - 1])
+        }
+        _ => found.to_string(),
+    };
+    Some((found, expected))
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -499,6 +585,36 @@ mod tests {
             .to_string();
         assert!(err.contains("a.toml line 2"), "{err}");
         assert!(err.contains("request_delay"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key_and_the_type_wanted() {
+        let check = |text: &str, expected: &str| {
+            let err = Config::parse(text, Path::new("a.toml"))
+                .unwrap_err()
+                .to_string();
+            assert_eq!(err, expected);
+        };
+        check(
+            "[paraform]\nrequest_delay_ms = \"fast\"\n",
+            "a.toml line 2: [paraform] request_delay_ms must be a whole number of 0 or more (u64), not the string \"fast\"",
+        );
+        check(
+            "[paraform]\nmax_retries = -1\n",
+            "a.toml line 2: [paraform] max_retries must be a whole number of 0 or more (u32), not the integer `-1`",
+        );
+        check(
+            "[paraform]\nenabled = \"yes\"\n",
+            "a.toml line 2: [paraform] enabled must be true or false, not the string \"yes\"",
+        );
+        check(
+            "[scoring.engineer]\ncompensation = \"high\"\n",
+            "a.toml line 2: [scoring.engineer] compensation must be a number, not the string \"high\"",
+        );
+        check(
+            "[digest]\nto = \"me@example.com\"\n",
+            "a.toml line 2: [digest] to must be a list in square brackets, not the string \"me@example.com\"",
+        );
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub fn session_health(config: &Config, env: &Env, now: DateTime<Utc>) -> Session
     let days_left = (at - now).num_days();
     let state = if at <= now {
         "expired"
-    } else if at - now < Duration::days(config.health.session_warning_days) {
+    } else if at - now < warning_span(config.health.session_warning_days) {
         "expiring"
     } else {
         "ok"
@@ -107,6 +107,16 @@ pub fn session_health(config: &Config, env: &Env, now: DateTime<Utc>) -> Session
         days_left: Some(days_left),
         message,
     }
+}
+
+/// `[health] session_warning_days` as a span; a number of days too large
+/// for one (either way) means "always" or "never", not an overflow.
+fn warning_span(days: i64) -> Duration {
+    Duration::try_days(days).unwrap_or(if days < 0 {
+        Duration::MIN
+    } else {
+        Duration::MAX
+    })
 }
 
 /// Gathers health from the database and the session.

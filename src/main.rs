@@ -9,11 +9,15 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    quiet_on_closed_stdout();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err),
+    };
     // The scheduler is a daemon: its info lines (next-fire times, run
     // summaries) are its output.
     let daemon = matches!(cli.command, cli::Command::Run);
-    init_logging(cli.log_format, cli.verbose + u8::from(daemon));
+    init_logging(cli.log_format, cli.verbose.saturating_add(u8::from(daemon)));
     match cli::run(cli) {
         Ok(code) => code,
         // A closed pipe (`air-demand roles | head`) is the reader's choice, not an error.
@@ -25,12 +29,62 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--help` and `--version` print as clap renders them; a mistake on the
+/// command line becomes one line (clap's sentence, its tip, and where to
+/// read more) with clap's exit code 2.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        // A closed stdout while printing help is not worth a word.
+        let _ = err.print();
+        return ExitCode::SUCCESS;
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let line = if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        cli::missing_command_line(&args)
+    } else {
+        cli::usage_error_line(&err.render().to_string(), &args)
+    };
+    eprintln!("error: {line}");
+    ExitCode::from(2)
+}
+
+/// Whether the error is a write to a closed stdout, as an `io::Error` or
+/// inside serde_json's (which does not expose it as a source).
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     err.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .is_some_and(|io| io.kind() == BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .is_some_and(|json| json.io_error_kind() == Some(BrokenPipe))
     })
+}
+
+/// The commands write through `cli::say` and `writeln!`, which report a
+/// closed stdout as an error that ends the program quietly. This hook is the
+/// net under any `println!` left elsewhere (the demo's narration): its panic
+/// on a closed stdout ends the program quietly too, with status 0. Every
+/// other panic keeps the default report.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 /// Warnings only on a terminal by default (the command prints its own

@@ -112,6 +112,31 @@ impl Session {
         self.expires_at().is_some_and(|at| at <= now)
     }
 
+    /// Why this session cannot log in to `base_url`: its session cookie was
+    /// set for another domain, so it would never be sent. `None` when it fits.
+    pub fn host_mismatch(&self, base_url: &str) -> Option<String> {
+        let host = reqwest::Url::parse(base_url)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_ascii_lowercase))?;
+        let fits = self.cookies.iter().any(|cookie| {
+            SESSION_COOKIES.contains(&cookie.name.as_str())
+                && !cookie.value.is_empty()
+                && domain_matches(&cookie.domain, &host)
+        });
+        if fits {
+            return None;
+        }
+        let domain = self
+            .session_cookie()
+            .map(|cookie| cookie.domain.trim())
+            .filter(|domain| !domain.is_empty())
+            .unwrap_or("no domain");
+        Some(format!(
+            "the Paraform session cookie in {} is for {domain}, but [paraform] base_url is on {host}: export the session from a browser logged in to {host}, or correct [paraform] base_url",
+            self.origin
+        ))
+    }
+
     /// The `Cookie` header for a request to `host`: every cookie whose domain
     /// matches it (exactly, or as a parent domain).
     pub fn cookie_header(&self, host: &str) -> Option<String> {
@@ -133,10 +158,27 @@ fn domain_matches(domain: &str, host: &str) -> bool {
 
 /// Validates `source` and installs it at `dest` with mode 0600 (written to a
 /// temporary file beside it, then renamed, so a reader never sees half a file).
-pub fn import(source: &Path, dest: &Path) -> Result<Session> {
-    let text =
-        std::fs::read_to_string(source).with_context(|| format!("reading {}", source.display()))?;
+/// A session that has already expired, or whose cookie is for another host
+/// than `base_url`'s, is refused and the installed one kept: it could only
+/// fail the next scrape.
+pub fn import(source: &Path, dest: &Path, base_url: &str, now: DateTime<Utc>) -> Result<Session> {
+    let text = std::fs::read_to_string(source).with_context(|| {
+        format!(
+            "reading {}: give the path of a storage_state JSON exported from a browser logged in to Paraform",
+            source.display()
+        )
+    })?;
     let session = Session::parse(&text, &source.display().to_string())?;
+    if let Some(at) = session.expires_at().filter(|&at| at <= now) {
+        bail!(
+            "the session cookie in {} expired on {}: export a fresh one from a browser logged in to Paraform and import that (the installed session was kept)",
+            source.display(),
+            at.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+    if let Some(mismatch) = session.host_mismatch(base_url) {
+        bail!("{mismatch} (the installed session was kept)");
+    }
     write_private(dest, text.as_bytes())?;
     Ok(Session {
         origin: dest.display().to_string(),
@@ -231,6 +273,53 @@ mod tests {
         assert_eq!(session.cookie_header("evilparaform.com"), None);
         assert!(domain_matches(".paraform.com", "www.paraform.com"));
         assert!(!domain_matches("paraform.com", "www.evil-paraform.com"));
+    }
+
+    #[test]
+    fn host_mismatch_names_both_domains() {
+        let session = Session::parse(SAMPLE, "sample").unwrap();
+        assert_eq!(session.host_mismatch("https://www.paraform.com"), None);
+        assert_eq!(
+            session.host_mismatch("https://WWW.paraform.com/x?y=1"),
+            None
+        );
+        let message = session.host_mismatch("http://127.0.0.1:8077").unwrap();
+        assert!(message.contains("is for www.paraform.com"), "{message}");
+        assert!(message.contains("base_url is on 127.0.0.1"), "{message}");
+        let dotted = Session::parse(
+            &SAMPLE.replace("\"www.paraform.com\"", "\".paraform.com\""),
+            "s",
+        )
+        .unwrap();
+        assert_eq!(dotted.host_mismatch("https://app.paraform.com"), None);
+    }
+
+    #[test]
+    fn import_refuses_expired_and_foreign_sessions_and_keeps_the_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("export.json");
+        let dest = dir.path().join("session.json");
+        std::fs::write(&dest, "the installed session").unwrap();
+        std::fs::write(&source, SAMPLE).unwrap();
+        let after = DateTime::from_timestamp(1_767_225_601, 0).unwrap();
+        let before = DateTime::from_timestamp(1_767_225_599, 0).unwrap();
+        let err = import(&source, &dest, "https://www.paraform.com", after)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expired on 2026-01-01 00:00 UTC"), "{err}");
+        let err = import(&source, &dest, "http://127.0.0.1:9", before)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("www.paraform.com") && err.contains("127.0.0.1"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&dest).unwrap(),
+            "the installed session"
+        );
+        import(&source, &dest, "https://www.paraform.com", before).unwrap();
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), SAMPLE);
     }
 
     #[test]

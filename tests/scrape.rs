@@ -434,9 +434,17 @@ fn session_problems_are_clear_and_lose_nothing() {
     // An expired cookie: refused before any request.
     let expired = (chrono::Utc::now() - chrono::Duration::days(2)).timestamp();
     s.write_file("old.json", &s.sim.storage_state_json(expired));
+    // `session import` refuses it and keeps the installed session...
     s.run(&["session", "import", "old.json"])
-        .expect(0)
-        .stdout_has("expired on");
+        .expect(1)
+        .stderr_has("expired on")
+        .stderr_has("the installed session was kept");
+    s.run(&["session", "status"]).expect(0);
+    // ...so a session that expired after it was installed is what remains.
+    s.write_file(
+        "data/paraform_session.json",
+        &s.sim.storage_state_json(expired),
+    );
     s.run(&["session", "status"])
         .expect(1)
         .stdout_has("expired on");

@@ -109,13 +109,18 @@ pub async fn run(
     let html = render::html(&digest, &links).context("rendering the digest's HTML")?;
     let text = render::text(&digest, &links).context("rendering the digest's text")?;
     let message_id = message_id(config, &period, now);
+    // A dry run shows what a reader would see, not the wire format
+    // (quoted-printable, MIME boundaries); building the message first still
+    // checks the addresses.
+    let readable = options
+        .dry_run
+        .then(|| readable_message(config, &digest.subject, &text));
     let message = build_message(config, &digest.subject, &message_id, text, html, now)?;
 
-    if options.dry_run {
+    if let Some(readable) = readable {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
-        out.write_all(&message.formatted())?;
-        writeln!(out)?;
+        out.write_all(readable.as_bytes())?;
         return Ok(DigestOutcome::Printed);
     }
     if let Some(path) = &options.out {
@@ -255,6 +260,27 @@ fn message_builder(
         .subject(subject)
         .date(now.into())
         .message_id(Some(message_id.to_string())))
+}
+
+/// The message as a person reads it: Subject, From and To, the text part,
+/// and a last line saying where the HTML part is.
+fn readable_message(config: &Config, subject: &str, text: &str) -> String {
+    format!(
+        "Subject: {subject}\nFrom: {}\nTo: {}\n\n{}\n\n-- dry run: the text/plain part of a multipart/alternative message that also carries a text/html part; `air-demand digest --out FILE` writes the whole .eml\n",
+        config.digest.from,
+        config.digest.to.join(", "),
+        text.trim_end()
+    )
+    // Scraped text reaches a terminal here: no escape sequences.
+    .chars()
+    .map(|c| {
+        if c.is_control() && c != '\n' && c != '\t' {
+            ' '
+        } else {
+            c
+        }
+    })
+    .collect()
 }
 
 /// A short plain-text message (alerts) through the digest's transport.

@@ -18,13 +18,22 @@ pub enum FetchError {
     SessionExpired(String),
     #[error("{0}")]
     SessionMissing(String),
-    #[error("{procedure}: still rate limited (HTTP 429) after {attempts} attempts")]
+    #[error("{procedure}: still rate limited (HTTP 429) after {}", attempts_text(*attempts))]
     RateLimited { procedure: String, attempts: u32 },
-    #[error("{procedure}: {detail} after {attempts} attempts")]
+    #[error("{procedure}: {detail} after {}", attempts_text(*attempts))]
     Transient {
         procedure: String,
         detail: String,
         attempts: u32,
+    },
+    /// The server could not be reached at all (connection refused, DNS,
+    /// timeout): `check` says what to look at.
+    #[error("{procedure}: {detail} after {}; check {check}", attempts_text(*attempts))]
+    Unreachable {
+        procedure: String,
+        detail: String,
+        attempts: u32,
+        check: String,
     },
     #[error("{procedure}: HTTP {status}")]
     Status { procedure: String, status: u16 },
@@ -32,6 +41,32 @@ pub enum FetchError {
     Malformed { procedure: String, detail: String },
     #[error("{procedure}: {detail}")]
     Request { procedure: String, detail: String },
+}
+
+/// "1 attempt", "3 attempts".
+fn attempts_text(attempts: u32) -> String {
+    format!("{attempts} attempt{}", if attempts == 1 { "" } else { "s" })
+}
+
+impl FetchError {
+    /// Names what to check when the server was unreachable (the source knows
+    /// its config keys); other kinds are returned unchanged.
+    pub fn checking(self, what: &str) -> FetchError {
+        match self {
+            FetchError::Unreachable {
+                procedure,
+                detail,
+                attempts,
+                ..
+            } => FetchError::Unreachable {
+                procedure,
+                detail,
+                attempts,
+                check: what.to_string(),
+            },
+            other => other,
+        }
+    }
 }
 
 /// How one attempt ended, as far as retrying is concerned.
@@ -176,6 +211,12 @@ impl HttpClient {
                         procedure: procedure.into(),
                         detail: failure,
                     },
+                    Attempt::Connect | Attempt::Timeout => FetchError::Unreachable {
+                        procedure: procedure.into(),
+                        detail: failure,
+                        attempts: attempt_no,
+                        check: "the network and any proxy (HTTPS_PROXY)".into(),
+                    },
                     _ => FetchError::Transient {
                         procedure: procedure.into(),
                         detail: failure,
@@ -203,8 +244,12 @@ impl HttpClient {
         let wait = {
             let mut last = self.last_request.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
+            // `checked_add`: a delay too long for the clock waits as long as tokio can.
             let ready_at = last
-                .map(|at| at + self.settings.request_delay)
+                .map(|at| {
+                    at.checked_add(self.settings.request_delay)
+                        .unwrap_or(now + Duration::from_secs(86_400 * 365))
+                })
                 .unwrap_or(now);
             *last = Some(ready_at.max(now));
             ready_at.saturating_duration_since(now)

@@ -51,7 +51,8 @@ pub enum Payload {
 }
 
 impl<'a> Paraform<'a> {
-    /// Refuses a session whose cookie has expired before any request is sent.
+    /// Refuses a session whose cookie has expired, or was set for another
+    /// host than `base_url`'s (it would never be sent), before any request.
     pub fn new(
         client: &'a HttpClient,
         base_url: &str,
@@ -60,6 +61,9 @@ impl<'a> Paraform<'a> {
     ) -> Result<Paraform<'a>, FetchError> {
         if session.is_expired(now) {
             return Err(session_expired(session));
+        }
+        if let Some(mismatch) = session.host_mismatch(base_url) {
+            return Err(FetchError::SessionMissing(mismatch));
         }
         Ok(Paraform {
             client,
@@ -145,7 +149,13 @@ impl<'a> Paraform<'a> {
             value.set_sensitive(true);
             headers.insert(COOKIE, value);
         }
-        let response = self.client.get(&url, headers, procedure).await?;
+        let response = self
+            .client
+            .get(&url, headers, procedure)
+            .await
+            .map_err(|err| {
+                err.checking("the network, [paraform] base_url and any proxy (HTTPS_PROXY)")
+            })?;
         interpret(procedure, &response, self.session)
     }
 }

@@ -24,6 +24,10 @@ use server::{SESSION_COOKIE, Shared, State, lock};
 
 pub use server::{DETAILED_PROCEDURE, LIST_PROCEDURE, SIMPLE_PROCEDURE};
 
+/// The most roles `simulate --roles` builds: far more than Paraform lists,
+/// and still a marketplace generated in seconds.
+pub const MAX_ROLES: usize = 100_000;
+
 /// How to build the simulated marketplace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimOptions {

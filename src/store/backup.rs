@@ -19,6 +19,12 @@ impl Db {
         backup
             .run_to_completion(256, Duration::from_millis(20), None)
             .with_context(|| format!("copying the database to {}", dest.display()))?;
+        drop(backup);
+        // The copy is one self-contained file: rollback journal, not WAL, so
+        // opening it (the integrity check, an analyst) leaves no -wal/-shm beside it.
+        target
+            .query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))
+            .with_context(|| format!("finishing the copy at {}", dest.display()))?;
         Ok(())
     }
 
