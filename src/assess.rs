@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::evaluate::rules::Rules;
-use crate::evaluate::{Breakdown, RecentChange, Trend, Verdict, evaluate, trend};
+use crate::evaluate::{Breakdown, RecentChange, Tier, Trend, Verdict, evaluate, trend};
 use crate::intel::{Intel, read_detail};
 use crate::lock::WriterLock;
 use crate::store::{Db, DetailWrite, Evaluation, RecentChanges, StoreTx, StoredRole};
@@ -48,7 +48,7 @@ pub fn detail_write<'a>(detail_text: &'a str, intel: &'a Intel) -> DetailWrite<'
 /// The stored form of a verdict.
 pub fn evaluation_of(verdict: &Verdict, trend: Option<Trend>) -> Evaluation {
     Evaluation {
-        tier: verdict.tier.as_str().to_string(),
+        tier: verdict.tier,
         combined_score: verdict.combined,
         engineer_score: verdict.engineer.value,
         headhunter_score: verdict.headhunter.value,
@@ -56,7 +56,7 @@ pub fn evaluation_of(verdict: &Verdict, trend: Option<Trend>) -> Evaluation {
         reasons: serde_json::to_string(&verdict.reasons()).unwrap_or_else(|_| "[]".into()),
         signals: serde_json::to_string(&verdict.signals).unwrap_or_else(|_| "[]".into()),
         score_breakdown: serde_json::to_string(&Breakdown::of(verdict)).unwrap_or_default(),
-        trend: trend.map(|t| t.as_str().to_string()),
+        trend,
     }
 }
 
@@ -69,14 +69,14 @@ pub struct Subject<'a> {
 }
 
 /// What assessing one role did.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Assessed {
     /// The verdict differed from the stored one and was written.
     pub written: bool,
     /// The tier moved (from, to); recorded as `TIER_CHANGE`.
-    pub moved: Option<(String, String)>,
+    pub moved: Option<(Tier, Tier)>,
     /// The tier now, for counting.
-    pub tier: String,
+    pub tier: Tier,
 }
 
 /// Evaluates and writes what changed.
@@ -94,14 +94,14 @@ pub fn assess(
         .map(|list| {
             list.iter()
                 .map(|(kind, new)| RecentChange {
-                    kind,
+                    kind: *kind,
                     new_value: new.as_deref(),
                 })
                 .collect()
         })
         .unwrap_or_default();
     let evaluation = evaluation_of(&verdict, trend(&changes));
-    let tier = evaluation.tier.clone();
+    let tier = evaluation.tier;
     if subject.stored == Some(&evaluation) {
         return Ok(Assessed {
             written: false,
@@ -110,11 +110,7 @@ pub fn assess(
         });
     }
     tx.write_evaluation(subject.role_id, &evaluation, now)?;
-    let Some(old_tier) = subject
-        .stored
-        .map(|s| s.tier.clone())
-        .filter(|t| *t != tier)
-    else {
+    let Some(old_tier) = subject.stored.map(|s| s.tier).filter(|t| *t != tier) else {
         return Ok(Assessed {
             written: true,
             moved: None,
@@ -124,13 +120,13 @@ pub fn assess(
     let change = FieldChange::new(
         ChangeKind::TierChange,
         "tier",
-        Some(old_tier.clone()),
-        Some(tier.clone()),
+        Some(old_tier.to_string()),
+        Some(tier.to_string()),
     );
     tx.insert_change(subject.role_id, run_id, now, &change)?;
     Ok(Assessed {
         written: true,
-        moved: Some((old_tier, tier.clone())),
+        moved: Some((old_tier, tier)),
         tier,
     })
 }
@@ -141,7 +137,7 @@ pub struct RequalifyReport {
     pub evaluated: usize,
     pub updated: usize,
     /// (from, to) → how many roles moved.
-    pub moves: BTreeMap<(String, String), usize>,
+    pub moves: BTreeMap<(Tier, Tier), usize>,
 }
 
 /// Re-evaluates every stored role with the current rules, in one

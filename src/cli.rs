@@ -281,14 +281,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let tier = match tier {
                 None => None,
-                Some(text) => Some(
-                    Tier::parse(&text)
-                        .with_context(|| {
-                            format!("--tier {text:?} is not one of QUALIFIED, MAYBE, LOCATION_UNCERTAIN, SKIP")
-                        })?
-                        .as_str()
-                        .to_string(),
-                ),
+                Some(text) => Some(Tier::parse(&text).with_context(|| {
+                    let names: Vec<&str> = Tier::ALL.iter().map(|t| t.as_str()).collect();
+                    format!("--tier {text:?} is not one of {}", names.join(", "))
+                })?),
             };
             roles(
                 &load()?.0,
@@ -386,7 +382,7 @@ pub async fn scrape(
     Ok(match report.status {
         RunStatus::Ok => ExitCode::SUCCESS,
         RunStatus::Partial => ExitCode::from(3),
-        RunStatus::Failed => ExitCode::FAILURE,
+        RunStatus::Failed | RunStatus::Running => ExitCode::FAILURE,
     })
 }
 
@@ -609,7 +605,7 @@ pub fn roles(config: &Config, filter: RoleFilter, json: bool) -> Result<ExitCode
             let tier = if role.status == "gone" {
                 "gone".to_string()
             } else {
-                role.tier.clone().unwrap_or_else(dash)
+                role.tier.map(|t| t.to_string()).unwrap_or_else(dash)
             };
             [
                 tier,
@@ -622,7 +618,7 @@ pub fn roles(config: &Config, filter: RoleFilter, json: bool) -> Result<ExitCode
                 role.salary_max
                     .map(|s| format!("${}K", s / 1000))
                     .unwrap_or_else(dash),
-                terminal_text(role.trend.as_deref().unwrap_or("-"), 12),
+                role.trend.map(|t| t.to_string()).unwrap_or_else(dash),
                 terminal_text(role.company.as_deref().unwrap_or("-"), 24),
                 terminal_text(role.title.as_deref().unwrap_or("-"), 40),
                 terminal_text(&role.id, 60),

@@ -10,11 +10,13 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 
 use crate::config::{Config, Env, ParaformConfig};
+use crate::evaluate::Tier;
 use crate::progress::Progress;
 use crate::scrape::{ScrapeOptions, scrape};
 use crate::session::{self, Session};
 use crate::sim::{Fault, SimOptions, Simulator, Target};
 use crate::store::Db;
+use crate::track::ChangeKind;
 
 pub struct DemoOptions {
     pub dir: PathBuf,
@@ -78,7 +80,10 @@ pub async fn demo(options: &DemoOptions) -> Result<()> {
         let tiers: Vec<String> = db
             .tier_counts()?
             .iter()
-            .map(|(tier, n)| format!("{tier} {n}"))
+            .map(|(tier, n)| match tier {
+                Some(tier) => format!("{tier} {n}"),
+                None => format!("not evaluated {n}"),
+            })
             .collect();
         println!("  active roles by tier: {}", tiers.join(", "));
         println!();
@@ -169,7 +174,7 @@ fn print_changes(db: &Db, run_id: i64) -> Result<()> {
         .map(|(kind, n)| format!("{kind} {n}"))
         .collect();
     println!("  changes: {}", counts.join(", "));
-    for change in changes.iter().filter(|c| c.kind != "NEW").take(6) {
+    for change in changes.iter().filter(|c| c.kind != ChangeKind::New).take(6) {
         let values = crate::cli::change_values(change);
         println!(
             "    {:<18} {} — {}{values}",
@@ -184,7 +189,7 @@ fn print_changes(db: &Db, run_id: i64) -> Result<()> {
 fn print_top_roles(db: &Db) -> Result<()> {
     let filter = crate::store::RoleFilter {
         include_gone: false,
-        tier: Some("QUALIFIED".into()),
+        tier: Some(Tier::Qualified),
         limit: Some(5),
     };
     println!("Top qualified roles:");
@@ -198,10 +203,7 @@ fn print_top_roles(db: &Db) -> Result<()> {
                 .map(crate::role::format_number)
                 .unwrap_or_else(|| "-".into()),
             role.salary_max.unwrap_or_default() / 1000,
-            role.trend
-                .as_deref()
-                .map(|t| format!("  [{t}]"))
-                .unwrap_or_default()
+            role.trend.map(|t| format!("  [{t}]")).unwrap_or_default()
         );
     }
     println!("  (why: `roles --explain ID`)\n");

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::config::{Config, Env};
 use crate::session::{SESSION_ENV, Session};
-use crate::store::{Db, RunRow};
+use crate::store::{Db, RunRow, RunStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -122,12 +122,15 @@ fn warning_span(days: i64) -> Duration {
 /// Gathers health from the database and the session.
 pub fn check(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<Health> {
     let runs = db.recent_runs(50)?;
-    let finished: Vec<&RunRow> = runs.iter().filter(|r| r.status != "running").collect();
-    let consecutive_failed_scrapes =
-        finished.iter().take_while(|r| r.status == "failed").count() as u32;
-    let last_ok = runs
+    let finished: Vec<&RunRow> = runs
         .iter()
-        .find(|r| r.status == "ok" || r.status == "partial");
+        .filter(|r| r.status != RunStatus::Running)
+        .collect();
+    let consecutive_failed_scrapes = finished
+        .iter()
+        .take_while(|r| r.status == RunStatus::Failed)
+        .count() as u32;
+    let last_ok = runs.iter().find(|r| r.status.is_good());
     let last_run = runs.first().cloned();
     let age = |at: &str| {
         DateTime::parse_from_rfc3339(at)

@@ -31,23 +31,7 @@ pub struct ScrapeOptions {
     pub progress: Progress,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunStatus {
-    Ok,
-    /// Something failed or looked wrong, and nothing was lost.
-    Partial,
-    Failed,
-}
-
-impl RunStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Ok => "ok",
-            RunStatus::Partial => "partial",
-            RunStatus::Failed => "failed",
-        }
-    }
-}
+pub use crate::store::RunStatus;
 
 /// What a run did, for the summary line and the caller's exit code.
 #[derive(Debug, Clone)]
@@ -349,14 +333,7 @@ fn record_run(
     counts.qualified = tx.count_qualified()?;
     let duration = run.started.elapsed();
     let finished = run.now + chrono::Duration::from_std(duration).unwrap_or_default();
-    tx.finish_run(
-        run.run_id,
-        status.as_str(),
-        &counts,
-        &errors,
-        finished,
-        duration,
-    )?;
+    tx.finish_run(run.run_id, status, &counts, &errors, finished, duration)?;
     tx.commit()?;
     Ok(ScrapeReport {
         run_id: run.run_id,

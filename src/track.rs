@@ -50,7 +50,8 @@ pub const SET_FIELDS: &[&str] = &[
 ];
 
 /// The change kinds of the `changes` table (SPEC §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ChangeKind {
     New,
     SalaryIncrease,
@@ -105,6 +106,48 @@ impl ChangeKind {
             ChangeKind::TierChange => "TIER_CHANGE",
             ChangeKind::Disappeared => "DISAPPEARED",
             ChangeKind::Reappeared => "REAPPEARED",
+        }
+    }
+
+    /// Matters to a headhunter (SPEC §7): the digest lists these.
+    pub fn is_material(self) -> bool {
+        matches!(
+            self,
+            ChangeKind::SalaryIncrease
+                | ChangeKind::SalaryDecrease
+                | ChangeKind::FeeChange
+                | ChangeKind::HeadcountChange
+                | ChangeKind::Reappeared
+                | ChangeKind::Disappeared
+                | ChangeKind::TierChange
+        )
+    }
+
+    /// The label people read and the CSS class of its direction (`up`,
+    /// `down`, `new`, …); a fee change's direction comes from its values.
+    pub fn label(self, old: Option<&str>, new: Option<&str>) -> (&'static str, &'static str) {
+        match self {
+            ChangeKind::New => ("New role", "new"),
+            ChangeKind::Disappeared => ("Gone", "gone"),
+            ChangeKind::Reappeared => ("Back", "back"),
+            ChangeKind::SalaryIncrease => ("Salary up", "up"),
+            ChangeKind::SalaryDecrease => ("Salary down", "down"),
+            ChangeKind::FeeChange => {
+                let number = |v: Option<&str>| v.and_then(|v| v.parse::<f64>().ok());
+                match (number(old), number(new)) {
+                    (Some(o), Some(n)) if n > o => ("Fee up", "up"),
+                    _ => ("Fee down", "down"),
+                }
+            }
+            ChangeKind::HeadcountChange => ("Openings", "neutral"),
+            ChangeKind::CompetitionChange => ("Recruiters", "neutral"),
+            ChangeKind::InterviewIncrease => ("Interviews up", "up"),
+            ChangeKind::InterviewDecrease => ("Interviews down", "down"),
+            ChangeKind::HiringIncrease => ("Hired", "up"),
+            ChangeKind::HiringDecrease => ("Hires down", "down"),
+            ChangeKind::LocationChange => ("Location", "neutral"),
+            ChangeKind::StatusChange => ("Status", "neutral"),
+            ChangeKind::TierChange => ("Tier", "tier"),
         }
     }
 

@@ -4,23 +4,14 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use crate::evaluate::{Tier, Trend};
 use crate::site::model::{ChangeView, RoleView};
+use crate::track::ChangeKind;
 
 /// How many roles the "top qualified" section lists.
 pub const TOP_ROLES: usize = 10;
 /// The market-intel table covers roles posted in this many hours.
 pub const POSTED_HOURS: i64 = 24;
-
-/// Change kinds that matter to a headhunter (SPEC §7).
-pub const MATERIAL_KINDS: &[&str] = &[
-    "SALARY_INCREASE",
-    "SALARY_DECREASE",
-    "FEE_CHANGE",
-    "HEADCOUNT_CHANGE",
-    "REAPPEARED",
-    "DISAPPEARED",
-    "TIER_CHANGE",
-];
 
 /// A digest's sections, in the order they are shown.
 #[derive(Debug, Clone, Serialize)]
@@ -86,10 +77,6 @@ pub struct Inputs<'a> {
     pub session_warning: Option<String>,
 }
 
-fn is_qualified(role: &RoleView) -> bool {
-    role.tier_key == "qualified" || role.tier_key == "maybe"
-}
-
 fn parse(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
@@ -107,37 +94,35 @@ pub fn select(inputs: &Inputs<'_>) -> Digest {
     let new_ids: Vec<&str> = inputs
         .changes
         .iter()
-        .filter(|c| c.kind == "NEW")
+        .filter(|c| c.kind == ChangeKind::New)
         .map(|c| c.role_id.as_str())
         .collect();
 
     let mut new_qualified: Vec<&RoleView> = active
         .iter()
         .copied()
-        .filter(|r| is_qualified(r) && new_ids.contains(&r.id.as_str()))
+        .filter(|r| r.qualified && new_ids.contains(&r.id.as_str()))
         .collect();
     new_qualified.sort_by(by_score);
 
     let find = |id: &str| inputs.roles.iter().find(|r| r.id == id);
     let mut changes = Vec::new();
-    for change in inputs
-        .changes
-        .iter()
-        .filter(|c| MATERIAL_KINDS.contains(&c.kind.as_str()))
-    {
+    for change in inputs.changes.iter().filter(|c| c.kind.is_material()) {
         let Some(role) = find(&change.role_id) else {
             continue;
         };
         // Tier moves count when either side is qualified; the rest for qualified roles.
-        let relevant = if change.kind == "TIER_CHANGE" {
-            ["QUALIFIED", "MAYBE"]
+        let relevant = if change.kind == ChangeKind::TierChange {
+            [&change.old_value, &change.new_value]
                 .iter()
-                .any(|t| change.old_value == *t || change.new_value == *t)
+                .any(|t| Tier::parse(t).is_some_and(Tier::is_qualified))
         } else {
-            is_qualified(role)
+            role.qualified
         };
         // A role new in this window is already listed as new.
-        if relevant && !(new_ids.contains(&role.id.as_str()) && change.kind != "DISAPPEARED") {
+        if relevant
+            && !(new_ids.contains(&role.id.as_str()) && change.kind != ChangeKind::Disappeared)
+        {
             changes.push(MaterialChange {
                 summary: summary(change),
                 change: change.clone(),
@@ -149,11 +134,15 @@ pub fn select(inputs: &Inputs<'_>) -> Digest {
     let mut hot: Vec<&RoleView> = active
         .iter()
         .copied()
-        .filter(|r| is_qualified(r) && matches!(r.trend.as_deref(), Some("surging" | "hired")))
+        .filter(|r| {
+            r.qualified
+                && r.trend
+                    .is_some_and(|t| matches!(t, Trend::Surging | Trend::Hired))
+        })
         .collect();
     hot.sort_by(by_score);
 
-    let mut top: Vec<&RoleView> = active.iter().copied().filter(|r| is_qualified(r)).collect();
+    let mut top: Vec<&RoleView> = active.iter().copied().filter(|r| r.qualified).collect();
     top.sort_by(by_score);
     top.truncate(TOP_ROLES);
 
@@ -168,7 +157,7 @@ pub fn select(inputs: &Inputs<'_>) -> Digest {
     let gone_count = inputs
         .changes
         .iter()
-        .filter(|c| c.kind == "DISAPPEARED")
+        .filter(|c| c.kind == ChangeKind::Disappeared)
         .count();
     let day = inputs.now.format("%b %-d").to_string();
     let mut parts = vec![
@@ -204,11 +193,11 @@ fn summary(change: &ChangeView) -> String {
             .map(crate::site::model::money_k)
             .unwrap_or_else(|_| v.to_string())
     };
-    let (old, new) = match change.kind.as_str() {
-        "SALARY_INCREASE" | "SALARY_DECREASE" => {
+    let (old, new) = match change.kind {
+        ChangeKind::SalaryIncrease | ChangeKind::SalaryDecrease => {
             (money(&change.old_value), money(&change.new_value))
         }
-        "FEE_CHANGE" => (
+        ChangeKind::FeeChange => (
             format!("{}%", change.old_value),
             format!("{}%", change.new_value),
         ),
@@ -221,10 +210,10 @@ fn summary(change: &ChangeView) -> String {
             v
         }
     };
-    match change.kind.as_str() {
-        "REAPPEARED" => "Back on the market".into(),
-        "DISAPPEARED" => "Gone from the market".into(),
-        "SALARY_INCREASE" | "SALARY_DECREASE" => {
+    match change.kind {
+        ChangeKind::Reappeared => "Back on the market".into(),
+        ChangeKind::Disappeared => "Gone from the market".into(),
+        ChangeKind::SalaryIncrease | ChangeKind::SalaryDecrease => {
             let bound = if change.field == "salaryLowerBound" {
                 "min"
             } else {
@@ -246,29 +235,28 @@ mod tests {
             .with_timezone(&Utc)
     }
 
-    fn role(id: &str, tier: &str, score: f64, trend: Option<&str>, posted: &str) -> RoleView {
+    fn role(id: &str, tier: Tier, score: f64, trend: Option<Trend>, posted: &str) -> RoleView {
         RoleView {
             id: id.into(),
             page: format!("roles/{id}.html"),
             title: format!("Title {id}"),
             company: format!("Company {id}"),
             status: "active".into(),
-            tier: tier.into(),
-            tier_key: tier.to_lowercase().replace('_', "-"),
             score,
             posted_sort: posted.into(),
-            trend: trend.map(str::to_string),
+            trend,
             ..RoleView::default()
         }
+        .with_tier(Some(tier))
     }
 
-    fn change(id: i64, role_id: &str, kind: &str, old: &str, new: &str) -> ChangeView {
-        let (label, class) = crate::site::model::kind_label(kind, Some(old), Some(new));
+    fn change(id: i64, role_id: &str, kind: ChangeKind, old: &str, new: &str) -> ChangeView {
+        let (label, class) = kind.label(Some(old), Some(new));
         ChangeView {
             id,
             detected_at: "2025-12-19T05:00:00Z".into(),
             time: "05:00".into(),
-            kind: kind.into(),
+            kind,
             kind_class: class.into(),
             label: label.into(),
             field: "f".into(),
@@ -302,15 +290,15 @@ mod tests {
     #[test]
     fn new_qualified_roles_since_the_last_digest_ranked() {
         let roles = [
-            role("a", "QUALIFIED", 0.6, None, "2025-12-10T00:00:00Z"),
-            role("b", "MAYBE", 0.9, None, "2025-12-10T00:00:00Z"),
-            role("c", "SKIP", 0.95, None, "2025-12-10T00:00:00Z"),
-            role("d", "QUALIFIED", 0.7, None, "2025-12-10T00:00:00Z"),
+            role("a", Tier::Qualified, 0.6, None, "2025-12-10T00:00:00Z"),
+            role("b", Tier::Maybe, 0.9, None, "2025-12-10T00:00:00Z"),
+            role("c", Tier::Skip, 0.95, None, "2025-12-10T00:00:00Z"),
+            role("d", Tier::Qualified, 0.7, None, "2025-12-10T00:00:00Z"),
         ];
         let changes = [
-            change(1, "a", "NEW", "", ""),
-            change(2, "b", "NEW", "", ""),
-            change(3, "c", "NEW", "", ""),
+            change(1, "a", ChangeKind::New, "", ""),
+            change(2, "b", ChangeKind::New, "", ""),
+            change(3, "c", ChangeKind::New, "", ""),
         ];
         let digest = check(&roles, &changes);
         assert_eq!(ids(&digest.new_qualified), vec!["b", "a"]);
@@ -327,32 +315,38 @@ mod tests {
     #[test]
     fn only_material_changes_to_qualified_roles() {
         let roles = [
-            role("q", "QUALIFIED", 0.8, None, "2025-12-01T00:00:00Z"),
-            role("s", "SKIP", 0.3, None, "2025-12-01T00:00:00Z"),
-            role("m", "MAYBE", 0.5, None, "2025-12-01T00:00:00Z"),
+            role("q", Tier::Qualified, 0.8, None, "2025-12-01T00:00:00Z"),
+            role("s", Tier::Skip, 0.3, None, "2025-12-01T00:00:00Z"),
+            role("m", Tier::Maybe, 0.5, None, "2025-12-01T00:00:00Z"),
         ];
         let changes = [
-            change(1, "q", "SALARY_INCREASE", "250000", "275000"),
-            change(2, "q", "INTERVIEW_INCREASE", "1", "2"),
-            change(3, "q", "LOCATION_CHANGE", "nyc", "london"),
-            change(4, "s", "FEE_CHANGE", "15", "20"),
-            change(5, "s", "TIER_CHANGE", "QUALIFIED", "SKIP"),
-            change(6, "m", "FEE_CHANGE", "20", "15"),
-            change(7, "q", "DISAPPEARED", "active", "gone"),
+            change(1, "q", ChangeKind::SalaryIncrease, "250000", "275000"),
+            change(2, "q", ChangeKind::InterviewIncrease, "1", "2"),
+            change(3, "q", ChangeKind::LocationChange, "nyc", "london"),
+            change(4, "s", ChangeKind::FeeChange, "15", "20"),
+            change(
+                5,
+                "s",
+                ChangeKind::TierChange,
+                Tier::Qualified.as_str(),
+                Tier::Skip.as_str(),
+            ),
+            change(6, "m", ChangeKind::FeeChange, "20", "15"),
+            change(7, "q", ChangeKind::Disappeared, "active", "gone"),
         ];
         let digest = check(&roles, &changes);
-        let kinds: Vec<(&str, &str)> = digest
+        let kinds: Vec<(&str, ChangeKind)> = digest
             .changes
             .iter()
-            .map(|c| (c.role.id.as_str(), c.change.kind.as_str()))
+            .map(|c| (c.role.id.as_str(), c.change.kind))
             .collect();
         assert_eq!(
             kinds,
             vec![
-                ("q", "SALARY_INCREASE"),
-                ("s", "TIER_CHANGE"),
-                ("m", "FEE_CHANGE"),
-                ("q", "DISAPPEARED")
+                ("q", ChangeKind::SalaryIncrease),
+                ("s", ChangeKind::TierChange),
+                ("m", ChangeKind::FeeChange),
+                ("q", ChangeKind::Disappeared)
             ]
         );
         assert_eq!(digest.changes[0].summary, "Salary up (max): $250K → $275K");
@@ -364,16 +358,34 @@ mod tests {
     #[test]
     fn hot_roles_and_the_last_24_hours() {
         let roles = [
-            role("h", "QUALIFIED", 0.7, Some("hired"), "2025-12-01T00:00:00Z"),
-            role("s", "MAYBE", 0.8, Some("surging"), "2025-12-18T07:00:00Z"),
+            role(
+                "h",
+                Tier::Qualified,
+                0.7,
+                Some(Trend::Hired),
+                "2025-12-01T00:00:00Z",
+            ),
+            role(
+                "s",
+                Tier::Maybe,
+                0.8,
+                Some(Trend::Surging),
+                "2025-12-18T07:00:00Z",
+            ),
             role(
                 "t",
-                "QUALIFIED",
+                Tier::Qualified,
                 0.9,
-                Some("stalled"),
+                Some(Trend::Stalled),
                 "2025-12-18T05:59:59Z",
             ),
-            role("x", "SKIP", 0.1, Some("surging"), "2025-12-19T05:00:00Z"),
+            role(
+                "x",
+                Tier::Skip,
+                0.1,
+                Some(Trend::Surging),
+                "2025-12-19T05:00:00Z",
+            ),
         ];
         let digest = check(&roles, &[]);
         assert_eq!(ids(&digest.hot), vec!["s", "h"]);
@@ -384,7 +396,13 @@ mod tests {
 
     #[test]
     fn nothing_to_report_is_empty() {
-        let roles = [role("a", "QUALIFIED", 0.7, None, "2025-12-01T00:00:00Z")];
+        let roles = [role(
+            "a",
+            Tier::Qualified,
+            0.7,
+            None,
+            "2025-12-01T00:00:00Z",
+        )];
         let digest = check(&roles, &[]);
         assert!(digest.is_empty());
         assert_eq!(ids(&digest.top), vec!["a"]);

@@ -235,11 +235,7 @@ impl RoleLine {
             .filter(|p| !p.is_empty())
             .collect();
         let tier = one_line(&role.tier.replace('_', " "));
-        let trend = role
-            .trend
-            .as_deref()
-            .map(one_line)
-            .filter(|t| !t.is_empty());
+        let trend = role.trend.map(|t| t.as_str().to_string());
         let mut text_lines = wrap(
             &format!("{score:>4}  {company} — {title}"),
             TEXT_WIDTH,
@@ -475,7 +471,9 @@ fn change_style(kind_class: &str) -> (&'static str, &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evaluate::{Tier, Trend};
     use crate::site::model::ChangeView;
+    use crate::track::ChangeKind;
 
     const BASE: &str = "https://demand.example.com/";
     const HOSTILE_COMPANY: &str = "<script>alert(1)</script>";
@@ -497,8 +495,6 @@ mod tests {
             company: company.into(),
             url: Some(format!("https://www.paraform.com/company/x/{id}?a=1&b=2")),
             status: "active".into(),
-            tier: "QUALIFIED".into(),
-            tier_key: "qualified".into(),
             score,
             score_text: format!("{score:.2}"),
             posted: "2025-12-19".into(),
@@ -515,15 +511,21 @@ mod tests {
             last_seen: "2025-12-19".into(),
             ..RoleView::default()
         }
+        .with_tier(Some(Tier::Qualified))
     }
 
-    fn change(role: &RoleView, kind: &str, kind_class: &str, summary: &str) -> MaterialChange {
+    fn change(
+        role: &RoleView,
+        kind: ChangeKind,
+        kind_class: &str,
+        summary: &str,
+    ) -> MaterialChange {
         MaterialChange {
             change: ChangeView {
                 id: 1,
                 detected_at: "2025-12-19T08:00:00Z".into(),
                 time: "08:00".into(),
-                kind: kind.into(),
+                kind,
                 kind_class: kind_class.into(),
                 label: "Salary up".into(),
                 field: "salaryUpperBound".into(),
@@ -561,17 +563,16 @@ mod tests {
         hostile.is_new = true;
         let supabase = role("supabase", "Supabase", "Staff Software Engineer", 0.82);
         let mut hot = role("hot", "Hotco", "Founding Engineer", 0.77);
-        hot.trend = Some("surging".into());
-        let mut maybe = role("maybe", "Maybeco", "Backend Engineer", 0.41);
-        maybe.tier = "LOCATION_UNCERTAIN".into();
-        maybe.tier_key = "location-uncertain".into();
+        hot.trend = Some(Trend::Surging);
+        let mut maybe = role("maybe", "Maybeco", "Backend Engineer", 0.41)
+            .with_tier(Some(Tier::LocationUncertain));
         maybe.url = None;
         Digest {
             subject: "Air Demand: 1 new qualified, 1 change, 1 hot — Dec 19".into(),
             new_qualified: vec![hostile.clone()],
             changes: vec![change(
                 &supabase,
-                "SALARY_INCREASE",
+                ChangeKind::SalaryIncrease,
                 "up",
                 "Salary up (max): $250K → $275K",
             )],
@@ -830,7 +831,7 @@ mod tests {
         let row = posted_row([
             "Supabase",
             "Staff Software Engineer",
-            "QUALIFIED",
+            Tier::Qualified.as_str(),
             "0.82",
             "$260K–$320K",
             "22%",

@@ -11,9 +11,11 @@ use serde_json::Value;
 
 use crate::intel::{Intel, has_words, word_form};
 use crate::role::{format_number, number_at, strings_at, text_at, value_at};
+use crate::track::ChangeKind;
 use rules::{Lists, Rules};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Declared best first, so `Ord` is the rank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Tier {
     Qualified,
@@ -43,6 +45,54 @@ impl Tier {
         Tier::ALL
             .into_iter()
             .find(|t| t.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+
+    /// Best first: 0 for QUALIFIED … 3 for SKIP.
+    pub fn rank(self) -> u8 {
+        match self {
+            Tier::Qualified => 0,
+            Tier::Maybe => 1,
+            Tier::LocationUncertain => 2,
+            Tier::Skip => 3,
+        }
+    }
+
+    /// For people: "LOCATION UNCERTAIN".
+    pub fn label(self) -> &'static str {
+        match self {
+            Tier::LocationUncertain => "LOCATION UNCERTAIN",
+            other => other.as_str(),
+        }
+    }
+
+    /// For CSS classes and filters: "location-uncertain".
+    pub fn key(self) -> &'static str {
+        match self {
+            Tier::Qualified => "qualified",
+            Tier::Maybe => "maybe",
+            Tier::LocationUncertain => "location-uncertain",
+            Tier::Skip => "skip",
+        }
+    }
+
+    /// An SQL expression ranking `column` best tier first (unrated last),
+    /// written from [`Tier::ALL`] so SQL and Rust agree.
+    pub fn rank_sql(column: &str) -> String {
+        let arms: String = Tier::ALL
+            .iter()
+            .map(|t| format!(" WHEN '{}' THEN {}", t.as_str(), t.rank()))
+            .collect();
+        format!("CASE {column}{arms} ELSE {} END", Tier::ALL.len())
+    }
+
+    /// The qualified tiers as an SQL list: `('QUALIFIED', 'MAYBE')`.
+    pub fn qualified_sql() -> String {
+        let names: Vec<String> = Tier::ALL
+            .iter()
+            .filter(|t| t.is_qualified())
+            .map(|t| format!("'{}'", t.as_str()))
+            .collect();
+        format!("({})", names.join(", "))
     }
 
     /// QUALIFIED and MAYBE count as qualified (SCORING.md).
@@ -169,6 +219,8 @@ pub enum Trend {
 }
 
 impl Trend {
+    pub const ALL: [Trend; 3] = [Trend::Hired, Trend::Surging, Trend::Stalled];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Trend::Hired => "hired",
@@ -176,25 +228,32 @@ impl Trend {
             Trend::Stalled => "stalled",
         }
     }
+
+    pub fn parse(text: &str) -> Option<Trend> {
+        Trend::ALL.into_iter().find(|t| t.as_str() == text)
+    }
 }
 
 /// A change as trends see it: its kind and new value.
 pub struct RecentChange<'a> {
-    pub kind: &'a str,
+    pub kind: ChangeKind,
     pub new_value: Option<&'a str>,
 }
 
 /// hired if `total_hired` rose; else surging if interviews rose; else stalled
 /// if interviews fell to 0. The caller passes the last 7 days of changes.
 pub fn trend(changes: &[RecentChange<'_>]) -> Option<Trend> {
-    if changes.iter().any(|c| c.kind == "HIRING_INCREASE") {
+    if changes.iter().any(|c| c.kind == ChangeKind::HiringIncrease) {
         return Some(Trend::Hired);
     }
-    if changes.iter().any(|c| c.kind == "INTERVIEW_INCREASE") {
+    if changes
+        .iter()
+        .any(|c| c.kind == ChangeKind::InterviewIncrease)
+    {
         return Some(Trend::Surging);
     }
     let fell_to_zero = changes.iter().any(|c| {
-        c.kind == "INTERVIEW_DECREASE"
+        c.kind == ChangeKind::InterviewDecrease
             && c.new_value
                 .and_then(|v| v.parse::<f64>().ok())
                 .unwrap_or(0.0)

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::rules::Rules;
 use super::*;
 use crate::intel::{Intel, Mention, read_detail};
+use crate::track::ChangeKind;
 
 /// The sample role of `searchActiveRoles.sample.json`: it passes every hard
 /// filter and shows all 8 quality signals, so it starts QUALIFIED.
@@ -1315,7 +1316,7 @@ fn score_tables_at_their_edges() {
 
 // ---------------------------------------------------------------------- trend
 
-fn check_trend(changes: &[(&str, Option<&str>)], expected: Option<Trend>) {
+fn check_trend(changes: &[(ChangeKind, Option<&str>)], expected: Option<Trend>) {
     let changes: Vec<RecentChange<'_>> = changes
         .iter()
         .map(|&(kind, new_value)| RecentChange { kind, new_value })
@@ -1325,10 +1326,10 @@ fn check_trend(changes: &[(&str, Option<&str>)], expected: Option<Trend>) {
 
 #[test]
 fn trends() {
-    let hired = ("HIRING_INCREASE", Some("1"));
-    let up = ("INTERVIEW_INCREASE", Some("4"));
-    let to_zero = ("INTERVIEW_DECREASE", Some("0"));
-    let down = ("INTERVIEW_DECREASE", Some("2"));
+    let hired = (ChangeKind::HiringIncrease, Some("1"));
+    let up = (ChangeKind::InterviewIncrease, Some("4"));
+    let to_zero = (ChangeKind::InterviewDecrease, Some("0"));
+    let down = (ChangeKind::InterviewDecrease, Some("2"));
     // hired beats surging beats stalled, in any order.
     check_trend(&[to_zero, up, hired], Some(Trend::Hired));
     check_trend(&[hired], Some(Trend::Hired));
@@ -1337,16 +1338,19 @@ fn trends() {
     check_trend(&[down, to_zero], Some(Trend::Stalled));
     // Stalled only when interviews fell to 0.
     check_trend(&[down], None);
-    check_trend(&[("INTERVIEW_DECREASE", Some("0.5"))], None);
+    check_trend(&[(ChangeKind::InterviewDecrease, Some("0.5"))], None);
     // Reading: a count that vanished (no new value) is read as 0.
-    check_trend(&[("INTERVIEW_DECREASE", None)], Some(Trend::Stalled));
+    check_trend(
+        &[(ChangeKind::InterviewDecrease, None)],
+        Some(Trend::Stalled),
+    );
     // Other changes make no trend.
     check_trend(&[], None);
     check_trend(
         &[
-            ("HIRING_DECREASE", Some("0")),
-            ("SALARY_INCREASE", Some("250000")),
-            ("NEW", None),
+            (ChangeKind::HiringDecrease, Some("0")),
+            (ChangeKind::SalaryIncrease, Some("250000")),
+            (ChangeKind::New, None),
         ],
         None,
     );

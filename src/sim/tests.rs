@@ -9,6 +9,7 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use super::market::{DetailKind, Market};
 use super::server::{Request, parse_head};
 use super::*;
+use crate::evaluate::Tier;
 
 /// The top-level keys of a role in searchActiveRoles.sample.json.
 const SAMPLE_ROLE_KEYS: &[&str] = &[
@@ -536,7 +537,7 @@ fn hostile_text_appears_only_when_asked() {
     let calm = Market::generate(42, 60, fixed_now(), false);
     assert!(!json!(calm.listed()).to_string().contains("<script>"));
     // Hostile roles keep their tiers.
-    let tiers = |market: &Market| -> Vec<&'static str> {
+    let tiers = |market: &Market| -> Vec<Tier> {
         market
             .listed()
             .iter()
@@ -718,14 +719,11 @@ fn signals(role: &Value, tier1: impl Fn(&str, &str) -> bool) -> usize {
 }
 
 /// The tier and the failed hard filters of a role.
-fn classify(role: &Value) -> (&'static str, Vec<&'static str>) {
+fn classify(role: &Value) -> (Tier, Vec<&'static str>) {
     classify_with(role, whole_words)
 }
 
-fn classify_with(
-    role: &Value,
-    tier1: impl Fn(&str, &str) -> bool,
-) -> (&'static str, Vec<&'static str>) {
+fn classify_with(role: &Value, tier1: impl Fn(&str, &str) -> bool) -> (Tier, Vec<&'static str>) {
     let mut failed = Vec::new();
     if role["status"] != "ACTIVE" {
         failed.push("status");
@@ -763,13 +761,13 @@ fn classify_with(
     }
     let count = signals(role, tier1);
     let tier = match (failed.as_slice(), count) {
-        (["location"], _) if locations.is_empty() => "LOCATION_UNCERTAIN",
-        ([_, ..], _) => "SKIP",
-        (_, 3..) => "QUALIFIED",
-        (_, 1..) => "MAYBE",
-        _ => "SKIP",
+        (["location"], _) if locations.is_empty() => Tier::LocationUncertain,
+        ([_, ..], _) => Tier::Skip,
+        (_, 3..) => Tier::Qualified,
+        (_, 1..) => Tier::Maybe,
+        _ => Tier::Skip,
     };
-    if tier == "SKIP" && failed.is_empty() {
+    if tier == Tier::Skip && failed.is_empty() {
         failed.push("no_signals");
     }
     (tier, failed)
@@ -779,17 +777,17 @@ fn classify_with(
 fn data_exercises_every_tier_and_every_skip_reason() {
     for seed in [42, 1, 2025] {
         let market = Market::generate(seed, 60, fixed_now(), false);
-        let mut tiers: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut tiers: BTreeMap<Tier, usize> = BTreeMap::new();
         let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
         let mut resolvable = 0;
         for role in market.listed() {
             let (tier, failed) = classify(role);
             *tiers.entry(tier).or_default() += 1;
-            if tier == "SKIP" {
+            if tier == Tier::Skip {
                 assert_eq!(failed.len(), 1, "one reason per skipped role: {failed:?}");
                 *reasons.entry(failed[0]).or_default() += 1;
             }
-            if tier == "LOCATION_UNCERTAIN" {
+            if tier == Tier::LocationUncertain {
                 let id = role["id"].as_str().unwrap();
                 let detail = market.detail(id, DetailKind::Detailed).unwrap().to_string()
                     + &market.detail(id, DetailKind::Simple).unwrap().to_string();
@@ -802,14 +800,18 @@ fn data_exercises_every_tier_and_every_skip_reason() {
             }
         }
         println!("seed {seed}: {tiers:?} {reasons:?} resolvable {resolvable}");
-        assert_eq!(tiers.get("QUALIFIED"), Some(&21), "seed {seed}: {tiers:?}");
-        assert_eq!(tiers.get("MAYBE"), Some(&9), "seed {seed}: {tiers:?}");
         assert_eq!(
-            tiers.get("LOCATION_UNCERTAIN"),
+            tiers.get(&Tier::Qualified),
+            Some(&21),
+            "seed {seed}: {tiers:?}"
+        );
+        assert_eq!(tiers.get(&Tier::Maybe), Some(&9), "seed {seed}: {tiers:?}");
+        assert_eq!(
+            tiers.get(&Tier::LocationUncertain),
             Some(&6),
             "seed {seed}: {tiers:?}"
         );
-        assert_eq!(tiers.get("SKIP"), Some(&24), "seed {seed}: {tiers:?}");
+        assert_eq!(tiers.get(&Tier::Skip), Some(&24), "seed {seed}: {tiers:?}");
         assert_eq!(resolvable, 3);
         for reason in [
             "status",

@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use super::Charts;
 use super::model::{RoleView, SiteData};
 use crate::intel::escape_html;
+use crate::store::RunStatus;
+use crate::track::ChangeKind;
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 260.0;
@@ -26,7 +28,11 @@ pub struct Series<'a> {
 
 /// Builds the four charts of the site.
 pub fn build(data: &SiteData) -> Charts {
-    let runs: Vec<_> = data.all_runs.iter().filter(|r| r.status == "ok").collect();
+    let runs: Vec<_> = data
+        .all_runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Ok)
+        .collect();
     let time = |at: &str| {
         DateTime::parse_from_rfc3339(at)
             .map(|t| t.timestamp() as f64)
@@ -58,10 +64,11 @@ pub fn build(data: &SiteData) -> Charts {
         .days
         .iter()
         .map(|day| {
-            let count = |kind: &str| day.changes.iter().filter(|c| c.kind == kind).count() as f64;
+            let count =
+                |kind: ChangeKind| day.changes.iter().filter(|c| c.kind == kind).count() as f64;
             (
                 day.date.get(5..).unwrap_or(&day.date).to_string(),
-                vec![count("NEW"), count("DISAPPEARED")],
+                vec![count(ChangeKind::New), count(ChangeKind::Disappeared)],
             )
         })
         .collect();
@@ -72,11 +79,7 @@ pub fn build(data: &SiteData) -> Charts {
         &[("new", "#16a34a"), ("gone", "#dc2626")],
         &days,
     );
-    let qualified: Vec<&RoleView> = data
-        .roles
-        .iter()
-        .filter(|r| r.tier_key == "qualified" || r.tier_key == "maybe")
-        .collect();
+    let qualified: Vec<&RoleView> = data.roles.iter().filter(|r| r.qualified).collect();
     let fee_buckets = [
         (0.0, 14.0, "<14%"),
         (14.0, 16.0, "14–16%"),

@@ -8,6 +8,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::model::{RoleView, SiteData};
+use crate::evaluate::Trend;
 use crate::intel::escape_html;
 
 /// Entries in the feed: the newest changes.
@@ -63,7 +64,7 @@ pub fn atom(data: &SiteData, base_url: &str) -> String {
             xml(&change.detected_at),
             xml(base),
             xml(&change.page),
-            xml(&change.kind),
+            xml(change.kind.as_str()),
             xml(&what)
         );
     }
@@ -120,7 +121,7 @@ fn record(role: &RoleView) -> RoleRecord<'_> {
         locations: &role.locations,
         posted: &role.posted,
         first_seen: &role.first_seen,
-        trend: role.trend.as_deref(),
+        trend: role.trend.map(Trend::as_str),
         paraform_url: role.url.as_deref(),
         page: &role.page,
         reasons: &role.reasons,

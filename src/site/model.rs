@@ -9,11 +9,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::evaluate::Breakdown;
 use crate::evaluate::rules::Lists;
+use crate::evaluate::{Breakdown, Tier, Trend};
 use crate::intel::sanitize_html;
 use crate::role::{format_number, number_at, strings_at, text_at};
 use crate::store::{ChangeRow, Db, RunRow, SiteRole, VersionRow};
+use crate::track::ChangeKind;
 
 /// Recent changes shown on the changes page and in the feed.
 pub const CHANGE_DAYS: i64 = 30;
@@ -63,9 +64,14 @@ pub struct RoleView {
     /// The Paraform page, only if it is an http(s) URL.
     pub url: Option<String>,
     pub status: String,
+    /// The stored tier (`LOCATION_UNCERTAIN`), or `UNRATED`.
     pub tier: String,
-    /// `qualified`, `maybe`, `location-uncertain`, `skip` (CSS class, filter value).
+    /// `qualified`, `maybe`, `location-uncertain`, `skip`, `unrated` (CSS class, filter value).
     pub tier_key: String,
+    /// Best first: the tier's rank, unrated last.
+    pub tier_rank: u8,
+    /// QUALIFIED or MAYBE.
+    pub qualified: bool,
     pub score: f64,
     pub score_text: String,
     pub engineer_text: String,
@@ -97,7 +103,7 @@ pub struct RoleView {
     pub locations: String,
     /// Space-separated filter keys: `nyc`, `london`, `remote`, `other`, `none`.
     pub location_keys: String,
-    pub trend: Option<String>,
+    pub trend: Option<Trend>,
     pub is_new: bool,
     pub reasons: Vec<String>,
     pub signals: Vec<String>,
@@ -108,6 +114,20 @@ pub struct RoleView {
     pub gone_at: Option<String>,
     /// Days between first seen and gone (or now).
     pub days_open: i64,
+}
+
+impl RoleView {
+    /// The view with its tier's text, CSS key, rank and "qualified", all
+    /// from the tier (`None`: not evaluated yet, shown as UNRATED).
+    pub fn with_tier(self, tier: Option<Tier>) -> RoleView {
+        RoleView {
+            tier: tier.map_or("UNRATED", Tier::as_str).to_string(),
+            tier_key: tier.map_or("unrated", Tier::key).to_string(),
+            tier_rank: tier.map_or(Tier::ALL.len() as u8, Tier::rank),
+            qualified: tier.is_some_and(Tier::is_qualified),
+            ..self
+        }
+    }
 }
 
 /// The role page's extra material.
@@ -155,7 +175,7 @@ pub struct ChangeView {
     pub detected_at: String,
     /// `12:24`
     pub time: String,
-    pub kind: String,
+    pub kind: ChangeKind,
     /// `new`, `gone`, `back`, `up`, `down`, `neutral`, `tier` (CSS class).
     pub kind_class: String,
     /// `Salary up`, `New role`, …
@@ -168,7 +188,7 @@ pub struct ChangeView {
     pub title: String,
     pub company: String,
     /// The role's trend now (hired, surging, stalled).
-    pub trend: Option<String>,
+    pub trend: Option<Trend>,
     pub run_id: Option<i64>,
 }
 
@@ -229,10 +249,7 @@ pub fn load(
         updated: now.format("%Y-%m-%d %H:%M UTC").to_string(),
         updated_iso: crate::role::timestamp(now),
         active: roles.len(),
-        qualified: roles
-            .iter()
-            .filter(|r| r.tier_key == "qualified" || r.tier_key == "maybe")
-            .count(),
+        qualified: roles.iter().filter(|r| r.qualified).count(),
         new_today: roles.iter().filter(|r| r.is_new).count(),
         gone_today: gone
             .iter()
@@ -245,7 +262,7 @@ pub fn load(
             .count(),
         last_run_status: runs
             .first()
-            .map(|r| r.status.clone())
+            .map(|r| r.status.to_string())
             .unwrap_or_else(|| "none yet".into()),
     };
     Ok(SiteData {
@@ -346,7 +363,6 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
     let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
     let display = &lists.display;
     let score = row.combined_score.unwrap_or(0.0);
-    let tier = row.tier.clone().unwrap_or_else(|| "UNRATED".into());
     let salary_text = match (row.salary_min, row.salary_max) {
         (Some(lo), Some(hi)) if lo != hi && lo > 0 => {
             format!("{}–{}", money_k(lo as f64), money_k(hi as f64))
@@ -423,8 +439,6 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
             .clone()
             .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
         status: row.status.clone(),
-        tier_key: tier.to_lowercase().replace('_', "-"),
-        tier,
         score,
         score_text: score_text(row.combined_score),
         engineer_text: score_text(role.engineer_score),
@@ -463,7 +477,7 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         responsiveness_sort: responsiveness.unwrap_or(f64::MAX).min(1e9),
         locations: location_text.join(", "),
         location_keys: keys.join(" "),
-        trend: row.trend.clone(),
+        trend: row.trend,
         is_new: first_seen.is_some_and(|at| at >= now - Duration::hours(NEW_HOURS)),
         reasons: json_strings(role.reasons.as_deref()),
         signals: json_strings(role.signals.as_deref()),
@@ -474,7 +488,10 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         days_open: first_seen.map(|at| (end - at).num_days()).unwrap_or(0),
         title,
         company,
+        // Set from the tier just below.
+        ..RoleView::default()
     }
+    .with_tier(row.tier)
 }
 
 /// The role page's extra material, from the stored JSON.
@@ -560,39 +577,6 @@ fn scalar_text(value: &Value) -> String {
     }
 }
 
-/// The kind's label and CSS class.
-pub fn kind_label(
-    kind: &str,
-    old: Option<&str>,
-    new: Option<&str>,
-) -> (&'static str, &'static str) {
-    match kind {
-        "NEW" => ("New role", "new"),
-        "DISAPPEARED" => ("Gone", "gone"),
-        "REAPPEARED" => ("Back", "back"),
-        "SALARY_INCREASE" => ("Salary up", "up"),
-        "SALARY_DECREASE" => ("Salary down", "down"),
-        "FEE_CHANGE" => {
-            let up = matches!((old.and_then(|o| o.parse::<f64>().ok()), new.and_then(|n| n.parse::<f64>().ok())), (Some(o), Some(n)) if n > o);
-            if up {
-                ("Fee up", "up")
-            } else {
-                ("Fee down", "down")
-            }
-        }
-        "HEADCOUNT_CHANGE" => ("Openings", "neutral"),
-        "COMPETITION_CHANGE" => ("Recruiters", "neutral"),
-        "INTERVIEW_INCREASE" => ("Interviews up", "up"),
-        "INTERVIEW_DECREASE" => ("Interviews down", "down"),
-        "HIRING_INCREASE" => ("Hired", "up"),
-        "HIRING_DECREASE" => ("Hires down", "down"),
-        "LOCATION_CHANGE" => ("Location", "neutral"),
-        "STATUS_CHANGE" => ("Status", "neutral"),
-        "TIER_CHANGE" => ("Tier", "tier"),
-        _ => ("Change", "neutral"),
-    }
-}
-
 /// Views of changes, named after their roles.
 pub fn change_views(changes: &[ChangeRow], roles: &[RoleView]) -> Vec<ChangeView> {
     let index: HashMap<&str, &RoleView> = roles.iter().map(|r| (r.id.as_str(), r)).collect();
@@ -605,11 +589,9 @@ pub fn change_views(changes: &[ChangeRow], roles: &[RoleView]) -> Vec<ChangeView
 /// A change for display, named after its role (or, for a role not in
 /// view, after what the change row knows).
 fn change_view(change: &ChangeRow, role: Option<&RoleView>) -> ChangeView {
-    let (label, class) = kind_label(
-        &change.kind,
-        change.old_value.as_deref(),
-        change.new_value.as_deref(),
-    );
+    let (label, class) = change
+        .kind
+        .label(change.old_value.as_deref(), change.new_value.as_deref());
     let (page, title, company) = match role {
         Some(r) => (r.page.clone(), r.title.clone(), r.company.clone()),
         None => (
@@ -622,7 +604,7 @@ fn change_view(change: &ChangeRow, role: Option<&RoleView>) -> ChangeView {
         id: change.id,
         detected_at: change.detected_at.clone(),
         time: change.detected_at.get(11..16).unwrap_or("").to_string(),
-        kind: change.kind.clone(),
+        kind: change.kind,
         kind_class: class.into(),
         label: label.into(),
         field: change.field.clone().unwrap_or_default(),
@@ -632,7 +614,7 @@ fn change_view(change: &ChangeRow, role: Option<&RoleView>) -> ChangeView {
         page,
         title,
         company,
-        trend: role.and_then(|r| r.trend.clone()),
+        trend: role.and_then(|r| r.trend),
         run_id: change.run_id,
     }
 }
@@ -662,7 +644,7 @@ pub fn history(data: &SiteData, role: &RoleView) -> (Vec<ChangeView>, Vec<Versio
                     observed_at: v.observed_at.clone(),
                     changes: changes
                         .iter()
-                        .filter(|c| c.run_id == Some(v.run_id) && c.kind != "TIER_CHANGE")
+                        .filter(|c| c.run_id == Some(v.run_id) && c.kind != ChangeKind::TierChange)
                         .cloned()
                         .collect(),
                 })

@@ -33,7 +33,7 @@ const ROLE_ROOT: &str = "../";
 /// `index.html`: roles rated QUALIFIED or MAYBE, in the model's order
 /// (tier, then combined score).
 pub fn index_page(data: &SiteData) -> askama::Result<String> {
-    let rows: Vec<&RoleView> = data.roles.iter().filter(|r| is_qualified(r)).collect();
+    let rows: Vec<&RoleView> = data.roles.iter().filter(|r| r.qualified).collect();
     IndexPage {
         root: TOP,
         header: &data.header,
@@ -54,7 +54,7 @@ pub fn all_page(data: &SiteData) -> askama::Result<String> {
         .iter()
         .map(|role| AllRow {
             role,
-            tier_rank: tier_rank(&role.tier_key),
+            tier_rank: role.tier_rank,
             reasons: reason_classes(&role.reasons),
         })
         .collect();
@@ -318,7 +318,7 @@ impl<'a> RunView<'a> {
             id: run.id,
             started: display_time(&run.started_at),
             started_iso: &run.started_at,
-            status: &run.status,
+            status: run.status.as_str(),
             trigger: &run.trigger,
             seen: run.roles_seen,
             new: run.roles_new,
@@ -353,30 +353,18 @@ struct RolePage<'a> {
     versions: Vec<VersionView>,
 }
 
-fn is_qualified(role: &RoleView) -> bool {
-    role.tier_key == "qualified" || role.tier_key == "maybe"
-}
-
-/// Sort key for the tier column: best tier first.
-fn tier_rank(tier_key: &str) -> u8 {
-    match tier_key {
-        "qualified" => 0,
-        "maybe" => 1,
-        "location-uncertain" => 2,
-        "skip" => 3,
-        _ => 4,
-    }
-}
-
 /// The tiers present, best first, as (filter value, label).
 fn tier_options<'a>(roles: impl Iterator<Item = &'a RoleView>) -> Vec<(&'a str, &'a str)> {
     let mut seen = HashSet::new();
-    let mut options: Vec<(&str, &str)> = roles
+    let mut options: Vec<(u8, &str, &str)> = roles
         .filter(|r| seen.insert(r.tier_key.as_str()))
-        .map(|r| (r.tier_key.as_str(), r.tier.as_str()))
+        .map(|r| (r.tier_rank, r.tier_key.as_str(), r.tier.as_str()))
         .collect();
-    options.sort_by_key(|(key, _)| (tier_rank(key), *key));
+    options.sort();
     options
+        .into_iter()
+        .map(|(_, key, label)| (key, label))
+        .collect()
 }
 
 /// The funding stages present, by label, as (filter value, label).
@@ -466,14 +454,16 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
+    use crate::evaluate::{Tier, Trend};
     use crate::health::{DatabaseHealth, Level, SessionHealth};
     use crate::site::model::{ComponentView, ScoreView};
-    use crate::store::{ChangeRow, DigestRow, VersionRow};
+    use crate::store::{ChangeRow, DigestRow, RunStatus, VersionRow};
+    use crate::track::ChangeKind;
 
     const SCRIPT: &str = "<script>alert(1)</script>";
     const ATTR: &str = "\" onmouseover=\"x";
 
-    fn role(id: &str, tier: &str, status: &str) -> RoleView {
+    fn role(id: &str, tier: Tier, status: &str) -> RoleView {
         RoleView {
             id: id.into(),
             page: format!("roles/{}", model::page_file(id)),
@@ -481,8 +471,6 @@ mod tests {
             company: format!("Acme {ATTR}"),
             url: Some("https://www.paraform.com/company/acme/role?x=1&y=2".into()),
             status: status.into(),
-            tier: tier.into(),
-            tier_key: tier.to_lowercase().replace('_', "-"),
             score: 0.82,
             score_text: "0.82".into(),
             engineer_text: "0.75".into(),
@@ -511,7 +499,7 @@ mod tests {
             responsiveness_sort: 1e9,
             locations: "New York, hybrid".into(),
             location_keys: "nyc".into(),
-            trend: Some("surging".into()),
+            trend: Some(Trend::Surging),
             is_new: true,
             reasons: vec![format!("✗ title {SCRIPT}"), format!("✓ fee {ATTR}")],
             signals: vec![format!("hot {SCRIPT}")],
@@ -522,12 +510,13 @@ mod tests {
             days_open: 1,
             ..RoleView::default()
         }
+        .with_tier(Some(tier))
     }
 
     fn change(
         role_id: &str,
         run_id: i64,
-        kind: &str,
+        kind: ChangeKind,
         field: &str,
         old: &str,
         new: &str,
@@ -537,7 +526,7 @@ mod tests {
             role_id: role_id.into(),
             run_id: Some(run_id),
             detected_at: format!("2025-12-1{run_id}T12:24:00Z"),
-            kind: kind.into(),
+            kind,
             field: (!field.is_empty()).then(|| field.into()),
             old_value: (!old.is_empty()).then(|| old.into()),
             new_value: (!new.is_empty()).then(|| new.into()),
@@ -551,7 +540,7 @@ mod tests {
             id: 7,
             detected_at: "2025-12-19T12:24:00Z".into(),
             time: "12:24".into(),
-            kind: "SALARY_INCREASE".into(),
+            kind: ChangeKind::SalaryIncrease,
             kind_class: kind_class.into(),
             label: "Salary up".into(),
             field: "salary_max".into(),
@@ -566,12 +555,12 @@ mod tests {
         }
     }
 
-    fn run(id: i64, status: &str) -> RunRow {
+    fn run(id: i64, status: RunStatus) -> RunRow {
         RunRow {
             id,
             started_at: "2025-12-19T12:00:00Z".into(),
             finished_at: Some("2025-12-19T12:01:00Z".into()),
-            status: status.into(),
+            status,
             trigger: "schedule".into(),
             roles_seen: 10,
             roles_new: 2,
@@ -620,24 +609,20 @@ mod tests {
     }
 
     fn sample_data() -> SiteData {
-        let qualified = role("paraform:abc123", "QUALIFIED", "active");
-        let skipped = RoleView {
-            tier_key: "skip".into(),
-            tier: "SKIP".into(),
-            ..role("paraform:def456", "SKIP", "active")
-        };
-        let gone = role("weird id/../<x>", "MAYBE", "gone");
+        let qualified = role("paraform:abc123", Tier::Qualified, "active");
+        let skipped = role("paraform:def456", Tier::Skip, "active");
+        let gone = role("weird id/../<x>", Tier::Maybe, "gone");
         let day = ChangeDay {
             label: format!("Fri 19 Dec 2025 {SCRIPT}"),
             date: "2025-12-19".into(),
             changes: vec![change_view(&qualified, "up"), change_view(&gone, "gone")],
         };
         let changes = vec![
-            change("paraform:abc123", 1, "NEW", "", "", ""),
+            change("paraform:abc123", 1, ChangeKind::New, "", "", ""),
             change(
                 "paraform:abc123",
                 2,
-                "SALARY_INCREASE",
+                ChangeKind::SalaryIncrease,
                 "salary_max",
                 "200000",
                 &format!("250000 {SCRIPT}"),
@@ -660,8 +645,8 @@ mod tests {
             roles: vec![qualified, skipped],
             gone: vec![gone],
             days: vec![day],
-            runs: vec![run(2, "ok"), run(1, "failed")],
-            all_runs: vec![run(1, "failed"), run(2, "ok")],
+            runs: vec![run(2, RunStatus::Ok), run(1, RunStatus::Failed)],
+            all_runs: vec![run(1, RunStatus::Failed), run(2, RunStatus::Ok)],
             changes_by_role: [("paraform:abc123".to_string(), changes)]
                 .into_iter()
                 .collect(),

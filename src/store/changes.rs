@@ -9,10 +9,10 @@ use rusqlite::{Row, params};
 
 use super::{Db, StoreTx};
 use crate::role::timestamp;
-use crate::track::FieldChange;
+use crate::track::{ChangeKind, FieldChange};
 
 /// Recent changes per role id: (kind, new value), oldest first.
-pub type RecentChanges = HashMap<String, Vec<(String, Option<String>)>>;
+pub type RecentChanges = HashMap<String, Vec<(ChangeKind, Option<String>)>>;
 
 /// A change as listed by `changes`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -22,7 +22,7 @@ pub struct ChangeRow {
     /// `None` for changes made by `requalify`.
     pub run_id: Option<i64>,
     pub detected_at: String,
-    pub kind: String,
+    pub kind: ChangeKind,
     pub field: Option<String>,
     pub old_value: Option<String>,
     pub new_value: Option<String>,
@@ -128,7 +128,7 @@ impl StoreTx<'_> {
                 role_id,
                 run_id,
                 timestamp(now),
-                change.kind.as_str(),
+                change.kind,
                 change.field,
                 change.old_value,
                 change.new_value
@@ -145,7 +145,7 @@ impl StoreTx<'_> {
         let rows = stmt.query_map([timestamp(since)], |r| {
             Ok((
                 r.get::<_, String>("role_id")?,
-                r.get::<_, String>("kind")?,
+                r.get::<_, ChangeKind>("kind")?,
                 r.get::<_, Option<String>>("new_value")?,
             ))
         })?;
@@ -191,6 +191,7 @@ fn version_row(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{at, db_with_run, insert_roles};
+    use crate::evaluate::Tier;
     use crate::role::timestamp;
     use crate::store::Db;
     use crate::track::{ChangeKind, FieldChange};
@@ -223,7 +224,7 @@ mod tests {
         assert_eq!(row.role_id, "paraform:1");
         assert_eq!(row.run_id, Some(run_id));
         assert_eq!(row.detected_at, timestamp(at(3)));
-        assert_eq!(row.kind, "SALARY_INCREASE");
+        assert_eq!(row.kind, ChangeKind::SalaryIncrease);
         assert_eq!(row.field.as_deref(), Some("salary_max"));
         assert_eq!(row.old_value.as_deref(), Some("100"));
         assert_eq!(row.new_value.as_deref(), Some("120"));
@@ -243,7 +244,12 @@ mod tests {
             new_value: None,
         };
         let fee = change(ChangeKind::FeeChange, "fee_percent", "20", "25");
-        let tier = change(ChangeKind::TierChange, "tier", "MAYBE", "QUALIFIED");
+        let tier = change(
+            ChangeKind::TierChange,
+            "tier",
+            Tier::Maybe.as_str(),
+            Tier::Qualified.as_str(),
+        );
         record(
             &mut db,
             &[
@@ -300,11 +306,11 @@ mod tests {
         let recent = tx.recent_changes(at(5)).unwrap();
         assert_eq!(
             recent["paraform:1"],
-            [("HIRING_INCREASE".to_string(), Some("2".to_string()))]
+            [(ChangeKind::HiringIncrease, Some("2".to_string()))]
         );
         assert_eq!(
             recent["paraform:2"],
-            [("INTERVIEW_INCREASE".to_string(), Some("4".to_string()))]
+            [(ChangeKind::InterviewIncrease, Some("4".to_string()))]
         );
         assert_eq!(tx.recent_changes(at(0)).unwrap()["paraform:1"].len(), 2);
         assert!(tx.recent_changes(at(7)).unwrap().is_empty());

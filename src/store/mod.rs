@@ -24,7 +24,56 @@ pub use digests::{DigestRow, DigestWrite};
 pub use roles::{
     DetailWrite, Evaluation, RoleExplained, RoleFilter, RoleRow, RoleWrite, SiteRole, StoredRole,
 };
-pub use runs::{RunCounts, RunRow};
+pub use runs::{RunCounts, RunRow, RunStatus};
+
+/// Typed values stored as their text: the migration's CHECK lists the same
+/// words, and the types' `as_str`/`parse` are the one spelling in Rust.
+macro_rules! text_column {
+    ($($type:ty),*) => {$(
+        impl rusqlite::types::ToSql for $type {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
+            }
+        }
+        impl rusqlite::types::FromSql for $type {
+            fn column_result(
+                value: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                let text = value.as_str()?;
+                <$type>::parse(text).ok_or_else(|| {
+                    rusqlite::types::FromSqlError::Other(
+                        format!("{text:?} is not a known {}", stringify!($type)).into(),
+                    )
+                })
+            }
+        }
+    )*};
+}
+
+/// Shows the stored word.
+macro_rules! display_as_str {
+    ($($type:ty),*) => {$(
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+
+display_as_str!(
+    crate::evaluate::Tier,
+    crate::evaluate::Trend,
+    crate::track::ChangeKind,
+    RunStatus
+);
+
+text_column!(
+    crate::evaluate::Tier,
+    crate::evaluate::Trend,
+    crate::track::ChangeKind,
+    RunStatus
+);
 
 mod embedded {
     refinery::embed_migrations!("migrations");

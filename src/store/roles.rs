@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Db, StoreTx};
+use crate::evaluate::{Tier, Trend};
 use crate::role::timestamp;
 
 /// What the tracker and the evaluator need to know about a stored role.
@@ -25,7 +26,7 @@ pub struct StoredRole {
 /// A role's stored verdict, as written: equal values mean nothing to write.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
-    pub tier: String,
+    pub tier: Tier,
     pub combined_score: f64,
     pub engineer_score: f64,
     pub headhunter_score: f64,
@@ -36,7 +37,7 @@ pub struct Evaluation {
     pub signals: String,
     /// JSON object.
     pub score_breakdown: String,
-    pub trend: Option<String>,
+    pub trend: Option<Trend>,
 }
 
 /// The clean text read from a detail payload, for its columns.
@@ -84,7 +85,7 @@ pub struct RoleRow {
     pub company: Option<String>,
     pub url: Option<String>,
     pub status: String,
-    pub tier: Option<String>,
+    pub tier: Option<Tier>,
     pub combined_score: Option<f64>,
     pub salary_min: Option<i64>,
     pub salary_max: Option<i64>,
@@ -93,7 +94,7 @@ pub struct RoleRow {
     pub first_seen_at: String,
     pub last_seen_at: String,
     pub gone_at: Option<String>,
-    pub trend: Option<String>,
+    pub trend: Option<Trend>,
 }
 
 /// Everything the site shows of a role.
@@ -115,7 +116,7 @@ pub struct SiteRole {
 #[derive(Debug, Clone, Default)]
 pub struct RoleFilter {
     pub include_gone: bool,
-    pub tier: Option<String>,
+    pub tier: Option<Tier>,
     pub limit: Option<u64>,
 }
 
@@ -157,27 +158,25 @@ impl Db {
             "SELECT {ROLE_COLUMNS} FROM roles
              WHERE (?1 OR status = 'active') AND (?2 IS NULL OR tier = ?2)
              ORDER BY status,
-                 CASE tier WHEN 'QUALIFIED' THEN 0 WHEN 'MAYBE' THEN 1 WHEN 'LOCATION_UNCERTAIN' THEN 2
-                           WHEN 'SKIP' THEN 3 ELSE 4 END,
+                 {tier_rank},
                  combined_score DESC NULLS LAST, posted_at DESC, id
-             LIMIT ?3"
+             LIMIT ?3",
+            tier_rank = Tier::rank_sql("tier")
         ))?;
         let limit = filter.limit.map(|l| l as i64).unwrap_or(-1);
         let rows = stmt.query_map(params![filter.include_gone, filter.tier, limit], role_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Active roles per tier (unevaluated roles under `-`), in tier order.
-    pub fn tier_counts(&self) -> Result<Vec<(String, i64)>> {
-        // The aliases differ from `tier` on purpose: ORDER BY must still see
-        // the column (NULL for unevaluated), not the `-` shown for it.
-        let mut stmt = self.conn.prepare(
-            "SELECT COALESCE(tier, '-') AS tier_shown, COUNT(*) AS role_count FROM roles
-             WHERE status = 'active' GROUP BY 1
-             ORDER BY CASE tier WHEN 'QUALIFIED' THEN 0 WHEN 'MAYBE' THEN 1
-                      WHEN 'LOCATION_UNCERTAIN' THEN 2 WHEN 'SKIP' THEN 3 ELSE 4 END",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get("tier_shown")?, r.get("role_count")?)))?;
+    /// Active roles per tier (`None`: not evaluated yet), best tier first.
+    pub fn tier_counts(&self) -> Result<Vec<(Option<Tier>, i64)>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT tier, COUNT(*) AS role_count FROM roles
+             WHERE status = 'active' GROUP BY tier
+             ORDER BY {}",
+            Tier::rank_sql("tier")
+        ))?;
+        let rows = stmt.query_map([], |r| Ok((r.get("tier")?, r.get("role_count")?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -188,9 +187,9 @@ impl Db {
                     reasons, signals, score_breakdown, last_changed_at
              FROM roles
              ORDER BY status,
-                 CASE tier WHEN 'QUALIFIED' THEN 0 WHEN 'MAYBE' THEN 1 WHEN 'LOCATION_UNCERTAIN' THEN 2
-                           WHEN 'SKIP' THEN 3 ELSE 4 END,
-                 combined_score DESC NULLS LAST, id"
+                 {tier_rank},
+                 combined_score DESC NULLS LAST, id",
+            tier_rank = Tier::rank_sql("tier")
         ))?;
         let rows = stmt.query_map([], site_role)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -321,8 +320,11 @@ impl StoreTx<'_> {
     /// Active roles that count as qualified (QUALIFIED or MAYBE).
     pub fn count_qualified(&self) -> Result<u64> {
         let n: i64 = self.tx.query_row(
-            "SELECT COUNT(*) AS qualified FROM roles
-             WHERE status = 'active' AND tier IN ('QUALIFIED', 'MAYBE')",
+            &format!(
+                "SELECT COUNT(*) AS qualified FROM roles
+                 WHERE status = 'active' AND tier IN {}",
+                Tier::qualified_sql()
+            ),
             [],
             |r| r.get("qualified"),
         )?;
@@ -385,7 +387,7 @@ fn site_role(r: &Row<'_>) -> rusqlite::Result<SiteRole> {
 
 /// A stored role; its verdict exists once a tier was written.
 fn stored_role(r: &Row<'_>) -> rusqlite::Result<StoredRole> {
-    let tier: Option<String> = r.get("tier")?;
+    let tier: Option<Tier> = r.get("tier")?;
     let evaluation = match tier {
         None => None,
         Some(tier) => Some(Evaluation {
@@ -424,12 +426,13 @@ fn stored_role(r: &Row<'_>) -> rusqlite::Result<StoredRole> {
 mod tests {
     use super::super::fixtures::{at, columns, db_with_run, insert_roles, role_write};
     use super::{DetailWrite, Evaluation, RoleFilter};
+    use crate::evaluate::{Tier, Trend};
     use crate::role::{RoleColumns, timestamp};
     use crate::store::Db;
 
-    fn evaluation(tier: &str, combined: f64) -> Evaluation {
+    fn evaluation(tier: Tier, combined: f64) -> Evaluation {
         Evaluation {
-            tier: tier.to_string(),
+            tier,
             combined_score: combined,
             engineer_score: 1.5,
             headhunter_score: 2.5,
@@ -437,7 +440,7 @@ mod tests {
             reasons: "[\"✓ remote\"]".to_string(),
             signals: "[\"series B\"]".to_string(),
             score_breakdown: "{\"engineer\":[]}".to_string(),
-            trend: Some("surging".to_string()),
+            trend: Some(Trend::Surging),
         }
     }
 
@@ -495,7 +498,7 @@ mod tests {
             .unwrap();
         tx.update_role(&role, true, at(2)).unwrap();
         let e = Evaluation {
-            tier: "MAYBE".to_string(),
+            tier: Tier::Maybe,
             combined_score: 44.25,
             engineer_score: 55.25,
             headhunter_score: 66.25,
@@ -503,7 +506,7 @@ mod tests {
             reasons: "[\"reasons\"]".to_string(),
             signals: "[\"signals\"]".to_string(),
             score_breakdown: "{\"breakdown\":1}".to_string(),
-            trend: Some("stalled".to_string()),
+            trend: Some(Trend::Stalled),
         };
         tx.write_evaluation(role.id, &e, at(3)).unwrap();
         tx.write_detail(
@@ -530,7 +533,7 @@ mod tests {
         assert_eq!(row.company.as_deref(), Some("the company"));
         assert_eq!(row.url.as_deref(), Some("https://example.test/url"));
         assert_eq!(row.status, "gone");
-        assert_eq!(row.tier.as_deref(), Some("MAYBE"));
+        assert_eq!(row.tier, Some(Tier::Maybe));
         assert_eq!(row.combined_score, Some(44.25));
         assert_eq!(row.salary_min, Some(111));
         assert_eq!(row.salary_max, Some(222));
@@ -539,7 +542,7 @@ mod tests {
         assert_eq!(row.first_seen_at, timestamp(at(1)));
         assert_eq!(row.last_seen_at, timestamp(at(2)));
         assert_eq!(row.gone_at, Some(timestamp(at(5))));
-        assert_eq!(row.trend.as_deref(), Some("stalled"));
+        assert_eq!(row.trend, Some(Trend::Stalled));
 
         let explained = db.explain_role("paraform:distinct").unwrap().unwrap();
         assert_eq!(explained.role.salary_max, Some(222));
@@ -556,7 +559,7 @@ mod tests {
         assert_eq!(explained.detail_fetched_at, Some(timestamp(at(4))));
 
         let site = db.site_roles().unwrap().remove(0);
-        assert_eq!(site.row.trend.as_deref(), Some("stalled"));
+        assert_eq!(site.row.trend, Some(Trend::Stalled));
         assert_eq!(site.engineer_score, Some(55.25));
         assert_eq!(site.headhunter_score, Some(66.25));
         assert_eq!(site.excitement_score, Some(77.25));
@@ -622,7 +625,7 @@ mod tests {
     fn an_evaluation_round_trips_through_stored_roles() {
         let (mut db, run_id) = db_with_run();
         insert_roles(&mut db, run_id, &["paraform:1"]);
-        let e = evaluation("QUALIFIED", 81.5);
+        let e = evaluation(Tier::Qualified, 81.5);
         evaluate(&mut db, "paraform:1", &e);
         assert_eq!(
             db.stored_roles(None).unwrap()["paraform:1"].evaluation,
@@ -630,7 +633,7 @@ mod tests {
         );
         let trendless = Evaluation {
             trend: None,
-            ..evaluation("SKIP", 0.0)
+            ..evaluation(Tier::Skip, 0.0)
         };
         evaluate(&mut db, "paraform:1", &trendless);
         assert_eq!(
@@ -691,10 +694,10 @@ mod tests {
             "paraform:e",
         ];
         insert_roles(&mut db, run_id, &ids);
-        evaluate(&mut db, "paraform:a", &evaluation("SKIP", 90.0));
-        evaluate(&mut db, "paraform:b", &evaluation("QUALIFIED", 50.0));
-        evaluate(&mut db, "paraform:c", &evaluation("QUALIFIED", 70.0));
-        evaluate(&mut db, "paraform:d", &evaluation("MAYBE", 99.0));
+        evaluate(&mut db, "paraform:a", &evaluation(Tier::Skip, 90.0));
+        evaluate(&mut db, "paraform:b", &evaluation(Tier::Qualified, 50.0));
+        evaluate(&mut db, "paraform:c", &evaluation(Tier::Qualified, 70.0));
+        evaluate(&mut db, "paraform:d", &evaluation(Tier::Maybe, 99.0));
         let tx = db.transaction().unwrap();
         tx.mark_gone("paraform:e", at(6)).unwrap();
         tx.commit().unwrap();
@@ -724,7 +727,7 @@ mod tests {
         let qualified = listed(
             &db,
             &RoleFilter {
-                tier: Some("QUALIFIED".to_string()),
+                tier: Some(Tier::Qualified),
                 ..RoleFilter::default()
             },
         );
@@ -761,10 +764,10 @@ mod tests {
                 "paraform:5",
             ],
         );
-        evaluate(&mut db, "paraform:1", &evaluation("SKIP", 1.0));
-        evaluate(&mut db, "paraform:2", &evaluation("MAYBE", 1.0));
-        evaluate(&mut db, "paraform:3", &evaluation("QUALIFIED", 1.0));
-        evaluate(&mut db, "paraform:4", &evaluation("QUALIFIED", 1.0));
+        evaluate(&mut db, "paraform:1", &evaluation(Tier::Skip, 1.0));
+        evaluate(&mut db, "paraform:2", &evaluation(Tier::Maybe, 1.0));
+        evaluate(&mut db, "paraform:3", &evaluation(Tier::Qualified, 1.0));
+        evaluate(&mut db, "paraform:4", &evaluation(Tier::Qualified, 1.0));
         let tx = db.transaction().unwrap();
         tx.mark_gone("paraform:4", at(6)).unwrap();
         assert_eq!(tx.count_qualified().unwrap(), 2);
@@ -772,10 +775,10 @@ mod tests {
         assert_eq!(
             db.tier_counts().unwrap(),
             [
-                ("QUALIFIED".to_string(), 1),
-                ("MAYBE".to_string(), 1),
-                ("SKIP".to_string(), 1),
-                ("-".to_string(), 1)
+                (Some(Tier::Qualified), 1),
+                (Some(Tier::Maybe), 1),
+                (Some(Tier::Skip), 1),
+                (None, 1)
             ]
         );
     }

@@ -9,6 +9,44 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::{Db, StoreTx};
 use crate::role::timestamp;
 
+/// A run's status: `running` from its start, then `ok`, `partial` (something
+/// failed or looked wrong, and nothing was lost) or `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Ok,
+    Partial,
+    Failed,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 4] = [
+        RunStatus::Running,
+        RunStatus::Ok,
+        RunStatus::Partial,
+        RunStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Ok => "ok",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RunStatus> {
+        RunStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// A run that finished and kept what it fetched (ok or partial).
+    pub fn is_good(self) -> bool {
+        matches!(self, RunStatus::Ok | RunStatus::Partial)
+    }
+}
+
 /// Final numbers of a run.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunCounts {
@@ -27,7 +65,7 @@ pub struct RunRow {
     pub id: i64,
     pub started_at: String,
     pub finished_at: Option<String>,
-    pub status: String,
+    pub status: RunStatus,
     pub trigger: String,
     pub roles_seen: i64,
     pub roles_new: i64,
@@ -100,7 +138,7 @@ impl StoreTx<'_> {
     pub fn finish_run(
         &self,
         run_id: i64,
-        status: &str,
+        status: RunStatus,
         counts: &RunCounts,
         errors: &[String],
         now: DateTime<Utc>,
@@ -159,7 +197,7 @@ mod tests {
     use std::time::Duration;
 
     use super::super::fixtures::at;
-    use super::{Db, RunCounts};
+    use super::{Db, RunCounts, RunStatus};
     use crate::role::timestamp;
 
     #[test]
@@ -167,7 +205,7 @@ mod tests {
         let mut db = Db::open_in_memory().unwrap();
         let id = db.start_run(at(0), "schedule").unwrap();
         let run = db.run(id).unwrap().unwrap();
-        assert_eq!(run.status, "running");
+        assert_eq!(run.status, RunStatus::Running);
         assert_eq!(run.trigger, "schedule");
         assert_eq!(run.started_at, timestamp(at(0)));
         assert_eq!(run.finished_at, None);
@@ -187,7 +225,7 @@ mod tests {
         let errors = vec!["one source failed".to_string()];
         tx.finish_run(
             id,
-            "partial",
+            RunStatus::Partial,
             &counts,
             &errors,
             at(2),
@@ -198,7 +236,7 @@ mod tests {
 
         // Each count lands in its own column: distinct values catch a swap.
         let run = db.run(id).unwrap().unwrap();
-        assert_eq!(run.status, "partial");
+        assert_eq!(run.status, RunStatus::Partial);
         assert_eq!(run.finished_at, Some(timestamp(at(2))));
         assert_eq!(
             [
@@ -229,7 +267,7 @@ mod tests {
         let errors = vec!["first".to_string(), "second".to_string()];
         db.fail_run(id, at(1), &errors).unwrap();
         let run = db.run(id).unwrap().unwrap();
-        assert_eq!(run.status, "failed");
+        assert_eq!(run.status, RunStatus::Failed);
         assert_eq!(run.finished_at, Some(timestamp(at(1))));
         assert_eq!(run.errors, errors);
     }
@@ -241,7 +279,7 @@ mod tests {
         let tx = db.transaction().unwrap();
         tx.finish_run(
             finished,
-            "ok",
+            RunStatus::Ok,
             &RunCounts::default(),
             &[],
             at(1),
@@ -253,7 +291,7 @@ mod tests {
 
         assert_eq!(db.fail_abandoned_runs(at(3)).unwrap(), 1);
         let run = db.run(abandoned).unwrap().unwrap();
-        assert_eq!(run.status, "failed");
+        assert_eq!(run.status, RunStatus::Failed);
         assert_eq!(run.finished_at, Some(timestamp(at(3))));
         assert_eq!(run.errors.len(), 1);
         assert!(
@@ -261,7 +299,7 @@ mod tests {
             "{:?}",
             run.errors
         );
-        assert_eq!(db.run(finished).unwrap().unwrap().status, "ok");
+        assert_eq!(db.run(finished).unwrap().unwrap().status, RunStatus::Ok);
         assert_eq!(db.fail_abandoned_runs(at(4)).unwrap(), 0);
     }
 
