@@ -31,12 +31,10 @@ pub fn current_incidents(
             ),
         ));
     }
-    match health.session.state.as_str() {
-        "expired" | "missing" | "unreadable" => {
-            incidents.push(("session-expired", health.session.message.clone()))
-        }
-        "expiring" => incidents.push(("session-expiring", health.session.message.clone())),
-        _ => {}
+    if health.session.state.is_broken() {
+        incidents.push(("session-expired", health.session.message.clone()));
+    } else if health.session.state.needs_attention() {
+        incidents.push(("session-expiring", health.session.message.clone()));
     }
     if let Some(digest) = db.last_digest()?
         && digest.status == "failed"

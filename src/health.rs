@@ -45,10 +45,56 @@ pub struct Health {
     pub next_digest: Option<String>,
 }
 
+/// Where the Paraform session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SessionState {
+    Ok,
+    /// Expires within `[health] session_warning_days`.
+    Expiring,
+    Expired,
+    Missing,
+    /// The cookie carries no expiry.
+    NoExpiry,
+    /// The session file or variable cannot be read.
+    Unreadable,
+}
+
+impl SessionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionState::Ok => "ok",
+            SessionState::Expiring => "expiring",
+            SessionState::Expired => "expired",
+            SessionState::Missing => "missing",
+            SessionState::NoExpiry => "no-expiry",
+            SessionState::Unreadable => "unreadable",
+        }
+    }
+
+    /// Scrapes cannot work: unhealthy, an alert, and a warning in the digest.
+    pub fn is_broken(self) -> bool {
+        matches!(
+            self,
+            SessionState::Expired | SessionState::Missing | SessionState::Unreadable
+        )
+    }
+
+    /// Broken, or about to be: the digest warns.
+    pub fn needs_attention(self) -> bool {
+        self.is_broken() || self == SessionState::Expiring
+    }
+}
+
+impl std::fmt::Display for SessionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionHealth {
-    /// `ok`, `expiring`, `expired`, `missing`, `no-expiry`, `unreadable`.
-    pub state: String,
+    pub state: SessionState,
     pub expires_at: Option<String>,
     pub days_left: Option<i64>,
     /// One sentence for people.
@@ -69,7 +115,7 @@ pub fn session_health(config: &Config, env: &Env, now: DateTime<Utc>) -> Session
         Ok(Some(session)) => session,
         Ok(None) => {
             return SessionHealth {
-                state: "missing".into(),
+                state: SessionState::Missing,
                 expires_at: None,
                 days_left: None,
                 message: "no Paraform session: run `air-demand session import FILE`".into(),
@@ -77,7 +123,7 @@ pub fn session_health(config: &Config, env: &Env, now: DateTime<Utc>) -> Session
         }
         Err(err) => {
             return SessionHealth {
-                state: "unreadable".into(),
+                state: SessionState::Unreadable,
                 expires_at: None,
                 days_left: None,
                 message: format!("{err:#}"),
@@ -87,7 +133,7 @@ pub fn session_health(config: &Config, env: &Env, now: DateTime<Utc>) -> Session
     let message = crate::session::describe_expiry(&session, now);
     let Some(at) = session.expires_at() else {
         return SessionHealth {
-            state: "no-expiry".into(),
+            state: SessionState::NoExpiry,
             expires_at: None,
             days_left: None,
             message,
@@ -95,14 +141,14 @@ pub fn session_health(config: &Config, env: &Env, now: DateTime<Utc>) -> Session
     };
     let days_left = (at - now).num_days();
     let state = if at <= now {
-        "expired"
+        SessionState::Expired
     } else if at - now < warning_span(config.health.session_warning_days) {
-        "expiring"
+        SessionState::Expiring
     } else {
-        "ok"
+        SessionState::Ok
     };
     SessionHealth {
-        state: state.into(),
+        state,
         expires_at: Some(crate::role::timestamp(at)),
         days_left: Some(days_left),
         message,
@@ -168,12 +214,10 @@ pub fn check(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<
             format!("{consecutive_failed_scrapes} scrapes in a row failed"),
         ));
     }
-    match session.state.as_str() {
-        "expired" | "missing" | "unreadable" => {
-            problems.push((Level::Unhealthy, session.message.clone()))
-        }
-        "expiring" => problems.push((Level::Degraded, session.message.clone())),
-        _ => {}
+    if session.state.is_broken() {
+        problems.push((Level::Unhealthy, session.message.clone()));
+    } else if session.state.needs_attention() {
+        problems.push((Level::Degraded, session.message.clone()));
     }
     let status = problems
         .iter()
@@ -216,4 +260,44 @@ pub fn check(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<
         next_scrape: next(crate::schedule::Job::Scrape),
         next_digest: next(crate::schedule::Job::Digest),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_session_is_unhealthy_alerts_and_warns_in_the_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            base_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        let now = Utc::now();
+        // No session at all, then a file that is not a storage state.
+        assert_eq!(
+            session_health(&config, &Env::isolated(&[]), now).state,
+            SessionState::Missing
+        );
+        let file = config.session_file();
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "not json").unwrap();
+        let health = session_health(&config, &Env::isolated(&[]), now);
+        assert_eq!(health.state, SessionState::Unreadable);
+        for state in [
+            SessionState::Expired,
+            SessionState::Missing,
+            SessionState::Unreadable,
+        ] {
+            assert!(state.is_broken() && state.needs_attention(), "{state}");
+        }
+        assert!(!SessionState::Expiring.is_broken());
+        assert!(SessionState::Expiring.needs_attention());
+        assert!(!SessionState::Ok.needs_attention());
+        assert!(!SessionState::NoExpiry.needs_attention());
+        assert_eq!(
+            serde_json::to_value(SessionState::NoExpiry).unwrap(),
+            "no-expiry"
+        );
+    }
 }

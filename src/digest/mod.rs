@@ -194,8 +194,8 @@ pub fn compose(
     });
     let changes = change_views(&rows, &roles);
     let session = crate::health::session_health(config, env, now);
-    let session_warning = matches!(session.state.as_str(), "expiring" | "expired" | "missing")
-        .then_some(session.message);
+    // A broken session file warns too: the next scrapes will fail.
+    let session_warning = session.state.needs_attention().then_some(session.message);
     let digest = content::select(&content::Inputs {
         roles: &roles,
         changes: &changes,

@@ -455,7 +455,7 @@ mod tests {
 
     use super::*;
     use crate::evaluate::{Tier, Trend};
-    use crate::health::{DatabaseHealth, Level, SessionHealth};
+    use crate::health::{DatabaseHealth, Level, SessionHealth, SessionState};
     use crate::site::model::{ComponentView, ScoreView};
     use crate::store::{ChangeRow, DigestRow, RunStatus, VersionRow};
     use crate::track::ChangeKind;
@@ -709,7 +709,7 @@ mod tests {
             last_run,
             consecutive_failed_scrapes: 0,
             session: SessionHealth {
-                state: "expiring".into(),
+                state: SessionState::Expiring,
                 expires_at: Some("2025-12-23T00:00:00Z".into()),
                 days_left: Some(3),
                 message: format!("expires soon {ATTR}"),
