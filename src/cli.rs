@@ -445,7 +445,7 @@ pub fn status(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
     }
     say!("{}", health.status.as_str())?;
     for problem in &health.problems {
-        say!("  ! {}", terminal_text(problem, 200))?;
+        say!("  ! {}", crate::text::terminal(problem, 200))?;
     }
     match &health.last_run {
         Some(run) => say!(
@@ -474,7 +474,7 @@ pub fn status(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
             health.last_digest_age_hours.unwrap_or_default(),
             d.error
                 .as_deref()
-                .map(|e| format!(": {}", terminal_text(e, 160)))
+                .map(|e| format!(": {}", crate::text::terminal(e, 160)))
                 .unwrap_or_default()
         )?,
         None => say!("last digest: none yet")?,
@@ -619,9 +619,9 @@ pub fn roles(config: &Config, filter: RoleFilter, json: bool) -> Result<ExitCode
                     .map(|s| format!("${}K", s / 1000))
                     .unwrap_or_else(dash),
                 role.trend.map(|t| t.to_string()).unwrap_or_else(dash),
-                terminal_text(role.company.as_deref().unwrap_or("-"), 24),
-                terminal_text(role.title.as_deref().unwrap_or("-"), 40),
-                terminal_text(&role.id, 60),
+                crate::text::terminal(role.company.as_deref().unwrap_or("-"), 24),
+                crate::text::terminal(role.title.as_deref().unwrap_or("-"), 40),
+                crate::text::terminal(&role.id, 60),
             ]
         })
         .collect();
@@ -681,7 +681,7 @@ pub fn explain(config: &Config, id: &str, json: bool) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let r = &role.role;
-    let text = |t: &Option<String>| terminal_text(t.as_deref().unwrap_or("-"), 200);
+    let text = |t: &Option<String>| crate::text::terminal(t.as_deref().unwrap_or("-"), 200);
     writeln!(out, "{} — {}", text(&r.company), text(&r.title))?;
     writeln!(
         out,
@@ -708,12 +708,12 @@ pub fn explain(config: &Config, id: &str, json: bool) -> Result<ExitCode> {
             .unwrap_or_default()
     )?;
     for reason in &reasons {
-        writeln!(out, "  {}", terminal_text(reason, 200))?;
+        writeln!(out, "  {}", crate::text::terminal(reason, 200))?;
     }
     if !signals.is_empty() {
         writeln!(out, "Signals")?;
         for signal in &signals {
-            writeln!(out, "  • {}", terminal_text(signal, 200))?;
+            writeln!(out, "  • {}", crate::text::terminal(signal, 200))?;
         }
     }
     let score = |v: Option<f64>| v.map(|s| format!("{s:.2}")).unwrap_or_else(|| "-".into());
@@ -733,20 +733,20 @@ pub fn explain(config: &Config, id: &str, json: bool) -> Result<ExitCode> {
                 out,
                 "    {} {:<22} {:<6} {}",
                 c.weight_label(),
-                terminal_text(&c.name, 40),
+                crate::text::terminal(&c.name, 40),
                 c.value,
-                terminal_text(&c.detail, 120)
+                crate::text::terminal(&c.detail, 120)
             )?;
         }
     }
     if !breakdown.defaulted.is_empty() {
         writeln!(out, "Defaulted inputs")?;
         for input in &breakdown.defaulted {
-            writeln!(out, "  • {}", terminal_text(input, 200))?;
+            writeln!(out, "  • {}", crate::text::terminal(input, 200))?;
         }
     }
     if let Some(notes) = &role.company_notes {
-        writeln!(out, "Company notes: {}", terminal_text(notes, 300))?;
+        writeln!(out, "Company notes: {}", crate::text::terminal(notes, 300))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -797,14 +797,14 @@ pub fn changes(config: &Config, since: &str, json: bool) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for change in &changes {
-        let values = change_values(change);
+        let values = crate::text::change_values(change);
         writeln!(
             out,
             "{}  {:<18} {} — {}{}",
             change.detected_at,
             change.kind,
-            terminal_text(change.company.as_deref().unwrap_or("-"), 30),
-            terminal_text(change.title.as_deref().unwrap_or("-"), 50),
+            crate::text::terminal(change.company.as_deref().unwrap_or("-"), 30),
+            crate::text::terminal(change.title.as_deref().unwrap_or("-"), 50),
             values
         )?;
     }
@@ -986,33 +986,6 @@ pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     )
 }
 
-/// ` field: old -> new` of a change, terminal-safe; empty for NEW and the like.
-pub fn change_values(change: &crate::store::ChangeRow) -> String {
-    match (&change.old_value, &change.new_value) {
-        (None, None) => String::new(),
-        (old, new) => format!(
-            " {}: {} -> {}",
-            change.field.as_deref().unwrap_or(""),
-            terminal_text(old.as_deref().unwrap_or("none"), 40),
-            terminal_text(new.as_deref().unwrap_or("none"), 40)
-        ),
-    }
-}
-
-/// Scraped text made safe for a terminal (no escape sequences) and cut to `width`.
-pub fn terminal_text(text: &str, width: usize) -> String {
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if clean.chars().count() <= width {
-        return clean;
-    }
-    let mut cut: String = clean.chars().take(width.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1096,11 +1069,5 @@ mod tests {
             missing_command_line(&args(&["--config", "x.toml", "session"])),
             "`air-demand session` needs a command, one of: import, status; `air-demand session --help` describes them"
         );
-    }
-
-    #[test]
-    fn terminal_text_strips_escapes() {
-        assert_eq!(terminal_text("a\x1b[31mb\n", 10), "a [31mb ");
-        assert_eq!(terminal_text("abcdef", 4), "abc…");
     }
 }

@@ -175,12 +175,12 @@ fn print_changes(db: &Db, run_id: i64) -> Result<()> {
         .collect();
     println!("  changes: {}", counts.join(", "));
     for change in changes.iter().filter(|c| c.kind != ChangeKind::New).take(6) {
-        let values = crate::cli::change_values(change);
+        let values = crate::text::change_values(change);
         println!(
             "    {:<18} {} — {}{values}",
             change.kind,
-            crate::cli::terminal_text(change.company.as_deref().unwrap_or("-"), 28),
-            crate::cli::terminal_text(change.title.as_deref().unwrap_or("-"), 40)
+            crate::text::terminal(change.company.as_deref().unwrap_or("-"), 28),
+            crate::text::terminal(change.title.as_deref().unwrap_or("-"), 40)
         );
     }
     Ok(())
@@ -197,8 +197,8 @@ fn print_top_roles(db: &Db) -> Result<()> {
         println!(
             "  {:.2}  {} — {}  ({}%, up to ${}K){}",
             role.combined_score.unwrap_or_default(),
-            crate::cli::terminal_text(role.company.as_deref().unwrap_or("-"), 28),
-            crate::cli::terminal_text(role.title.as_deref().unwrap_or("-"), 40),
+            crate::text::terminal(role.company.as_deref().unwrap_or("-"), 28),
+            crate::text::terminal(role.title.as_deref().unwrap_or("-"), 40),
             role.fee_percent
                 .map(crate::role::format_number)
                 .unwrap_or_else(|| "-".into()),

@@ -24,4 +24,5 @@ pub mod session;
 pub mod sim;
 pub mod site;
 pub mod store;
+pub mod text;
 pub mod track;

@@ -534,9 +534,5 @@ impl SourceRun<'_> {
 
 /// Scraped ids go into messages; keep a hostile one from flooding them.
 fn shorten(text: &str) -> String {
-    const MAX: usize = 80;
-    if text.chars().count() <= MAX {
-        return text.to_string();
-    }
-    format!("{}…", text.chars().take(MAX).collect::<String>())
+    crate::text::terminal(text, 80)
 }

@@ -347,7 +347,7 @@ async fn send_smtp(env: &Env, message: &Message) -> Result<String> {
             // lettre's error text has no credentials; the URL does, so name the server only.
             bail!(
                 "the SMTP server {server} {kind}: {}",
-                one_line(&err.to_string())
+                crate::text::one_line(&err.to_string())
             )
         }
     }
@@ -366,10 +366,6 @@ fn describe_server(url: &str) -> String {
             ))
         })
         .unwrap_or_else(|| "(unparsable URL)".into())
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Writes a file that must not already exist (`--out`, the outbox).

@@ -10,6 +10,7 @@ use askama::Template;
 
 use super::content::{Digest, MaterialChange, POSTED_HOURS, TOP_ROLES};
 use crate::site::model::RoleView;
+use crate::text::{clean, cut, one_line};
 
 /// Where the digest's links point.
 pub struct Links<'a> {
@@ -313,31 +314,6 @@ fn empty_note(since: &str, top: usize) -> String {
     }
 }
 
-/// Scraped text without control characters (a newline stays) and without the
-/// bidirectional overrides that can make a text line read differently from
-/// what it holds.
-fn clean(text: &str) -> String {
-    text.chars()
-        .filter(|&c| c == '\n' || !(c.is_control() || is_bidi_control(c)))
-        .collect()
-}
-
-/// [`clean`], on one line: any run of whitespace becomes one space.
-fn one_line(text: &str) -> String {
-    let spaced: String = text
-        .chars()
-        .map(|c| if c.is_whitespace() { ' ' } else { c })
-        .collect();
-    clean(&spaced)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
 /// Greedy word wrap that keeps the spacing between words (the role line's
 /// double spaces) and any leading spaces; later lines start with `indent`. A
 /// word longer than the width (a URL) gets a line of its own, unbroken.
@@ -419,16 +395,6 @@ fn posted_row(cells: [&str; 7]) -> String {
         row.push_str(&" ".repeat(pad + 2));
     }
     row.trim_end().to_string()
-}
-
-/// `text` in at most `width` characters, ending in `…` when cut.
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 // Colours follow the site's light palette (templates/assets/style.css).

@@ -14,13 +14,9 @@ use crate::intel::escape_html;
 /// Entries in the feed: the newest changes.
 const FEED_ENTRIES: usize = 200;
 
-/// XML text: escaped, with the control characters XML 1.0 forbids removed.
+/// XML text: cleaned (no control characters, which XML 1.0 forbids), then escaped.
 fn xml(text: &str) -> String {
-    let allowed: String = text
-        .chars()
-        .filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
-        .collect();
-    escape_html(&allowed)
+    escape_html(&crate::text::clean(text))
 }
 
 /// An Atom feed of recent changes, newest first, with absolute links.
