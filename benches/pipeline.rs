@@ -88,7 +88,8 @@ fn run(roles: usize, rounds: usize) -> anyhow::Result<()> {
     }
     let db = Db::open(&config.database_path())?;
     let started = Instant::now();
-    let site = air_demand::site::build(&config, &env, &db, sim.now())?;
+    let health = air_demand::schedule::health(&config, &env, &db, sim.now())?;
+    let site = air_demand::site::build(&config, &db, sim.now(), &health)?;
     println!(
         "{:<28} {:>9.2} {:>9} {:>8} {:>8} {:>8} {:>10.1} {:>10.0}",
         format!("site build ({} files)", site.files),

@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::evaluate::rules::Rules;
 use crate::evaluate::{Breakdown, RecentChange, Tier, Trend, Verdict, evaluate, trend};
 use crate::intel::{Intel, read_detail};
 use crate::lock::WriterLock;
+use crate::rules::Rules;
 use crate::store::{Db, DetailWrite, Evaluation, RecentChanges, StoreTx, StoredRole};
 use crate::track::{ChangeKind, FieldChange};
 

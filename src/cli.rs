@@ -375,7 +375,9 @@ pub async fn scrape(
     }
     if with_site {
         let db = Db::open(&config.database_path())?;
-        let built = crate::site::build(config, env, &db, Utc::now())
+        let now = Utc::now();
+        let built = crate::schedule::health(config, env, &db, now)
+            .and_then(|health| crate::site::build(config, &db, now, &health))
             .context("the run was stored, but building the site failed")?;
         tell!("{}", built.summary_line())?;
     }
@@ -418,7 +420,7 @@ pub fn status(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
     let health = if !path.exists() {
         Err(anyhow::anyhow!("no database at {}", path.display()))
     } else {
-        Db::open(&path).and_then(|db| crate::health::check(config, env, &db, Utc::now()))
+        Db::open(&path).and_then(|db| crate::schedule::health(config, env, &db, Utc::now()))
     };
     let health = match health {
         Ok(health) => health,
@@ -579,7 +581,9 @@ pub fn export(
 /// `site`: rebuild the site from the database.
 pub fn site(config: &Config, env: &Env) -> Result<ExitCode> {
     let db = open_existing(config)?;
-    let built = crate::site::build(config, env, &db, Utc::now())?;
+    let now = Utc::now();
+    let health = crate::schedule::health(config, env, &db, now)?;
+    let built = crate::site::build(config, &db, now, &health)?;
     say!("{}", built.summary_line())?;
     Ok(ExitCode::SUCCESS)
 }

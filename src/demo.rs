@@ -90,8 +90,9 @@ pub async fn demo(options: &DemoOptions) -> Result<()> {
     }
     let db = Db::open(&config.database_path())?;
     print_top_roles(&db)?;
-    let site =
-        crate::site::build(&config, &env, &db, sim.now()).context("building the demo site")?;
+    let site = crate::schedule::health(&config, &env, &db, sim.now())
+        .and_then(|health| crate::site::build(&config, &db, sim.now(), &health))
+        .context("building the demo site")?;
     let outbox = config.outbox();
     if outbox.exists() {
         // Each demo starts afresh; the outbox holds only demo digests.

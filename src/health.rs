@@ -224,13 +224,6 @@ pub fn check(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<
         .map(|(level, _)| *level)
         .max()
         .unwrap_or(Level::Healthy);
-    let schedule = crate::schedule::Schedule::from_config(config).ok();
-    let next = |job| {
-        schedule
-            .as_ref()
-            .and_then(|s| s.next(job, now))
-            .map(crate::role::timestamp)
-    };
     Ok(Health {
         status,
         problems: problems.into_iter().map(|(_, p)| p).collect(),
@@ -257,9 +250,25 @@ pub fn check(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<
             schema_version: db.schema_version()?,
             active_roles: db.tier_counts()?.iter().map(|(_, n)| n).sum(),
         },
-        next_scrape: next(crate::schedule::Job::Scrape),
-        next_digest: next(crate::schedule::Job::Digest),
+        // The scheduler knows these: `schedule::health` fills them in.
+        next_scrape: None,
+        next_digest: None,
     })
+}
+
+impl Health {
+    /// The health with the scheduler's next runs.
+    pub fn with_next_runs(
+        self,
+        scrape: Option<DateTime<Utc>>,
+        digest: Option<DateTime<Utc>>,
+    ) -> Health {
+        Health {
+            next_scrape: scrape.map(crate::role::timestamp),
+            next_digest: digest.map(crate::role::timestamp),
+            ..self
+        }
+    }
 }
 
 #[cfg(test)]

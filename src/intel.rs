@@ -7,8 +7,8 @@ use kuchikiki::traits::TendrilSink;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::evaluate::rules::Lists;
 use crate::role::{strings_at, text_at, value_at};
+use crate::rules::Lists;
 
 /// What the detail call told us, ready for evaluation and display.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -13,6 +13,7 @@ use croner::Cron;
 use tokio::sync::watch;
 
 use crate::config::{Config, Env};
+use crate::health::Health;
 use crate::progress::Progress;
 use crate::scrape::ScrapeOptions;
 use crate::store::Db;
@@ -28,6 +29,15 @@ pub struct Schedule {
 pub enum Job {
     Scrape,
     Digest,
+}
+
+/// The health report with this schedule's next runs: what `status` and the
+/// site show. (Health itself knows nothing of the scheduler.)
+pub fn health(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<Health> {
+    let schedule = Schedule::from_config(config).ok();
+    let next = |job| schedule.as_ref().and_then(|s| s.next(job, now));
+    Ok(crate::health::check(config, env, db, now)?
+        .with_next_runs(next(Job::Scrape), next(Job::Digest)))
 }
 
 impl Schedule {
@@ -214,7 +224,10 @@ async fn scrape_job(config: &Config, env: &Env, stop: &watch::Receiver<bool>) ->
         tracing::warn!("{error}");
     }
     let db = Db::open(&config.database_path())?;
-    let site = crate::site::build(config, env, &db, Utc::now()).context("building the site")?;
+    let now = Utc::now();
+    let site = health(config, env, &db, now)
+        .and_then(|health| crate::site::build(config, &db, now, &health))
+        .context("building the site")?;
     tracing::info!(roles = site.roles, "site rebuilt at {}", site.dir.display());
     // A digest that failed earlier goes out with the next tick.
     if db.last_digest()?.is_some_and(|d| d.status == "failed") {

@@ -12,12 +12,12 @@ use serde_json::Value;
 
 use crate::assess::{Subject, TREND_WINDOW_DAYS, assess, detail_write, intel_of, parse_detail};
 use crate::config::{Config, Env};
-use crate::evaluate::rules::Rules;
 use crate::fetch::paraform::{self, Paraform};
 use crate::fetch::{ClientSettings, FetchError, HttpClient};
 use crate::lock::WriterLock;
 use crate::progress::Progress;
 use crate::role::{external_id, paraform_columns};
+use crate::rules::Rules;
 use crate::session::{SESSION_ENV, Session};
 use crate::store::{Db, RoleWrite, RunCounts, StoreTx, StoredRole};
 use crate::track::{ChangeKind, FieldChange, content_hash, diff};

@@ -5,8 +5,8 @@
 use std::fmt::Write;
 
 use super::MISSING;
-use super::rules::{Band, Rules, Table};
 use crate::role::format_number;
+use crate::rules::{Band, Rules, Table};
 
 /// The rules as Markdown. `source` says where they come from ("the built-in
 /// defaults", "air-demand.toml").

@@ -4,15 +4,14 @@
 //! the wrong type (see `role`'s readers for how each is read).
 
 pub mod describe;
-pub mod rules;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::intel::{Intel, has_words, word_form};
 use crate::role::{format_number, number_at, strings_at, text_at, value_at};
+use crate::rules::{Lists, Rules};
 use crate::track::ChangeKind;
-use rules::{Lists, Rules};
 
 /// Declared best first, so `Ord` is the rank.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -4,9 +4,9 @@
 
 use serde_json::{Value, json};
 
-use super::rules::Rules;
 use super::*;
 use crate::intel::{Intel, Mention, read_detail};
+use crate::rules::Rules;
 use crate::track::ChangeKind;
 
 /// The sample role of `searchActiveRoles.sample.json`: it passes every hard

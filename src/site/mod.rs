@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 
-use crate::config::{Config, Env};
+use crate::config::Config;
+use crate::health::Health;
 use crate::store::Db;
 
 /// The inline SVG charts of one build.
@@ -57,7 +58,8 @@ impl SiteReport {
 }
 
 /// Builds the whole site from the database and publishes it.
-pub fn build(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<SiteReport> {
+/// `health` is the caller's (`schedule::health`): the site shows it as it is.
+pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> Result<SiteReport> {
     let started = Instant::now();
     let site_dir = checked_site_dir(config)?;
     let rules = config.rules()?;
@@ -65,7 +67,6 @@ pub fn build(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<
     let staging = Staging::create(&site_dir)?;
     let site_roles = db.site_roles()?;
     let data = model::load(db, &site_roles, &rules.lists, now)?;
-    let health = crate::health::check(config, env, db, now)?;
     let charts = charts::build(&data);
 
     let mut files = 0;
@@ -98,12 +99,12 @@ pub fn build(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<
     )?;
     write(
         "health.html",
-        &pages::health_page(&data, &health, &charts).context("rendering health.html")?,
+        &pages::health_page(&data, health, &charts).context("rendering health.html")?,
     )?;
     write("feed.atom", &feeds::atom(&data, &config.site.base_url))?;
     write("roles.json", &feeds::roles_json(&data.roles)?)?;
     write("roles.csv", &feeds::roles_csv(&data.roles))?;
-    write("health.json", &serde_json::to_string_pretty(&health)?)?;
+    write("health.json", &serde_json::to_string_pretty(health)?)?;
     write("robots.txt", "User-agent: *\nDisallow: /\n")?;
     let mut roles = 0;
     let views = data

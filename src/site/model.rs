@@ -9,10 +9,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::evaluate::rules::Lists;
 use crate::evaluate::{Breakdown, Tier, Trend};
 use crate::intel::sanitize_html;
 use crate::role::{format_number, number_at, strings_at, text_at};
+use crate::rules::Lists;
 use crate::store::{ChangeRow, Db, RunRow, SiteRole, VersionRow};
 use crate::track::ChangeKind;
 

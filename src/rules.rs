@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 /// The reference lists shipped with the program (`data/reference-lists.toml`).
-pub const DEFAULT_LISTS_TOML: &str = include_str!("../../data/reference-lists.toml");
+pub const DEFAULT_LISTS_TOML: &str = include_str!("../data/reference-lists.toml");
 
 /// Everything `evaluate` needs, loaded and checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -440,7 +440,7 @@ impl Lists {
 
     /// Parses a lists file; `origin` names it in errors.
     pub fn parse(text: &str, origin: &Path) -> anyhow::Result<Lists> {
-        toml::from_str(text).map_err(|err| crate::config::toml_error(origin, text, &err))
+        toml::from_str(text).map_err(|err| crate::toml_error::describe(origin, text, &err))
     }
 }
 
