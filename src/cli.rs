@@ -162,6 +162,12 @@ pub enum Command {
         action: SessionAction,
     },
     /// The whole pipeline on a built-in simulated marketplace, offline.
+    #[cfg_attr(
+        not(feature = "simulator"),
+        command(
+            about = "The whole pipeline on a built-in simulated marketplace (not in this build)"
+        )
+    )]
     Demo {
         /// Where the demo database and files go.
         #[arg(long, default_value = "data")]
@@ -174,6 +180,10 @@ pub enum Command {
         seed: u64,
     },
     /// Serve the simulated marketplace on 127.0.0.1 until stopped (for trying things by hand).
+    #[cfg_attr(
+        not(feature = "simulator"),
+        command(about = "Serve the simulated marketplace on 127.0.0.1 (not in this build)")
+    )]
     Simulate {
         /// The port to listen on, on 127.0.0.1 only (1 to 65535).
         #[arg(long, default_value_t = 8077, allow_negative_numbers = true, value_parser = clap::value_parser!(u16).range(1..))]
@@ -311,6 +321,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let (config, env) = load()?;
             session_status(&config, &env)
         }
+        #[cfg(feature = "simulator")]
         Command::Demo { dir, rounds, seed } => {
             runtime.block_on(crate::demo::demo(&crate::demo::DemoOptions {
                 dir,
@@ -319,8 +330,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }))?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "simulator")]
         Command::Simulate { port, seed, roles } => runtime.block_on(simulate(port, seed, roles)),
+        // The commands stay listed in a production build, so that they can
+        // say why they do nothing rather than be an unknown command.
+        #[cfg(not(feature = "simulator"))]
+        Command::Demo { .. } => bail!("{}", without_simulator("the demo")),
+        #[cfg(not(feature = "simulator"))]
+        Command::Simulate { .. } => bail!("{}", without_simulator("`simulate`")),
     }
+}
+
+/// What `demo` and `simulate` say in a build without the `simulator` feature.
+#[cfg(not(feature = "simulator"))]
+fn without_simulator(what: &str) -> String {
+    format!(
+        "this air-demand was built without the simulated marketplace: build it with the default features (cargo build --release) to run {what}"
+    )
 }
 
 /// `init`: the commented default config, and the database it names.
@@ -851,6 +877,7 @@ pub fn session_status(config: &Config, env: &Env) -> Result<ExitCode> {
     })
 }
 
+#[cfg(feature = "simulator")]
 async fn simulate(port: u16, seed: u64, roles: u64) -> Result<ExitCode> {
     let max = crate::sim::MAX_ROLES;
     let roles = usize::try_from(roles)

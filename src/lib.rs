@@ -4,11 +4,15 @@
 //! The pipeline is `fetch → store → track → (evaluate → publish)`, one module
 //! per stage; `scrape` strings the stages of one run together and `cli` is
 //! the glue for the binary. See ARCHITECTURE.md.
+//!
+//! `sim` (the simulated marketplace) and `demo` exist only with the
+//! `simulator` feature (on by default); production code never uses them.
 
 pub mod alerts;
 pub mod assess;
 pub mod cli;
 pub mod config;
+#[cfg(feature = "simulator")]
 pub mod demo;
 pub mod digest;
 pub mod evaluate;
@@ -22,6 +26,7 @@ pub mod rules;
 pub mod schedule;
 pub mod scrape;
 pub mod session;
+#[cfg(feature = "simulator")]
 pub mod sim;
 pub mod site;
 pub mod store;
