@@ -3,8 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use anyhow::{Context, Result, bail};
+use chrono_tz::Tz;
+use croner::Cron;
 use serde::Deserialize;
 
 use crate::rules::{Lists, QualificationRules, Rules, ScoringRules};
@@ -79,9 +82,77 @@ impl ParaformConfig {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScheduleConfig {
-    pub timezone: String,
-    pub scrape: Vec<String>,
-    pub digest: Vec<String>,
+    /// An IANA zone (`America/New_York`), checked when the file is read.
+    #[serde(deserialize_with = "time_zone")]
+    pub timezone: Tz,
+    pub scrape: Vec<CronLine>,
+    pub digest: Vec<CronLine>,
+}
+
+/// A crontab line (5 fields; a 6th leading seconds field is accepted too),
+/// parsed when the file is read: a bad one is an error naming key and line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CronLine {
+    pub text: String,
+    pub cron: Cron,
+}
+
+impl FromStr for CronLine {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<CronLine, String> {
+        Cron::from_str(text)
+            .map(|cron| CronLine {
+                text: text.to_string(),
+                cron,
+            })
+            .map_err(|err| {
+                format!("{text:?} is not a cron expression such as \"0 5 * * *\" ({err})")
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for CronLine {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<CronLine, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+fn time_zone<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Tz, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not an IANA time zone such as \"UTC\" or \"America/New_York\""
+        ))
+    })
+}
+
+/// Parses built-in crontab lines (a test holds them valid).
+pub fn cron_lines(lines: &[&str]) -> Vec<CronLine> {
+    lines.iter().filter_map(|line| line.parse().ok()).collect()
+}
+
+/// How the digest (and alerts) go out.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// Through the server of `SMTP_URL`.
+    Smtp,
+    /// As `.eml` files in `[digest] outbox`.
+    File,
+    /// Printed.
+    Stdout,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Smtp => "smtp",
+            Transport::File => "file",
+            Transport::Stdout => "stdout",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -89,7 +160,7 @@ pub struct ScheduleConfig {
 pub struct DigestConfig {
     pub to: Vec<String>,
     pub from: String,
-    pub transport: String,
+    pub transport: Transport,
     pub outbox: PathBuf,
     pub send_empty: bool,
 }
@@ -172,9 +243,9 @@ impl Default for ParaformConfig {
 impl Default for ScheduleConfig {
     fn default() -> Self {
         ScheduleConfig {
-            timezone: "UTC".into(),
-            scrape: vec!["0 5 * * *".into(), "0 17 * * *".into()],
-            digest: vec!["0 6 * * *".into()],
+            timezone: chrono_tz::UTC,
+            scrape: cron_lines(&["0 5 * * *", "0 17 * * *"]),
+            digest: cron_lines(&["0 6 * * *"]),
         }
     }
 }
@@ -184,7 +255,7 @@ impl Default for DigestConfig {
         DigestConfig {
             to: vec!["me@example.com".into()],
             from: "Air Demand <digest@example.com>".into(),
-            transport: "smtp".into(),
+            transport: Transport::Smtp,
             outbox: PathBuf::from("data/outbox"),
             send_empty: true,
         }
@@ -248,18 +319,8 @@ impl Config {
         Ok(config)
     }
 
-    /// The schedule's time zone (validated when the config is read).
-    pub fn timezone(&self) -> chrono_tz::Tz {
-        self.schedule.timezone.parse().unwrap_or(chrono_tz::UTC)
-    }
-
+    /// Checks what the types cannot: numeric ranges and URL schemes.
     fn validate(&self) -> Result<()> {
-        if self.schedule.timezone.parse::<chrono_tz::Tz>().is_err() {
-            bail!(
-                "[schedule] timezone {:?} is not an IANA time zone such as \"UTC\" or \"America/New_York\"",
-                self.schedule.timezone
-            );
-        }
         let s = &self.scoring;
         for (name, weight) in [
             ("combined_engineer_weight", s.combined_engineer_weight),
@@ -284,12 +345,6 @@ impl Config {
             bail!(
                 "[paraform] base_url must be an http(s) URL, not {:?}",
                 self.paraform.base_url
-            );
-        }
-        if !["smtp", "file", "stdout"].contains(&self.digest.transport.as_str()) {
-            bail!(
-                "[digest] transport must be \"smtp\", \"file\" or \"stdout\", not {:?}",
-                self.digest.transport
             );
         }
         Ok(())
@@ -557,9 +612,37 @@ mod tests {
     }
 
     #[test]
-    fn bad_transport_is_rejected() {
-        let err = Config::parse("[digest]\ntransport = \"pigeon\"\n", Path::new("a")).unwrap_err();
-        assert!(format!("{err:#}").contains("pigeon"));
+    fn values_the_types_refuse_name_file_line_and_key() {
+        let check = |text: &str, expected: &[&str]| {
+            let err = format!(
+                "{:#}",
+                Config::parse(text, Path::new("a.toml")).unwrap_err()
+            );
+            for part in expected {
+                assert!(err.contains(part), "{part:?} not in {err}");
+            }
+        };
+        check(
+            "[digest]\ntransport = \"pigeon\"\n",
+            &["a.toml line 2", "[digest] transport", "pigeon", "`smtp`"],
+        );
+        check(
+            "[schedule]\ntimezone = \"Mars/Olympus\"\n",
+            &["a.toml line 2", "[schedule] timezone", "IANA"],
+        );
+        check(
+            "[schedule]\n\ndigest = [\"0 6 * * *\", \"61 * * * *\"]\n",
+            &["a.toml line 3", "[schedule] digest", "\"61 * * * *\""],
+        );
+        // Parsed once, typed: the scheduler gets zones and crons, not text.
+        let config = Config::parse(
+            "[schedule]\ntimezone = \"America/New_York\"\n",
+            Path::new("a"),
+        )
+        .unwrap();
+        assert_eq!(config.schedule.timezone, chrono_tz::America::New_York);
+        assert_eq!(config.schedule.scrape.len(), 2);
+        assert_eq!(config.digest.transport, Transport::Smtp);
     }
 
     #[test]

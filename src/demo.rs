@@ -227,7 +227,7 @@ fn demo_config(dir: &Path, sim: &Simulator) -> Config {
     config.paraform.session_file = dir.join("demo_session.json");
     config.paraform.request_delay_ms = 20;
     config.paraform.retry_base_ms = 200;
-    config.digest.transport = "file".into();
+    config.digest.transport = crate::config::Transport::File;
     config.digest.outbox = dir.join("demo-outbox");
     config
 }

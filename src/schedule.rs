@@ -4,8 +4,6 @@
 //! (once), and on SIGTERM/SIGINT stops taking work, lets the job in progress
 //! finish or roll back, and exits cleanly.
 
-use std::str::FromStr;
-
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -44,21 +42,12 @@ impl Schedule {
     /// Parses every expression (5 fields; a 6th leading seconds field is
     /// accepted too); an invalid one is an error that quotes it.
     pub fn from_config(config: &Config) -> Result<Schedule> {
-        let parse = |key: &str, list: &[String]| -> Result<Vec<Cron>> {
-            list.iter()
-                .map(|text| {
-                    Cron::from_str(text).map_err(|err| {
-                        anyhow::anyhow!(
-                            "[schedule] {key} has an invalid cron expression {text:?}: {err}"
-                        )
-                    })
-                })
-                .collect()
-        };
+        let crons =
+            |lines: &[crate::config::CronLine]| lines.iter().map(|l| l.cron.clone()).collect();
         Ok(Schedule {
-            scrape: parse("scrape", &config.schedule.scrape)?,
-            digest: parse("digest", &config.schedule.digest)?,
-            tz: config.timezone(),
+            scrape: crons(&config.schedule.scrape),
+            digest: crons(&config.schedule.digest),
+            tz: config.schedule.timezone,
         })
     }
 
@@ -286,9 +275,9 @@ mod tests {
 
     fn schedule(scrape: &[&str], digest: &[&str], tz: &str) -> Schedule {
         let mut config = Config::default();
-        config.schedule.scrape = scrape.iter().map(|s| s.to_string()).collect();
-        config.schedule.digest = digest.iter().map(|s| s.to_string()).collect();
-        config.schedule.timezone = tz.into();
+        config.schedule.scrape = crate::config::cron_lines(scrape);
+        config.schedule.digest = crate::config::cron_lines(digest);
+        config.schedule.timezone = tz.parse().unwrap();
         Schedule::from_config(&config).unwrap()
     }
 
@@ -332,11 +321,12 @@ mod tests {
             Some(at("2025-12-19T09:00:05Z"))
         );
         assert_eq!(s.next(Job::Digest, at("2025-12-19T09:00:01Z")), None);
-        let mut config = Config::default();
-        config.schedule.scrape = vec!["0 25 * * *".into()];
-        let err = Schedule::from_config(&config).err().unwrap().to_string();
+        // A bad line never reaches the scheduler: reading the config refuses it.
+        let err = Config::parse("[schedule]\nscrape = [\"0 25 * * *\"]\n", "a.toml".as_ref())
+            .unwrap_err()
+            .to_string();
         assert!(
-            err.contains("[schedule] scrape") && err.contains("\"0 25 * * *\""),
+            err.contains("a.toml line 2") && err.contains("\"0 25 * * *\""),
             "{err}"
         );
     }

@@ -13,6 +13,10 @@ pub fn describe(origin: &Path, text: &str, err: &toml::de::Error) -> anyhow::Err
         (Some(key), Some((found, expected))) => {
             format!("{key} must be {expected}, not {found}")
         }
+        // A value the type refused (a time zone, a cron line, an enum): name the key.
+        (Some(key), None) if !message.contains(&key) && !message.starts_with("unknown field") => {
+            format!("{key}: {message}")
+        }
         _ => message,
     };
     match err.span() {

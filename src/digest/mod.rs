@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use lettre::message::{Mailbox, Mailboxes, MultiPart, header};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::config::{Config, Env};
+use crate::config::{Config, Env, Transport};
 use crate::site::model::{change_views, role_view};
 use crate::store::{Db, DigestWrite};
 
@@ -53,7 +53,7 @@ pub enum DigestOutcome {
 
 /// The period a digest covers: the day in the schedule's time zone.
 pub fn period_of(now: DateTime<Utc>, config: &Config) -> String {
-    now.with_timezone(&config.timezone())
+    now.with_timezone(&config.schedule.timezone)
         .format("%Y-%m-%d")
         .to_string()
 }
@@ -131,7 +131,7 @@ pub async fn run(
     let recipients = serde_json::to_string(&config.digest.to)?;
     let row = DigestWrite {
         period: &period,
-        transport: &config.digest.transport,
+        transport: config.digest.transport.as_str(),
         recipients: &recipients,
         subject: &digest.subject,
         role_count: digest.role_count() as i64,
@@ -146,7 +146,7 @@ pub async fn run(
             Ok(DigestOutcome::Sent {
                 id,
                 subject: digest.subject,
-                transport: config.digest.transport.clone(),
+                transport: config.digest.transport.as_str().to_string(),
                 detail,
             })
         }
@@ -301,15 +301,15 @@ pub async fn send_notice(
 
 /// Sends through the configured transport; returns a line saying where it went.
 async fn deliver(config: &Config, env: &Env, message: &Message, file_stem: &str) -> Result<String> {
-    match config.digest.transport.as_str() {
-        "stdout" => {
+    match config.digest.transport {
+        Transport::Stdout => {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
             out.write_all(&message.formatted())?;
             writeln!(out)?;
             Ok("printed to stdout".into())
         }
-        "file" => {
+        Transport::File => {
             let outbox = config.outbox();
             std::fs::create_dir_all(&outbox)
                 .with_context(|| format!("creating the outbox {}", outbox.display()))?;
@@ -317,7 +317,7 @@ async fn deliver(config: &Config, env: &Env, message: &Message, file_stem: &str)
             write_new(&path, &message.formatted())?;
             Ok(format!("written to {}", path.display()))
         }
-        _ => send_smtp(env, message).await,
+        Transport::Smtp => send_smtp(env, message).await,
     }
 }
 
