@@ -133,9 +133,34 @@ pub fn roles_json(roles: &[RoleView]) -> Result<String> {
 /// Roles as CSV (RFC 4180 quoting). A cell that a spreadsheet
 /// would run as a formula (`=`, `+`, `-`, `@`) gets a leading `'`.
 pub fn roles_csv(roles: &[RoleView]) -> String {
-    let mut out = String::from(
-        "id,title,company,tier,combined_score,engineer_score,headhunter_score,excitement_score,salary,fee_percent,openings,raised,investors,stage,locations,posted,first_seen,trend,paraform_url,page,reasons\r\n",
-    );
+    const HEADER: [&str; 21] = [
+        "id",
+        "title",
+        "company",
+        "tier",
+        "combined_score",
+        "engineer_score",
+        "headhunter_score",
+        "excitement_score",
+        "salary",
+        "fee_percent",
+        "openings",
+        "raised",
+        "investors",
+        "stage",
+        "locations",
+        "posted",
+        "first_seen",
+        "trend",
+        "paraform_url",
+        "page",
+        "reasons",
+    ];
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    // Writing into memory cannot fail; a failure would only drop rows.
+    let _ = out.write_record(HEADER);
     for role in roles {
         let r = record(role);
         let cells = [
@@ -161,24 +186,19 @@ pub fn roles_csv(roles: &[RoleView]) -> String {
             r.page.to_string(),
             r.reasons.join("; "),
         ];
-        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
+        let _ = out.write_record(cells.iter().map(|c| defuse(c)));
     }
-    out
+    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-fn csv_cell(text: &str) -> String {
-    let defused =
-        if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err() {
-            format!("'{text}")
-        } else {
-            text.to_string()
-        };
-    if defused.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", defused.replace('"', "\"\""))
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR
+/// first, and not a number) starts with `'` instead. Quoting is the csv
+/// writer's.
+fn defuse(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err() {
+        format!("'{text}")
     } else {
-        defused
+        text.to_string()
     }
 }
 
@@ -188,12 +208,40 @@ mod tests {
 
     #[test]
     fn csv_cells_are_quoted_and_defused() {
-        assert_eq!(csv_cell("plain"), "plain");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_cell("-0.5"), "-0.5");
-        assert_eq!(csv_cell("@cmd"), "'@cmd");
+        let role = |title: &str| RoleView {
+            id: "paraform:1".into(),
+            title: title.into(),
+            ..RoleView::default()
+        };
+        let csv = roles_csv(&[
+            role("plain"),
+            role("a,b"),
+            role("say \"hi\""),
+            role("=HYPERLINK(\"x\")"),
+            role("-0.5"),
+            role("@cmd"),
+        ]);
+        let titles: Vec<&str> = csv
+            .split("\r\n")
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .map(|line| &line["paraform:1,".len()..])
+            .map(|rest| rest.split_at(rest.find(",,").unwrap_or(rest.len())).0)
+            .collect();
+        assert_eq!(
+            titles,
+            [
+                "plain",
+                "\"a,b\"",
+                "\"say \"\"hi\"\"\"",
+                "\"'=HYPERLINK(\"\"x\"\")\"",
+                "-0.5",
+                "'@cmd"
+            ]
+        );
+        assert!(csv.starts_with("id,title,company,tier,"));
+        assert_eq!(defuse("+1"), "+1");
+        assert_eq!(defuse("\tx"), "'\tx");
     }
 
     #[test]
