@@ -163,31 +163,49 @@ const BLOCKS: &[&str] = &[
     "dd",
 ];
 
-fn walk(node: &NodeRef, out: &mut String) {
-    for child in node.children() {
-        if let Some(text) = child.as_text() {
+/// Depth-first over the tree with a stack of our own, not recursion: a
+/// scraped fragment nested tens of thousands deep must not overflow the
+/// stack.
+fn walk(root: &NodeRef, out: &mut String) {
+    enum Step {
+        Enter(NodeRef),
+        /// Leaving a block element: a line break.
+        Leave,
+    }
+    let mut stack: Vec<Step> = root.children().rev().map(Step::Enter).collect();
+    while let Some(step) = stack.pop() {
+        let node = match step {
+            Step::Leave => {
+                out.push('\n');
+                continue;
+            }
+            Step::Enter(node) => node,
+        };
+        if let Some(text) = node.as_text() {
             out.push_str(&text.borrow().replace('\n', " "));
             continue;
         }
-        let Some(element) = child.as_element() else {
-            walk(&child, out);
-            continue;
+        let block = match node.as_element() {
+            None => false,
+            Some(element) => {
+                let name = element.name.local.as_ref();
+                if SKIPPED.contains(&name) {
+                    continue;
+                }
+                let block = BLOCKS.contains(&name);
+                if block {
+                    out.push('\n');
+                }
+                if name == "li" {
+                    out.push_str("• ");
+                }
+                block
+            }
         };
-        let name = element.name.local.as_ref();
-        if SKIPPED.contains(&name) {
-            continue;
-        }
-        let block = BLOCKS.contains(&name);
         if block {
-            out.push('\n');
+            stack.push(Step::Leave);
         }
-        if name == "li" {
-            out.push_str("• ");
-        }
-        walk(&child, out);
-        if block {
-            out.push('\n');
-        }
+        stack.extend(node.children().rev().map(Step::Enter));
     }
 }
 
@@ -203,6 +221,8 @@ const ALLOWED: &[&str] = &[
     "em",
     "i",
     "u",
+    "h1",
+    "h2",
     "h3",
     "h4",
     "h5",
@@ -213,74 +233,36 @@ const ALLOWED: &[&str] = &[
     "a",
 ];
 
-/// Safe HTML from scraped HTML: only allow-listed tags, no attributes but an
-/// http(s)/mailto `href` on links (which get `rel="nofollow noopener
-/// noreferrer"`), scripts, styles and frames dropped with their content, all
-/// text escaped. The output is built from the parsed tree, never copied, so
-/// nothing the source wrote survives unexamined.
-pub fn sanitize_html(html: &str) -> String {
-    let document = kuchikiki::parse_html().one(html);
-    let mut out = String::new();
-    write_safe(&document.document_node, &mut out);
-    out.trim().to_string()
-}
+/// The allow-list, built once: no attributes but an http(s)/mailto `href`
+/// on links (which get `rel="nofollow noopener noreferrer"`), relative
+/// links dropped, [`SKIPPED`] elements dropped with their content.
+static SANITIZER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
+    let mut builder = ammonia::Builder::empty();
+    builder
+        .tags(ALLOWED.iter().copied().collect())
+        .clean_content_tags(SKIPPED.iter().copied().collect())
+        .tag_attributes(std::iter::once(("a", std::iter::once("href").collect())).collect())
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .url_relative(ammonia::UrlRelative::Deny)
+        .link_rel(Some("nofollow noopener noreferrer"))
+        .strip_comments(true);
+    builder
+});
 
-fn write_safe(node: &NodeRef, out: &mut String) {
-    for child in node.children() {
-        if let Some(text) = child.as_text() {
-            out.push_str(&escape_html(&text.borrow()));
-            continue;
-        }
-        let Some(element) = child.as_element() else {
-            write_safe(&child, out);
-            continue;
-        };
-        let name = element.name.local.as_ref();
-        if SKIPPED.contains(&name) {
-            continue;
-        }
-        // Headings inside a page section start below the page's own.
-        let tag = match name {
-            "h1" | "h2" => "h3",
-            other => other,
-        };
-        if !ALLOWED.contains(&tag) {
-            write_safe(&child, out);
-            continue;
-        }
-        if tag == "br" {
-            out.push_str("<br>");
-            continue;
-        }
-        if tag == "a" {
-            let href = element
-                .attributes
-                .borrow()
-                .get("href")
-                .map(str::trim)
-                .map(str::to_string);
-            let safe = href.filter(|h| {
-                let lower = h.to_ascii_lowercase();
-                lower.starts_with("https://")
-                    || lower.starts_with("http://")
-                    || lower.starts_with("mailto:")
-            });
-            match safe {
-                Some(href) => out.push_str(&format!(
-                    "<a href=\"{}\" rel=\"nofollow noopener noreferrer\">",
-                    escape_html(&href)
-                )),
-                None => {
-                    write_safe(&child, out);
-                    continue;
-                }
-            }
-        } else {
-            out.push_str(&format!("<{tag}>"));
-        }
-        write_safe(&child, out);
-        out.push_str(&format!("</{tag}>"));
-    }
+/// Safe HTML from scraped HTML, through the `ammonia` allow-list
+/// ([`SANITIZER`]); text is escaped, and the output is serialised from the
+/// parsed tree, so nothing the source wrote survives unexamined. Headings
+/// start below the page's own (h1 and h2 become h3).
+pub fn sanitize_html(html: &str) -> String {
+    let clean = SANITIZER.clean(html).to_string();
+    // Text is escaped in the output, so these strings can only be the tags.
+    clean
+        .replace("<h1>", "<h3>")
+        .replace("</h1>", "</h3>")
+        .replace("<h2>", "<h3>")
+        .replace("</h2>", "</h3>")
+        .trim()
+        .to_string()
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -421,8 +403,11 @@ mod tests {
         check("<script>alert(1)</script><p>ok</p>", "<p>ok</p>");
         check("<p onclick=\"alert(1)\" style=\"x\">hi</p>", "<p>hi</p>");
         check("<img src=x onerror=alert(1)>text", "text");
-        check("<a href=\"javascript:alert(1)\">click</a>", "click");
-        check("<a href=\" JAVASCRIPT:alert(1)\">click</a>", "click");
+        // A link whose target is not http(s)/mailto keeps no href: inert.
+        let inert = "<a rel=\"nofollow noopener noreferrer\">click</a>";
+        check("<a href=\"javascript:alert(1)\">click</a>", inert);
+        check("<a href=\" JAVASCRIPT:alert(1)\">click</a>", inert);
+        check("<a href=\"/relative\">click</a>", inert);
         check(
             "<a href=\"https://x.example/?a=1&amp;b=&quot;2\">x</a>",
             "<a href=\"https://x.example/?a=1&amp;b=&quot;2\" rel=\"nofollow noopener noreferrer\">x</a>",
@@ -434,7 +419,8 @@ mod tests {
         check("<div><span>plain</span></div>", "plain");
         check(
             "5 &lt; 6 &amp; <b>\"q\"</b>",
-            "5 &lt; 6 &amp; <b>&quot;q&quot;</b>",
+            // Quotes need no escaping in text (only in attributes).
+            "5 &lt; 6 &amp; <b>\"q\"</b>",
         );
         check("<svg><script>x</script></svg><style>p{}</style>", "");
         check("<p>unclosed <em>tags", "<p>unclosed <em>tags</em></p>");
@@ -527,5 +513,19 @@ mod tests {
         ] {
             let _ = read_detail(&detail, &lists());
         }
+    }
+}
+
+#[cfg(test)]
+mod deep {
+    /// Nesting that once overflowed the stack (issue 12): both readers of
+    /// scraped HTML walk it without recursion.
+    #[test]
+    fn deeply_nested_html_is_read_without_overflowing() {
+        let html = "<span>".repeat(60_000) + "deep";
+        assert_eq!(super::sanitize_html(&html), "deep");
+        assert_eq!(super::clean_text(&html), "deep");
+        let divs = "<div>".repeat(2_000) + "x";
+        assert_eq!(super::clean_text(&divs), "x");
     }
 }
