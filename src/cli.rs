@@ -434,6 +434,9 @@ pub async fn digest(
         DigestOutcome::SkippedEmpty => {
             tell!("nothing new since the last digest; not sent ([digest] send_empty = false)")?
         }
+        DigestOutcome::Busy => {
+            tell!("another air-demand is sending this period's digest right now; nothing to do")?
+        }
         DigestOutcome::Printed => {}
         DigestOutcome::Written(path) => tell!("wrote {}", path.display())?,
     }

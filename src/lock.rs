@@ -1,4 +1,5 @@
-//! The lock file that keeps two writers (scrapes, requalify) from running at once.
+//! Lock files beside the database: one keeps two writers (scrapes,
+//! requalify) from running at once, another two digest sends.
 
 use std::fs::{File, TryLockError};
 use std::io::Write;
@@ -17,7 +18,28 @@ pub struct WriterLock {
 impl WriterLock {
     /// Takes the lock beside the database (`<db>.lock`) or says who holds it.
     pub fn acquire(db_path: &Path) -> Result<WriterLock> {
-        let path = PathBuf::from(format!("{}.lock", db_path.display()));
+        match WriterLock::try_acquire(db_path, "lock")? {
+            Ok(lock) => Ok(lock),
+            Err((path, by)) => bail!(
+                "another air-demand scrape is already running (lock {} held{by}); wait for it to finish",
+                path.display()
+            ),
+        }
+    }
+
+    /// The digest sender's lock (`<db>.digest.lock`); `None` while another
+    /// process sends.
+    pub fn acquire_digest(db_path: &Path) -> Result<Option<WriterLock>> {
+        Ok(WriterLock::try_acquire(db_path, "digest.lock")?.ok())
+    }
+
+    /// `<db>.<suffix>`, taken; or, when held, its path and " by process N".
+    #[allow(clippy::type_complexity)]
+    fn try_acquire(
+        db_path: &Path,
+        suffix: &str,
+    ) -> Result<std::result::Result<WriterLock, (PathBuf, String)>> {
+        let path = PathBuf::from(format!("{}.{suffix}", db_path.display()));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -38,10 +60,7 @@ impl WriterLock {
                 } else {
                     format!(" by {holder}")
                 };
-                bail!(
-                    "another air-demand scrape is already running (lock {} held{by}); wait for it to finish",
-                    path.display()
-                );
+                return Ok(Err((path, by)));
             }
             Err(TryLockError::Error(err)) => {
                 return Err(err).with_context(|| format!("locking {}", path.display()));
@@ -51,7 +70,7 @@ impl WriterLock {
         let _ = file
             .set_len(0)
             .and_then(|_| write!(file, "process {}", std::process::id()));
-        Ok(WriterLock { _file: file, path })
+        Ok(Ok(WriterLock { _file: file, path }))
     }
 }
 
@@ -72,5 +91,10 @@ mod tests {
         );
         drop(first);
         WriterLock::acquire(&db).unwrap();
+        // The digest's lock is another file: a scrape does not block it.
+        let digest = WriterLock::acquire_digest(&db).unwrap().unwrap();
+        assert!(WriterLock::acquire_digest(&db).unwrap().is_none());
+        drop(digest);
+        assert!(WriterLock::acquire_digest(&db).unwrap().is_some());
     }
 }

@@ -14,6 +14,7 @@ use lettre::message::{Mailbox, Mailboxes, MultiPart, header};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{Config, Env, Transport};
+use crate::lock::WriterLock;
 use crate::site::model::{change_views, role_view};
 use crate::store::{Db, DigestWrite};
 
@@ -47,6 +48,8 @@ pub enum DigestOutcome {
         subject: String,
     },
     SkippedEmpty,
+    /// Another process is sending right now; it sends this period's digest.
+    Busy,
     Printed,
     Written(PathBuf),
 }
@@ -74,13 +77,25 @@ pub async fn run(
     }
     let db = Db::open(&db_path)?;
     let recording = !options.dry_run && options.out.is_none();
+    // One sender at a time: a second `digest` (or `run` and a manual
+    // `digest`) finds the lock held and leaves the period to the first.
+    let _sending = if recording {
+        match WriterLock::acquire_digest(&db_path)? {
+            Some(lock) => Some(lock),
+            None => return Ok(DigestOutcome::Busy),
+        }
+    } else {
+        None
+    };
     if recording {
+        // Under the lock, a row still `sending` is a stopped process's.
         db.fail_interrupted_digests()?;
     }
     let period = period_of(now, config);
+    let sent = db.sent_digest(&period)?;
     if recording
         && !options.force
-        && let Some(sent) = db.sent_digest(&period)?
+        && let Some(sent) = sent.clone()
     {
         return Ok(DigestOutcome::AlreadySent {
             sent_at: sent.sent_at.unwrap_or(sent.created_at),
@@ -108,7 +123,14 @@ pub async fn run(
     };
     let html = render::html(&digest, &links).context("rendering the digest's HTML")?;
     let text = render::text(&digest, &links).context("rendering the digest's text")?;
-    let message_id = message_id(config, &period, now);
+    // The same Message-ID for every attempt at a period's digest, so a resend
+    // after a crash is the same message to mail clients; --force after a
+    // sent one is a new message (numbered by how many went before).
+    let resend = match sent {
+        Some(_) if options.force => Some(db.sent_digest_count(&period)?),
+        _ => None,
+    };
+    let message_id = message_id(config, &period, resend);
     // A dry run shows what a reader would see, not the wire format
     // (quoted-printable, MIME boundaries); building the message first still
     // checks the addresses.
@@ -139,7 +161,9 @@ pub async fn run(
         since,
         last_change_id,
     };
-    let id = db.insert_digest(&row, now)?;
+    let id = db.insert_digest(&row, now).with_context(|| {
+        format!("another digest for {period} is being sent; nothing was sent twice")
+    })?;
     match deliver(config, env, &message, &format!("digest-{period}-{id}")).await {
         Ok(detail) => {
             db.finish_digest(id, Ok(Utc::now()))?;
@@ -206,7 +230,8 @@ pub fn compose(
     Ok((digest, last_change_id))
 }
 
-fn message_id(config: &Config, period: &str, now: DateTime<Utc>) -> String {
+/// `<digest-2025-12-19@example.com>`; the n-th forced resend adds `-n`.
+fn message_id(config: &Config, period: &str, resend: Option<i64>) -> String {
     let domain = config
         .digest
         .from
@@ -214,7 +239,10 @@ fn message_id(config: &Config, period: &str, now: DateTime<Utc>) -> String {
         .map(|(_, d)| d.trim_end_matches('>').trim().to_string())
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| "air-demand.local".into());
-    format!("<digest-{period}-{}@{domain}>", now.timestamp_millis())
+    match resend {
+        None => format!("<digest-{period}@{domain}>"),
+        Some(at) => format!("<digest-{period}-{at}@{domain}>"),
+    }
 }
 
 fn build_message(
@@ -291,7 +319,8 @@ pub async fn send_notice(
     body: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let message = message_builder(config, subject, &message_id(config, "alert", now), now)?
+    let id = message_id(config, "alert", Some(now.timestamp_millis()));
+    let message = message_builder(config, subject, &id, now)?
         .header(header::ContentType::TEXT_PLAIN)
         .body(body.to_string())
         .context("assembling the alert message")?;

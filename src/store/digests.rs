@@ -65,6 +65,15 @@ impl Db {
             .optional()?)
     }
 
+    /// How many digests were sent for `period` (more than one only by --force).
+    pub fn sent_digest_count(&self, period: &str) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) AS sent FROM digests WHERE period = ?1 AND status = 'sent'",
+            [period],
+            |r| r.get("sent"),
+        )?)
+    }
+
     /// The newest digest that was sent.
     pub fn last_sent_digest(&self) -> Result<Option<DigestRow>> {
         Ok(self
@@ -265,5 +274,37 @@ mod tests {
         );
         assert_eq!(db.sent_digest("2026-01-01").unwrap().unwrap().id, sent);
         assert_eq!(db.fail_interrupted_digests().unwrap(), 0);
+    }
+}
+
+#[cfg(test)]
+mod claims {
+    use super::super::fixtures::at;
+    use super::{Db, DigestWrite};
+
+    /// The database itself refuses a second digest in flight for a period
+    /// (the sender's lock keeps processes apart; this is the backstop).
+    #[test]
+    fn one_digest_in_flight_per_period() {
+        let db = Db::open_in_memory().unwrap();
+        let row = |period| DigestWrite {
+            period,
+            transport: "file",
+            recipients: "[]",
+            subject: "s",
+            role_count: 0,
+            message_id: "<m>",
+            since: at(0),
+            last_change_id: None,
+        };
+        let first = db.insert_digest(&row("2025-12-19"), at(1)).unwrap();
+        assert!(db.insert_digest(&row("2025-12-19"), at(2)).is_err());
+        // Another period is free; so is this one once the first is closed.
+        db.insert_digest(&row("2025-12-20"), at(2)).unwrap();
+        db.finish_digest(first, Ok(at(3))).unwrap();
+        db.insert_digest(&row("2025-12-19"), at(4)).unwrap();
+        // A stopped process's claim is released by the next sender.
+        assert_eq!(db.fail_interrupted_digests().unwrap(), 2);
+        db.insert_digest(&row("2025-12-19"), at(5)).unwrap();
     }
 }

@@ -224,7 +224,7 @@ mod tests {
     #[test]
     fn in_memory_database_has_every_migration() {
         let db = Db::open_in_memory().unwrap();
-        assert_eq!(db.schema_version().unwrap(), 4);
+        assert_eq!(db.schema_version().unwrap(), 5);
         assert_eq!(db.path(), None);
     }
 
@@ -234,7 +234,7 @@ mod tests {
         let path = dir.path().join("nested").join("air.db");
         let db = Db::open(&path).unwrap();
         assert_eq!(db.path(), Some(path.as_path()));
-        assert_eq!(db.schema_version().unwrap(), 4);
+        assert_eq!(db.schema_version().unwrap(), 5);
     }
 
     #[test]

@@ -1,0 +1,142 @@
+//! Bad timing, as a fault matrix: digests started together, and a digest
+//! killed while sending. Each case waits on conditions (a row, a lock, a
+//! process's exit), never on the clock. `AIR_DEMAND_FAULT_ROUNDS` asks for
+//! more rounds (CI asks); the counts are printed.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+
+use common::Sandbox;
+
+fn rounds() -> usize {
+    std::env::var("AIR_DEMAND_FAULT_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3)
+}
+
+/// The test config plus a digest section with this transport.
+fn configure(s: &Sandbox, transport: &str) {
+    let config = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
+    let config = config.split("\n[digest]").next().unwrap_or_default();
+    s.write_file(
+        "air-demand.toml",
+        &format!(
+            "{config}\n[digest]\nto = [\"head@hunter.example\"]\nfrom = \"Air Demand <digest@demand.example.com>\"\ntransport = \"{transport}\"\noutbox = \"outbox\"\n"
+        ),
+    );
+}
+
+fn spawn(s: &Sandbox, args: &[&str], envs: &[(&str, &str)]) -> Child {
+    let mut command = Command::new(common::binary());
+    command
+        .current_dir(s.path())
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", s.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    command.spawn().expect("starting air-demand")
+}
+
+fn emails(s: &Sandbox) -> Vec<String> {
+    match std::fs::read_dir(s.path().join("outbox")) {
+        Err(_) => Vec::new(),
+        Ok(entries) => entries
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect(),
+    }
+}
+
+fn message_id(eml: &str) -> String {
+    eml.lines()
+        .find_map(|l| l.strip_prefix("Message-ID: "))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn digests_started_together_send_once() {
+    let s = Sandbox::new();
+    configure(&s, "file");
+    s.scrape().expect(0);
+    let (rounds, at_once) = (rounds(), 4);
+    let mut duplicates = 0;
+    for round in 0..rounds {
+        // Each round starts with the period unsent.
+        s.db().execute("DELETE FROM digests", []).unwrap();
+        let _ = std::fs::remove_dir_all(s.path().join("outbox"));
+        let children: Vec<Child> = (0..at_once).map(|_| spawn(&s, &["digest"], &[])).collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{stderr}");
+            assert!(!stderr.contains("panicked"), "{stderr}");
+        }
+        let sent = emails(&s).len();
+        duplicates += sent.saturating_sub(1);
+        assert_eq!(sent, 1, "round {round}: {sent} digests written");
+        assert_eq!(
+            s.count("select count(*) from digests where status = 'sent'"),
+            1
+        );
+    }
+    println!(
+        "fault matrix: concurrent digests: {rounds} rounds × {at_once} processes, {duplicates} duplicates"
+    );
+}
+
+#[test]
+fn a_digest_killed_while_sending_is_resent_as_the_same_message() {
+    let s = Sandbox::new();
+    configure(&s, "smtp");
+    s.scrape().expect(0);
+    let rounds = rounds();
+    let mut same_id = 0;
+    for round in 0..rounds {
+        // An SMTP server that accepts and never answers: the send hangs.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("smtp://127.0.0.1:{}", silent.local_addr().unwrap().port());
+        let args: &[&str] = if round == 0 {
+            &["digest"]
+        } else {
+            &["digest", "--force"]
+        };
+        let mut child = spawn(&s, args, &[("SMTP_URL", &url)]);
+        // Wait until the claim is recorded and the connection is open.
+        let (_connection, _) = silent.accept().unwrap();
+        let claimed = loop {
+            let rows = s.strings("select message_id from digests where status = 'sending'");
+            if let Some(id) = rows.into_iter().next() {
+                break id;
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the digest ended early"
+            );
+            std::thread::yield_now();
+        };
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // The next sender (to files now) takes the period over with the same id.
+        configure(&s, "file");
+        s.run(args).expect(0);
+        let written: Vec<String> = emails(&s).iter().map(|e| message_id(e)).collect();
+        assert!(written.contains(&claimed), "{claimed} not in {written:?}");
+        same_id += 1;
+        configure(&s, "smtp");
+    }
+    assert_eq!(
+        s.count("select count(*) from digests where status = 'sending'"),
+        0
+    );
+    println!(
+        "fault matrix: digest killed while sending: {rounds} kills, {same_id} resent with the same Message-ID"
+    );
+}
