@@ -69,7 +69,8 @@ impl Tool {
         }
     }
 
-    /// Whether it is there: the program runs (and imports the module).
+    /// Whether it is there: the program runs (and imports from the module:
+    /// a bare `import` would accept any empty directory of that name).
     fn present(self) -> bool {
         let mut command = Command::new(self.program());
         match self {
@@ -77,8 +78,8 @@ impl Tool {
             Tool::Nginx => command.arg("-v"),
             Tool::Chromium => command.arg("--version"),
             Tool::Python3 => command.args(["-c", "pass"]),
-            Tool::Aiosmtpd => command.args(["-c", "import aiosmtpd"]),
-            Tool::Feedparser => command.args(["-c", "import feedparser"]),
+            Tool::Aiosmtpd => command.args(["-c", "from aiosmtpd.smtp import SMTP"]),
+            Tool::Feedparser => command.args(["-c", "from feedparser import parse"]),
         };
         command
             .stdin(Stdio::null())
