@@ -102,18 +102,60 @@ pub async fn run(config: &Config, env: &Env) -> Result<()> {
     let schedule = Schedule::from_config(config)?;
     let db_path = config.database_path();
     let stop = stop_signal()?;
-    let now = Utc::now();
-    let mut due = missed(&schedule, &Db::open(&db_path)?, now)?;
+    let due = missed(&schedule, &Db::open(&db_path)?, SystemClock.now())?;
     if !due.is_empty() {
         tracing::info!(
             ?due,
             "catching up a slot missed while the scheduler was down"
         );
     }
+    drive(&schedule, &SystemClock, &stop, due, async |job| {
+        run_job(config, env, job, &stop).await
+    })
+    .await;
+    Ok(())
+}
+
+/// Where the scheduler reads the time and waits: the system clock in
+/// [`run`]; a simulated one in the unit tests, which check the decisions
+/// (when each job fires, catch-up, no overlap, no burst) without waiting.
+trait Clock {
+    fn now(&self) -> DateTime<Utc>;
+    /// Waits until `at`; returns early when `stop` changes.
+    async fn sleep_until(&self, at: DateTime<Utc>, stop: &mut watch::Receiver<bool>);
+}
+
+struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    async fn sleep_until(&self, at: DateTime<Utc>, stop: &mut watch::Receiver<bool>) {
+        let pause = (at - Utc::now()).to_std().unwrap_or_default();
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+/// The scheduler's loop: runs `due` (the catch-up), then each job when its
+/// slot comes, one at a time, until `stop` turns true. `run_job` runs one
+/// job to its end (a failing job is its own business).
+async fn drive(
+    schedule: &Schedule,
+    clock: &impl Clock,
+    stop: &watch::Receiver<bool>,
+    mut due: Vec<Job>,
+    mut run_job: impl AsyncFnMut(Job),
+) {
+    let now = clock.now();
     let mut next_scrape = schedule.next(Job::Scrape, now);
     let mut next_digest = schedule.next(Job::Digest, now);
     tracing::info!(
-        timezone = %config.schedule.timezone,
+        timezone = %schedule.tz,
         "scheduler started; next scrape {}, next digest {}",
         show(next_scrape),
         show(next_digest)
@@ -123,8 +165,8 @@ pub async fn run(config: &Config, env: &Env) -> Result<()> {
             if *stop.borrow() {
                 break;
             }
-            let started = Utc::now();
-            run_job(config, env, job, &stop).await;
+            let started = clock.now();
+            run_job(job).await;
             // The next slot counts from when this job started: a slot that
             // passed while it ran fires once, right after, never alongside.
             match job {
@@ -134,26 +176,24 @@ pub async fn run(config: &Config, env: &Env) -> Result<()> {
         }
         if *stop.borrow() {
             tracing::info!("stopping: signal received");
-            return Ok(());
+            return;
         }
         let wake = [next_scrape, next_digest].into_iter().flatten().min();
         let Some(wake) = wake else {
             tracing::warn!("the schedule has no scrape or digest times; waiting for a signal");
             wait_for_stop(stop.clone()).await;
-            return Ok(());
+            return;
         };
         tracing::info!(
             "next scrape {}, next digest {}",
             show(next_scrape),
             show(next_digest)
         );
-        let pause = (wake - Utc::now()).to_std().unwrap_or_default();
-        let mut stopping = stop.clone();
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = stopping.changed() => continue,
+        clock.sleep_until(wake, &mut stop.clone()).await;
+        if *stop.borrow() {
+            continue;
         }
-        let now = Utc::now();
+        let now = clock.now();
         // A scrape before a digest due at the same time: the digest reports it.
         if next_scrape.is_some_and(|t| t <= now) {
             due.push(Job::Scrape);
@@ -311,6 +351,137 @@ mod tests {
             s.previous(Job::Digest, at("2025-12-19T10:59:00Z")),
             Some(at("2025-12-18T11:00:00Z"))
         );
+    }
+
+    /// A clock that jumps: sleeping moves it to the wake time at once, and
+    /// a job moves it on by the job's duration.
+    struct SimulatedClock(std::cell::Cell<DateTime<Utc>>);
+
+    impl Clock for SimulatedClock {
+        fn now(&self) -> DateTime<Utc> {
+            self.0.get()
+        }
+
+        async fn sleep_until(&self, at: DateTime<Utc>, _stop: &mut watch::Receiver<bool>) {
+            if at > self.0.get() {
+                self.0.set(at);
+            }
+        }
+    }
+
+    /// The real loop ([`drive`]) on a simulated clock from `start`, `due`
+    /// caught up first, the n-th job taking `millis(job, n)`, stopped (as
+    /// by a signal) once `jobs` jobs ran. Returns each job with its start
+    /// and end.
+    async fn simulate(
+        schedule: &Schedule,
+        start: &str,
+        due: Vec<Job>,
+        jobs: usize,
+        millis: impl Fn(Job, usize) -> i64,
+    ) -> Vec<(Job, DateTime<Utc>, DateTime<Utc>)> {
+        let clock = SimulatedClock(std::cell::Cell::new(at(start)));
+        let (signal, stop) = watch::channel(false);
+        let mut ran = Vec::new();
+        drive(schedule, &clock, &stop, due, async |job| {
+            let started = clock.now();
+            let took = chrono::Duration::milliseconds(millis(job, ran.len()));
+            clock.0.set(started + took);
+            ran.push((job, started, clock.now()));
+            if ran.len() == jobs {
+                let _ = signal.send(true);
+            }
+        })
+        .await;
+        ran
+    }
+
+    fn starts(ran: &[(Job, DateTime<Utc>, DateTime<Utc>)]) -> Vec<(Job, DateTime<Utc>)> {
+        ran.iter().map(|(job, start, _)| (*job, *start)).collect()
+    }
+
+    #[tokio::test]
+    async fn slots_fire_on_time_after_one_catch_up() {
+        let s = schedule(&["*/4 * * * * *"], &["2-59/10 * * * * *"], "UTC");
+        let due = vec![Job::Scrape, Job::Digest];
+        let ran = simulate(&s, "2025-12-19T09:00:01Z", due, 6, |_, _| 1000).await;
+        use Job::{Digest, Scrape};
+        assert_eq!(
+            starts(&ran),
+            vec![
+                // The catch-up, at once, scrape first.
+                (Scrape, at("2025-12-19T09:00:01Z")),
+                (Digest, at("2025-12-19T09:00:02Z")),
+                // Then each on its slot; a scrape first when both are due.
+                (Scrape, at("2025-12-19T09:00:04Z")),
+                (Scrape, at("2025-12-19T09:00:08Z")),
+                (Scrape, at("2025-12-19T09:00:12Z")),
+                (Digest, at("2025-12-19T09:00:13Z")),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_scrape_delays_the_next_without_overlap_or_burst() {
+        let s = schedule(&["*/2 * * * * *"], &[], "UTC");
+        // The first scrape takes 6 s, over two slots; the others 0.5 s.
+        let took = |_, n| if n == 0 { 6000 } else { 500 };
+        let ran = simulate(&s, "2025-12-19T09:00:01Z", vec![], 4, took).await;
+        for pair in ran.windows(2) {
+            assert!(pair[1].1 >= pair[0].2, "overlap: {ran:?}");
+        }
+        // The missed slots fire once, right after it; then on the slots.
+        assert_eq!(
+            starts(&ran),
+            vec![
+                (Job::Scrape, at("2025-12-19T09:00:02Z")),
+                (Job::Scrape, at("2025-12-19T09:00:08Z")),
+                (Job::Scrape, at("2025-12-19T09:00:10Z")),
+                (Job::Scrape, at("2025-12-19T09:00:12Z")),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_scrape_runs_before_a_digest_due_at_the_same_time() {
+        let s = schedule(&["0 5 * * *"], &["0 5 * * *"], "UTC");
+        let ran = simulate(&s, "2025-12-19T04:59:00Z", vec![], 2, |_, _| 600_000).await;
+        assert_eq!(
+            starts(&ran),
+            vec![
+                (Job::Scrape, at("2025-12-19T05:00:00Z")),
+                (Job::Digest, at("2025-12-19T05:10:00Z")),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_signal_stops_before_the_next_job() {
+        let s = schedule(&["* * * * *"], &["* * * * *"], "UTC");
+        let due = vec![Job::Scrape, Job::Digest];
+        let ran = simulate(&s, "2025-12-19T09:00:30Z", due, 1, |_, _| 1000).await;
+        assert_eq!(
+            starts(&ran),
+            vec![(Job::Scrape, at("2025-12-19T09:00:30Z"))]
+        );
+    }
+
+    #[test]
+    fn a_slot_missed_while_down_is_due_once() {
+        let s = schedule(&["* * * * *"], &[], "UTC");
+        let db = Db::open_in_memory().unwrap();
+        let now = at("2025-12-19T09:00:30Z");
+        // Never ran: the last slot is due.
+        assert_eq!(missed(&s, &db, now).unwrap(), vec![Job::Scrape]);
+        // Last ran two minutes ago: two slots passed, one catch-up.
+        db.start_run(at("2025-12-19T08:58:30Z"), "manual").unwrap();
+        assert_eq!(missed(&s, &db, now).unwrap(), vec![Job::Scrape]);
+        // Ran since the last slot: nothing is due.
+        db.start_run(at("2025-12-19T09:00:10Z"), "manual").unwrap();
+        assert_eq!(missed(&s, &db, now).unwrap(), vec![]);
+        // No digest was ever sent: its last slot is due.
+        let both = schedule(&["* * * * *"], &["0 6 * * *"], "UTC");
+        assert_eq!(missed(&both, &db, now).unwrap(), vec![Job::Digest]);
     }
 
     #[test]

@@ -3,12 +3,15 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use air_demand::sim::SimOptions;
-use common::{Sandbox, run_in, sim_options};
+use common::{Sandbox, Tool, require, run_in, sim_options};
 
 /// A real SMTP server on a loopback port, storing what it accepts in a Maildir.
 struct Smtp {
@@ -17,48 +20,75 @@ struct Smtp {
     maildir: PathBuf,
 }
 
+/// aiosmtpd on a port the kernel picks (bound before it is announced, so
+/// nothing can take it first), printed as the first line once it listens.
+/// `refuse` answers DATA with 554; `accept MAILDIR` stores in a Maildir.
+const SMTP_LAUNCHER: &str = r#"
+import asyncio, socket, sys
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import SMTP
+
+class Refuse:
+    async def handle_DATA(self, server, session, envelope):
+        return '554 5.7.1 Message refused by policy'
+
+handler = Refuse() if sys.argv[1] == 'refuse' else Mailbox(sys.argv[2])
+loop = asyncio.new_event_loop()
+asyncio.set_event_loop(loop)
+listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+listener.bind(('127.0.0.1', 0))
+listener.listen()
+loop.run_until_complete(loop.create_server(
+    lambda: SMTP(handler, hostname='localhost', loop=loop), sock=listener))
+print(listener.getsockname()[1], flush=True)
+loop.run_forever()
+"#;
+
 impl Smtp {
     /// `refuse`: answer DATA with 554 instead of accepting.
     fn start(dir: &Path, refuse: bool) -> Smtp {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let maildir = dir.join(format!("maildir-{port}"));
-        std::fs::write(
-            dir.join("refuse_handler.py"),
-            "class Refuse:\n    async def handle_DATA(self, server, session, envelope):\n        return '554 5.7.1 Message refused by policy'\n",
-        )
-        .unwrap();
-        let mut command = Command::new("/usr/bin/python3");
-        command.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")]);
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let python = require(Tool::Aiosmtpd);
+        let n = STARTED.fetch_add(1, Ordering::Relaxed);
+        let maildir = dir.join(format!("maildir-{n}"));
+        let stderr = dir.join(format!("smtp-{n}.stderr"));
+        let mut command = Command::new(python);
+        command.args(["-c", SMTP_LAUNCHER]);
         if refuse {
-            command
-                .args(["-c", "refuse_handler.Refuse"])
-                .env("PYTHONPATH", dir);
+            command.arg("refuse");
         } else {
-            command.args(["-c", "aiosmtpd.handlers.Mailbox", maildir.to_str().unwrap()]);
+            command.arg("accept").arg(&maildir);
         }
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
-            .expect("starting aiosmtpd: .ci/run installs python3-aiosmtpd");
-        let smtp = Smtp {
+            .unwrap_or_else(|e| panic!("starting {python} (aiosmtpd): {e}"));
+        // The first line is the port, once it listens; EOF means it died.
+        let stdout = child.stdout.take().unwrap();
+        let (sender, announced) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        // A hang guard, not a speed requirement.
+        let line = announced.recv_timeout(Duration::from_secs(120));
+        let port = line.as_deref().ok().and_then(|l| l.trim().parse().ok());
+        let Some(port) = port else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "aiosmtpd did not start ({line:?})\n--- stderr\n{}",
+                std::fs::read_to_string(&stderr).unwrap_or_default()
+            );
+        };
+        Smtp {
             child,
             port,
             maildir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "aiosmtpd did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
         }
-        smtp
     }
 
     fn url(&self) -> String {
@@ -92,7 +122,7 @@ parts = [{"type": p.get_content_type(), "content": p.get_content()} for p in m.w
 print(json.dumps({"subject": m["subject"], "from": m["from"], "to": m["to"], "date": m["date"],
   "message_id": m["message-id"], "type": m.get_content_type(), "parts": parts}))
 "#;
-    let output = Command::new("/usr/bin/python3")
+    let output = Command::new(require(Tool::Python3))
         .args(["-c", script, path.to_str().unwrap()])
         .output()
         .unwrap();

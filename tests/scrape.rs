@@ -255,10 +255,19 @@ fn misbehaving_marketplace_marks_nobody_gone() {
             "partial",
             "returned zero roles; nobody was marked gone",
         ),
-        (Fault::Slow { millis: 2500 }, 3, 1, "failed", "timed out"),
+        // An answer that never comes in time (not merely a bit late: a
+        // loaded machine must not turn a normal answer into a timeout, nor
+        // this one into an answer).
+        (
+            Fault::Slow { millis: 3_600_000 },
+            3,
+            1,
+            "failed",
+            "timed out",
+        ),
     ];
     let s = Sandbox::new();
-    s.write_config("timeout_secs = 1\n");
+    s.write_config("timeout_secs = 2\n");
     s.scrape().expect(0);
     let before = active_count(&s);
     let ids = s.sim.active_ids();
@@ -381,24 +390,45 @@ fn paginated_lists_are_read_to_the_end() {
 #[test]
 fn a_run_left_running_by_a_killed_process_is_marked_failed() {
     let s = Sandbox::new();
+    // The list call answers only after the test is over (and the client
+    // waits that long): the kill is sure to land mid-fetch.
+    s.write_config("timeout_secs = 3600");
     s.sim
-        .inject(Target::List, Fault::Slow { millis: 10_000 }, 1);
+        .inject(Target::List, Fault::Slow { millis: 3_600_000 }, 1);
     let mut child = std::process::Command::new(common::binary())
         .current_dir(s.path())
         .args(["scrape", "--no-site"])
         .env_clear()
         .spawn()
         .unwrap();
-    // Wait for the run row, then kill the process mid-fetch.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !s.db_path().exists()
-        || s.count("select count(*) from runs where status = 'running'") == 0
-    {
+    // Wait for the run row (the file, its tables and the row appear in
+    // turn: each is a condition, not an error) and for the list call to
+    // reach the simulator (so the slow answer is used up, not left for the
+    // next scrape), then kill the process mid-fetch.
+    let hang_guard = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    let running = || -> Option<i64> {
+        let db = rusqlite::Connection::open_with_flags(
+            s.db_path(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .ok()?;
+        db.query_row(
+            "select count(*) from runs where status = 'running'",
+            [],
+            |r| r.get(0),
+        )
+        .ok()
+    };
+    while running() != Some(1) || s.sim.requests(LIST) == 0 {
         assert!(
-            std::time::Instant::now() < deadline,
-            "the scrape never started"
+            std::time::Instant::now() < hang_guard,
+            "hung: the scrape never started"
         );
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the scrape ended before its run row was seen"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
     child.kill().unwrap();
     child.wait().unwrap();

@@ -350,7 +350,10 @@ fn remove_ours(dir: &Path) -> Result<()> {
     std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))
 }
 
-/// Staging directories left by killed builds.
+/// Staging directories left by killed builds. A build killed between
+/// creating its staging directory and writing the marker into it leaves an
+/// unmarked skeleton (an empty `roles/`): removing empty directories
+/// deletes no file, so that one goes too.
 fn remove_stale_staging(site_dir: &Path) {
     let (Some(parent), Some(name)) = (site_dir.parent(), site_dir.file_name()) else {
         return;
@@ -360,7 +363,37 @@ fn remove_stale_staging(site_dir: &Path) {
     for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
         let file_name = entry.file_name().to_string_lossy().into_owned();
         if file_name.starts_with(&prefix) || file_name.starts_with(&old_prefix) {
-            let _ = remove_ours(&entry.path());
+            let path = entry.path();
+            if remove_ours(&path).is_err() {
+                let _ = std::fs::remove_dir(path.join("roles"));
+                let _ = std::fs::remove_dir(&path);
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_staging_goes_but_nothing_unmarked_with_files_in_it() {
+        let parent = tempfile::tempdir().unwrap();
+        let site = parent.path().join("site");
+        let marked = parent.path().join(".site.building-1");
+        std::fs::create_dir_all(marked.join("roles")).unwrap();
+        std::fs::write(marked.join(MARKER), "").unwrap();
+        std::fs::write(marked.join("index.html"), "x").unwrap();
+        // Killed before its marker was written.
+        let skeleton = parent.path().join(".site.building-2");
+        std::fs::create_dir_all(skeleton.join("roles")).unwrap();
+        // Not ours: unmarked, with a file in it.
+        let foreign = parent.path().join(".site.old-3");
+        std::fs::create_dir_all(&foreign).unwrap();
+        std::fs::write(foreign.join("keep.txt"), "x").unwrap();
+        remove_stale_staging(&site);
+        assert!(!marked.exists());
+        assert!(!skeleton.exists());
+        assert!(foreign.join("keep.txt").exists());
     }
 }

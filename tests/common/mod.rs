@@ -7,10 +7,107 @@
 pub mod web;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 
 use air_demand::sim::{SimOptions, Simulator};
 use rusqlite::Connection;
+
+/// A system tool a test drives. `bash tests/run` installs all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    Sqlite3,
+    Nginx,
+    Chromium,
+    /// `/usr/bin/python3` itself (the email and CSV parsers).
+    Python3,
+    /// `/usr/bin/python3 -m aiosmtpd`, the SMTP server.
+    Aiosmtpd,
+    /// Python's `feedparser`, the Atom reader.
+    Feedparser,
+}
+
+impl Tool {
+    const ALL: [Tool; 6] = [
+        Tool::Sqlite3,
+        Tool::Nginx,
+        Tool::Chromium,
+        Tool::Python3,
+        Tool::Aiosmtpd,
+        Tool::Feedparser,
+    ];
+
+    /// What the tests execute for it.
+    pub fn program(self) -> &'static str {
+        match self {
+            Tool::Sqlite3 => "sqlite3",
+            Tool::Nginx => "/usr/sbin/nginx",
+            Tool::Chromium => "/usr/bin/chromium",
+            Tool::Python3 | Tool::Aiosmtpd | Tool::Feedparser => "/usr/bin/python3",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Tool::Sqlite3 => "sqlite3",
+            Tool::Nginx => "nginx",
+            Tool::Chromium => "chromium",
+            Tool::Python3 => "python3",
+            Tool::Aiosmtpd => "aiosmtpd (Python)",
+            Tool::Feedparser => "feedparser (Python)",
+        }
+    }
+
+    fn package(self) -> &'static str {
+        match self {
+            Tool::Sqlite3 => "sqlite3",
+            Tool::Nginx => "nginx",
+            Tool::Chromium => "chromium",
+            Tool::Python3 => "python3",
+            Tool::Aiosmtpd => "python3-aiosmtpd",
+            Tool::Feedparser => "python3-feedparser",
+        }
+    }
+
+    /// Whether it is there: the program runs (and imports from the module:
+    /// a bare `import` would accept any empty directory of that name).
+    fn present(self) -> bool {
+        let mut command = Command::new(self.program());
+        match self {
+            Tool::Sqlite3 => command.arg("-version"),
+            Tool::Nginx => command.arg("-v"),
+            Tool::Chromium => command.arg("--version"),
+            Tool::Python3 => command.args(["-c", "pass"]),
+            Tool::Aiosmtpd => command.args(["-c", "from aiosmtpd.smtp import SMTP"]),
+            Tool::Feedparser => command.args(["-c", "from feedparser import parse"]),
+        };
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+}
+
+/// Fails the calling test with one line naming `tool` and the command that
+/// installs it when it is missing, instead of a bare "No such file" from
+/// deep inside a helper; returns the program to run. Checked once per tool
+/// and test binary. Never a skip: a test that needs a tool fails without it.
+#[track_caller]
+pub fn require(tool: Tool) -> &'static str {
+    static PRESENT: [OnceLock<bool>; Tool::ALL.len()] =
+        [const { OnceLock::new() }; Tool::ALL.len()];
+    let index = Tool::ALL.iter().position(|t| *t == tool).unwrap_or(0);
+    if !*PRESENT[index].get_or_init(|| tool.present()) {
+        panic!(
+            "{} is not installed: run `apt-get install -y {}` or `bash tests/run`",
+            tool.name(),
+            tool.package()
+        );
+    }
+    tool.program()
+}
 
 /// A temp dir with a config pointing at a simulator.
 pub struct Sandbox {

@@ -1,9 +1,10 @@
 //! Real nginx and headless Chromium for the site tests: nginx serves a
-//! directory on a free loopback port from a config of our own, Chromium
+//! directory on a loopback port from a config of our own, Chromium
 //! prints the DOM after the page's scripts ran, and "probe" pages written
 //! next to the site drive the real pages in a same-origin iframe (click,
 //! type) and print what they saw as JSON. Every process runs under a
-//! timeout and is killed on drop; failures print its output.
+//! generous hang guard (minutes: a loaded machine is slow, not wrong) and is
+//! killed on drop; failures print its output.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -16,12 +17,16 @@ use std::time::{Duration, Instant};
 use kuchikiki::NodeRef;
 use kuchikiki::traits::TendrilSink;
 
-pub const NGINX: &str = "/usr/sbin/nginx";
-pub const CHROMIUM: &str = "/usr/bin/chromium";
-pub const PYTHON: &str = "/usr/bin/python3";
+use super::{Tool, require};
 
-/// How long Chromium may take for one page before it is killed.
-const BROWSER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long Chromium may take for one page before it is killed: a guard
+/// against a hung browser, not a speed requirement.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// How long nginx may take to answer after it started, and a Python helper
+/// to finish: hang guards too.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+const PYTHON_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// What a bounded external process did.
 pub struct Finished {
@@ -114,8 +119,9 @@ fn kill_group(child: &Child) {
     }
 }
 
-/// A free loopback port, released for the caller to bind.
-pub fn free_port() -> u16 {
+/// A free loopback port, released for the caller to bind. Only for nginx,
+/// which must be given its port: anything that can bind port 0 itself does.
+fn free_port() -> u16 {
     let listener = TcpListener::bind(("127.0.0.1", 0)).expect("binding port 0");
     listener.local_addr().expect("local address").port()
 }
@@ -153,16 +159,19 @@ pub struct Nginx {
 
 impl Nginx {
     pub fn serve(root: &Path) -> Nginx {
+        let nginx = require(Tool::Nginx);
         let root = root.canonicalize().expect("the served directory exists");
         let mut failures = Vec::new();
-        // The free port may be taken before nginx binds it: try a few.
-        for _attempt in 0..3 {
+        // nginx must be given a port: the free one may be taken before it
+        // binds it, so "address in use" means another port; any other
+        // failure is the test's.
+        for _attempt in 0..5 {
             let dir = tempfile::tempdir().expect("temp dir for nginx");
             let port = free_port();
             let conf = dir.path().join("nginx.conf");
             std::fs::write(&conf, nginx_conf(dir.path(), &root, port)).expect("writing nginx.conf");
             let log = File::create(dir.path().join("stderr.log")).expect("nginx stderr file");
-            let child = Command::new(NGINX)
+            let child = Command::new(nginx)
                 .arg("-c")
                 .arg(&conf)
                 .arg("-p")
@@ -171,28 +180,37 @@ impl Nginx {
                 .stdout(log.try_clone().expect("log handle"))
                 .stderr(log)
                 .spawn()
-                .unwrap_or_else(|e| panic!("starting {NGINX}: {e}"));
-            let mut nginx = Nginx {
+                .unwrap_or_else(|e| panic!("starting {nginx}: {e}"));
+            let mut server = Nginx {
                 child,
                 port,
                 dir,
                 root: root.clone(),
             };
-            match nginx.wait_ready() {
-                Ok(()) => return nginx,
-                Err(failure) => failures.push(failure),
+            match server.wait_ready() {
+                Ok(()) => return server,
+                Err(failure) if failure.contains("Address already in use") => {
+                    failures.push(failure)
+                }
+                Err(failure) => panic!("could not start nginx\n{failure}"),
             }
         }
         panic!("could not start nginx\n{}", failures.join("\n"));
     }
 
+    /// Waits until nginx answers on its port, or has exited (the error
+    /// names why, e.g. "Address already in use").
     fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!("nginx exited with {status}\n{}", self.logs()));
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            // Connected while nginx still runs: it is the one listening
+            // (had another process held the port, nginx would have exited).
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && matches!(self.child.try_wait(), Ok(None))
+            {
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -238,7 +256,7 @@ impl Nginx {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port))
             .unwrap_or_else(|e| panic!("connecting to nginx: {e}\n{}", self.logs()));
         stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(START_TIMEOUT))
             .expect("read timeout");
         write!(
             stream,
@@ -332,7 +350,7 @@ impl Chromium {
     pub fn dump_dom(url: &str) -> String {
         let profile = tempfile::tempdir().expect("temp dir for the Chromium profile");
         let finished = run_bounded(
-            Command::new(CHROMIUM)
+            Command::new(require(Tool::Chromium))
                 .args([
                     "--headless",
                     "--no-sandbox",
@@ -508,10 +526,15 @@ pub fn elements(doc: &NodeRef) -> Vec<Element> {
         .collect()
 }
 
-/// Runs `/usr/bin/python3 -c CODE ARGS...` under a timeout.
+/// Runs `/usr/bin/python3 -c CODE ARGS...` under a hang guard. A script
+/// that imports a module beyond the standard library names it with
+/// `require` first (e.g. `Tool::Feedparser`).
 pub fn python(code: &str, args: &[&str]) -> Finished {
     run_bounded(
-        Command::new(PYTHON).arg("-c").arg(code).args(args),
-        Duration::from_secs(30),
+        Command::new(require(Tool::Python3))
+            .arg("-c")
+            .arg(code)
+            .args(args),
+        PYTHON_TIMEOUT,
     )
 }
