@@ -322,13 +322,43 @@ impl Config {
     /// Checks what the types cannot: numeric ranges and URL schemes.
     fn validate(&self) -> Result<()> {
         let s = &self.scoring;
+        let (e, h) = (&s.engineer, &s.headhunter);
+        // NaN and infinities fail these ranges too (they would make scores NULL).
         for (name, weight) in [
             ("combined_engineer_weight", s.combined_engineer_weight),
             ("combined_headhunter_weight", s.combined_headhunter_weight),
+            ("engineer.compensation", e.compensation),
+            ("engineer.company_quality", e.company_quality),
+            ("engineer.role_impact", e.role_impact),
+            ("engineer.process", e.process),
+            ("engineer.tech_modernity", e.tech_modernity),
+            ("headhunter.placement", h.placement),
+            ("headhunter.commission", h.commission),
+            ("headhunter.competition", h.competition),
+            ("headhunter.candidate_fit", h.candidate_fit),
         ] {
             if !(0.0..=1.0).contains(&weight) {
                 bail!("[scoring] {name} must be between 0 and 1, not {weight}");
             }
+        }
+        let hc = &self.health;
+        for (name, hours) in [
+            ("stale_after_hours", hc.stale_after_hours),
+            ("unhealthy_after_hours", hc.unhealthy_after_hours),
+        ] {
+            if !(0.0..=87_600.0).contains(&hours) {
+                bail!("[health] {name} must be between 0 and 87600 (ten years), not {hours}");
+            }
+        }
+        let web = |url: &str| url.starts_with("https://") || url.starts_with("http://");
+        if !web(&self.site.base_url) && !self.site.base_url.starts_with("file://") {
+            bail!(
+                "[site] base_url must be an http(s) URL (it goes into links in the email and the feed), not {:?}",
+                self.site.base_url
+            );
+        }
+        if self.digest.transport == Transport::Smtp && self.digest.to.is_empty() {
+            bail!("[digest] to is empty: name at least one recipient, or set transport = \"file\"");
         }
         let p = &self.paraform;
         for (name, value, max) in [
@@ -341,7 +371,7 @@ impl Config {
                 bail!("[paraform] {name} must be at most {max}, not {value}");
             }
         }
-        if self.paraform.enabled && !self.paraform.base_url.starts_with("http") {
+        if self.paraform.enabled && !web(&self.paraform.base_url) {
             bail!(
                 "[paraform] base_url must be an http(s) URL, not {:?}",
                 self.paraform.base_url
@@ -609,6 +639,39 @@ mod tests {
         assert_eq!(config.paraform.request_delay_ms, 5);
         assert_eq!(config.paraform.max_retries, 4);
         assert_eq!(config.database, DatabaseConfig::default());
+    }
+
+    #[test]
+    fn values_that_would_break_later_are_refused_when_read() {
+        let check = |text: &str, expected: &str| {
+            let err = format!(
+                "{:#}",
+                Config::parse(text, Path::new("a.toml")).unwrap_err()
+            );
+            assert!(err.contains(expected), "{expected:?} not in {err}");
+        };
+        check(
+            "[scoring]\ncombined_engineer_weight = nan\n",
+            "combined_engineer_weight must be between 0 and 1",
+        );
+        check(
+            "[scoring.engineer]\nprocess = inf\n",
+            "engineer.process must be between 0 and 1",
+        );
+        check(
+            "[site]\nbase_url = \"javascript:alert(1)\"\n",
+            "[site] base_url must be an http(s) URL",
+        );
+        check("[digest]\nto = []\n", "[digest] to is empty");
+        check(
+            "[health]\nstale_after_hours = -1\n",
+            "[health] stale_after_hours",
+        );
+        check(
+            "[paraform]\nbase_url = \"ftp://x\"\n",
+            "[paraform] base_url must be an http(s) URL",
+        );
+        Config::parse("[digest]\nto = []\ntransport = \"file\"\n", Path::new("a")).unwrap();
     }
 
     #[test]
