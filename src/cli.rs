@@ -449,7 +449,24 @@ pub fn status(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
     let health = if !path.exists() {
         Err(anyhow::anyhow!("no database at {}", path.display()))
     } else {
-        Db::open(&path).and_then(|db| crate::schedule::health(config, env, &db, Utc::now()))
+        Db::open(&path).and_then(|db| {
+            let health = crate::schedule::health(config, env, &db, Utc::now())?;
+            // A damaged page can hide behind queries that never touch it.
+            let check = db
+                .quick_check()
+                .unwrap_or_else(|err| format!("{err:#}"));
+            Ok(if check == "ok" {
+                health
+            } else {
+                health.with_problem(
+                    crate::health::Level::Unhealthy,
+                    format!(
+                        "the database is damaged ({}): restore the latest backup (air-demand backup) or ask sqlite3 .recover",
+                        crate::text::terminal(&check, 200)
+                    ),
+                )
+            })
+        })
     };
     let health = match health {
         Ok(health) => health,

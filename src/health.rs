@@ -257,6 +257,13 @@ pub fn check(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<
 }
 
 impl Health {
+    /// The health with one more problem, at least at `level`.
+    pub fn with_problem(mut self, level: Level, problem: String) -> Health {
+        self.status = self.status.max(level);
+        self.problems.push(problem);
+        self
+    }
+
     /// The health with the scheduler's next runs.
     pub fn with_next_runs(
         self,

@@ -39,6 +39,17 @@ impl Db {
         Ok(lines.join("; "))
     }
 
+    /// `PRAGMA quick_check` of this database: "ok" or the problems (at most
+    /// a few, on one line). Reads every page, so `status` runs it, not every
+    /// site build.
+    pub fn quick_check(&self) -> Result<String> {
+        let mut stmt = self.conn.prepare("PRAGMA quick_check(5)")?;
+        let lines: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(lines.join("; "))
+    }
+
     /// Rows in one of our tables (reports and benchmarks).
     pub fn count_rows(&self, table: &str) -> Result<i64> {
         const TABLES: [&str; 5] = ["runs", "roles", "role_versions", "changes", "digests"];
