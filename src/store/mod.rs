@@ -127,9 +127,52 @@ impl Db {
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get("journal_mode"))?;
         self.conn
             .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+        self.check_ours()?;
+        // refinery's own errors quote whole migrations; one line instead.
         embedded::migrations::runner()
             .run(&mut self.conn)
-            .context("applying migrations")?;
+            .map_err(|err| {
+                let text = err.to_string();
+                let first = text.lines().next().unwrap_or("").trim();
+                anyhow::anyhow!(
+                    "applying the schema failed ({}): restore a backup, or start a new database file",
+                    crate::text::cut(first, 200)
+                )
+            })?;
+        Ok(())
+    }
+
+    /// Refuses a file that is not ours: another program's database (tables
+    /// but no migration history), or one a newer air-demand migrated.
+    fn check_ours(&self) -> Result<()> {
+        let table_count = |name: &str| -> Result<i64> {
+            Ok(self.conn.query_row(
+                "SELECT COUNT(*) AS n FROM sqlite_schema WHERE type = 'table' AND name LIKE ?1",
+                [name],
+                |r| r.get("n"),
+            )?)
+        };
+        let history = table_count("refinery_schema_history")? > 0;
+        if !history {
+            if table_count("%")? > 0 {
+                anyhow::bail!(
+                    "this file is an SQLite database of another program (its tables are not air-demand's): point [database] path at an air-demand database or a new file"
+                );
+            }
+            return Ok(());
+        }
+        let known = embedded::migrations::runner()
+            .get_migrations()
+            .iter()
+            .map(|m| i64::from(m.version()))
+            .max()
+            .unwrap_or(0);
+        let version = self.schema_version()?;
+        if version > known {
+            anyhow::bail!(
+                "this database was written by a newer air-demand (schema version {version}; this one knows up to {known}): upgrade air-demand, or use a backup made by this version"
+            );
+        }
         Ok(())
     }
 
@@ -226,6 +269,33 @@ mod tests {
         let db = Db::open_in_memory().unwrap();
         assert_eq!(db.schema_version().unwrap(), 5);
         assert_eq!(db.path(), None);
+    }
+
+    #[test]
+    fn foreign_and_newer_databases_are_refused_in_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let foreign = dir.path().join("other.db");
+        let conn = rusqlite::Connection::open(&foreign).unwrap();
+        conn.execute_batch("CREATE TABLE runs (x); CREATE TABLE notes (y);")
+            .unwrap();
+        drop(conn);
+        let err = format!("{:#}", Db::open(&foreign).err().unwrap());
+        assert!(err.contains("another program"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+
+        let newer = dir.path().join("newer.db");
+        drop(Db::open(&newer).unwrap());
+        let conn = rusqlite::Connection::open(&newer).unwrap();
+        conn.execute(
+            "INSERT INTO refinery_schema_history (version, name, applied_on, checksum)
+             VALUES (99, 'future', '2030-01-01', '0')",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let err = format!("{:#}", Db::open(&newer).err().unwrap());
+        assert!(err.contains("newer air-demand (schema version 99"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
     }
 
     #[test]
