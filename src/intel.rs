@@ -41,18 +41,44 @@ const HTML_FIELDS: [(&str, &str); 4] = [
     ("company.description", "company description"),
 ];
 
-/// Reads a detail payload (`role.getRoleByIdSimple` / `Detailed`).
+/// HTML read per field: more is ignored, so parsing stays bounded whatever
+/// a detail holds.
+pub const MAX_HTML_BYTES: usize = 256 * 1024;
+/// Clean text kept per field (what the database stores and pages show).
+pub const MAX_TEXT_CHARS: usize = 20_000;
+/// Requirements kept, and characters kept of each short field.
+const MAX_REQUIREMENTS: usize = 50;
+const MAX_SHORT_CHARS: usize = 1_000;
+
+/// At most [`MAX_HTML_BYTES`] of `html`, cut at a character boundary.
+fn bounded(html: &str) -> &str {
+    if html.len() <= MAX_HTML_BYTES {
+        return html;
+    }
+    let mut end = MAX_HTML_BYTES;
+    while !html.is_char_boundary(end) {
+        end -= 1;
+    }
+    &html[..end]
+}
+
+/// Reads a detail payload (`role.getRoleByIdSimple` / `Detailed`). Every
+/// field is bounded: scraped text is untrusted and may be any size.
 pub fn read_detail(detail: &Value, lists: &Lists) -> Intel {
     let mut intel = Intel {
-        equity: text_at(detail, "equity"),
-        requirements: requirements(detail),
+        equity: text_at(detail, "equity").map(|e| crate::text::cut(&e, MAX_SHORT_CHARS)),
+        requirements: requirements(detail)
+            .into_iter()
+            .take(MAX_REQUIREMENTS)
+            .map(|r| crate::text::cut(&r, MAX_SHORT_CHARS))
+            .collect(),
         ..Intel::default()
     };
     for (path, field) in HTML_FIELDS {
         let Some(html) = value_at(detail, path).and_then(Value::as_str) else {
             continue;
         };
-        let text = clean_text(html);
+        let text = crate::text::cut(&clean_text(bounded(html)), MAX_TEXT_CHARS);
         if text.is_empty() {
             continue;
         }
@@ -254,7 +280,7 @@ static SANITIZER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::La
 /// parsed tree, so nothing the source wrote survives unexamined. Headings
 /// start below the page's own (h1 and h2 become h3).
 pub fn sanitize_html(html: &str) -> String {
-    let clean = SANITIZER.clean(html).to_string();
+    let clean = SANITIZER.clean(bounded(html)).to_string();
     // Text is escaped in the output, so these strings can only be the tags.
     clean
         .replace("<h1>", "<h3>")
@@ -522,10 +548,32 @@ mod deep {
     /// scraped HTML walk it without recursion.
     #[test]
     fn deeply_nested_html_is_read_without_overflowing() {
-        let html = "<span>".repeat(60_000) + "deep";
-        assert_eq!(super::sanitize_html(&html), "deep");
+        // 80,000 levels fit in the bytes read per field.
+        let html = "<b>".repeat(80_000) + "deep";
+        assert!(super::sanitize_html(&html).contains("deep"));
         assert_eq!(super::clean_text(&html), "deep");
         let divs = "<div>".repeat(2_000) + "x";
         assert_eq!(super::clean_text(&divs), "x");
+    }
+
+    /// Stored detail text is bounded per field (issue 12, item 10: three
+    /// 20 MB descriptions made a 240 MB database).
+    #[test]
+    fn detail_fields_are_bounded() {
+        let huge = "<p>".to_string() + &"word ".repeat(2_000_000) + "</p>";
+        let detail = serde_json::json!({
+            "description": huge,
+            "equity": "e".repeat(10_000),
+            "requirements": vec!["r"; 500],
+        });
+        let intel = super::read_detail(&detail, &crate::rules::Lists::defaults());
+        let description = intel.description.unwrap();
+        assert!(description.chars().count() <= super::MAX_TEXT_CHARS);
+        assert!(description.ends_with('…'));
+        assert!(intel.equity.unwrap().chars().count() <= 1_000);
+        assert_eq!(intel.requirements.len(), 50);
+        assert!(
+            super::sanitize_html(&"<b>x</b>".repeat(100_000)).len() <= 2 * super::MAX_HTML_BYTES
+        );
     }
 }

@@ -419,10 +419,19 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
     let openings = number_at(&raw, "hiring_count");
     let first_seen = parse_time(&row.first_seen_at);
     let end = row.gone_at.as_deref().and_then(parse_time).unwrap_or(now);
-    let title = row.title.clone().unwrap_or_else(|| "(untitled)".into());
+    // Scraped names reach pages, feeds and email: one clean line each (no
+    // NUL, no bidi overrides; askama escapes the rest).
+    let title = row
+        .title
+        .as_deref()
+        .map(crate::text::one_line)
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "(untitled)".into());
     let company = row
         .company
-        .clone()
+        .as_deref()
+        .map(crate::text::one_line)
+        .filter(|c| !c.is_empty())
         .unwrap_or_else(|| "(unknown company)".into());
     let search = format!(
         "{company} {title} {investors} {tech} {industry} {}",
@@ -596,8 +605,8 @@ fn change_view(change: &ChangeRow, role: Option<&RoleView>) -> ChangeView {
         Some(r) => (r.page.clone(), r.title.clone(), r.company.clone()),
         None => (
             format!("roles/{}", page_file(&change.role_id)),
-            change.title.clone().unwrap_or_default(),
-            change.company.clone().unwrap_or_default(),
+            crate::text::one_line(change.title.as_deref().unwrap_or_default()),
+            crate::text::one_line(change.company.as_deref().unwrap_or_default()),
         ),
     };
     ChangeView {
@@ -652,4 +661,47 @@ pub fn history(data: &SiteData, role: &RoleView) -> (Vec<ChangeView>, Vec<Versio
         })
         .unwrap_or_default();
     (changes, versions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{RoleRow, SiteRole};
+
+    /// NUL and U+202E in scraped names never reach a page (issue 12, item 8).
+    #[test]
+    fn hostile_names_are_one_clean_line() {
+        let role = SiteRole {
+            row: RoleRow {
+                id: "paraform:x".into(),
+                title: Some("Eng\u{0}ineer \u{202e}reganaM".into()),
+                company: Some("\u{200b}\u{1b}[31mAcme\nCo".into()),
+                url: None,
+                status: "active".into(),
+                tier: None,
+                combined_score: None,
+                salary_min: None,
+                salary_max: None,
+                fee_percent: None,
+                posted_at: None,
+                first_seen_at: "2025-12-19T00:00:00Z".into(),
+                last_seen_at: "2025-12-19T00:00:00Z".into(),
+                gone_at: None,
+                trend: None,
+            },
+            engineer_score: None,
+            headhunter_score: None,
+            excitement_score: None,
+            raw: "{}".into(),
+            detail: None,
+            reasons: None,
+            signals: None,
+            score_breakdown: None,
+            last_changed_at: "2025-12-19T00:00:00Z".into(),
+        };
+        let view = role_view(&role, &Lists::defaults(), Utc::now());
+        assert_eq!(view.title, "Engineer reganaM");
+        assert_eq!(view.company, "[31mAcme Co");
+        assert_eq!(view.tier, "UNRATED");
+    }
 }
