@@ -1070,7 +1070,8 @@ fn excitement_score(
         0 => 0.15 * (0.15 * inv.tier2.len() as f64 + 0.15 * inv.angels.len() as f64).min(1.0),
         n => e
             .tier1_points
-            .get(n.min(e.tier1_points.len()) - 1)
+            // An empty list (a config may say so) gives no points, not a panic.
+            .get(n.min(e.tier1_points.len()).saturating_sub(1))
             .copied()
             .unwrap_or(0.0),
     };

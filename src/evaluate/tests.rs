@@ -1707,3 +1707,13 @@ fn which_fields_read_0_as_unset_is_configurable() {
     assert_eq!(v.engineer.components[2].value, 0.6);
     assert!(v.defaulted.is_empty(), "{:?}", v.defaulted);
 }
+
+#[test]
+fn an_empty_tier1_points_list_gives_no_points() {
+    // Found by tests/properties.rs: `[scoring.excitement] tier1_points = []`
+    // made a role with a tier-1 investor panic (index 0 - 1).
+    let mut rules = Rules::defaults();
+    rules.scoring.excitement.tier1_points.clear();
+    let v = evaluate(&sample(), &Intel::default(), &rules);
+    assert_eq!(v.excitement.components[0].value, 0.0);
+}
