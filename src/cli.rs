@@ -258,10 +258,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             runtime.block_on(crate::schedule::run(&config, &env))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Status { json } => {
-            let (config, env) = load()?;
-            status(&config, &env, json)
-        }
+        Command::Status { json } => match load() {
+            Ok((config, env)) => status(&config, &env, json),
+            // A config the scheduler cannot run on is unhealthy, for monitors
+            // that read the exit code.
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                let problem = format!("the config cannot be used: {err:#}");
+                if json {
+                    say!(
+                        "{}",
+                        serde_json::json!({"status": "unhealthy", "problems": [problem]})
+                    )?;
+                } else {
+                    say!("unhealthy: {problem}")?;
+                }
+                Ok(ExitCode::from(2))
+            }
+        },
         Command::Backup { path, force } => backup(&load()?.0, &path, force),
         Command::Export { format, out, force } => export(&load()?.0, format, out.as_deref(), force),
         Command::Digest {

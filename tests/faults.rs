@@ -173,3 +173,22 @@ fn status_notices_a_damaged_database() {
         run.stdout().lines().nth(1).unwrap_or("")
     );
 }
+
+#[test]
+fn status_calls_an_unusable_config_unhealthy() {
+    let s = Sandbox::new();
+    s.scrape().expect(0);
+    let config = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
+    s.write_file(
+        "air-demand.toml",
+        &format!("{config}\n[schedule]\nscrape = [\"0 25 * * *\"]\n"),
+    );
+    let run = s.run(&["status"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stdout().starts_with("unhealthy"), "{}", run.stdout());
+    assert!(
+        run.stderr().contains("[schedule] scrape"),
+        "{}",
+        run.stderr()
+    );
+}
