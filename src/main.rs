@@ -23,9 +23,30 @@ fn main() -> ExitCode {
         // A closed pipe (`air-demand roles | head`) is the reader's choice, not an error.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {err:#}{}", what_to_do(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// What to do about failures whose cause is the machine, not the input.
+fn what_to_do(err: &anyhow::Error) -> &'static str {
+    use rusqlite::ErrorCode;
+    let code = err.chain().find_map(|cause| match cause.downcast_ref() {
+        Some(rusqlite::Error::SqliteFailure(e, _)) => Some(e.code),
+        _ => None,
+    });
+    match code {
+        Some(ErrorCode::DiskFull) => {
+            ": free space on the disk that holds the database and run again (nothing was written)"
+        }
+        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => {
+            ": make the database file and its directory writable by this user"
+        }
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+            ": restore the latest backup (air-demand backup makes them)"
+        }
+        _ => "",
     }
 }
 

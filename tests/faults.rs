@@ -192,3 +192,102 @@ fn status_calls_an_unusable_config_unhealthy() {
         run.stderr()
     );
 }
+
+/// A tmpfs of `size` mounted at `dir` (the tests run as root: tests/run and
+/// CI do), unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &std::path::Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(dir).unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .expect("running mount");
+        assert!(
+            status.success(),
+            "mounting a tmpfs needs root: run the tests as root (`bash tests/run` does in CI)"
+        );
+        Tmpfs(dir.to_path_buf())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Fills the file system at `dir` with a file of zeros; returns its path.
+fn fill(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let chunk = vec![0u8; 16 * 1024];
+    while file.write_all(&chunk).is_ok() {}
+    // Smaller writes take the last bytes.
+    while file.write_all(&[0u8; 512]).is_ok() {}
+    path
+}
+
+#[test]
+fn a_full_disk_is_one_clear_line_and_loses_nothing() {
+    let s = Sandbox::new();
+    let config = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
+    s.write_file(
+        "air-demand.toml",
+        &config.replace("path = \"data/test.sqlite\"", "path = \"db/test.sqlite\""),
+    );
+    let disk = Tmpfs::mount(&s.path().join("db"), "16m");
+    let db_path = disk.0.join("test.sqlite");
+    let active = || -> i64 {
+        rusqlite::Connection::open_with_flags(&db_path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap()
+            .query_row(
+                "select count(*) from roles where status = 'active'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    s.scrape().expect(0);
+    let before = active();
+    let filler = fill(&disk.0);
+    let (mut runs, mut refused, mut corrupt) = (0, 0, 0);
+    for _ in 0..rounds().max(3) {
+        s.sim.advance(chrono::Duration::hours(12));
+        let run = s.run(&["scrape", "--no-site"]);
+        runs += 1;
+        let stderr = run.stderr();
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        if run.code() != 0 {
+            refused += 1;
+            let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+            assert_eq!(errors.len(), 1, "{stderr}");
+            assert!(errors[0].contains("free space on the disk"), "{stderr}");
+            if refused == 1 {
+                println!("full disk says: {}", errors[0]);
+            }
+        }
+        let check = rusqlite::Connection::open_with_flags(
+            &db_path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)));
+        if check.as_deref() != Ok("ok") {
+            corrupt += 1;
+        }
+    }
+    assert!(refused > 0, "the disk never filled up");
+    assert_eq!(corrupt, 0);
+    // Nobody was marked gone by a run that could not write.
+    assert!(active() >= before - 5, "{} of {before} active", active());
+    // Room again: the next scrape works.
+    std::fs::remove_file(filler).unwrap();
+    s.sim.advance(chrono::Duration::hours(12));
+    s.scrape().expect(0);
+    println!(
+        "fault matrix: full disk: {runs} scrapes, {refused} refused in one line, {corrupt} corrupt"
+    );
+}
