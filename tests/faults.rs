@@ -291,3 +291,63 @@ fn a_full_disk_is_one_clear_line_and_loses_nothing() {
         "fault matrix: full disk: {runs} scrapes, {refused} refused in one line, {corrupt} corrupt"
     );
 }
+
+/// Kills a scrape at a point it is sure to be at (an answer that never comes
+/// in time), then checks the database and that the next scrape recovers.
+#[test]
+fn scrapes_killed_at_each_point_leave_a_whole_database() {
+    use air_demand::sim::{Fault, LIST_PROCEDURE, SIMPLE_PROCEDURE, Target};
+    let s = Sandbox::new();
+    s.write_config("timeout_secs = 3600");
+    let hang = Fault::Slow { millis: 3_600_000 };
+    let (rounds, mut corrupt, mut left_running, mut kills) = (rounds().max(4), 0, 0, 0);
+    for round in 0..rounds {
+        s.sim.advance(chrono::Duration::hours(12));
+        // 0: waiting for the list; 1..3: waiting for the n-th detail.
+        let point = round % 4;
+        let (procedure, before) = if point == 0 {
+            s.sim.inject(Target::List, hang, 1);
+            (LIST_PROCEDURE, s.sim.requests(LIST_PROCEDURE))
+        } else {
+            for _ in 1..point {
+                s.sim.inject(Target::Detail, Fault::Skip, 1);
+            }
+            s.sim.inject(Target::Detail, hang, 1);
+            (SIMPLE_PROCEDURE, s.sim.requests(SIMPLE_PROCEDURE))
+        };
+        let wanted = before + if point == 0 { 1 } else { point };
+        let mut child = spawn(&s, &["scrape", "--no-site"], &[]);
+        let mut finished = false;
+        while s.sim.requests(procedure) < wanted {
+            // A round with fewer detail calls than the point finishes whole.
+            if child.try_wait().unwrap().is_some() {
+                finished = true;
+                break;
+            }
+            std::thread::yield_now();
+        }
+        if !finished {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+        let check = rusqlite::Connection::open_with_flags(
+            s.db_path(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)));
+        if check.as_deref() != Ok("ok") {
+            corrupt += 1;
+        }
+        // Faults left unused (a round with fewer details) must not hang the next run.
+        s.sim.clear_faults();
+        let next = s.run(&["scrape", "--no-site"]);
+        assert!(matches!(next.code(), 0 | 3), "{}", next.stderr());
+        left_running += s.count("select count(*) from runs where status = 'running'");
+    }
+    assert_eq!((corrupt, left_running), (0, 0));
+    assert!(kills > 0);
+    println!(
+        "fault matrix: scrapes killed at list/detail points: {rounds} rounds, {kills} kills, {corrupt} corrupt, {left_running} left running"
+    );
+}

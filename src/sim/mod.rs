@@ -253,6 +253,13 @@ impl Simulator {
         queue.extend(std::iter::repeat_n(fault, times));
     }
 
+    /// Forgets the faults not used yet.
+    pub fn clear_faults(&self) {
+        let mut state = lock(&self.state);
+        state.list_faults.clear();
+        state.detail_faults.clear();
+    }
+
     /// How many requests named `procedure` arrived, failed ones included.
     pub fn requests(&self, procedure: &str) -> usize {
         lock(&self.state)
