@@ -50,6 +50,52 @@ pub const MAX_TEXT_CHARS: usize = 20_000;
 const MAX_REQUIREMENTS: usize = 50;
 const MAX_SHORT_CHARS: usize = 1_000;
 
+/// Deeper than this, HTML is read as plain text: building a tree that deep
+/// costs time quadratic in the depth (about a second per role at 10,000).
+const MAX_HTML_DEPTH: usize = 1_000;
+
+/// Whether `html` opens more than [`MAX_HTML_DEPTH`] elements without
+/// closing them: a linear scan that overcounts (void elements), never under.
+fn too_deep(html: &str) -> bool {
+    let bytes = html.as_bytes();
+    let mut depth: usize = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b != b'<' {
+            continue;
+        }
+        match bytes.get(i + 1) {
+            Some(b'/') => depth = depth.saturating_sub(1),
+            Some(c) if c.is_ascii_alphabetic() => {
+                depth += 1;
+                if depth > MAX_HTML_DEPTH {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The text of `html` with every tag dropped, in one linear pass (for HTML
+/// too deep to parse); entities stay as written.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// At most [`MAX_HTML_BYTES`] of `html`, cut at a character boundary.
 fn bounded(html: &str) -> &str {
     if html.len() <= MAX_HTML_BYTES {
@@ -144,6 +190,9 @@ fn requirements(detail: &Value) -> Vec<String> {
 /// Plain text of an HTML fragment: block elements become line breaks, list
 /// items bullets; script, style and embedded frames are dropped.
 pub fn clean_text(html: &str) -> String {
+    if too_deep(html) {
+        return strip_tags(html);
+    }
     let document = kuchikiki::parse_html().one(html);
     let mut out = String::new();
     walk(&document.document_node, &mut out);
@@ -280,7 +329,11 @@ static SANITIZER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::La
 /// parsed tree, so nothing the source wrote survives unexamined. Headings
 /// start below the page's own (h1 and h2 become h3).
 pub fn sanitize_html(html: &str) -> String {
-    let clean = SANITIZER.clean(bounded(html)).to_string();
+    let html = bounded(html);
+    if too_deep(html) {
+        return format!("<p>{}</p>", escape_html(&strip_tags(html)));
+    }
+    let clean = SANITIZER.clean(html).to_string();
     // Text is escaped in the output, so these strings can only be the tags.
     clean
         .replace("<h1>", "<h3>")
@@ -554,6 +607,13 @@ mod deep {
         assert_eq!(super::clean_text(&html), "deep");
         let divs = "<div>".repeat(2_000) + "x";
         assert_eq!(super::clean_text(&divs), "x");
+        // Too deep to be worth a tree: read as plain text, in linear time.
+        let deep = "<div>".repeat(50_000) + "a &lt;b&gt; <script>c</script>";
+        assert_eq!(super::clean_text(&deep), "a &lt;b&gt; c");
+        assert_eq!(super::sanitize_html(&deep), "<p>a &amp;lt;b&amp;gt; c</p>");
+        // Deep but well-formed and shallow again is parsed as usual.
+        let nested = "<div>".repeat(900) + "x" + &"</div>".repeat(900);
+        assert!(!super::too_deep(&nested));
     }
 
     /// Stored detail text is bounded per field (issue 12, item 10: three
