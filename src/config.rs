@@ -63,6 +63,10 @@ pub struct ParaformConfig {
     pub retry_base_ms: u64,
     /// Per-request timeout.
     pub timeout_secs: u64,
+    /// The largest list response (one page) read; more fails the fetch.
+    pub max_list_bytes: u64,
+    /// The largest detail response read; more fails that role's detail.
+    pub max_detail_bytes: u64,
     pub fetch_details: bool,
     /// Also call `role.getRoleByIdDetailed` for the full description.
     pub fetch_description: bool,
@@ -233,6 +237,8 @@ impl Default for ParaformConfig {
             max_retries: 4,
             retry_base_ms: 1000,
             timeout_secs: 30,
+            max_list_bytes: crate::fetch::paraform::DEFAULT_MAX_LIST_BYTES,
+            max_detail_bytes: crate::fetch::paraform::DEFAULT_MAX_DETAIL_BYTES,
             fetch_details: true,
             fetch_description: false,
             link_base_url: None,
@@ -366,9 +372,19 @@ impl Config {
             ("retry_base_ms", p.retry_base_ms, 3_600_000),
             ("timeout_secs", p.timeout_secs, 3_600),
             ("max_retries", u64::from(p.max_retries), 100),
+            ("max_list_bytes", p.max_list_bytes, MAX_BODY_BYTES),
+            ("max_detail_bytes", p.max_detail_bytes, MAX_BODY_BYTES),
         ] {
             if value > max {
                 bail!("[paraform] {name} must be at most {max}, not {value}");
+            }
+        }
+        for (name, value) in [
+            ("max_list_bytes", p.max_list_bytes),
+            ("max_detail_bytes", p.max_detail_bytes),
+        ] {
+            if value < MIN_BODY_BYTES {
+                bail!("[paraform] {name} must be at least {MIN_BODY_BYTES}, not {value}");
             }
         }
         if self.paraform.enabled && !web(&self.paraform.base_url) {
@@ -425,6 +441,12 @@ impl Config {
     }
 }
 
+/// Bounds of `[paraform] max_list_bytes` and `max_detail_bytes`: below 1 KiB
+/// not even an error answer fits; above 1 GiB the cap no longer protects a
+/// small machine.
+const MIN_BODY_BYTES: u64 = 1024;
+const MAX_BODY_BYTES: u64 = 1024 * 1024 * 1024;
+
 /// The commented configuration `init` writes. It parses to `Config::default()`
 /// (a unit test holds the two together).
 pub const DEFAULT_CONFIG_TOML: &str = r#"# air-demand configuration. Every key shows its default; delete what you do not change.
@@ -449,6 +471,8 @@ request_delay_ms = 2000                       # politeness between requests
 max_retries = 4                               # on timeouts, connection errors, 429 and 5xx
 retry_base_ms = 1000                          # first backoff; doubles on each retry
 timeout_secs = 30                             # per request
+max_list_bytes = 67108864                     # 64 MiB: a larger list response (or page) fails the run
+max_detail_bytes = 8388608                    # 8 MiB: a larger detail response fails that role's detail
 fetch_details = true                          # detail call for new/changed roles that pass the hard filters
 fetch_description = false                     # also fetch the full description (one more call per such role)
 
@@ -706,6 +730,30 @@ mod tests {
         assert_eq!(config.schedule.timezone, chrono_tz::America::New_York);
         assert_eq!(config.schedule.scrape.len(), 2);
         assert_eq!(config.digest.transport, Transport::Smtp);
+    }
+
+    #[test]
+    fn body_caps_are_read_and_bounded() {
+        let config = Config::parse(
+            "[paraform]\nmax_list_bytes = 2048\nmax_detail_bytes = 1024\n",
+            Path::new("a"),
+        )
+        .unwrap();
+        assert_eq!(config.paraform.max_list_bytes, 2048);
+        assert_eq!(config.paraform.max_detail_bytes, 1024);
+        for (text, expected) in [
+            (
+                "[paraform]\nmax_list_bytes = 0\n",
+                "[paraform] max_list_bytes must be at least 1024, not 0",
+            ),
+            (
+                "[paraform]\nmax_detail_bytes = 2000000000\n",
+                "[paraform] max_detail_bytes must be at most 1073741824, not 2000000000",
+            ),
+        ] {
+            let err = format!("{:#}", Config::parse(text, Path::new("a")).unwrap_err());
+            assert!(err.contains(expected), "{err}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::assess::{Subject, TREND_WINDOW_DAYS, assess, detail_write, intel_of, parse_detail};
 use crate::config::{Config, Env};
-use crate::fetch::paraform::{self, Paraform};
+use crate::fetch::paraform::{self, Limits, Paraform, RoleList};
 use crate::fetch::{ClientSettings, FetchError, HttpClient};
 use crate::lock::WriterLock;
 use crate::progress::Progress;
@@ -104,7 +104,7 @@ pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Resu
 /// What one source returned.
 struct SourceFetch {
     source: &'static str,
-    result: Result<Vec<Value>, FetchError>,
+    result: Result<RoleList, FetchError>,
     /// Detail payloads fetched in this run, by role id.
     details: HashMap<String, Value>,
     /// Detail calls that failed; the roles are evaluated from the list data.
@@ -150,10 +150,14 @@ async fn fetch_paraform(
             detail: err.to_string(),
         })?;
         let session = load_session(config, env)?;
-        let paraform = Paraform::new(client, &settings.base_url, &session, now)?;
+        let limits = Limits {
+            list_bytes: settings.max_list_bytes,
+            detail_bytes: settings.max_detail_bytes,
+        };
+        let paraform = Paraform::new(client, &settings.base_url, &session, now, limits)?;
         let roles = paraform.list_roles().await?;
         if settings.fetch_details {
-            let candidates = detail_candidates(&roles, stored, rules);
+            let candidates = detail_candidates(&roles.roles, stored, rules);
             options
                 .progress
                 .counted("fetching role details", candidates.len() as u64);
@@ -306,17 +310,17 @@ fn record_run(
                 failed_sources += 1;
                 errors.push(format!("{}: {err}; no role was marked gone", fetch.source));
             }
-            Ok(roles) => {
+            Ok(list) => {
                 let source = SourceRun {
                     source: fetch.source,
                     run_id: run.run_id,
                     now: run.now,
                     base_url: run.config.paraform.link_base(),
                 };
-                let outcome = source.record(&tx, roles, stored, &mut counts, &mut errors)?;
+                let outcome = source.record(&tx, list, stored, &mut counts, &mut errors)?;
                 suspicious |= outcome == Completeness::Suspicious;
                 errors.extend(fetch.detail_errors.iter().cloned());
-                evaluate_seen(&tx, run, roles, &fetch.details, stored)?;
+                evaluate_seen(&tx, run, &list.roles, &fetch.details, stored)?;
             }
         }
     }
@@ -406,13 +410,15 @@ impl SourceRun<'_> {
     fn record(
         &self,
         tx: &StoreTx<'_>,
-        roles: &[Value],
+        list: &RoleList,
         stored: &HashMap<String, StoredRole>,
         counts: &mut RunCounts,
         errors: &mut Vec<String>,
     ) -> Result<Completeness> {
+        // Listed but unreadable: noted, kept as they were, and never gone.
+        let unreadable = self.note_unreadable(list, errors);
         let mut seen = HashSet::new();
-        for (position, raw) in roles.iter().enumerate() {
+        for (position, raw) in list.positions().into_iter().zip(&list.roles) {
             let Some(external_id) = external_id(raw) else {
                 errors.push(format!(
                     "{}: skipped the role at position {position}: it has no id",
@@ -433,17 +439,17 @@ impl SourceRun<'_> {
         }
         counts.seen += seen.len() as u64;
 
+        let listed = seen.union(&unreadable).count();
         let active_before = stored.values().filter(|role| role.active).count();
-        let reason = if seen.is_empty() {
+        let reason = if listed == 0 {
             Some(format!(
                 "{} returned zero roles; nobody was marked gone",
                 self.source
             ))
-        } else if seen.len() * 2 < active_before {
+        } else if listed * 2 < active_before {
             Some(format!(
-                "{} returned {} roles, fewer than half of the {active_before} active before; nobody was marked gone",
+                "{} returned {listed} roles, fewer than half of the {active_before} active before; nobody was marked gone",
                 self.source,
-                seen.len()
             ))
         } else {
             None
@@ -454,7 +460,9 @@ impl SourceRun<'_> {
         }
         let mut gone: Vec<&StoredRole> = stored
             .values()
-            .filter(|role| role.active && !seen.contains(&role.id))
+            .filter(|role| {
+                role.active && !seen.contains(&role.id) && !unreadable.contains(&role.id)
+            })
             .collect();
         gone.sort_by(|a, b| a.id.cmp(&b.id));
         for role in gone {
@@ -469,6 +477,33 @@ impl SourceRun<'_> {
             counts.gone += 1;
         }
         Ok(Completeness::Complete)
+    }
+
+    /// Records a problem per unreadable role (the first few; then a count)
+    /// and returns the ids of those whose id could be read.
+    fn note_unreadable(&self, list: &RoleList, errors: &mut Vec<String>) -> HashSet<String> {
+        for role in list.unreadable.iter().take(MAX_UNREADABLE_NOTED) {
+            let id = match &role.id {
+                Some(id) => format!(" (id {})", shorten(id)),
+                None => String::new(),
+            };
+            errors.push(format!(
+                "{}: skipped the role at position {}{id}: {}",
+                self.source, role.position, role.problem
+            ));
+        }
+        if list.unreadable.len() > MAX_UNREADABLE_NOTED {
+            errors.push(format!(
+                "{}: skipped {} more roles that could not be read",
+                self.source,
+                list.unreadable.len() - MAX_UNREADABLE_NOTED
+            ));
+        }
+        list.unreadable
+            .iter()
+            .filter_map(|role| role.id.as_ref())
+            .map(|id| format!("{}:{id}", self.source))
+            .collect()
     }
 
     fn record_role(
@@ -531,6 +566,9 @@ impl SourceRun<'_> {
         tx.update_role(&write, content_changed, self.now)
     }
 }
+
+/// Unreadable roles named one by one in a run's errors; the rest are counted.
+const MAX_UNREADABLE_NOTED: usize = 10;
 
 /// Scraped ids go into messages; keep a hostile one from flooding them.
 fn shorten(text: &str) -> String {

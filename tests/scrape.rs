@@ -561,3 +561,100 @@ fn the_session_cookie_appears_in_no_output_file_or_log() {
         }
     }
 }
+
+/// A list body that never ends is cut at `[paraform] max_list_bytes`: one
+/// request (no retry), a failed run that says why, and nobody marked gone.
+#[test]
+fn an_endless_list_fails_the_run_at_the_size_cap_and_loses_nothing() {
+    let s = Sandbox::new();
+    s.write_config("max_list_bytes = 2097152\n");
+    s.scrape().expect(0);
+    let before = active_count(&s);
+    let ids = s.sim.active_ids();
+    s.sim.remove_role(&ids[0]);
+    let requests = s.sim.requests(LIST);
+    s.sim.inject(Target::List, Fault::Endless, 1);
+    let message = "paraform: activeRoles.searchActiveRoles: the list response is larger than 2 MiB; no role was marked gone";
+    s.scrape().expect(1).stderr_has(message);
+    assert_eq!(s.sim.requests(LIST), requests + 1);
+    assert_eq!(active_count(&s), before);
+    assert_eq!(
+        s.strings("select status from runs order by id desc limit 1"),
+        vec!["failed"]
+    );
+    let errors = s
+        .strings("select errors from runs order by id desc limit 1")
+        .remove(0);
+    assert!(errors.contains(message), "{errors}");
+    assert!(!errors.contains("input="), "{errors}");
+    // The marketplace recovers: only the removed role is gone.
+    s.scrape().expect(0).stdout_has("1 gone");
+}
+
+/// An endless detail body costs that role's detail, not the run.
+#[test]
+fn an_endless_detail_is_one_detail_error() {
+    let s = Sandbox::new();
+    s.write_config("max_detail_bytes = 1048576\n");
+    let expected = s.sim.active_ids().len() as i64;
+    s.sim.inject(Target::Detail, Fault::Endless, 1);
+    s.scrape().expect(0);
+    assert_eq!(active_count(&s), expected);
+    let errors = s.strings("select errors from runs").remove(0);
+    assert!(
+        errors.contains(
+            "not fetched: role.getRoleByIdSimple: the detail response is larger than 1 MiB"
+        ),
+        "{errors}"
+    );
+}
+
+/// One role nested deeper than serde_json reads is skipped and named; the
+/// rest of the listing is stored, and a stored role that turns unreadable
+/// is kept as it was, never marked gone.
+#[test]
+fn a_role_nested_too_deep_is_skipped_and_noted_and_the_rest_are_stored() {
+    let s = Sandbox::new();
+    let ids = s.sim.active_ids();
+    let mut abyss = json!("bottom");
+    for _ in 0..200 {
+        abyss = json!([abyss]);
+    }
+    let mut deep = s.sim.role(&ids[0]).unwrap();
+    deep["id"] = json!("deep-role");
+    deep["extra"] = abyss.clone();
+    s.sim.add_role(deep);
+    let n = ids.len();
+    s.scrape()
+        .expect(0)
+        .stdout_has(&format!("{n} seen, {n} new, 0 changed, 0 gone"))
+        .stdout_has("1 error");
+    assert_eq!(active_count(&s), n as i64);
+    assert_eq!(
+        s.count("select count(*) from roles where id = 'paraform:deep-role'"),
+        0
+    );
+    let errors = s.strings("select errors from runs").remove(0);
+    assert!(
+        errors.contains(&format!(
+            "paraform: skipped the role at position {n} (id deep-role): it is nested more than 127 levels deep"
+        )),
+        "{errors}"
+    );
+    assert_eq!(s.strings("select status from runs"), vec!["ok"]);
+
+    s.sim
+        .edit_role(&ids[1], |role| role["extra"] = abyss.clone());
+    s.scrape()
+        .expect(0)
+        .stdout_has(&format!("{} seen, 0 new, 0 changed, 0 gone", n - 1))
+        .stdout_has("2 errors");
+    assert_eq!(active_count(&s), n as i64);
+    assert_eq!(
+        s.count(&format!(
+            "select count(*) from changes where role_id = 'paraform:{}' and kind != 'NEW'",
+            ids[1]
+        )),
+        0
+    );
+}

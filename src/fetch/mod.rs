@@ -41,6 +41,35 @@ pub enum FetchError {
     Malformed { procedure: String, detail: String },
     #[error("{procedure}: {detail}")]
     Request { procedure: String, detail: String },
+    /// The body outgrew its cap; reading stopped there, and it is not retried
+    /// (an endless or bloated answer would only cost the same again).
+    #[error("{procedure}: the {what} is larger than {}", size_text(*limit))]
+    TooLarge {
+        procedure: String,
+        what: String,
+        limit: u64,
+    },
+}
+
+/// "64 MiB", "1536 KiB", "1000 bytes": the cap as people set it.
+pub fn size_text(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * KIB;
+    const GIB: u64 = 1024 * MIB;
+    match bytes {
+        b if b >= GIB && b % GIB == 0 => format!("{} GiB", b / GIB),
+        b if b >= MIB && b % MIB == 0 => format!("{} MiB", b / MIB),
+        b if b >= KIB && b % KIB == 0 => format!("{} KiB", b / KIB),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// The most a response body may hold, and what to call it in the error.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BodyLimit {
+    pub bytes: u64,
+    /// "list response", "detail response".
+    pub what: &'static str,
 }
 
 /// "1 attempt", "3 attempts".
@@ -161,11 +190,14 @@ impl HttpClient {
 
     /// GETs `url`, retrying what [`should_retry`] allows. `procedure` names
     /// the call in errors and logs; header values are never logged.
+    /// The body is read as a stream and given up once it outgrows `limit`,
+    /// so memory stays bounded by the cap whatever the server sends.
     pub async fn get(
         &self,
         url: &str,
         headers: HeaderMap,
         procedure: &str,
+        limit: BodyLimit,
     ) -> Result<RawResponse, FetchError> {
         let max_attempts = self.settings.max_retries + 1;
         let mut attempt_no = 0;
@@ -178,12 +210,20 @@ impl HttpClient {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     if !should_retry(Attempt::Status(status)) {
-                        match read_response(response).await {
+                        match read_response(response, limit.bytes).await {
                             Ok(raw) => return Ok(raw),
-                            Err(err) => (
+                            Err(BodyError::TooLarge) => {
+                                return Err(FetchError::TooLarge {
+                                    procedure: procedure.into(),
+                                    what: limit.what.into(),
+                                    limit: limit.bytes,
+                                });
+                            }
+                            // `describe`, never the error itself: its text carries the URL.
+                            Err(BodyError::Read(err)) => (
                                 Attempt::Body,
                                 None,
-                                format!("reading the body failed: {err}"),
+                                format!("reading the body failed: {}", describe(&err)),
                             ),
                         }
                     } else {
@@ -260,7 +300,21 @@ impl HttpClient {
     }
 }
 
-async fn read_response(response: reqwest::Response) -> Result<RawResponse, reqwest::Error> {
+/// Why a body was not read whole.
+#[derive(Debug)]
+enum BodyError {
+    /// More than the cap: announced by Content-Length, or counted while streaming.
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+/// Reads the body chunk by chunk (decompressed bytes, so a gzip bomb counts
+/// at its real size) and stops as soon as it would exceed `limit`: the
+/// buffer never holds more than `limit` bytes.
+async fn read_response(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> Result<RawResponse, BodyError> {
     let header = |name| {
         response
             .headers()
@@ -271,7 +325,30 @@ async fn read_response(response: reqwest::Response) -> Result<RawResponse, reqwe
     let location = header(reqwest::header::LOCATION);
     let content_type = header(reqwest::header::CONTENT_TYPE);
     let status = response.status().as_u16();
-    let body = response.text().await?;
+    let announced = response.content_length();
+    if announced.is_some_and(|length| length > limit) {
+        return Err(BodyError::TooLarge);
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let expected = announced.map_or(0, |length| usize::try_from(length).unwrap_or(0));
+    let mut bytes: Vec<u8> = Vec::with_capacity(expected.min(limit));
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if chunk.len() > limit - bytes.len() {
+            return Err(BodyError::TooLarge);
+        }
+        let needed = bytes.len() + chunk.len();
+        if needed > bytes.capacity() {
+            // Doubling, but never past the cap: the buffer stays within it.
+            let grown = bytes.capacity().saturating_mul(2).clamp(needed, limit);
+            bytes.reserve_exact(grown - bytes.len());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    // JSON is UTF-8 (RFC 8259); anything else is shown as is and fails to parse.
+    let body = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
+    };
     Ok(RawResponse {
         status,
         location,
@@ -375,6 +452,188 @@ mod tests {
             backoff(0, base, Some(Duration::from_secs(9999)), 0.0),
             Duration::from_secs(300)
         );
+    }
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// What the test server does after its response.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Then {
+        Close,
+        /// Keeps the connection open, silent, until the client hangs up.
+        Hold,
+        /// Sends spaces until the client hangs up.
+        Endless,
+    }
+
+    /// Serves `head_and_body` to every connection on 127.0.0.1, then does
+    /// `then`; returns the base URL.
+    async fn serve(head_and_body: &'static [u8], then: Then) -> String {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    if stream.write_all(head_and_body).await.is_err() {
+                        return;
+                    }
+                    let block = vec![b' '; 64 * 1024];
+                    while then == Then::Endless && stream.write_all(&block).await.is_ok() {}
+                    if then == Then::Hold {
+                        let _ = stream.read(&mut buf).await;
+                    }
+                });
+            }
+        });
+        base
+    }
+
+    fn client() -> HttpClient {
+        HttpClient::new(ClientSettings {
+            timeout: Duration::from_secs(60),
+            request_delay: Duration::ZERO,
+            max_retries: 2,
+            retry_base: Duration::from_millis(1),
+        })
+        .unwrap()
+    }
+
+    const LIMIT: BodyLimit = BodyLimit {
+        bytes: 1024 * 1024,
+        what: "list response",
+    };
+
+    /// A URL as long and as private as a real tRPC query.
+    fn url(base: &str) -> String {
+        format!(
+            "{base}/api/trpc/activeRoles.searchActiveRoles?input=%7B%22json%22{}",
+            "%7B".repeat(300)
+        )
+    }
+
+    #[tokio::test]
+    async fn an_endless_body_stops_at_the_cap_without_retrying() {
+        let base = serve(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[",
+            Then::Endless,
+        )
+        .await;
+        let client = client();
+        let err = client
+            .get(
+                &url(&base),
+                HeaderMap::new(),
+                "activeRoles.searchActiveRoles",
+                LIMIT,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "activeRoles.searchActiveRoles: the list response is larger than 1 MiB"
+        );
+        assert_eq!(client.request_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_announced_oversized_body_is_refused_before_reading() {
+        // Ten bytes of a "10 GB" body, and the connection stays open: only
+        // the Content-Length check can end this before the timeout.
+        let base = serve(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n[{\"id\":1},",
+            Then::Hold,
+        )
+        .await;
+        let err = client()
+            .get(
+                &url(&base),
+                HeaderMap::new(),
+                "role.getRoleByIdSimple",
+                BodyLimit {
+                    bytes: 8 * 1024 * 1024,
+                    what: "detail response",
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "role.getRoleByIdSimple: the detail response is larger than 8 MiB"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_at_the_cap_is_read_whole() {
+        static BODY: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+            let mut bytes = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                1024 * 1024
+            )
+            .into_bytes();
+            bytes.extend(std::iter::repeat_n(b' ', 1024 * 1024 - 2));
+            bytes.extend(b"[]");
+            bytes
+        });
+        let base = serve(&BODY, Then::Close).await;
+        let raw = client()
+            .get(
+                &url(&base),
+                HeaderMap::new(),
+                "activeRoles.searchActiveRoles",
+                LIMIT,
+            )
+            .await
+            .unwrap();
+        assert_eq!(raw.body.len(), 1024 * 1024);
+        assert_eq!(raw.body.trim(), "[]");
+    }
+
+    #[tokio::test]
+    async fn a_broken_body_names_the_procedure_not_the_url() {
+        let base = serve(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"result\":",
+            Then::Close,
+        )
+        .await;
+        let client = client();
+        let err = client
+            .get(
+                &url(&base),
+                HeaderMap::new(),
+                "activeRoles.searchActiveRoles",
+                LIMIT,
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("activeRoles.searchActiveRoles: reading the body failed: connection broke during the response"),
+            "{err}"
+        );
+        assert!(err.ends_with("after 3 attempts"), "{err}");
+        assert!(
+            !err.contains("input=") && !err.contains("127.0.0.1"),
+            "{err}"
+        );
+        assert_eq!(client.request_count(), 3);
+    }
+
+    #[test]
+    fn sizes_read_as_people_set_them() {
+        assert_eq!(size_text(64 * 1024 * 1024), "64 MiB");
+        assert_eq!(size_text(1024 * 1024 * 1024), "1 GiB");
+        assert_eq!(size_text(1536 * 1024), "1536 KiB");
+        assert_eq!(size_text(1000), "1000 bytes");
     }
 
     #[test]

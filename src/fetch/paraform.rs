@@ -1,12 +1,16 @@
 //! The Paraform source: its tRPC calls, and reading their answers strictly
 //! enough that a login page or a cut-off body is never taken for "no roles".
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::{COOKIE, HeaderMap, HeaderValue};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use super::{FetchError, HttpClient, RawResponse};
+use super::{BodyLimit, FetchError, HttpClient, RawResponse};
+use crate::role::external_id;
 use crate::session::Session;
 
 pub const SOURCE: &str = "paraform";
@@ -15,12 +19,37 @@ pub const SIMPLE_PROCEDURE: &str = "role.getRoleByIdSimple";
 pub const DETAILED_PROCEDURE: &str = "role.getRoleByIdDetailed";
 /// A guard against a server that never stops paginating.
 const MAX_PAGES: usize = 1000;
+/// The largest list response read (one page, when the server paginates):
+/// Paraform's whole listing is a few MiB; far more is a broken or hostile server.
+pub const DEFAULT_MAX_LIST_BYTES: u64 = 64 * 1024 * 1024;
+/// The largest detail response read: one role with its description.
+pub const DEFAULT_MAX_DETAIL_BYTES: u64 = 8 * 1024 * 1024;
+/// How deep one role (or detail) may nest: serde_json's recursion limit,
+/// which keeps the recursive readers after it (hashing, diffing, dropping) safe.
+pub const MAX_ROLE_DEPTH: usize = 127;
+
+/// The caps on response bodies, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub list_bytes: u64,
+    pub detail_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            list_bytes: DEFAULT_MAX_LIST_BYTES,
+            detail_bytes: DEFAULT_MAX_DETAIL_BYTES,
+        }
+    }
+}
 
 /// A logged-in view of Paraform.
 pub struct Paraform<'a> {
     client: &'a HttpClient,
     base_url: String,
     session: &'a Session,
+    limits: Limits,
 }
 
 /// The empty search filters a browser sends to list every active role (API.md).
@@ -38,14 +67,72 @@ pub fn empty_filters() -> Value {
         "not_applied":false,"matchProfilePreferences":false,"query":""})
 }
 
-/// The answer of one call, after the tRPC envelope is removed.
+/// The roles of a listing: those read, and those that could not be read on
+/// their own (each a problem to record, never a reason to drop the rest).
+#[derive(Debug, Default, PartialEq)]
+pub struct RoleList {
+    pub roles: Vec<Value>,
+    /// In listing order.
+    pub unreadable: Vec<UnreadableRole>,
+}
+
+/// A listed role that could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnreadableRole {
+    /// Its place in the whole listing (0-based, across pages).
+    pub position: usize,
+    /// Its id, when that much could be read.
+    pub id: Option<String>,
+    /// What is wrong, as a clause: "it is nested more than 127 levels deep".
+    pub problem: String,
+}
+
+impl RoleList {
+    /// How many roles were listed, read or not.
+    pub fn len(&self) -> usize {
+        self.roles.len() + self.unreadable.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The listing position of each role in `roles`, in order.
+    pub fn positions(&self) -> Vec<usize> {
+        let mut skipped = self.unreadable.iter().map(|u| u.position).peekable();
+        let mut positions = Vec::with_capacity(self.roles.len());
+        let mut at = 0;
+        while positions.len() < self.roles.len() {
+            if skipped.peek() == Some(&at) {
+                skipped.next();
+            } else {
+                positions.push(at);
+            }
+            at += 1;
+        }
+        positions
+    }
+
+    /// Appends a later page, whose positions count from its own start.
+    fn append(&mut self, page: RoleList) {
+        let offset = self.len();
+        self.roles.extend(page.roles);
+        self.unreadable
+            .extend(page.unreadable.into_iter().map(|u| UnreadableRole {
+                position: u.position + offset,
+                ..u
+            }));
+    }
+}
+
+/// The answer of one list call, after the tRPC envelope is removed.
 #[derive(Debug, PartialEq)]
 pub enum Payload {
     /// Every role at once (what Paraform has returned so far).
-    All(Vec<Value>),
+    All(RoleList),
     /// One page; `next_cursor` is `None` on the last.
     Page {
-        items: Vec<Value>,
+        items: RoleList,
         next_cursor: Option<Value>,
     },
 }
@@ -58,6 +145,7 @@ impl<'a> Paraform<'a> {
         base_url: &str,
         session: &'a Session,
         now: DateTime<Utc>,
+        limits: Limits,
     ) -> Result<Paraform<'a>, FetchError> {
         if session.is_expired(now) {
             return Err(session_expired(session));
@@ -69,12 +157,17 @@ impl<'a> Paraform<'a> {
             client,
             base_url: base_url.trim_end_matches('/').to_string(),
             session,
+            limits,
         })
     }
 
     /// Every active role, following pages if the server paginates.
-    pub async fn list_roles(&self) -> Result<Vec<Value>, FetchError> {
-        let mut roles = Vec::new();
+    pub async fn list_roles(&self) -> Result<RoleList, FetchError> {
+        let limit = BodyLimit {
+            bytes: self.limits.list_bytes,
+            what: "list response",
+        };
+        let mut roles = RoleList::default();
         let mut cursor: Option<Value> = None;
         let mut seen_cursors = std::collections::HashSet::new();
         for _ in 0..MAX_PAGES {
@@ -82,14 +175,15 @@ impl<'a> Paraform<'a> {
             if let Some(cursor) = &cursor {
                 input["cursor"] = cursor.clone();
             }
-            let data = self.call(LIST_PROCEDURE, &input).await?;
+            let response = self.fetch(LIST_PROCEDURE, &input, limit).await?;
+            let data = interpret(LIST_PROCEDURE, &response, self.session)?;
             match list_payload(LIST_PROCEDURE, data)? {
                 Payload::All(items) => {
-                    roles.extend(items);
+                    roles.append(items);
                     return Ok(roles);
                 }
                 Payload::Page { items, next_cursor } => {
-                    roles.extend(items);
+                    roles.append(items);
                     let Some(next) = next_cursor else {
                         return Ok(roles);
                     };
@@ -113,13 +207,22 @@ impl<'a> Paraform<'a> {
         role_id: &str,
         with_description: bool,
     ) -> Result<Value, FetchError> {
+        let limit = BodyLimit {
+            bytes: self.limits.detail_bytes,
+            what: "detail response",
+        };
         let input = json!({ "role_id": role_id });
-        let mut detail =
-            object_payload(SIMPLE_PROCEDURE, self.call(SIMPLE_PROCEDURE, &input).await?)?;
+        let response = self.fetch(SIMPLE_PROCEDURE, &input, limit).await?;
+        let mut detail = object_payload(
+            SIMPLE_PROCEDURE,
+            interpret(SIMPLE_PROCEDURE, &response, self.session)?,
+        )?;
+        drop(response);
         if with_description {
+            let response = self.fetch(DETAILED_PROCEDURE, &input, limit).await?;
             let detailed = object_payload(
                 DETAILED_PROCEDURE,
-                self.call(DETAILED_PROCEDURE, &input).await?,
+                interpret(DETAILED_PROCEDURE, &response, self.session)?,
             )?;
             for (key, value) in detailed {
                 // The simple call's fields win; the detailed one adds what it lacks.
@@ -129,8 +232,13 @@ impl<'a> Paraform<'a> {
         Ok(Value::Object(detail))
     }
 
-    /// One tRPC query; the answer's `result.data.json`.
-    pub async fn call(&self, procedure: &str, input: &Value) -> Result<Value, FetchError> {
+    /// One tRPC query, its body capped at `limit`; read it with [`interpret`].
+    async fn fetch(
+        &self,
+        procedure: &str,
+        input: &Value,
+        limit: BodyLimit,
+    ) -> Result<RawResponse, FetchError> {
         let url = trpc_url(&self.base_url, procedure, input);
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -149,14 +257,12 @@ impl<'a> Paraform<'a> {
             value.set_sensitive(true);
             headers.insert(COOKIE, value);
         }
-        let response = self
-            .client
-            .get(&url, headers, procedure)
+        self.client
+            .get(&url, headers, procedure, limit)
             .await
             .map_err(|err| {
                 err.checking("the network, [paraform] base_url and any proxy (HTTPS_PROXY)")
-            })?;
-        interpret(procedure, &response, self.session)
+            })
     }
 }
 
@@ -170,13 +276,19 @@ pub fn trpc_url(base_url: &str, procedure: &str, input: &Value) -> String {
     )
 }
 
-/// Turns a response into its `result.data.json`, or the precise reason it
-/// has none.
-pub fn interpret(
+/// Turns a response into its `result.data.json`, still unparsed, or the
+/// precise reason it has none.
+///
+/// The body is checked as JSON without building it: serde_json skips raw
+/// values iteratively, with no recursion limit, so a role nested deeper than
+/// the limit cannot make the whole answer unreadable. Only the few envelope
+/// levels are parsed here; the payload is read by [`list_payload`] or
+/// [`object_payload`].
+pub fn interpret<'a>(
     procedure: &str,
-    response: &RawResponse,
+    response: &'a RawResponse,
     session: &Session,
-) -> Result<Value, FetchError> {
+) -> Result<&'a RawValue, FetchError> {
     let status = response.status;
     if status == 401 || status == 403 {
         return Err(session_rejected(session));
@@ -191,8 +303,13 @@ pub fn interpret(
             status,
         });
     }
-    let parsed: Option<Value> = serde_json::from_str(&response.body).ok();
-    if let Some(code) = parsed.as_ref().and_then(trpc_error_code) {
+    let parsed = serde_json::from_str::<&RawValue>(&response.body);
+    let error = parsed
+        .as_ref()
+        .ok()
+        .and_then(|body| member(body, "error"))
+        .and_then(trpc_error_code);
+    if let Some(code) = error {
         if code == "UNAUTHORIZED" || code == "FORBIDDEN" {
             return Err(session_rejected(session));
         }
@@ -207,61 +324,134 @@ pub fn interpret(
             status,
         });
     }
-    let Some(mut parsed) = parsed else {
-        let looks_like_html = response
-            .content_type
-            .as_deref()
-            .is_some_and(|t| t.contains("html"))
-            || response.body.trim_start().starts_with('<');
-        let detail = if looks_like_html {
-            "an HTML page instead of JSON".to_string()
-        } else if response.body.trim().is_empty() {
-            "an empty body".to_string()
-        } else {
-            format!(
-                "invalid JSON ({} bytes, possibly cut off)",
-                response.body.len()
-            )
-        };
-        return Err(malformed(procedure, &detail));
-    };
-    match parsed.pointer_mut("/result/data/json") {
-        Some(data) => Ok(data.take()),
-        None => Err(malformed(procedure, "no result.data.json in the answer")),
+    let body = parsed.map_err(|err| malformed(procedure, &unparsable(response, &err)))?;
+    member(body, "result")
+        .and_then(|result| member(result, "data"))
+        .and_then(|data| member(data, "json"))
+        .ok_or_else(|| malformed(procedure, "no result.data.json in the answer"))
+}
+
+/// Why a body is not JSON at all. A body that stops inside a value was cut
+/// off; one with a wrong character was not.
+fn unparsable(response: &RawResponse, err: &serde_json::Error) -> String {
+    let body = &response.body;
+    let looks_like_html = response
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.contains("html"))
+        || body.trim_start().starts_with('<');
+    if looks_like_html {
+        "an HTML page instead of JSON".to_string()
+    } else if body.trim().is_empty() {
+        "an empty body".to_string()
+    } else if err.is_eof() {
+        format!(
+            "invalid JSON: the body stops after {} bytes, in the middle of a value (cut off)",
+            body.len()
+        )
+    } else {
+        format!("invalid JSON ({err}; {} bytes)", body.len())
     }
 }
 
+/// The member `key` of a JSON object, unparsed; `None` when `raw` is not an
+/// object or lacks it. A key given twice counts once, as the last (as
+/// serde_json's `Value` reads it).
+fn member<'a>(raw: &'a RawValue, key: &str) -> Option<&'a RawValue> {
+    if !raw.get().starts_with('{') {
+        return None;
+    }
+    let mut members: BTreeMap<String, &'a RawValue> = serde_json::from_str(raw.get()).ok()?;
+    members.remove(key)
+}
+
 /// A list call's payload: every role, or one page of them.
-pub fn list_payload(procedure: &str, data: Value) -> Result<Payload, FetchError> {
-    match data {
-        Value::Array(items) => Ok(Payload::All(items)),
-        Value::Object(mut map) => match map.remove("items") {
-            Some(Value::Array(items)) => Ok(Payload::Page {
-                items,
-                next_cursor: map.remove("nextCursor").filter(|c| !c.is_null()),
-            }),
-            _ => Err(malformed(procedure, "an object without an items list")),
-        },
-        _ => Err(malformed(
+pub fn list_payload(procedure: &str, data: &RawValue) -> Result<Payload, FetchError> {
+    if data.get().starts_with('[') {
+        return Ok(Payload::All(read_roles(procedure, data)?));
+    }
+    if !data.get().starts_with('{') {
+        return Err(malformed(
             procedure,
             "the payload is neither a list nor a page",
+        ));
+    }
+    let Some(items) = member(data, "items").filter(|items| items.get().starts_with('[')) else {
+        return Err(malformed(procedure, "an object without an items list"));
+    };
+    let next_cursor = match member(data, "nextCursor") {
+        None => None,
+        Some(raw) => {
+            let cursor: Value = serde_json::from_str(raw.get()).map_err(|err| {
+                malformed(
+                    procedure,
+                    &format!("the pagination cursor is {}", unreadable(&err)),
+                )
+            })?;
+            Some(cursor).filter(|cursor| !cursor.is_null())
+        }
+    };
+    Ok(Payload::Page {
+        items: read_roles(procedure, items)?,
+        next_cursor,
+    })
+}
+
+/// Each element of a JSON array read on its own, with the normal depth
+/// limit: one that fails is noted by position (and id, when readable).
+fn read_roles(procedure: &str, array: &RawValue) -> Result<RoleList, FetchError> {
+    let items: Vec<&RawValue> = serde_json::from_str(array.get())
+        .map_err(|err| malformed(procedure, &format!("the list is {}", unreadable(&err))))?;
+    let mut list = RoleList::default();
+    list.roles.reserve(items.len());
+    for (position, item) in items.into_iter().enumerate() {
+        match serde_json::from_str::<Value>(item.get()) {
+            Ok(role) => list.roles.push(role),
+            Err(err) => list.unreadable.push(UnreadableRole {
+                position,
+                id: id_of_unreadable(item),
+                problem: format!("it is {}", unreadable(&err)),
+            }),
+        }
+    }
+    Ok(list)
+}
+
+/// The id of a role that could not be read whole: only its `id` member is
+/// parsed (the others are skipped without recursion).
+fn id_of_unreadable(role: &RawValue) -> Option<String> {
+    let id: Value = serde_json::from_str(member(role, "id")?.get()).ok()?;
+    external_id(&json!({ "id": id }))
+}
+
+/// What is wrong with a value that passed the syntax check but could not be
+/// read, as a phrase after "is".
+fn unreadable(err: &serde_json::Error) -> String {
+    if err.to_string().starts_with("recursion limit exceeded") {
+        format!("nested more than {MAX_ROLE_DEPTH} levels deep")
+    } else {
+        format!("unreadable ({err})")
+    }
+}
+
+/// A detail call's payload: one object, read with the normal depth limit.
+pub fn object_payload(
+    procedure: &str,
+    data: &RawValue,
+) -> Result<serde_json::Map<String, Value>, FetchError> {
+    match serde_json::from_str::<Value>(data.get()) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(malformed(procedure, "the payload is not an object")),
+        Err(err) => Err(malformed(
+            procedure,
+            &format!("the payload is {}", unreadable(&err)),
         )),
     }
 }
 
-/// A detail call's payload: one object.
-pub fn object_payload(
-    procedure: &str,
-    data: Value,
-) -> Result<serde_json::Map<String, Value>, FetchError> {
-    match data {
-        Value::Object(map) => Ok(map),
-        _ => Err(malformed(procedure, "the payload is not an object")),
-    }
-}
-
-fn trpc_error_code(parsed: &Value) -> Option<String> {
-    let error = parsed.get("error")?;
+/// The code of a tRPC error member (`{"error": ...}`), if it names one.
+fn trpc_error_code(error: &RawValue) -> Option<String> {
+    let error: Value = serde_json::from_str(error.get()).ok()?;
     let code = error
         .pointer("/json/data/code")
         .or_else(|| error.pointer("/json/message"))
@@ -420,6 +610,154 @@ mod tests {
         assert_eq!(
             check(404, "application/json", "{}", None),
             "other: activeRoles.searchActiveRoles: HTTP 404"
+        );
+    }
+
+    /// A role `depth` levels deep: the role object, then arrays inside it.
+    fn nested_role(id: &str, depth: usize) -> String {
+        let arrays = depth - 1;
+        format!(
+            r#"{{"id":"{id}","x":{}{}}}"#,
+            "[".repeat(arrays),
+            "]".repeat(arrays)
+        )
+    }
+
+    fn listing(roles: &[String]) -> RawResponse {
+        RawResponse {
+            status: 200,
+            location: None,
+            content_type: Some("application/json".into()),
+            body: format!(
+                r#"{{"result":{{"data":{{"json":[{}]}}}}}}"#,
+                roles.join(",")
+            ),
+        }
+    }
+
+    fn read_listing(response: &RawResponse) -> Result<Payload, FetchError> {
+        list_payload(
+            LIST_PROCEDURE,
+            interpret(LIST_PROCEDURE, response, &session())?,
+        )
+    }
+
+    #[test]
+    fn a_deep_role_is_reported_and_the_others_are_read() {
+        let response = listing(&[
+            r#"{"id":"a","name":"First"}"#.into(),
+            nested_role("deep", 200),
+            r#"{"id":"c","name":"Third"}"#.into(),
+            nested_role("edge", MAX_ROLE_DEPTH),
+        ]);
+        let Ok(Payload::All(list)) = read_listing(&response) else {
+            panic!("the listing was not read");
+        };
+        let ids: Vec<_> = list.roles.iter().map(|r| r["id"].clone()).collect();
+        assert_eq!(ids, vec![json!("a"), json!("c"), json!("edge")]);
+        assert_eq!(list.positions(), vec![0, 2, 3]);
+        assert_eq!(
+            list.unreadable,
+            vec![UnreadableRole {
+                position: 1,
+                id: Some("deep".into()),
+                problem: "it is nested more than 127 levels deep".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_role_deep_enough_to_break_a_stack_is_only_skipped() {
+        let depth = 1_000_000;
+        let abyss = format!(
+            r#"{{"x":{}{},"id":7}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let response = listing(&[abyss, r#"{"id":"b"}"#.into()]);
+        let Ok(Payload::All(list)) = read_listing(&response) else {
+            panic!("the listing was not read");
+        };
+        assert_eq!(list.roles, vec![json!({"id": "b"})]);
+        assert_eq!(list.unreadable.len(), 1);
+        assert_eq!(list.unreadable[0].id.as_deref(), Some("7"));
+        // An id that is itself unreadable is no id.
+        let response = listing(&[format!(
+            r#"{{"id":{}}}"#,
+            "[".repeat(300) + &"]".repeat(300)
+        )]);
+        let Ok(Payload::All(list)) = read_listing(&response) else {
+            panic!("the listing was not read");
+        };
+        assert_eq!(list.unreadable[0].id, None);
+    }
+
+    #[test]
+    fn pages_number_unreadable_roles_across_the_listing() {
+        let mut list = RoleList::default();
+        for page in [
+            format!(
+                r#"{{"items":[{{"id":"a"}},{}],"nextCursor":"n"}}"#,
+                nested_role("p1", 150)
+            ),
+            format!(
+                r#"{{"items":[{},{{"id":"b"}}],"nextCursor":null}}"#,
+                nested_role("p2", 150)
+            ),
+        ] {
+            let response = RawResponse {
+                body: format!(r#"{{"result":{{"data":{{"json":{page}}}}}}}"#),
+                ..listing(&[])
+            };
+            match read_listing(&response) {
+                Ok(Payload::Page { items, .. }) => list.append(items),
+                other => panic!("{other:?}"),
+            }
+        }
+        let positions: Vec<_> = list.unreadable.iter().map(|u| u.position).collect();
+        assert_eq!(positions, vec![1, 2]);
+        assert_eq!(list.positions(), vec![0, 3]);
+        assert_eq!(list.len(), 4);
+    }
+
+    #[test]
+    fn a_cut_off_body_says_so_and_other_garbage_does_not() {
+        let whole = listing(&[r#"{"id":"a"}"#.into(), nested_role("deep", 300)]);
+        let cut = RawResponse {
+            body: whole.body[..whole.body.len() - 200].to_string(),
+            ..listing(&[])
+        };
+        assert_eq!(
+            check(200, "application/json", &cut.body, None),
+            format!(
+                "malformed: invalid JSON: the body stops after {} bytes, in the middle of a value (cut off)",
+                cut.body.len()
+            )
+        );
+        assert_eq!(
+            check(200, "application/json", r#"{"result":x}"#, None),
+            "malformed: invalid JSON (expected value at line 1 column 11; 12 bytes)"
+        );
+        assert_eq!(
+            check(200, "application/json", r#"{"result":{}} []"#, None),
+            "malformed: invalid JSON (trailing characters at line 1 column 15; 16 bytes)"
+        );
+    }
+
+    #[test]
+    fn a_deep_detail_is_a_clear_error() {
+        let response = RawResponse {
+            body: format!(
+                r#"{{"result":{{"data":{{"json":{}}}}}}}"#,
+                nested_role("d", 500)
+            ),
+            ..listing(&[])
+        };
+        let data = interpret(SIMPLE_PROCEDURE, &response, &session()).unwrap();
+        let err = object_payload(SIMPLE_PROCEDURE, data).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "role.getRoleByIdSimple returned a malformed response: the payload is nested more than 127 levels deep"
         );
     }
 

@@ -82,6 +82,9 @@ pub enum Fault {
     Truncated,
     /// 200 with an HTML login page.
     Html,
+    /// 200 with a JSON list that never ends (no Content-Length): the same
+    /// role again and again until the client hangs up.
+    Endless,
     /// 200 with an empty list (`[]`, or an empty page when paginating).
     EmptyList,
     /// 200 with valid JSON of the wrong shape: `{"unexpected":true}` as payload.

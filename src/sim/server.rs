@@ -82,6 +82,9 @@ pub(crate) struct Response {
     pub(crate) headers: Vec<(&'static str, String)>,
     pub(crate) body: Vec<u8>,
     pub(crate) delay_millis: u64,
+    /// When set, sent again and again after `body` until the client hangs
+    /// up, and no Content-Length is announced.
+    pub(crate) endless: Option<Vec<u8>>,
 }
 
 impl Response {
@@ -92,6 +95,7 @@ impl Response {
             headers: Vec::new(),
             body: body.to_string().into_bytes(),
             delay_millis: 0,
+            endless: None,
         }
     }
 
@@ -102,17 +106,20 @@ impl Response {
             headers: Vec::new(),
             body: body.as_bytes().to_vec(),
             delay_millis: 0,
+            endless: None,
         }
     }
 
     fn to_bytes(&self) -> Vec<u8> {
         let mut head = format!(
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nConnection: close\r\n",
             self.status,
             reason_phrase(self.status),
             self.content_type,
-            self.body.len()
         );
+        if self.endless.is_none() {
+            head.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+        }
         for (name, value) in &self.headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -137,7 +144,12 @@ async fn handle_connection(mut stream: TcpStream, state: Shared) {
         tokio::time::sleep(StdDuration::from_millis(response.delay_millis)).await;
     }
     // The client may already be gone; there is nobody to tell.
-    let _ = stream.write_all(&response.to_bytes()).await;
+    let sent = stream.write_all(&response.to_bytes()).await;
+    if let (Ok(()), Some(unit)) = (sent, &response.endless) {
+        // Writes in blocks of about 64 KiB until the client hangs up.
+        let block = unit.repeat((64 * 1024 / unit.len().max(1)).max(1));
+        while stream.write_all(&block).await.is_ok() {}
+    }
     let _ = stream.shutdown().await;
 }
 
@@ -368,6 +380,14 @@ fn misbehave(
             response
         }
         Fault::Html => Response::html(200, LOGIN_PAGE),
+        Fault::Endless => {
+            let mut response = Response::json(200, &json!(null));
+            response.body = br#"{"result":{"data":{"json":["#.to_vec();
+            response.endless = Some(
+                br#"{"id":"sim-endless","name":"The same role again","status":"ACTIVE"},"#.to_vec(),
+            );
+            response
+        }
         Fault::EmptyList => {
             let paginated = target == Target::List
                 && normal.status == 200

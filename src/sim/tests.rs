@@ -322,6 +322,21 @@ async fn every_fault_misbehaves_once_then_service_resumes() {
     );
     assert!(html.text().await.unwrap().contains("<form"));
 
+    sim.inject(Target::List, Fault::Endless, 1);
+    let mut endless = list().await;
+    assert_eq!(endless.status().as_u16(), 200);
+    assert!(endless.headers().get("content-length").is_none());
+    let mut read = 0;
+    while read <= 4 * 1024 * 1024 {
+        read += endless
+            .chunk()
+            .await
+            .unwrap()
+            .expect("the body went on")
+            .len();
+    }
+    drop(endless);
+
     sim.inject(Target::List, Fault::EmptyList, 1);
     let empty: Value = list().await.json().await.unwrap();
     assert_eq!(empty, json!({"result": {"data": {"json": []}}}));
@@ -352,7 +367,7 @@ async fn every_fault_misbehaves_once_then_service_resumes() {
     let (status, body) = call_json(&sim, LIST_PROCEDURE, json!({})).await;
     assert_eq!(status, 200);
     assert_eq!(body["result"]["data"]["json"].as_array().unwrap().len(), 60);
-    assert_eq!(sim.requests(LIST_PROCEDURE), 9);
+    assert_eq!(sim.requests(LIST_PROCEDURE), 10);
 }
 
 #[tokio::test]
