@@ -117,7 +117,7 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
         let Some(view) = views.get(role.row.id.as_str()) else {
             continue;
         };
-        let detail = model::role_detail(role, &rules.lists);
+        let detail = model::role_detail(role);
         let page = pages::role_page(&data, view, &detail)
             .with_context(|| format!("rendering the page of {}", view.id))?;
         write(&view.page, &page)?;

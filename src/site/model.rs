@@ -504,7 +504,7 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
 }
 
 /// The role page's extra material, from the stored JSON.
-pub fn role_detail(role: &SiteRole, lists: &Lists) -> RoleDetail {
+pub fn role_detail(role: &SiteRole) -> RoleDetail {
     let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
     let mut fields = Vec::new();
     flatten("", &raw, &mut fields);
@@ -541,15 +541,15 @@ pub fn role_detail(role: &SiteRole, lists: &Lists) -> RoleDetail {
                 .collect()
         })
         .unwrap_or_default();
-    let intel = crate::intel::read_detail(&detail, lists);
     RoleDetail {
         fields,
         breakdown: scores,
         company_notes_html: html("companyTip"),
         selling_points_html: html("selling_points"),
         description_html: html("description").or_else(|| html("company.description")),
-        equity: intel.equity,
-        requirements: intel.requirements,
+        // What the scrape read off the detail and stored; not read again.
+        equity: role.equity.clone(),
+        requirements: json_strings(role.requirements.as_deref()),
     }
 }
 
@@ -698,6 +698,8 @@ mod tests {
             signals: None,
             score_breakdown: None,
             last_changed_at: "2025-12-19T00:00:00Z".into(),
+            equity: None,
+            requirements: None,
         };
         let view = role_view(&role, &Lists::defaults(), Utc::now());
         assert_eq!(view.title, "Engineer reganaM");

@@ -110,6 +110,10 @@ pub struct SiteRole {
     pub signals: Option<String>,
     pub score_breakdown: Option<String>,
     pub last_changed_at: String,
+    /// The detail's equity text, as stored when the detail was read.
+    pub equity: Option<String>,
+    /// JSON array of strings, as stored when the detail was read.
+    pub requirements: Option<String>,
 }
 
 /// Which roles `list_roles` returns.
@@ -184,7 +188,7 @@ impl Db {
     pub fn site_roles(&self) -> Result<Vec<SiteRole>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {ROLE_COLUMNS}, engineer_score, headhunter_score, excitement_score, raw, detail,
-                    reasons, signals, score_breakdown, last_changed_at
+                    reasons, signals, score_breakdown, last_changed_at, equity, requirements
              FROM roles
              ORDER BY status,
                  {tier_rank},
@@ -382,6 +386,8 @@ fn site_role(r: &Row<'_>) -> rusqlite::Result<SiteRole> {
         signals: r.get("signals")?,
         score_breakdown: r.get("score_breakdown")?,
         last_changed_at: r.get("last_changed_at")?,
+        equity: r.get("equity")?,
+        requirements: r.get("requirements")?,
     })
 }
 
@@ -514,7 +520,8 @@ mod tests {
             &DetailWrite {
                 detail: "{\"detail\":1}",
                 company_notes: Some("notes"),
-                requirements: "[]".to_string(),
+                equity: Some("0.1% equity"),
+                requirements: "[\"MUST_HAVE: rust\"]".to_string(),
                 ..DetailWrite::default()
             },
             at(4),
@@ -565,6 +572,8 @@ mod tests {
         assert_eq!(site.excitement_score, Some(77.25));
         assert_eq!(site.raw, "{\"id\":1}");
         assert_eq!(site.detail.as_deref(), Some("{\"detail\":1}"));
+        assert_eq!(site.equity.as_deref(), Some("0.1% equity"));
+        assert_eq!(site.requirements.as_deref(), Some("[\"MUST_HAVE: rust\"]"));
         assert_eq!(site.reasons.as_deref(), Some("[\"reasons\"]"));
         assert_eq!(site.signals.as_deref(), Some("[\"signals\"]"));
         assert_eq!(site.score_breakdown.as_deref(), Some("{\"breakdown\":1}"));
