@@ -283,6 +283,21 @@ fn a_full_disk_is_one_clear_line_and_loses_nothing() {
     assert_eq!(corrupt, 0);
     // Nobody was marked gone by a run that could not write.
     assert!(active() >= before - 5, "{} of {before} active", active());
+    // A backup onto the full disk fails in one line and leaves nothing.
+    let backup = s.run(&["backup", "db/copy.sqlite"]);
+    assert_eq!(backup.code(), 1, "{}", backup.stderr());
+    assert_eq!(
+        backup.stderr().trim().lines().count(),
+        1,
+        "{}",
+        backup.stderr()
+    );
+    let left: Vec<_> = std::fs::read_dir(&disk.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("copy"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     // Room again: the next scrape works.
     std::fs::remove_file(filler).unwrap();
     s.sim.advance(chrono::Duration::hours(12));
