@@ -29,15 +29,8 @@ fn configure(s: &Sandbox, transport: &str) {
 }
 
 fn spawn(s: &Sandbox, args: &[&str], envs: &[(&str, &str)]) -> Child {
-    let mut command = Command::new(common::binary());
-    command
-        .current_dir(s.path())
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", s.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut command = common::command_in(s.path(), args);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
     for (key, value) in envs {
         command.env(key, value);
     }
@@ -365,4 +358,53 @@ fn scrapes_killed_at_each_point_leave_a_whole_database() {
     println!(
         "fault matrix: scrapes killed at list/detail points: {rounds} rounds, {kills} kills, {corrupt} corrupt, {left_running} left running"
     );
+}
+
+/// A companyTip nested 80,000 deep once aborted the scrape (stack overflow)
+/// and then every site build: a crash loop under systemd.
+#[test]
+fn a_deeply_nested_detail_is_stored_and_published() {
+    let s = Sandbox::new();
+    s.scrape().expect(0);
+    let id = s
+        .strings("select external_id from roles where tier = 'QUALIFIED' limit 1")
+        .remove(0);
+    let deep = "<b>".repeat(80_000) + "Backed by Sequoia";
+    s.sim
+        .set_detail(&id, serde_json::json!({"id": id, "companyTip": deep}));
+    // A content change makes the role a detail candidate again.
+    s.sim
+        .edit_role(&id, |r| r["salaryUpperBound"] = serde_json::json!(331_000));
+    s.scrape().expect(0);
+    let notes = s.strings(&format!(
+        "select company_notes from roles where external_id = '{id}'"
+    ));
+    assert_eq!(notes, vec!["Backed by Sequoia"]);
+    s.run(&["site"]).expect(0);
+    s.run(&["roles", "--explain", &id]).expect(0);
+}
+
+#[test]
+fn another_programs_database_is_refused_in_one_line() {
+    let s = Sandbox::new();
+    std::fs::create_dir_all(s.db_path().parent().unwrap()).unwrap();
+    let other = rusqlite::Connection::open(s.db_path()).unwrap();
+    other
+        .execute_batch("CREATE TABLE invoices (id INTEGER, total REAL);")
+        .unwrap();
+    drop(other);
+    let run = s.run(&["roles"]);
+    assert_eq!(run.code(), 1);
+    assert_eq!(run.stderr().trim().lines().count(), 1, "{}", run.stderr());
+    assert!(run.stderr().contains("another program"), "{}", run.stderr());
+    // Nothing of ours was written into it.
+    let tables: i64 = rusqlite::Connection::open(s.db_path())
+        .unwrap()
+        .query_row(
+            "select count(*) from sqlite_schema where type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 1);
 }

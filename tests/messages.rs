@@ -9,9 +9,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-use common::{Run, Sandbox, binary, run_in};
+use common::{Run, Sandbox, command_in, run_in};
 
 const U64_MAX: &str = "18446744073709551615";
 const I64_MAX: &str = "9223372036854775807";
@@ -20,13 +20,8 @@ const I64_MIN: &str = "-9223372036854775808";
 /// Runs the binary like `run_in`, but with stdout a pipe whose reader has
 /// already gone: every write to it fails with EPIPE.
 fn run_with_stdout_closed(dir: &Path, args: &[&str]) -> Run {
-    let mut command = Command::new(binary());
+    let mut command = command_in(dir, args);
     command
-        .current_dir(dir)
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -14,7 +14,7 @@ mod common;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long any wait may last before the test is declared hung: a guard,
@@ -23,7 +23,7 @@ const HANG_GUARD: Duration = Duration::from_secs(300);
 
 use air_demand::sim::{Fault, LIST_PROCEDURE, SimOptions, Target};
 use chrono::{DateTime, SecondsFormat, Timelike, Utc};
-use common::{Sandbox, binary, sim_options};
+use common::{Sandbox, command_in, sim_options};
 use rusqlite::Connection;
 
 // ---------------------------------------------------------------- harness
@@ -59,12 +59,7 @@ impl Scheduler {
         let log = s.path().join("run.log");
         let stderr = File::create(&log).unwrap();
         let stdout = File::create(s.path().join("run.stdout")).unwrap();
-        let child = Command::new(binary())
-            .current_dir(s.path())
-            .args(["--log-format", "json", "run"])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", s.path())
+        let child = command_in(s.path(), &["--log-format", "json", "run"])
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
@@ -645,12 +640,7 @@ fn backup_round(s: &Sandbox, round: usize) -> Round {
         }
     }
     let mut child = Guard(
-        Command::new(binary())
-            .current_dir(s.path())
-            .args(["scrape", "--no-site"])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", s.path())
+        command_in(s.path(), &["scrape", "--no-site"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

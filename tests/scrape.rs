@@ -395,10 +395,7 @@ fn a_run_left_running_by_a_killed_process_is_marked_failed() {
     s.write_config("timeout_secs = 3600");
     s.sim
         .inject(Target::List, Fault::Slow { millis: 3_600_000 }, 1);
-    let mut child = std::process::Command::new(common::binary())
-        .current_dir(s.path())
-        .args(["scrape", "--no-site"])
-        .env_clear()
+    let mut child = common::command_in(s.path(), &["scrape", "--no-site"])
         .spawn()
         .unwrap();
     // Wait for the run row (the file, its tables and the row appear in

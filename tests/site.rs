@@ -6,14 +6,14 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use air_demand::sim::SimOptions;
 use air_demand::site::model::page_file;
 use air_demand::site::pages::html5_errors;
 use common::web::{Chromium, Nginx, elements, parse_html, python, run_probe, write_probe};
-use common::{Run, Sandbox, Tool, binary, require, run_in, sim_options};
+use common::{Run, Sandbox, Tool, command_in, require, run_in, sim_options};
 use kuchikiki::NodeRef;
 use serde_json::{Value, json};
 
@@ -930,12 +930,7 @@ fn a_build_killed_midway_leaves_the_previous_site_whole() {
     // written. Kill points from the start again if a build outran the poll.
     let points = ["", "index.html", "roles/"];
     for point in points.iter().cycle().take(3 * points.len()) {
-        let mut child = Command::new(binary())
-            .current_dir(s.path())
-            .arg("site")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", s.path())
+        let mut child = command_in(s.path(), &["site"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

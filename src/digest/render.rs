@@ -235,7 +235,7 @@ impl RoleLine {
             .into_iter()
             .filter(|p| !p.is_empty())
             .collect();
-        let tier = one_line(&role.tier.replace('_', " "));
+        let tier = one_line(&role.tier_label);
         let trend = role.trend.map(|t| t.as_str().to_string());
         let mut text_lines = wrap(
             &format!("{score:>4}  {company} — {title}"),

@@ -798,16 +798,15 @@ fn responsiveness(n: &Numbers, defaulted: &mut Vec<String>) -> f64 {
 
 /// min(1, hiring_count / 3); missing → 1.
 fn openings(n: &Numbers, defaulted: &mut Vec<String>) -> f64 {
-    n.hiring_count
-        .value
-        .map(|count| (count / 3.0).min(1.0))
-        .unwrap_or_else(|| {
-            n.hiring_count.or(
-                MISSING.openings,
-                || format!("openings {}", format_number(MISSING.openings)),
-                defaulted,
-            )
-        })
+    match n.hiring_count.value {
+        Some(count) => (count / 3.0).min(1.0),
+        // The default is the openings value itself, not a hiring_count.
+        None => n.hiring_count.or(
+            MISSING.openings,
+            || format!("openings {}", format_number(MISSING.openings)),
+            defaulted,
+        ),
+    }
 }
 
 /// `company.size`, missing → 50.

@@ -66,6 +66,8 @@ pub struct RoleView {
     pub status: String,
     /// The stored tier (`LOCATION_UNCERTAIN`), or `UNRATED`.
     pub tier: String,
+    /// For people: `LOCATION UNCERTAIN`.
+    pub tier_label: String,
     /// `qualified`, `maybe`, `location-uncertain`, `skip`, `unrated` (CSS class, filter value).
     pub tier_key: String,
     /// Best first: the tier's rank, unrated last.
@@ -122,6 +124,7 @@ impl RoleView {
     pub fn with_tier(self, tier: Option<Tier>) -> RoleView {
         RoleView {
             tier: tier.map_or("UNRATED", Tier::as_str).to_string(),
+            tier_label: tier.map_or("UNRATED", Tier::label).to_string(),
             tier_key: tier.map_or("unrated", Tier::key).to_string(),
             tier_rank: tier.map_or(Tier::ALL.len() as u8, Tier::rank),
             qualified: tier.is_some_and(Tier::is_qualified),

@@ -182,13 +182,22 @@ pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_air-demand"))
 }
 
-/// Runs the binary in `dir` with nothing from the caller's environment but PATH.
-pub fn run_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
+/// The binary in `dir` with nothing from the caller's environment but PATH
+/// (and `dir` as HOME), for tests that spawn and steer it themselves.
+pub fn command_in(dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(binary());
-    command.current_dir(dir).args(args).env_clear();
     command
+        .current_dir(dir)
+        .args(args)
+        .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", dir);
+    command
+}
+
+/// Runs the binary in `dir` with nothing from the caller's environment but PATH.
+pub fn run_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
+    let mut command = command_in(dir, args);
     for (key, value) in envs {
         command.env(key, value);
     }
