@@ -1,6 +1,6 @@
 //! Alerts to the operator by email (the digest's transport): one message when
 //! an incident opens (scrapes failing, session expired or expiring, digest
-//! failed) and one "recovered" message when it clears — not one per failure.
+//! failed, model calls refused) and one "recovered" message when it clears — not one per failure.
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -35,6 +35,9 @@ pub fn current_incidents(
         incidents.push(("session-expired", health.session.message.clone()));
     } else if health.session.state.needs_attention() {
         incidents.push(("session-expiring", health.session.message.clone()));
+    }
+    if let Some(failing) = &health.llm.failing {
+        incidents.push(("llm-failing", failing.clone()));
     }
     if let Some(digest) = db.last_digest()?
         && digest.status == "failed"
@@ -114,6 +117,7 @@ fn title(incident: &str) -> &'static str {
         "session-expired" => "the Paraform session has expired",
         "session-expiring" => "the Paraform session expires soon",
         "digest-failed" => "the digest could not be sent",
+        "llm-failing" => "model calls are failing",
         _ => "a problem",
     }
 }

@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::evaluate::{Breakdown, RecentChange, Tier, Trend, Verdict, evaluate, trend};
+use crate::evaluate::{
+    Breakdown, ModelExcitement, RecentChange, Tier, Trend, Verdict, evaluate, trend,
+};
 use crate::intel::{Intel, read_detail};
 use crate::lock::WriterLock;
 use crate::rules::Rules;
@@ -66,6 +68,9 @@ pub struct Subject<'a> {
     pub raw: &'a Value,
     pub intel: &'a Intel,
     pub stored: Option<&'a Evaluation>,
+    /// The model's excitement for the company, and the band it may replace
+    /// the rules' excitement in (`[llm]`).
+    pub excitement: Option<(&'a ModelExcitement, [f64; 2])>,
 }
 
 /// What assessing one role did.
@@ -88,7 +93,10 @@ pub fn assess(
     run_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<Assessed> {
-    let verdict = evaluate(subject.raw, subject.intel, rules);
+    let mut verdict = evaluate(subject.raw, subject.intel, rules);
+    if let Some((excitement, band)) = subject.excitement {
+        verdict.apply_model_excitement(excitement, band);
+    }
     let changes: Vec<RecentChange<'_>> = recent
         .get(subject.role_id)
         .map(|list| {
@@ -148,20 +156,24 @@ pub fn requalify(config: &Config, now: DateTime<Utc>) -> Result<RequalifyReport>
     let _lock = WriterLock::acquire(&db_path)?;
     let mut db = Db::open(&db_path)?;
     let stored = db.stored_roles(None)?;
+    let mut roles: Vec<&StoredRole> = stored.values().collect();
+    roles.sort_by(|a, b| a.id.cmp(&b.id));
+    // With `[llm]` on, the answers already paid for count again; nothing is asked.
+    let model = crate::llm::enrich::cached(&config.llm, &db, &roles)?;
     let tx = db.transaction()?;
     let recent = tx.recent_changes(now - chrono::Duration::days(TREND_WINDOW_DAYS))?;
     let mut report = RequalifyReport::default();
-    let mut roles: Vec<&StoredRole> = stored.values().collect();
-    roles.sort_by(|a, b| a.id.cmp(&b.id));
     for role in roles {
         // An unreadable stored copy (edited by hand) evaluates as an empty role.
         let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
-        let intel = intel_of(parse_detail(role.detail.as_deref()).as_ref(), &rules);
+        let mut intel = intel_of(parse_detail(role.detail.as_deref()).as_ref(), &rules);
+        intel.model = model.facts(&role.id, &rules.lists);
         let subject = Subject {
             role_id: &role.id,
             raw: &raw,
             intel: &intel,
             stored: role.evaluation.as_ref(),
+            excitement: model.excitement_for(&raw).map(|e| (e, model.band)),
         };
         let assessed = assess(&tx, &subject, &rules, &recent, None, now)?;
         report.evaluated += 1;

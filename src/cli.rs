@@ -143,6 +143,17 @@ pub enum Command {
         #[arg(long, value_name = "ID")]
         explain: Option<String>,
     },
+    /// Print a role's briefing (written by the model for top QUALIFIED roles when [llm] is on).
+    Brief {
+        /// The role's id (`paraform:…`) or its Paraform id.
+        id: String,
+        /// Write it again now from the stored detail, with today's prompt and model.
+        #[arg(long)]
+        regenerate: bool,
+        /// Print the briefing as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Re-run qualification and scoring over stored roles with the current rules; no network.
     Requalify,
     /// Print the qualification and scoring rules in force (Markdown).
@@ -178,6 +189,9 @@ pub enum Command {
         /// Seed of the simulated marketplace.
         #[arg(long, default_value_t = 42, allow_negative_numbers = true)]
         seed: u64,
+        /// Turn on model-assisted intel, answered offline by the simulator's model.
+        #[arg(long)]
+        llm: bool,
     },
     /// Serve the simulated marketplace on 127.0.0.1 until stopped (for trying things by hand).
     #[cfg_attr(
@@ -320,6 +334,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 json,
             )
         }
+        Command::Brief {
+            id,
+            regenerate,
+            json,
+        } => {
+            let (config, env) = load()?;
+            runtime.block_on(brief(&config, &env, &id, regenerate, json))
+        }
         Command::Requalify => requalify(&load()?.0),
         Command::Rules => rules(
             &load()?.0,
@@ -336,11 +358,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             session_status(&config, &env)
         }
         #[cfg(feature = "simulator")]
-        Command::Demo { dir, rounds, seed } => {
+        Command::Demo {
+            dir,
+            rounds,
+            seed,
+            llm,
+        } => {
             runtime.block_on(crate::demo::demo(&crate::demo::DemoOptions {
                 dir,
                 rounds,
                 seed,
+                llm,
             }))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -549,6 +577,18 @@ pub fn status(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
         health.database.schema_version,
         health.database.active_roles
     )?;
+    let llm = &health.llm;
+    if llm.enabled || llm.total_calls > 0 {
+        say!(
+            "model:       last run {} calls, {} tokens, ${:.4}; in all {} calls, ${:.4}{}",
+            llm.last_run_calls,
+            llm.last_run_tokens,
+            llm.last_run_cost_usd,
+            llm.total_calls,
+            llm.total_cost_usd,
+            if llm.enabled { "" } else { " ([llm] is off)" }
+        )?;
+    }
     say!(
         "next:        scrape {}, digest {}",
         health.next_scrape.as_deref().unwrap_or("not scheduled"),
@@ -811,6 +851,125 @@ pub fn explain(config: &Config, id: &str, json: bool) -> Result<ExitCode> {
     }
     if let Some(notes) = &role.company_notes {
         writeln!(out, "Company notes: {}", crate::text::terminal(notes, 300))?;
+    }
+    // What a model contributed, apart from the rules' verdict.
+    if let Some(model) = breakdown
+        .excitement
+        .components
+        .iter()
+        .find(|c| c.name == "model")
+    {
+        writeln!(
+            out,
+            "Excitement (model): {}",
+            crate::text::terminal(&model.detail, 800)
+        )?;
+    }
+    if let Some(answer) = db.role_intel_answer(&r.id)?
+        && let Some(intel) = answer
+            .answer
+            .as_deref()
+            .and_then(|a| serde_json::from_str::<crate::llm::RoleIntel>(a).ok())
+    {
+        writeln!(
+            out,
+            "Model intel ({}, from the company notes and selling points, {})",
+            crate::text::terminal(&answer.model, 80),
+            answer.created_at
+        )?;
+        for (label, value) in intel.facts() {
+            writeln!(out, "  {label}: {}", crate::text::terminal(&value, 300))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `brief ID`: a role's briefing; `--regenerate` writes it again from the
+/// stored detail (one model call, whatever the cache holds).
+pub async fn brief(
+    config: &Config,
+    env: &Env,
+    id: &str,
+    regenerate: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    let mut db = open_existing(config)?;
+    let Some(role) = db.explain_role(id)? else {
+        bail!("no role with id {id:?}; `air-demand roles --all` lists them");
+    };
+    let role_id = role.role.id.clone();
+    let answer = if regenerate {
+        let stored = db.stored_roles(None)?;
+        let stored = stored
+            .get(&role_id)
+            .context("the role vanished while being read")?;
+        let Some(detail) = crate::assess::parse_detail(stored.detail.as_deref()) else {
+            bail!(
+                "role {role_id} has no stored detail to brief from: a scrape fetches it once the role passes the hard filters"
+            );
+        };
+        let raw: serde_json::Value = serde_json::from_str(&stored.raw).unwrap_or_default();
+        let rules = config.rules()?;
+        let answer = crate::llm::enrich::regenerate_briefing(
+            &config.llm,
+            env,
+            &raw,
+            &detail,
+            &rules,
+            Utc::now(),
+        )
+        .await
+        .map_err(|err| anyhow::anyhow!("the briefing of {role_id} was not written: {err}"))?;
+        db.save_llm_answers(std::slice::from_ref(&answer))
+            .and_then(|()| db.set_briefing_key(&role_id, &answer.key))
+            .context("keeping the new briefing")?;
+        answer
+    } else {
+        match db.role_briefing(&role_id)? {
+            Some(answer) => answer,
+            None => bail!(
+                "role {role_id} has no briefing: with [llm] enabled, a scrape writes one for QUALIFIED roles with a combined score of at least {:.2}; `air-demand brief {id} --regenerate` writes one now",
+                config.llm.briefing_min_score
+            ),
+        }
+    };
+    let Some(briefing) = answer
+        .answer
+        .as_deref()
+        .and_then(|a| serde_json::from_str::<crate::llm::Briefing>(a).ok())
+    else {
+        bail!(
+            "the stored briefing of {role_id} cannot be read; `air-demand brief {id} --regenerate` writes it again"
+        );
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        let value = serde_json::json!({
+            "role": role_id, "model": answer.model, "prompt_version": answer.prompt_version,
+            "created_at": answer.created_at, "briefing": briefing,
+        });
+        serde_json::to_writer_pretty(&mut out, &value)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let text = |t: &Option<String>| crate::text::terminal(t.as_deref().unwrap_or("-"), 200);
+    writeln!(
+        out,
+        "Briefing: {} — {}",
+        text(&role.role.company),
+        text(&role.role.title)
+    )?;
+    let (gaps, of) = briefing.gaps();
+    writeln!(
+        out,
+        "Written by the model {} on {} (prompt v{}); not checked by a person. {gaps} of {of} parts need research (marked ?).",
+        crate::text::terminal(&answer.model, 80),
+        answer.created_at,
+        crate::text::terminal(&answer.prompt_version, 20)
+    )?;
+    writeln!(out)?;
+    for line in briefing.terminal_lines() {
+        writeln!(out, "{line}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -30,6 +30,8 @@ pub struct Config {
     pub qualification: QualificationRules,
     /// Score weights and value tables (SCORING.md).
     pub scoring: ScoringRules,
+    /// Model-assisted intel (SPEC §5a); off unless enabled.
+    pub llm: LlmConfig,
     /// Directory that relative paths in the file are resolved against: the
     /// config file's own directory, or the working directory without a file.
     #[serde(skip)]
@@ -169,6 +171,80 @@ pub struct DigestConfig {
     pub send_empty: bool,
 }
 
+/// Model-assisted intel: role intel, company excitement, briefings.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmConfig {
+    pub enabled: bool,
+    /// Any OpenAI-compatible API: `{base_url}/chat/completions`.
+    pub base_url: String,
+    pub intel_model: String,
+    pub excitement_model: String,
+    pub briefing_model: String,
+    pub temperature: f64,
+    /// The most tokens one answer may take.
+    pub max_tokens: u32,
+    /// Per call; a stalled model is given up after this long.
+    pub timeout_secs: u64,
+    /// Retries on 429 (honouring `Retry-After`), 5xx and timeouts.
+    pub max_retries: u32,
+    /// Calls in flight at once.
+    pub concurrency: usize,
+    /// QUALIFIED roles at or above this combined score get a briefing.
+    pub briefing_min_score: f64,
+    /// Only a rules' excitement in this range is asked of the model.
+    pub excitement_band: [f64; 2],
+    /// A company's excitement is asked again after this many days.
+    pub company_cache_days: u32,
+    /// A run stops calling after this many calls (re-asks included)…
+    pub max_calls_per_run: u64,
+    /// …or once it has spent this much (as the provider reports it).
+    pub max_cost_per_run_usd: f64,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        LlmConfig {
+            enabled: false,
+            base_url: "https://openrouter.ai/api/v1".into(),
+            intel_model: "google/gemini-2.5-flash-lite".into(),
+            excitement_model: "google/gemini-2.5-flash-lite".into(),
+            briefing_model: "google/gemini-2.5-flash".into(),
+            temperature: 0.0,
+            max_tokens: 4096,
+            timeout_secs: 60,
+            max_retries: 3,
+            concurrency: 4,
+            briefing_min_score: 0.80,
+            excitement_band: [0.50, 0.70],
+            company_cache_days: 30,
+            max_calls_per_run: 300,
+            max_cost_per_run_usd: 1.0,
+        }
+    }
+}
+
+/// The model API key: `LLM_API_KEY` (any provider) wins over `OPENROUTER_API_KEY`.
+pub const LLM_KEY_ENVS: [&str; 2] = ["LLM_API_KEY", "OPENROUTER_API_KEY"];
+
+impl LlmConfig {
+    /// The key from the environment, if any.
+    pub fn api_key(&self, env: &Env) -> Option<String> {
+        LLM_KEY_ENVS.iter().find_map(|name| env.var(name))
+    }
+
+    /// Whether `base_url` is this machine (Ollama, llama.cpp): no key needed.
+    pub fn is_local(&self) -> bool {
+        let rest = self
+            .base_url
+            .strip_prefix("http://")
+            .or_else(|| self.base_url.strip_prefix("https://"))
+            .unwrap_or("");
+        let host = rest.split(['/', ':']).next().unwrap_or("");
+        matches!(host, "127.0.0.1" | "localhost") || rest.starts_with("[::1]")
+    }
+}
+
 /// When `status` calls things degraded or unhealthy, and when to alert.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -205,6 +281,7 @@ impl Default for Config {
             health: HealthConfig::default(),
             qualification: QualificationRules::default(),
             scoring: ScoringRules::default(),
+            llm: LlmConfig::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -387,6 +464,56 @@ impl Config {
                 bail!("[paraform] {name} must be at least {MIN_BODY_BYTES}, not {value}");
             }
         }
+        let l = &self.llm;
+        if !web(&l.base_url) {
+            bail!(
+                "[llm] base_url must be an http(s) URL such as \"https://openrouter.ai/api/v1\", not {:?}",
+                l.base_url
+            );
+        }
+        for (name, value, low, high) in [
+            ("temperature", l.temperature, 0.0, 2.0),
+            ("briefing_min_score", l.briefing_min_score, 0.0, 1.0),
+            ("excitement_band", l.excitement_band[0], 0.0, 1.0),
+            ("excitement_band", l.excitement_band[1], 0.0, 1.0),
+            ("max_cost_per_run_usd", l.max_cost_per_run_usd, 0.0, 1000.0),
+        ] {
+            if !(low..=high).contains(&value) {
+                bail!("[llm] {name} must be between {low} and {high}, not {value}");
+            }
+        }
+        if l.excitement_band[0] > l.excitement_band[1] {
+            bail!(
+                "[llm] excitement_band must be [low, high] with low <= high, not {:?}",
+                l.excitement_band
+            );
+        }
+        for (name, value, low, high) in [
+            ("max_tokens", u64::from(l.max_tokens), 16, 1_000_000),
+            ("timeout_secs", l.timeout_secs, 1, 3_600),
+            ("max_retries", u64::from(l.max_retries), 0, 20),
+            ("concurrency", l.concurrency as u64, 1, 64),
+            (
+                "company_cache_days",
+                u64::from(l.company_cache_days),
+                0,
+                3_650,
+            ),
+            ("max_calls_per_run", l.max_calls_per_run, 0, 1_000_000),
+        ] {
+            if !(low..=high).contains(&value) {
+                bail!("[llm] {name} must be between {low} and {high}, not {value}");
+            }
+        }
+        for (name, model) in [
+            ("intel_model", &l.intel_model),
+            ("excitement_model", &l.excitement_model),
+            ("briefing_model", &l.briefing_model),
+        ] {
+            if model.trim().is_empty() || model.len() > 200 {
+                bail!("[llm] {name} must name a model, such as \"google/gemini-2.5-flash\"");
+            }
+        }
         if self.paraform.enabled && !web(&self.paraform.base_url) {
             bail!(
                 "[paraform] base_url must be an http(s) URL, not {:?}",
@@ -534,6 +661,26 @@ candidate_fit = 0.15
 # bands = [{ min = 20, value = 1.0 }, { min = 15, value = 0.7 }]
 # otherwise = 0.3
 # See the README for every key.
+
+[llm]
+# Model-assisted intel: role intel from the company notes, company excitement,
+# briefings (see the README). Off unless enabled; needs OPENROUTER_API_KEY or
+# LLM_API_KEY in the environment (optional for a local Ollama or llama.cpp).
+enabled = false
+base_url = "https://openrouter.ai/api/v1"    # or http://127.0.0.1:11434/v1 (Ollama)
+intel_model = "google/gemini-2.5-flash-lite"
+excitement_model = "google/gemini-2.5-flash-lite"
+briefing_model = "google/gemini-2.5-flash"
+temperature = 0
+max_tokens = 4096
+timeout_secs = 60
+max_retries = 3                               # on 429 (Retry-After honoured), 5xx, timeouts
+concurrency = 4
+briefing_min_score = 0.80                     # QUALIFIED roles at or above this get a briefing
+excitement_band = [0.50, 0.70]                # only an uncertain rules' excitement is asked
+company_cache_days = 30
+max_calls_per_run = 300                       # then the run stops calling (a warning, not a failure)
+max_cost_per_run_usd = 1.0
 "#;
 
 /// Secrets and settings from the environment: the process environment, over a
@@ -616,6 +763,57 @@ mod tests {
     fn default_template_parses_to_defaults() {
         let parsed = Config::parse(DEFAULT_CONFIG_TOML, Path::new("t.toml")).unwrap();
         assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn the_readme_shows_the_template_as_it_is() {
+        let readme = include_str!("../README.md");
+        assert!(
+            readme.contains(DEFAULT_CONFIG_TOML),
+            "README.md's config block differs from DEFAULT_CONFIG_TOML: copy it over"
+        );
+    }
+
+    #[test]
+    fn llm_settings_are_checked_when_read() {
+        let config = Config::parse(
+            "[llm]\nenabled = true\nbase_url = \"http://127.0.0.1:11434/v1\"\nexcitement_band = [0.4, 0.8]\n",
+            Path::new("a"),
+        )
+        .unwrap();
+        assert!(config.llm.enabled && config.llm.is_local());
+        assert_eq!(config.llm.excitement_band, [0.4, 0.8]);
+        assert!(!LlmConfig::default().is_local());
+        for (text, expected) in [
+            ("[llm]\nexcitement_band = [0.8, 0.4]\n", "low <= high"),
+            (
+                "[llm]\nconcurrency = 0\n",
+                "[llm] concurrency must be between 1 and 64",
+            ),
+            (
+                "[llm]\nbase_url = \"file:///x\"\n",
+                "[llm] base_url must be an http(s) URL",
+            ),
+            (
+                "[llm]\nmax_cost_per_run_usd = nan\n",
+                "[llm] max_cost_per_run_usd",
+            ),
+            (
+                "[llm]\nbriefing_model = \"\"\n",
+                "[llm] briefing_model must name a model",
+            ),
+            ("[llm]\nmodel = \"x\"\n", "model"),
+        ] {
+            let err = format!("{:#}", Config::parse(text, Path::new("a")).unwrap_err());
+            assert!(err.contains(expected), "{expected:?} not in {err}");
+        }
+        let env = Env::isolated(&[("OPENROUTER_API_KEY", "or-key"), ("LLM_API_KEY", "other")]);
+        assert_eq!(LlmConfig::default().api_key(&env).as_deref(), Some("other"));
+        let env = Env::isolated(&[("OPENROUTER_API_KEY", "or-key")]);
+        assert_eq!(
+            LlmConfig::default().api_key(&env).as_deref(),
+            Some("or-key")
+        );
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct DemoOptions {
     pub dir: PathBuf,
     pub rounds: u32,
     pub seed: u64,
+    /// Model-assisted intel against the simulator's model endpoint.
+    pub llm: bool,
 }
 
 /// Simulated time between two rounds, like the default schedule.
@@ -38,7 +40,12 @@ pub async fn demo(options: &DemoOptions) -> Result<()> {
     })
     .await
     .context("starting the simulated marketplace")?;
-    let config = demo_config(&options.dir, &sim);
+    let mut config = demo_config(&options.dir, &sim);
+    if options.llm {
+        // The simulator answers as an OpenAI-compatible model would, offline.
+        config.llm.enabled = true;
+        config.llm.base_url = format!("{}/v1", sim.base_url());
+    }
     fresh_database(&config.database_path())?;
     install_session(&config, &sim)?;
     let env = Env::isolated(&[]);
@@ -76,6 +83,21 @@ pub async fn demo(options: &DemoOptions) -> Result<()> {
             println!("  ! {error}");
         }
         let db = Db::open(&config.database_path())?;
+        if options.llm
+            && let Some(run) = db.run(report.run_id)?
+        {
+            println!(
+                "  model: {} calls, {} tokens, ${:.4}{}",
+                run.llm_calls,
+                run.llm_tokens,
+                run.llm_cost_usd,
+                if run.llm_calls == 0 {
+                    " (every answer came from the cache)"
+                } else {
+                    ""
+                }
+            );
+        }
         print_changes(&db, report.run_id)?;
         let tiers: Vec<String> = db
             .tier_counts()?
@@ -90,6 +112,9 @@ pub async fn demo(options: &DemoOptions) -> Result<()> {
     }
     let db = Db::open(&config.database_path())?;
     print_top_roles(&db)?;
+    if options.llm {
+        print_a_briefing(&db)?;
+    }
     let site = crate::schedule::health(&config, &env, &db, sim.now())
         .and_then(|health| crate::site::build(&config, &db, sim.now(), &health))
         .context("building the demo site")?;
@@ -132,7 +157,7 @@ pub async fn demo(options: &DemoOptions) -> Result<()> {
     );
     std::fs::write(
         demo_config_path(&options.dir),
-        demo_config_toml(&options.dir),
+        demo_config_toml(&options.dir, options.llm),
     )
     .context("writing the demo config")?;
     Ok(())
@@ -211,6 +236,41 @@ fn print_top_roles(db: &Db) -> Result<()> {
     Ok(())
 }
 
+/// The best role's briefing, shortened: what `brief ID` prints in full.
+fn print_a_briefing(db: &Db) -> Result<()> {
+    let filter = crate::store::RoleFilter {
+        include_gone: false,
+        tier: Some(Tier::Qualified),
+        limit: Some(50),
+    };
+    let briefings = db.briefings()?;
+    let (totals_calls, totals_tokens, totals_cost) = db.llm_totals()?;
+    println!(
+        "Model, all rounds: {totals_calls} calls, {totals_tokens} tokens, ${totals_cost:.4} at the simulator's prices; {} briefings",
+        briefings.len()
+    );
+    for role in db.list_roles(&filter)? {
+        let Some(briefing) = briefings
+            .get(&role.id)
+            .and_then(|a| a.answer.as_deref())
+            .and_then(|a| serde_json::from_str::<crate::llm::Briefing>(a).ok())
+        else {
+            continue;
+        };
+        println!(
+            "Briefing of {} — {} (model-written; gaps marked ?):",
+            crate::text::terminal(role.company.as_deref().unwrap_or("-"), 28),
+            crate::text::terminal(role.title.as_deref().unwrap_or("-"), 40)
+        );
+        for line in briefing.terminal_lines().iter().take(14) {
+            println!("  {line}");
+        }
+        println!("  … the whole of it: `brief {}`\n", role.id);
+        break;
+    }
+    Ok(())
+}
+
 fn demo_config(dir: &Path, sim: &Simulator) -> Config {
     let mut config = Config {
         base_dir: PathBuf::from("."),
@@ -261,9 +321,14 @@ fn demo_config_path(dir: &Path) -> PathBuf {
 
 /// A config for looking at the demo's results with the other commands; it
 /// points at the demo database (the simulator is gone once the demo ends).
-fn demo_config_toml(dir: &Path) -> String {
+fn demo_config_toml(dir: &Path, llm: bool) -> String {
+    let llm = if llm {
+        "\n# The demo's model answers are in the database (the simulator's model is gone):\n# `brief ID` and `roles --explain ID` show them; `--regenerate` would need a real model.\n[llm]\nenabled = true\n"
+    } else {
+        ""
+    };
     format!(
-        "# Written by `air-demand demo`: look at its results with `--config {}`.\n[database]\npath = \"demo.sqlite\"\n\n[site]\ndir = \"demo-site\"\nbase_url = {:?}\n\n[paraform]\nsession_file = \"demo_session.json\"\n\n[digest]\ntransport = \"file\"\noutbox = \"demo-outbox\"\n",
+        "# Written by `air-demand demo`: look at its results with `--config {}`.\n[database]\npath = \"demo.sqlite\"\n\n[site]\ndir = \"demo-site\"\nbase_url = {:?}\n\n[paraform]\nsession_file = \"demo_session.json\"\n\n[digest]\ntransport = \"file\"\noutbox = \"demo-outbox\"\n{llm}",
         demo_config_path(dir).display(),
         site_base_url(&dir.join("demo-site"))
     )

@@ -43,6 +43,47 @@ pub struct Health {
     pub database: DatabaseHealth,
     pub next_scrape: Option<String>,
     pub next_digest: Option<String>,
+    /// Model calls (`[llm]`): what the last run asked and spent, in all, and
+    /// whether calls are failing.
+    pub llm: LlmHealth,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LlmHealth {
+    pub enabled: bool,
+    pub last_run_calls: i64,
+    pub last_run_tokens: i64,
+    pub last_run_cost_usd: f64,
+    pub total_calls: i64,
+    pub total_tokens: i64,
+    pub total_cost_usd: f64,
+    /// Why the newest run that tried the model stopped calling (bad key,
+    /// no credits); `None` while calls work.
+    pub failing: Option<String>,
+}
+
+impl LlmHealth {
+    fn check(config: &Config, db: &Db, runs: &[RunRow]) -> Result<LlmHealth> {
+        let (total_calls, total_tokens, total_cost_usd) = db.llm_totals()?;
+        let finished = runs.iter().find(|r| r.status != RunStatus::Running);
+        // A quiet run asks nothing and so cannot tell whether calls work:
+        // the newest run that tried (or was refused) speaks for them.
+        let failing = runs
+            .iter()
+            .find(|r| r.llm_calls > 0 || r.llm_error.is_some())
+            .and_then(|r| r.llm_error.clone())
+            .filter(|_| config.llm.enabled);
+        Ok(LlmHealth {
+            enabled: config.llm.enabled,
+            last_run_calls: finished.map_or(0, |r| r.llm_calls),
+            last_run_tokens: finished.map_or(0, |r| r.llm_tokens),
+            last_run_cost_usd: finished.map_or(0.0, |r| r.llm_cost_usd),
+            total_calls,
+            total_tokens,
+            total_cost_usd,
+            failing,
+        })
+    }
 }
 
 /// Where the Paraform session stands.
@@ -214,6 +255,13 @@ pub fn check(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<
             format!("{consecutive_failed_scrapes} scrapes in a row failed"),
         ));
     }
+    let llm = LlmHealth::check(config, db, &runs)?;
+    if let Some(failing) = &llm.failing {
+        problems.push((
+            Level::Degraded,
+            format!("model calls are failing: {failing}"),
+        ));
+    }
     if session.state.is_broken() {
         problems.push((Level::Unhealthy, session.message.clone()));
     } else if session.state.needs_attention() {
@@ -253,6 +301,7 @@ pub fn check(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<
         // The scheduler knows these: `schedule::health` fills them in.
         next_scrape: None,
         next_digest: None,
+        llm,
     })
 }
 

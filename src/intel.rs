@@ -24,6 +24,74 @@ pub struct Intel {
     pub investor_mentions: Vec<Mention>,
     /// `NYC metro`, `London` or `remote`, with the words that said so.
     pub location_mentions: Vec<Mention>,
+    /// What a model read in the same text (`[llm]`), as evaluation uses it;
+    /// empty without a model. Whatever comes from here says "model".
+    pub model: ModelFacts,
+}
+
+/// The facts a model contributed to evaluation: investors it named
+/// (canonical names, angels included) and the location it read, already
+/// matched against the location lists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ModelFacts {
+    /// Which model said so, for provenance ("google/gemini-2.5-flash-lite").
+    pub model: String,
+    pub investors: Vec<String>,
+    pub location: Option<ModelLocation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelLocation {
+    /// `NYC metro`, `London` or `remote`.
+    pub label: String,
+    /// What the model wrote ("New York").
+    pub stated: String,
+    /// `high` or `medium` (a `low` one is not used).
+    pub confidence: String,
+}
+
+impl ModelFacts {
+    /// Reads a model's investors and location against the lists: the
+    /// location counts only when stated with high or medium confidence and
+    /// when it names a place the lists know.
+    pub fn read(
+        model: &str,
+        investors: &[String],
+        angels: &[String],
+        location: Option<(&str, &str)>,
+        lists: &Lists,
+    ) -> ModelFacts {
+        let mut names: Vec<String> = Vec::new();
+        let angel_names = angels.iter().map(|a| {
+            // "Elad Gil (angel, ex-Twitter)" is matched as "Elad Gil".
+            a.split_once(" (")
+                .map_or(a.as_str(), |(name, _)| name)
+                .trim()
+                .to_string()
+        });
+        for name in investors.iter().cloned().chain(angel_names) {
+            let name = crate::text::terminal(&name, 120);
+            if !name.is_empty() && !names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+                names.push(name);
+            }
+        }
+        let location = location.and_then(|(stated, confidence)| {
+            if !matches!(confidence, "high" | "medium") {
+                return None;
+            }
+            let (label, _) = find_locations(stated, lists).into_iter().next()?;
+            Some(ModelLocation {
+                label: label.to_string(),
+                stated: crate::text::terminal(stated, 120),
+                confidence: confidence.to_string(),
+            })
+        });
+        ModelFacts {
+            model: model.to_string(),
+            investors: names,
+            location,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -19,6 +19,7 @@ pub mod evaluate;
 pub mod fetch;
 pub mod health;
 pub mod intel;
+pub mod llm;
 pub mod lock;
 pub mod progress;
 pub mod role;

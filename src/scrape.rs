@@ -14,6 +14,7 @@ use crate::assess::{Subject, TREND_WINDOW_DAYS, assess, detail_write, intel_of, 
 use crate::config::{Config, Env};
 use crate::fetch::paraform::{self, Limits, Paraform, RoleList};
 use crate::fetch::{ClientSettings, FetchError, HttpClient};
+use crate::llm::enrich::{Enrichment, RoleInput, enrich};
 use crate::lock::WriterLock;
 use crate::progress::Progress;
 use crate::role::{external_id, paraform_columns};
@@ -80,6 +81,7 @@ pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Resu
     let run_id = db.start_run(options.now, &options.trigger)?;
     let stored = db.stored_roles(Some(paraform::SOURCE))?;
     let fetches = fetch_sources(config, env, options, &stored, &rules).await;
+    let enrichment = ask_the_model(config, env, &mut db, options, &fetches, &stored, &rules).await;
     options.progress.step("storing roles");
     let run = RunContext {
         config,
@@ -87,6 +89,7 @@ pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Resu
         run_id,
         now: options.now,
         started,
+        enrichment: &enrichment,
     };
     let recorded = record_run(&mut db, &run, &fetches, &stored);
     options.progress.finish();
@@ -99,6 +102,67 @@ pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Resu
         );
     }
     recorded
+}
+
+/// The model phase (`[llm]`): role intel, excitement and briefings for the
+/// roles listed in this run, before the run's transaction. New answers are
+/// cached at once, in their own transaction: what was paid for is kept even
+/// if the run fails later.
+async fn ask_the_model(
+    config: &Config,
+    env: &Env,
+    db: &mut Db,
+    options: &ScrapeOptions,
+    fetches: &[SourceFetch],
+    stored: &HashMap<String, StoredRole>,
+    rules: &Rules,
+) -> Enrichment {
+    if !config.llm.enabled {
+        return Enrichment::default();
+    }
+    options.progress.step("asking the model");
+    let mut ids: Vec<(String, &Value)> = Vec::new();
+    let mut seen = HashSet::new();
+    for fetch in fetches {
+        let Ok(list) = &fetch.result else { continue };
+        for raw in &list.roles {
+            let Some(external_id) = external_id(raw) else {
+                continue;
+            };
+            let id = format!("{}:{external_id}", fetch.source);
+            if seen.insert(id.clone()) {
+                ids.push((id, raw));
+            }
+        }
+    }
+    let detail_of = |id: &str| {
+        fetches
+            .iter()
+            .find_map(|f| f.details.get(id).cloned())
+            .or_else(|| parse_detail(stored.get(id).and_then(|p| p.detail.as_deref())))
+    };
+    let roles: Vec<RoleInput<'_>> = ids
+        .iter()
+        .map(|(id, raw)| RoleInput {
+            id,
+            raw,
+            detail: detail_of(id),
+        })
+        .collect();
+    let enrichment = enrich(
+        &config.llm,
+        env,
+        db,
+        &roles,
+        rules,
+        options.now,
+        &options.progress,
+    )
+    .await;
+    if let Err(err) = db.save_llm_answers(&enrichment.answers) {
+        tracing::warn!("keeping the model's answers failed: {err:#}");
+    }
+    enrichment
 }
 
 /// What one source returned.
@@ -162,7 +226,8 @@ async fn fetch_paraform(
                 .progress
                 .counted("fetching role details", candidates.len() as u64);
             let wanted = DetailRequest {
-                with_description: settings.fetch_description,
+                // A briefing reads the full description (getRoleByIdDetailed).
+                with_description: settings.fetch_description || config.llm.enabled,
                 progress: &options.progress,
             };
             fetch_details(
@@ -289,6 +354,7 @@ struct RunContext<'a> {
     run_id: i64,
     now: DateTime<Utc>,
     started: Instant,
+    enrichment: &'a Enrichment,
 }
 
 /// Writes the whole run in one transaction and closes its row.
@@ -334,6 +400,10 @@ fn record_run(
     } else {
         RunStatus::Ok
     };
+    errors.extend(run.enrichment.warnings.iter().cloned());
+    if run.config.llm.enabled {
+        tx.record_llm_usage(run.run_id, &run.enrichment.usage)?;
+    }
     counts.qualified = tx.count_qualified()?;
     let duration = run.started.elapsed();
     let finished = run.now + chrono::Duration::from_std(duration).unwrap_or_default();
@@ -379,13 +449,24 @@ fn evaluate_seen(
                 run.rules,
             ),
         };
+        let mut intel = intel;
+        let model = run.enrichment;
+        intel.model = model.facts(&id, &run.rules.lists);
         let subject = Subject {
             role_id: &id,
             raw,
             intel: &intel,
             stored: previous.and_then(|p| p.evaluation.as_ref()),
+            excitement: model.excitement_for(raw).map(|e| (e, model.band)),
         };
         assess(tx, &subject, run.rules, &recent, Some(run.run_id), run.now)?;
+        if run.config.llm.enabled {
+            tx.set_model_keys(
+                &id,
+                model.intel.get(&id).map(|(key, _)| key.as_str()),
+                model.briefings.get(&id).map(String::as_str),
+            )?;
+        }
     }
     Ok(())
 }

@@ -380,3 +380,26 @@ fn an_empty_digest_is_brief_or_skipped() {
         .stdout_has("nothing new since the last digest");
     assert_eq!(s.count("select count(*) from digests"), 1);
 }
+
+#[test]
+fn new_qualified_roles_carry_the_models_short_briefing_escaped() {
+    let s = Sandbox::with(SimOptions {
+        hostile: true,
+        ..sim_options()
+    });
+    configure(&s, "file");
+    s.enable_llm("briefing_min_score = 0.5");
+    s.scrape().expect(0);
+    assert!(s.count("select count(*) from roles where briefing_key is not null") > 0);
+    s.run(&["digest", "--out", "briefed.eml"]).expect(0);
+    let message = parse_message(&s.path().join("briefed.eml"));
+    let html = part(&message, "text/html");
+    let text = part(&message, "text/plain");
+    for body in [html, text] {
+        assert!(body.contains("Briefing (model)"), "{body}");
+    }
+    // The simulated model echoes markup; it arrives as text, never as markup.
+    assert!(html.contains("&lt;script&gt;alert(") || html.contains("&#60;script&#62;alert("));
+    assert!(!html.contains("<script>alert(\"model\")"), "{html}");
+    assert!(!html.contains("<img src=x"), "{html}");
+}

@@ -560,6 +560,37 @@ fn failing_scrapes_alert_once_and_recovery_is_announced_once() {
     );
 }
 
+#[test]
+fn a_model_without_credits_alerts_once_and_the_scrapes_go_on() {
+    const ALERT: &str = "Air Demand alert: model calls are failing";
+    const RECOVERED: &str = "Air Demand recovered: model calls are failing";
+    let s = Sandbox::new();
+    configure(&s, "", &["* * * * * *"], &[], "");
+    s.enable_llm("concurrency = 1");
+    // Three runs in a row hear 402 at their first model call.
+    s.sim.inject(Target::Llm, Fault::PaymentRequired, 3);
+    let mut run = Scheduler::start(&s);
+    run.wait_for("the recovery message", || {
+        mails_with_subject(&s, RECOVERED) >= 1
+    });
+    run.stop();
+    let all = runs(&s);
+    let text = describe(&all);
+    assert_eq!(finished_with(&all, "failed"), 0, "{text}");
+    assert_eq!(mails_with_subject(&s, ALERT), 1, "{:?}", outbox(&s));
+    assert_eq!(mails_with_subject(&s, RECOVERED), 1, "{:?}", outbox(&s));
+    let alert = outbox(&s)
+        .into_iter()
+        .find(|(_, text)| text.contains(ALERT))
+        .unwrap()
+        .1;
+    assert!(alert.contains("no credits (HTTP 402"), "{alert}");
+    assert_eq!(
+        s.count("select count(*) from alerts where incident = 'llm-failing'"),
+        1
+    );
+}
+
 // ---------------------------------------------------------------- backup and export
 
 /// A copy that is a state some transaction left: integrity ok, every role

@@ -1,10 +1,14 @@
 //! What goes into a digest, pure: roles, changes, a window and a clock in;
-//! the sections out. No database, no clock of its own.
+//! the sections out; the new roles' briefings attached after. No database,
+//! no clock of its own.
+
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::evaluate::{Tier, Trend};
+use crate::llm::{Briefing, StoredBriefing, is_gap};
 use crate::site::model::{ChangeView, RoleView};
 use crate::track::ChangeKind;
 
@@ -12,6 +16,9 @@ use crate::track::ChangeKind;
 pub const TOP_ROLES: usize = 10;
 /// The market-intel table covers roles posted in this many hours.
 pub const POSTED_HOURS: i64 = 24;
+/// Red flags a short briefing names at most: the digest points the way,
+/// the role page has the rest.
+pub const SHORT_RED_FLAGS: usize = 3;
 
 /// A digest's sections, in the order they are shown.
 #[derive(Debug, Clone, Serialize)]
@@ -28,6 +35,9 @@ pub struct Digest {
     pub gone_count: usize,
     /// The session warning, when the cookie expires within 7 days (or has).
     pub session_warning: Option<String>,
+    /// Short briefings of the new qualified roles, by role id; a role
+    /// without a briefing, or whose three parts are all gaps, has none.
+    pub briefings: BTreeMap<String, ShortBriefing>,
 }
 
 impl Digest {
@@ -53,6 +63,57 @@ impl Digest {
         ids.sort_unstable();
         ids.dedup();
         ids.len()
+    }
+}
+
+impl Digest {
+    /// Attaches the short briefing of each new qualified role that has one
+    /// (`briefings` is every role's, by id, as `site::model::load_briefings`
+    /// reads them). Other sections show none: the digest stays short.
+    pub fn with_briefings(mut self, briefings: &HashMap<String, StoredBriefing>) -> Digest {
+        self.briefings = self
+            .new_qualified
+            .iter()
+            .filter_map(|role| {
+                let stored = briefings.get(&role.id)?;
+                Some((role.id.clone(), ShortBriefing::new(&stored.briefing)?))
+            })
+            .collect();
+        self
+    }
+}
+
+/// What the digest says of a new role's briefing: the job, why the company
+/// hires now, what to watch for. Model-written, so untrusted and unchecked;
+/// parts the model left as `[RESEARCH NEEDED]` are left out, not shown as
+/// facts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ShortBriefing {
+    pub core_responsibility: Option<String>,
+    pub why_now: Option<String>,
+    /// At most [`SHORT_RED_FLAGS`], gaps left out.
+    pub red_flags: Vec<String>,
+}
+
+impl ShortBriefing {
+    /// `None` when all three parts are gaps: nothing worth a line.
+    pub fn new(briefing: &Briefing) -> Option<ShortBriefing> {
+        let known = |text: &str| (!is_gap(text)).then(|| text.to_string());
+        let short = ShortBriefing {
+            core_responsibility: known(&briefing.role.core_responsibility),
+            why_now: known(&briefing.problem.why_now),
+            red_flags: briefing
+                .red_flags
+                .iter()
+                .filter(|flag| !is_gap(flag))
+                .take(SHORT_RED_FLAGS)
+                .cloned()
+                .collect(),
+        };
+        let empty = short.core_responsibility.is_none()
+            && short.why_now.is_none()
+            && short.red_flags.is_empty();
+        (!empty).then_some(short)
     }
 }
 
@@ -183,6 +244,7 @@ pub fn select(inputs: &Inputs<'_>) -> Digest {
         posted: posted.into_iter().cloned().collect(),
         gone_count,
         session_warning: inputs.session_warning.clone(),
+        briefings: BTreeMap::new(),
     }
 }
 
@@ -392,6 +454,67 @@ mod tests {
         assert_eq!(ids(&digest.posted), vec!["s", "x"]);
         assert!(!digest.is_empty());
         assert!(digest.subject.contains("2 hot"));
+    }
+
+    fn briefing(core: &str, why_now: &str, red_flags: &[&str]) -> StoredBriefing {
+        let mut briefing = Briefing {
+            red_flags: red_flags.iter().map(|f| f.to_string()).collect(),
+            ..Briefing::default()
+        };
+        briefing.role.core_responsibility = core.into();
+        briefing.problem.why_now = why_now.into();
+        StoredBriefing {
+            briefing,
+            model: "m".into(),
+            prompt_version: "1".into(),
+            created_at: "2025-12-19T05:00:00Z".into(),
+        }
+    }
+
+    const GAP: &str = "[RESEARCH NEEDED: funding]";
+
+    #[test]
+    fn short_briefings_leave_gaps_out() {
+        let full = briefing("Own payouts", GAP, &["a", GAP, "b", "c", "d"]);
+        assert_eq!(
+            ShortBriefing::new(&full.briefing),
+            Some(ShortBriefing {
+                core_responsibility: Some("Own payouts".into()),
+                why_now: None,
+                red_flags: vec!["a".into(), "b".into(), "c".into()],
+            })
+        );
+        let gaps = briefing(GAP, " ", &[GAP]);
+        assert_eq!(ShortBriefing::new(&gaps.briefing), None);
+        assert_eq!(ShortBriefing::new(&Briefing::default()), None);
+    }
+
+    #[test]
+    fn briefings_only_for_new_qualified_roles() {
+        let roles = [
+            role("new", Tier::Qualified, 0.8, None, "2025-12-01T00:00:00Z"),
+            role("old", Tier::Qualified, 0.9, None, "2025-12-01T00:00:00Z"),
+            role("gaps", Tier::Qualified, 0.7, None, "2025-12-01T00:00:00Z"),
+            role("bare", Tier::Qualified, 0.6, None, "2025-12-01T00:00:00Z"),
+        ];
+        let changes = [
+            change(1, "new", ChangeKind::New, "", ""),
+            change(2, "gaps", ChangeKind::New, "", ""),
+            change(3, "bare", ChangeKind::New, "", ""),
+        ];
+        let briefings: HashMap<String, StoredBriefing> = [
+            ("new", briefing("Own payouts", "Series B", &[])),
+            ("old", briefing("Own search", "Growth", &[])),
+            ("gaps", briefing(GAP, GAP, &[])),
+        ]
+        .into_iter()
+        .map(|(id, b)| (id.to_string(), b))
+        .collect();
+        let digest = check(&roles, &changes).with_briefings(&briefings);
+        assert_eq!(ids(&digest.new_qualified), vec!["new", "gaps", "bare"]);
+        assert_eq!(digest.briefings.keys().collect::<Vec<_>>(), ["new"]);
+        assert_eq!(digest.briefings["new"].why_now.as_deref(), Some("Series B"));
+        assert!(check(&roles, &changes).briefings.is_empty());
     }
 
     #[test]

@@ -226,7 +226,8 @@ pub fn compose(
         since,
         now,
         session_warning,
-    });
+    })
+    .with_briefings(&crate::site::model::load_briefings(db)?);
     Ok((digest, last_change_id))
 }
 

@@ -1,14 +1,15 @@
 //! The digest email's two parts, rendered from a [`Digest`]: HTML laid out
 //! with tables and inline styles (what Gmail and Outlook keep), and plain text.
 //!
-//! Every string in the model is scraped text. The HTML template lets askama
+//! Every string in the model is scraped text, or a model's (the short
+//! briefings), and untrusted either way. The HTML template lets askama
 //! escape it; the text template escapes nothing, so control characters are
 //! removed here, for both parts, before any template sees a string. Links and
 //! every other derived string are computed here too: the templates only print.
 
 use askama::Template;
 
-use super::content::{Digest, MaterialChange, POSTED_HOURS, TOP_ROLES};
+use super::content::{Digest, MaterialChange, POSTED_HOURS, ShortBriefing, TOP_ROLES};
 use crate::site::model::RoleView;
 use crate::text::{clean, cut, one_line};
 
@@ -40,6 +41,10 @@ const TEXT_WIDTH: usize = 100;
 const TEXT_INDENT: &str = "      ";
 /// Paragraphs of prose in the text part wrap earlier, for reading.
 const PROSE_WIDTH: usize = 78;
+/// Characters of one short-briefing part: a line or two, not the page.
+const BRIEF_CHARS: usize = 240;
+/// Says who wrote the short briefing, in both parts.
+const BRIEF_MARK: &str = "Briefing (model)";
 
 #[derive(Template)]
 #[template(path = "digest.html")]
@@ -116,6 +121,48 @@ struct RoleLine {
     badges_text: String,
     /// The role as a row of the posted table (text part).
     table_row: String,
+    /// Set only under a new qualified role that has one.
+    briefing: Option<BriefLines>,
+}
+
+/// A new role's short briefing, cleaned and cut, for both parts.
+struct BriefLines {
+    /// `Briefing (model)`
+    mark: &'static str,
+    /// (label, text): core responsibility, why now, red flags (HTML part).
+    parts: Vec<(&'static str, String)>,
+    /// The mark, then each part wrapped and indented (text part).
+    text_lines: Vec<String>,
+}
+
+impl BriefLines {
+    fn new(brief: &ShortBriefing) -> BriefLines {
+        let text = |t: &str| cut(&one_line(t), BRIEF_CHARS);
+        let mut parts = Vec::new();
+        if let Some(core) = &brief.core_responsibility {
+            parts.push(("Core responsibility", text(core)));
+        }
+        if let Some(why_now) = &brief.why_now {
+            parts.push(("Why now", text(why_now)));
+        }
+        let flags: Vec<String> = brief.red_flags.iter().map(|f| text(f)).collect();
+        if !flags.is_empty() {
+            parts.push(("Red flags", flags.join("; ")));
+        }
+        let mut text_lines = vec![format!("  {BRIEF_MARK}:")];
+        for (label, value) in &parts {
+            text_lines.extend(wrap(
+                &format!("    {label}: {value}"),
+                TEXT_WIDTH,
+                TEXT_INDENT,
+            ));
+        }
+        BriefLines {
+            mark: BRIEF_MARK,
+            parts,
+            text_lines,
+        }
+    }
 }
 
 /// A material change as a digest line.
@@ -190,7 +237,14 @@ impl View {
             ),
             warning_line,
             warning,
-            new_qualified: roles(&digest.new_qualified),
+            new_qualified: digest
+                .new_qualified
+                .iter()
+                .map(|role| RoleLine {
+                    briefing: digest.briefings.get(&role.id).map(BriefLines::new),
+                    ..RoleLine::new(role, base)
+                })
+                .collect(),
             changes: digest
                 .changes
                 .iter()
@@ -270,6 +324,7 @@ impl RoleLine {
             text_lines,
             badges_text: badges.join(" · "),
             table_row,
+            briefing: None,
             score,
             company,
             title,
@@ -521,6 +576,16 @@ mod tests {
             posted: Vec::new(),
             gone_count: 0,
             session_warning: None,
+            briefings: Default::default(),
+        }
+    }
+
+    /// Hostile text in every part: markup, an escape sequence, a newline.
+    fn short_briefing() -> ShortBriefing {
+        ShortBriefing {
+            core_responsibility: Some(format!("Own payouts {HOSTILE_COMPANY}")),
+            why_now: Some("Series B \u{1b}[31min November\nand growing".into()),
+            red_flags: vec![format!("No CTO = risk {HOSTILE_TITLE}"), "Churn".into()],
         }
     }
 
@@ -544,6 +609,9 @@ mod tests {
             )],
             hot: vec![hot.clone()],
             top: vec![hostile.clone(), supabase.clone(), hot],
+            briefings: [(hostile.id.clone(), short_briefing())]
+                .into_iter()
+                .collect(),
             posted: vec![hostile, maybe],
             gone_count: 2,
             session_warning: Some(
@@ -603,6 +671,73 @@ mod tests {
         // Query strings keep their `&` in text, and are escaped in HTML.
         assert!(text.contains("paraform: https://www.paraform.com/company/x/evil?a=1&b=2"));
         assert!(html.contains("href=\"https://www.paraform.com/company/x/evil?a=1&#38;b=2\""));
+    }
+
+    #[test]
+    fn new_qualified_roles_carry_their_short_briefing_escaped() {
+        let (html, text) = render(&full_digest());
+        // Only under the new role, not again in the top or posted lists.
+        assert_eq!(html.matches("Briefing (model)").count(), 1, "{html}");
+        assert_eq!(text.matches("Briefing (model)").count(), 1, "{text}");
+        assert!(
+            html.contains(
+                "<strong>Core responsibility:</strong> Own payouts &#60;script&#62;alert(1)&#60;/script&#62;"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("<strong>Why now:</strong> Series B [31min November and growing"));
+        assert!(html.contains(
+            "<strong>Red flags:</strong> No CTO = risk Staff &#34;&#62;&#60;img src=x onerror=alert(1)&#62; [31mEngineer; Churn"
+        ));
+        assert!(!html.contains("<script") && !html.contains("<img"));
+        let block = "  QUALIFIED · NEW
+  Briefing (model):
+    Core responsibility: Own payouts <script>alert(1)</script>
+    Why now: Series B [31min November and growing
+    Red flags: No CTO = risk Staff \"><img src=x onerror=alert(1)> [31mEngineer; Churn
+  site: https://demand.example.com/roles/paraform-evil.html
+";
+        assert!(text.contains(block), "{text}");
+        let new = text.find("New qualified roles").unwrap();
+        let top = text.find("Top qualified roles").unwrap();
+        let at = text.find("Briefing (model)").unwrap();
+        assert!(new < at && at < top);
+    }
+
+    #[test]
+    fn short_briefings_are_short_and_wrapped() {
+        let mut digest = full_digest();
+        let long = "word ".repeat(100);
+        let brief = ShortBriefing {
+            core_responsibility: None,
+            why_now: Some(long),
+            red_flags: Vec::new(),
+        };
+        digest.briefings = [(digest.new_qualified[0].id.clone(), brief)]
+            .into_iter()
+            .collect();
+        let (html, text) = render(&digest);
+        assert!(!html.contains("Core responsibility") && !html.contains("Red flags"));
+        assert!(!text.contains("Core responsibility") && !text.contains("Red flags"));
+        assert!(text.contains("    Why now: word word"));
+        for line in text.lines().filter(|l| !l.contains("https://")) {
+            assert!(line.chars().count() <= TEXT_WIDTH, "too long: {line:?}");
+        }
+        let why_now = html.split("Why now:</strong> ").nth(1).unwrap();
+        let why_now = why_now.split('\n').next().unwrap();
+        assert_eq!(why_now.chars().count(), BRIEF_CHARS, "{why_now}");
+        assert!(why_now.ends_with('…'));
+    }
+
+    #[test]
+    fn no_briefing_shows_nothing() {
+        let mut digest = full_digest();
+        digest.briefings.clear();
+        let (html, text) = render(&digest);
+        assert!(!html.contains("Briefing") && !text.contains("Briefing"));
+        assert!(text.contains(
+            "  QUALIFIED · NEW\n  site: https://demand.example.com/roles/paraform-evil.html\n"
+        ));
     }
 
     #[test]

@@ -140,6 +140,48 @@ impl Verdict {
         }
         reasons
     }
+
+    /// Lets a model's company excitement replace the rules' one, only for a
+    /// qualified role (QUALIFIED or MAYBE) whose rules' excitement lies in
+    /// `band` (the uncertain middle). The combined score does not change:
+    /// excitement is not part of it. Returns whether it applied.
+    pub fn apply_model_excitement(&mut self, model: &ModelExcitement, band: [f64; 2]) -> bool {
+        let rules_value = self.excitement.value;
+        if !self.tier.is_qualified()
+            || !(band[0]..=band[1]).contains(&rules_value)
+            || !(0.0..=1.0).contains(&model.score)
+        {
+            return false;
+        }
+        self.excitement.value = round_to(model.score, 2);
+        self.excitement.components.push(Component {
+            name: "model".into(),
+            weight: 0.0,
+            value: round_to(model.score, 3),
+            detail: format!(
+                "{} replaces the rules' {} ({}): {}",
+                format_number(round_to(model.score, 2)),
+                format_number(rules_value),
+                model.model,
+                model.reasoning
+            ),
+        });
+        self.signals.push(format!(
+            "excitement {} from the model {} (rules said {})",
+            format_number(round_to(model.score, 2)),
+            model.model,
+            format_number(rules_value)
+        ));
+        true
+    }
+}
+
+/// A model's excitement about a company (`[llm]`), as evaluation uses it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelExcitement {
+    pub score: f64,
+    pub reasoning: String,
+    pub model: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -414,16 +456,39 @@ struct Investors {
     tier2: Vec<String>,
     angels: Vec<String>,
     total: usize,
+    /// Entries only a model named (`[llm]` role intel).
+    from_model: Vec<String>,
+}
+
+impl Investors {
+    /// "Sequoia", or "Kleiner Perkins (from company notes, model)".
+    fn shown(&self, entry: &str) -> String {
+        if self.from_model.iter().any(|m| m == entry) {
+            format!("{entry} (from company notes, model)")
+        } else {
+            entry.to_string()
+        }
+    }
+
+    fn shown_all(&self, entries: &[String]) -> String {
+        entries
+            .iter()
+            .map(|e| self.shown(e))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 impl Investors {
     fn read(raw: &Value, intel: &Intel, lists: &Lists, signals: &mut Vec<String>) -> Investors {
         let mut entries = strings_at(raw, "investors");
-        for mention in &intel.investor_mentions {
-            let known = entries
+        let known = |entries: &[String], name: &str| {
+            entries
                 .iter()
-                .any(|e| has_words(e, &mention.name) || has_words(&mention.name, e));
-            if !known {
+                .any(|e| has_words(e, name) || has_words(name, e))
+        };
+        for mention in &intel.investor_mentions {
+            if !known(&entries, &mention.name) {
                 signals.push(format!(
                     "investor {} named in the {}",
                     mention.name, mention.field
@@ -431,8 +496,21 @@ impl Investors {
                 entries.push(mention.name.clone());
             }
         }
+        // What a model read in the notes counts like a listed investor, and
+        // says where it came from.
+        let mut from_model = Vec::new();
+        for name in &intel.model.investors {
+            if !known(&entries, name) {
+                signals.push(format!(
+                    "investor {name} named in the company notes (model)"
+                ));
+                entries.push(name.clone());
+                from_model.push(name.clone());
+            }
+        }
         let mut investors = Investors {
             total: entries.len(),
+            from_model,
             ..Investors::default()
         };
         let matches = |entry: &str, names: &[String]| {
@@ -543,20 +621,15 @@ pub fn evaluate(raw: &Value, intel: &Intel, rules: &Rules) -> Verdict {
             + s.combined_headhunter_weight * headhunter.value,
         2,
     );
-    if !facts.investors.tier1.is_empty() {
-        signals.push(format!(
-            "tier-1 investors: {}",
-            facts.investors.tier1.join(", ")
-        ));
+    let inv = &facts.investors;
+    if !inv.tier1.is_empty() {
+        signals.push(format!("tier-1 investors: {}", inv.shown_all(&inv.tier1)));
     }
-    if !facts.investors.tier2.is_empty() {
-        signals.push(format!(
-            "tier-2 investors: {}",
-            facts.investors.tier2.join(", ")
-        ));
+    if !inv.tier2.is_empty() {
+        signals.push(format!("tier-2 investors: {}", inv.shown_all(&inv.tier2)));
     }
-    if !facts.investors.angels.is_empty() {
-        signals.push(format!("angels: {}", facts.investors.angels.join(", ")));
+    if !inv.angels.is_empty() {
+        signals.push(format!("angels: {}", inv.shown_all(&inv.angels)));
     }
     Verdict {
         tier,
@@ -627,6 +700,16 @@ fn hard_filters(
         signals.push(format!(
             "location {} inferred from the {} (\"{}\")",
             mention.name, mention.field, mention.matched
+        ));
+    }
+    if !location_passes
+        && facts.locations.is_empty()
+        && let Some(model) = &intel.model.location
+    {
+        location_passes = true;
+        signals.push(format!(
+            "location {} read from the company notes (model, {} confidence: \"{}\")",
+            model.label, model.confidence, model.stated
         ));
     }
     if !location_passes {
@@ -712,7 +795,10 @@ fn quality_signals(facts: &Facts<'_>, rules: &Rules) -> Vec<String> {
     let n = &facts.numbers;
     let mut signals = Vec::new();
     if let Some(first) = facts.investors.tier1.first() {
-        signals.push(format!("tier-1 investor ({first})"));
+        signals.push(format!(
+            "tier-1 investor ({})",
+            facts.investors.shown(first)
+        ));
     }
     if facts.funding > q.signal_funding_above {
         signals.push(format!(

@@ -1,6 +1,7 @@
 //! Fetching from sources over HTTP: one polite client with retries, and the
 //! source adapters built on it. Nothing outside this module does HTTP.
 
+pub mod llm;
 pub mod paraform;
 
 use std::sync::Mutex;
@@ -199,13 +200,50 @@ impl HttpClient {
         procedure: &str,
         limit: BodyLimit,
     ) -> Result<RawResponse, FetchError> {
+        self.send(url, headers, None, procedure, limit).await
+    }
+
+    /// POSTs `body` as JSON to `url`, with the same retries and caps as
+    /// [`HttpClient::get`]. A non-retryable status (401, 402, 400…) comes
+    /// back as a response for the caller to read.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        body: &serde_json::Value,
+        procedure: &str,
+        limit: BodyLimit,
+    ) -> Result<RawResponse, FetchError> {
+        let bytes = serde_json::to_vec(body).map_err(|err| FetchError::Request {
+            procedure: procedure.into(),
+            detail: format!("cannot encode the request: {err}"),
+        })?;
+        self.send(url, headers, Some(bytes), procedure, limit).await
+    }
+
+    async fn send(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        body: Option<Vec<u8>>,
+        procedure: &str,
+        limit: BodyLimit,
+    ) -> Result<RawResponse, FetchError> {
         let max_attempts = self.settings.max_retries + 1;
         let mut attempt_no = 0;
         loop {
             attempt_no += 1;
             self.wait_politely().await;
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = self.client.get(url).headers(headers.clone()).send().await;
+            let request = match &body {
+                None => self.client.get(url),
+                Some(bytes) => self
+                    .client
+                    .post(url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(bytes.clone()),
+            };
+            let sent = request.headers(headers.clone()).send().await;
             let (attempt, retry_after, failure) = match sent {
                 Ok(response) => {
                     let status = response.status().as_u16();

@@ -7,8 +7,15 @@
 //! fields change, some roles are edited, added, removed and brought back.
 //! [`Simulator::inject`] makes the next requests misbehave in the ways the
 //! real site does (errors, rate limits, expired sessions, broken bodies).
+//!
+//! The same port also speaks an OpenAI-compatible chat-completions API
+//! ([`LLM_PATH`], base URL [`Simulator::llm_base_url`]) whose model answers
+//! from the input text by fixed rules (`llm`), so that the model-backed
+//! features run offline, free and deterministically, and fail on request
+//! (`Target::Llm`) as a model provider does.
 
 mod generate;
+pub mod llm;
 mod market;
 mod server;
 
@@ -22,7 +29,7 @@ use tokio::sync::oneshot;
 use market::Market;
 use server::{SESSION_COOKIE, Shared, State, lock};
 
-pub use server::{DETAILED_PROCEDURE, LIST_PROCEDURE, SIMPLE_PROCEDURE};
+pub use server::{DETAILED_PROCEDURE, LIST_PROCEDURE, LLM_PATH, SIMPLE_PROCEDURE};
 
 /// The most roles `simulate --roles` builds: far more than Paraform lists,
 /// and still a marketplace generated in seconds.
@@ -41,7 +48,8 @@ pub struct SimOptions {
     pub now: DateTime<Utc>,
     /// When set, the list call answers `{"items", "nextCursor"}` pages of this size.
     pub page_size: Option<usize>,
-    /// When set, a few roles carry script tags and other hostile text.
+    /// When set, a few roles carry script tags and other hostile text, and
+    /// every model answer carries [`llm::HOSTILE_ANSWER`].
     pub hostile: bool,
 }
 
@@ -65,17 +73,31 @@ pub enum Target {
     List,
     /// `role.getRoleByIdSimple` and `role.getRoleByIdDetailed`.
     Detail,
+    /// `POST /v1/chat/completions`, the model API.
+    Llm,
 }
 
-/// A way for one request to misbehave.
+/// A way for one request to misbehave. The model API ([`Target::Llm`])
+/// answers in its own error shape (`{"error":{"code","message"}}`) and has
+/// no form of the faults that only a website shows (a redirect to the
+/// login page, HTML, an endless or empty list, the wrong shape): those
+/// answer 500 there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// 500 with a tRPC error body.
     ServerError,
     /// 429 with a `Retry-After` header.
     RateLimited { retry_after_secs: u64 },
-    /// 401 with the tRPC UNAUTHORIZED body, as for an expired session.
+    /// 401 with the tRPC UNAUTHORIZED body, as for an expired session; for
+    /// the model, "No auth credentials found", as for a missing or revoked key.
     Unauthorized,
+    /// 402 "Insufficient credits", as when the model account runs dry: not
+    /// worth retrying. The Paraform calls answer 500.
+    PaymentRequired,
+    /// 200 with a normal chat-completion envelope (usage included, so it is
+    /// paid for) whose content is not JSON: a model that ignored the schema.
+    /// The Paraform calls answer 500.
+    InvalidAnswer,
     /// 302 to `/login?callbackUrl=...`, the other face of an expired session.
     RedirectToLogin,
     /// 200 with the normal JSON body cut in half (Content-Length matches the cut body).
@@ -201,6 +223,12 @@ impl Simulator {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// `http://127.0.0.1:PORT/v1`: the model client's `base_url`, to which it
+    /// appends `/chat/completions`.
+    pub fn llm_base_url(&self) -> String {
+        format!("{}/v1", self.base_url())
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -246,12 +274,14 @@ impl Simulator {
 
     /// Makes the next `times` requests to `target` misbehave with `fault`,
     /// after any faults already queued. Only requests that pass the session
-    /// check take a fault from the queue.
+    /// check take a fault from the queue; every chat-completion request
+    /// takes one from the model's queue. Each target has its own queue.
     pub fn inject(&self, target: Target, fault: Fault, times: usize) {
         let mut state = lock(&self.state);
         let queue = match target {
             Target::List => &mut state.list_faults,
             Target::Detail => &mut state.detail_faults,
+            Target::Llm => &mut state.llm_faults,
         };
         queue.extend(std::iter::repeat_n(fault, times));
     }
@@ -261,6 +291,34 @@ impl Simulator {
         let mut state = lock(&self.state);
         state.list_faults.clear();
         state.detail_faults.clear();
+        state.llm_faults.clear();
+    }
+
+    /// How many chat-completion requests for `task` (`role_intel`,
+    /// `company_excitement`, `briefing`) arrived, faulted ones included.
+    pub fn llm_calls(&self, task: &str) -> usize {
+        lock(&self.state).llm_calls.get(task).copied().unwrap_or(0)
+    }
+
+    /// The chat-completion request bodies received, oldest first (a body
+    /// that is not JSON appears as a JSON string). Only the most recent
+    /// 1,000 are kept.
+    pub fn llm_requests(&self) -> Vec<Value> {
+        lock(&self.state)
+            .llm_log
+            .iter()
+            .map(|record| record.body.clone())
+            .collect()
+    }
+
+    /// The `Authorization` header of each request in [`Self::llm_requests`]
+    /// (`Some("Bearer ...")`), `None` where there was none.
+    pub fn llm_authorizations(&self) -> Vec<Option<String>> {
+        lock(&self.state)
+            .llm_log
+            .iter()
+            .map(|record| record.authorization.clone())
+            .collect()
     }
 
     /// How many requests named `procedure` arrived, failed ones included.
@@ -343,6 +401,12 @@ fn new_state(opts: SimOptions) -> Shared {
         list_faults: VecDeque::new(),
         detail_faults: VecDeque::new(),
         requests: HashMap::new(),
+        hostile: opts.hostile,
+        llm_faults: VecDeque::new(),
+        llm_calls: HashMap::new(),
+        llm_seen: 0,
+        llm_log: VecDeque::new(),
+        llm_log_bytes: 0,
     }))
 }
 

@@ -1,4 +1,4 @@
-//! A minimal HTTP/1.1 server for the simulator: one request per connection, tRPC-shaped answers, injected faults.
+//! A minimal HTTP/1.1 server for the simulator: one request per connection, tRPC-shaped answers, an OpenAI-compatible chat-completions endpoint, injected faults.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
+use super::llm;
 use super::market::{DetailKind, Market};
 use super::{Fault, Target};
 
@@ -19,11 +20,22 @@ pub const LIST_PROCEDURE: &str = "activeRoles.searchActiveRoles";
 pub const SIMPLE_PROCEDURE: &str = "role.getRoleByIdSimple";
 pub const DETAILED_PROCEDURE: &str = "role.getRoleByIdDetailed";
 pub(crate) const SESSION_COOKIE: &str = "__Secure-next-auth.session-token";
+/// The model API: `{base_url}/chat/completions` for a `base_url` of `.../v1`.
+pub const LLM_PATH: &str = "/v1/chat/completions";
 
 /// The request head may not be larger than this.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
-/// A client that sends no complete head in this time is dropped.
+/// A client that sends no complete head in this time is dropped; the same
+/// again for a body.
 const READ_TIMEOUT: StdDuration = StdDuration::from_secs(10);
+/// A POST body may not be larger than this (413 otherwise): a prompt of a
+/// few detail pages is tens of KiB.
+pub(crate) const MAX_BODY_BYTES: u64 = 4 * 1024 * 1024;
+/// Model requests kept for `Simulator::llm_requests`: the most recent ones,
+/// so that a long `simulate` does not grow without end.
+const MAX_LOGGED_LLM_REQUESTS: usize = 1_000;
+/// ... and at most this many body bytes of them.
+const MAX_LOGGED_LLM_BYTES: usize = 64 * 1024 * 1024;
 
 /// Everything the server and the `Simulator` handle share.
 pub(crate) struct State {
@@ -33,6 +45,26 @@ pub(crate) struct State {
     pub(crate) list_faults: VecDeque<Fault>,
     pub(crate) detail_faults: VecDeque<Fault>,
     pub(crate) requests: HashMap<String, usize>,
+    /// `SimOptions::hostile`: every model answer carries hostile markup.
+    pub(crate) hostile: bool,
+    pub(crate) llm_faults: VecDeque<Fault>,
+    /// Model requests by task name (known tasks only), faulted ones included.
+    pub(crate) llm_calls: HashMap<&'static str, usize>,
+    /// Every model request so far; numbers the completions.
+    pub(crate) llm_seen: u64,
+    /// The most recent model requests, oldest first.
+    pub(crate) llm_log: VecDeque<LlmRecord>,
+    /// The body bytes `llm_log` holds.
+    pub(crate) llm_log_bytes: usize,
+}
+
+/// One model request as received, for tests.
+#[derive(Debug, Clone)]
+pub(crate) struct LlmRecord {
+    /// The JSON body; a body that is not JSON is kept as a JSON string.
+    pub(crate) body: Value,
+    pub(crate) authorization: Option<String>,
+    bytes: usize,
 }
 
 pub(crate) type Shared = Arc<Mutex<State>>;
@@ -65,13 +97,19 @@ pub(crate) async fn accept_loop(
     }
 }
 
-/// A parsed request head; the body, if any, is ignored (every call is a GET).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parsed request. Only a POST has its body read (the model API); the
+/// Paraform calls are GETs and a body sent with them is ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Request {
     pub(crate) method: String,
     pub(crate) path: String,
     pub(crate) query: String,
     pub(crate) cookies: Vec<(String, String)>,
+    /// The `Authorization` header as sent (`Bearer sk-...`), if any.
+    pub(crate) authorization: Option<String>,
+    /// `Content-Length`; a value too large for u64 reads as `u64::MAX`.
+    pub(crate) content_length: Option<u64>,
+    pub(crate) body: Vec<u8>,
 }
 
 /// A response, and how long to wait before sending it.
@@ -135,9 +173,16 @@ async fn handle_connection(mut stream: TcpStream, state: Shared) {
         Err(_) => error_page(408, "request head not received in time"),
         Ok(Err(HeadError::Closed)) => return,
         Ok(Err(HeadError::TooLarge)) => error_page(431, "request head larger than 64 KiB"),
-        Ok(Ok(head)) => match parse_head(&head) {
-            Some(request) => respond(&state, &request),
+        Ok(Ok((head, rest))) => match parse_head(&head) {
             None => error_page(400, "malformed request"),
+            Some(request) if request.method == "POST" => {
+                match read_body(&mut stream, request, rest).await {
+                    Ok(request) => respond(&state, &request),
+                    Err(None) => return,
+                    Err(Some(refusal)) => refusal,
+                }
+            }
+            Some(request) => respond(&state, &request),
         },
     };
     if response.delay_millis > 0 {
@@ -158,7 +203,9 @@ enum HeadError {
     TooLarge,
 }
 
-async fn read_head(stream: &mut TcpStream) -> Result<Vec<u8>, HeadError> {
+/// The head (without the blank line) and the bytes read after it, which
+/// begin the body.
+async fn read_head(stream: &mut TcpStream) -> Result<(Vec<u8>, Vec<u8>), HeadError> {
     let mut head = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     loop {
@@ -170,10 +217,14 @@ async fn read_head(stream: &mut TcpStream) -> Result<Vec<u8>, HeadError> {
             // A partial head is garbage, but there is no one left to answer.
             return Err(HeadError::Closed);
         }
+        // Only the new bytes (and the three before them) can complete the end.
+        let from = head.len().saturating_sub(3);
         head.extend_from_slice(&chunk[..read]);
-        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+        if let Some(end) = head[from..].windows(4).position(|w| w == b"\r\n\r\n") {
+            let end = from + end;
+            let rest = head.split_off(end + 4);
             head.truncate(end);
-            return Ok(head);
+            return Ok((head, rest));
         }
         if head.len() > MAX_HEAD_BYTES {
             return Err(HeadError::TooLarge);
@@ -181,8 +232,66 @@ async fn read_head(stream: &mut TcpStream) -> Result<Vec<u8>, HeadError> {
     }
 }
 
+/// Reads a POST body of exactly `Content-Length` bytes, `rest` being those
+/// already read with the head. `Err(Some(response))` refuses the request
+/// (411 without a length, 413 over [`MAX_BODY_BYTES`], 408 when slow);
+/// `Err(None)` means the client hung up.
+async fn read_body(
+    stream: &mut TcpStream,
+    mut request: Request,
+    mut rest: Vec<u8>,
+) -> Result<Request, Option<Response>> {
+    let Some(length) = request.content_length else {
+        return Err(Some(refusal(&request, 411, "Content-Length is required")));
+    };
+    if length > MAX_BODY_BYTES {
+        return Err(Some(refusal(
+            &request,
+            413,
+            "request body larger than 4 MiB",
+        )));
+    }
+    // Bounded by MAX_BODY_BYTES just above.
+    let length = length as usize;
+    let read = async {
+        let mut chunk = [0u8; 16 * 1024];
+        while rest.len() < length {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return false,
+                Ok(read) => rest.extend_from_slice(&chunk[..read]),
+            }
+        }
+        true
+    };
+    match tokio::time::timeout(READ_TIMEOUT, read).await {
+        Err(_) => {
+            return Err(Some(refusal(
+                &request,
+                408,
+                "request body not received in time",
+            )));
+        }
+        Ok(false) => return Err(None),
+        Ok(true) => {}
+    }
+    // One request per connection: anything after the body is ignored.
+    rest.truncate(length);
+    request.body = rest;
+    Ok(request)
+}
+
+/// An early refusal, in the error shape of the API the path belongs to.
+fn refusal(request: &Request, status: u16, message: &str) -> Response {
+    if request.path == LLM_PATH {
+        llm_error(status, message)
+    } else {
+        error_page(status, message)
+    }
+}
+
 /// Parses a request head (without the blank line); `None` for anything that
-/// is not a plausible HTTP/1.x request.
+/// is not a plausible HTTP/1.x request, including an unreadable or
+/// conflicting `Content-Length`.
 pub(crate) fn parse_head(head: &[u8]) -> Option<Request> {
     let text = std::str::from_utf8(head).ok()?;
     let mut lines = text.split("\r\n");
@@ -197,28 +306,45 @@ pub(crate) fn parse_head(head: &[u8]) -> Option<Request> {
         return None;
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let mut cookies = Vec::new();
-    for line in lines {
-        let (name, value) = line.split_once(':')?;
-        if !name.trim().eq_ignore_ascii_case("cookie") {
-            continue;
-        }
-        for pair in value.split(';') {
-            if let Some((name, value)) = pair.split_once('=') {
-                cookies.push((name.trim().to_string(), value.trim().to_string()));
-            }
-        }
-    }
-    Some(Request {
+    let mut request = Request {
         method: method.to_string(),
         path: path.to_string(),
         query: query.to_string(),
-        cookies,
-    })
+        ..Request::default()
+    };
+    for line in lines {
+        let (name, value) = line.split_once(':')?;
+        let (name, value) = (name.trim(), value.trim());
+        if name.eq_ignore_ascii_case("cookie") {
+            for pair in value.split(';') {
+                if let Some((name, value)) = pair.split_once('=') {
+                    request
+                        .cookies
+                        .push((name.trim().to_string(), value.trim().to_string()));
+                }
+            }
+        } else if name.eq_ignore_ascii_case("authorization") {
+            request.authorization = Some(value.to_string());
+        } else if name.eq_ignore_ascii_case("content-length") {
+            if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            // All digits, so the only failure is overflow: too large.
+            let length = value.parse().unwrap_or(u64::MAX);
+            if request.content_length.is_some_and(|seen| seen != length) {
+                return None;
+            }
+            request.content_length = Some(length);
+        }
+    }
+    Some(request)
 }
 
 /// Answers one request against the shared state.
 pub(crate) fn respond(state: &Mutex<State>, request: &Request) -> Response {
+    if request.method == "POST" && request.path == LLM_PATH {
+        return chat_completion(state, request);
+    }
     if request.method != "GET" {
         return error_page(404, "not found");
     }
@@ -249,6 +375,8 @@ pub(crate) fn respond(state: &Mutex<State>, request: &Request) -> Response {
     let fault = match target {
         Target::List => state.list_faults.pop_front(),
         Target::Detail => state.detail_faults.pop_front(),
+        // Never a tRPC procedure: model requests went to `chat_completion`.
+        Target::Llm => None,
     };
     let normal = match input(&request.query) {
         Err(message) => trpc_error(400, "BAD_REQUEST", &message, procedure),
@@ -401,6 +529,10 @@ fn misbehave(
             Response::json(200, &success(payload))
         }
         Fault::WrongShape => Response::json(200, &success(json!({"unexpected": true}))),
+        // Model faults: the Paraform calls have no such failure.
+        Fault::PaymentRequired | Fault::InvalidAnswer => {
+            trpc_error(500, "INTERNAL_SERVER_ERROR", "Internal error", procedure)
+        }
         Fault::Skip => normal,
         Fault::Slow { millis } => Response {
             delay_millis: millis,
@@ -428,6 +560,237 @@ pub(crate) fn trpc_error(status: u16, code: &str, message: &str, procedure: &str
     )
 }
 
+/// One chat-completion request: recorded, counted, then answered from its
+/// first user message, unless a queued model fault says otherwise. A fault
+/// is taken by every request, even a malformed one, as on the Paraform side.
+/// The answer is worked out after the lock is released, so that a long
+/// prompt holds up no other request.
+fn chat_completion(state: &Mutex<State>, request: &Request) -> Response {
+    let parsed: Result<Value, String> = serde_json::from_slice(&request.body)
+        .map_err(|error| format!("request body is not JSON: {error}"));
+    let chat = parsed
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(ChatRequest::read);
+    let (number, fault, hostile) = {
+        let mut state = lock(state);
+        // Counted by the task it names, even when the rest of it is wrong.
+        if let Some(task) = parsed.as_ref().ok().and_then(task_of) {
+            *state.llm_calls.entry(task).or_default() += 1;
+        }
+        state.llm_seen += 1;
+        record_llm(
+            &mut state,
+            LlmRecord {
+                body: parsed.unwrap_or_else(|_| {
+                    Value::String(String::from_utf8_lossy(&request.body).into_owned())
+                }),
+                authorization: request.authorization.clone(),
+                bytes: request.body.len(),
+            },
+        );
+        (state.llm_seen, state.llm_faults.pop_front(), state.hostile)
+    };
+    let chat = match chat {
+        Ok(chat) => chat,
+        // A fault still decides how the request fails; a malformed request
+        // has no answer to cut, delay or replace.
+        Err(message) => {
+            let bad = llm_error(400, &message);
+            return match fault {
+                None | Some(Fault::Skip | Fault::Truncated | Fault::InvalidAnswer) => bad,
+                Some(Fault::Slow { millis }) => Response {
+                    delay_millis: millis,
+                    ..bad
+                },
+                Some(fault) => llm_fault(fault),
+            };
+        }
+    };
+    let content = match llm::answer(chat.task, &chat.input, hostile) {
+        Ok(answer) => answer.to_string(),
+        Err(message) => return llm_error(400, &message),
+    };
+    let completion = |content: &str| Response::json(200, &envelope(number, &chat, content));
+    match fault {
+        None | Some(Fault::Skip) => completion(&content),
+        Some(Fault::InvalidAnswer) => completion(llm::INVALID_ANSWER),
+        Some(Fault::Slow { millis }) => Response {
+            delay_millis: millis,
+            ..completion(&content)
+        },
+        Some(Fault::Truncated) => {
+            let mut response = completion(&content);
+            let half = response.body.len() / 2;
+            response.body.truncate(half);
+            response
+        }
+        Some(fault) => llm_fault(fault),
+    }
+}
+
+/// Keeps a model request for the tests, forgetting the oldest ones beyond
+/// the bounds.
+fn record_llm(state: &mut State, record: LlmRecord) {
+    state.llm_log_bytes += record.bytes;
+    state.llm_log.push_back(record);
+    while state.llm_log.len() > MAX_LOGGED_LLM_REQUESTS
+        || (state.llm_log_bytes > MAX_LOGGED_LLM_BYTES && state.llm_log.len() > 1)
+    {
+        if let Some(old) = state.llm_log.pop_front() {
+            state.llm_log_bytes -= old.bytes;
+        }
+    }
+}
+
+/// The answer of a model fault that replaces the answer altogether.
+fn llm_fault(fault: Fault) -> Response {
+    match fault {
+        Fault::Unauthorized => llm_error(401, "No auth credentials found"),
+        Fault::PaymentRequired => llm_error(402, "Insufficient credits"),
+        Fault::RateLimited { retry_after_secs } => {
+            let mut response = llm_error(429, "Rate limit exceeded: too many requests");
+            response
+                .headers
+                .push(("Retry-After", retry_after_secs.to_string()));
+            response
+        }
+        Fault::ServerError => llm_error(500, "Internal server error"),
+        other => llm_error(
+            500,
+            &format!("Internal server error (fault {other:?} has no model form)"),
+        ),
+    }
+}
+
+/// What the simulator needs of a chat-completion request, checked.
+struct ChatRequest {
+    model: String,
+    task: &'static str,
+    /// The first user message: the text the answer is read from.
+    input: String,
+    /// Characters in all message contents, for the usage.
+    prompt_chars: usize,
+}
+
+impl ChatRequest {
+    fn read(body: &Value) -> Result<ChatRequest, String> {
+        let model = match body.get("model") {
+            Some(Value::String(model)) if !model.trim().is_empty() => model.clone(),
+            _ => return Err("model must be a non-empty string".to_string()),
+        };
+        if body
+            .get("temperature")
+            .is_some_and(|t| !t.is_null() && !t.is_number())
+        {
+            return Err("temperature must be a number".to_string());
+        }
+        if body
+            .get("max_tokens")
+            .is_some_and(|m| !m.is_null() && m.as_u64().is_none_or(|m| m == 0))
+        {
+            return Err("max_tokens must be a positive integer".to_string());
+        }
+        let format = body.get("response_format");
+        if format.and_then(|f| f.get("type")).and_then(Value::as_str) != Some("json_schema") {
+            return Err("response_format.type must be \"json_schema\"".to_string());
+        }
+        let schema = format.and_then(|f| f.get("json_schema"));
+        let Some(task) = task_of(body) else {
+            return Err(format!(
+                "response_format.json_schema.name must be one of {}",
+                llm::TASKS.join(", ")
+            ));
+        };
+        if schema
+            .and_then(|s| s.get("schema"))
+            .is_some_and(|s| !s.is_object())
+        {
+            return Err("response_format.json_schema.schema must be an object".to_string());
+        }
+        let Some(messages) = body.get("messages").and_then(Value::as_array) else {
+            return Err("messages must be an array".to_string());
+        };
+        let mut input = None;
+        let mut prompt_chars = 0usize;
+        for (at, message) in messages.iter().enumerate() {
+            let role = message.get("role").and_then(Value::as_str);
+            let content = message.get("content").and_then(Value::as_str);
+            let (Some(role), Some(content)) = (role, content) else {
+                return Err(format!(
+                    "messages[{at}] must have a string role and a string content"
+                ));
+            };
+            prompt_chars += content.chars().count();
+            if role == "user" && input.is_none() {
+                input = Some(content.to_string());
+            }
+        }
+        let Some(input) = input else {
+            return Err("messages must include a user message".to_string());
+        };
+        Ok(ChatRequest {
+            model,
+            task,
+            input,
+            prompt_chars,
+        })
+    }
+}
+
+/// The known task a request names in `response_format.json_schema.name`.
+fn task_of(body: &Value) -> Option<&'static str> {
+    let name = body
+        .pointer("/response_format/json_schema/name")
+        .and_then(Value::as_str)?;
+    llm::TASKS.iter().copied().find(|task| *task == name)
+}
+
+/// A `chat.completion` envelope carrying `content`, with usage and cost.
+fn envelope(number: u64, chat: &ChatRequest, content: &str) -> Value {
+    let prompt = chat.prompt_chars.div_ceil(4) as u64;
+    let completion = content.chars().count().div_ceil(4) as u64;
+    json!({
+        "id": format!("sim-chatcmpl-{number}"),
+        "object": "chat.completion",
+        "model": chat.model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": content},
+            "finish_reason": "stop",
+        }],
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "cost": cost(&chat.model, prompt, completion),
+        },
+    })
+}
+
+/// USD for the tokens at a price per million: Gemini Flash-Lite, Flash, or
+/// a generic price for anything else; to 9 decimals.
+pub(crate) fn cost(model: &str, prompt: u64, completion: u64) -> f64 {
+    let model = model.to_ascii_lowercase();
+    let (input, output) = if model.contains("flash-lite") {
+        (0.10, 0.40)
+    } else if model.contains("flash") {
+        (0.30, 2.50)
+    } else {
+        (1.0, 2.0)
+    };
+    let usd = (prompt as f64 * input + completion as f64 * output) / 1e6;
+    (usd * 1e9).round() / 1e9
+}
+
+/// An OpenAI-style error body.
+fn llm_error(status: u16, message: &str) -> Response {
+    Response::json(
+        status,
+        &json!({"error": {"code": status, "message": message}}),
+    )
+}
+
 fn error_page(status: u16, message: &str) -> Response {
     Response::json(status, &json!({"error": message}))
 }
@@ -438,8 +801,11 @@ fn reason_phrase(status: u16) -> &'static str {
         302 => "Found",
         400 => "Bad Request",
         401 => "Unauthorized",
+        402 => "Payment Required",
         404 => "Not Found",
         408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Content Too Large",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",

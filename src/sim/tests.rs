@@ -575,6 +575,7 @@ fn parse_head_reads_method_path_query_and_cookies() {
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
+            ..Request::default()
         });
         assert_eq!(parse_head(head.as_bytes()), expected, "{head}");
     }
@@ -587,6 +588,741 @@ fn parse_head_reads_method_path_query_and_cookies() {
     check("GET /  HTTP/1.1", None);
     check("get / HTTP/1.1", None);
     check("GET / HTTP/1.1\r\nno colon here", None);
+}
+
+#[test]
+fn parse_head_reads_authorization_and_content_length() {
+    let head = |extra: &str| {
+        parse_head(format!("POST /v1/chat/completions HTTP/1.1\r\n{extra}").as_bytes())
+    };
+    let request = head("authorization:  Bearer sk-sim-1 \r\nContent-Length: 42").unwrap();
+    assert_eq!(request.authorization.as_deref(), Some("Bearer sk-sim-1"));
+    assert_eq!(request.content_length, Some(42));
+    assert!(request.body.is_empty());
+    let request = head("Content-Length: 7\r\ncontent-length: 7").unwrap();
+    assert_eq!(request.content_length, Some(7));
+    assert_eq!(request.authorization, None);
+    let huge = head("Content-Length: 99999999999999999999999").unwrap();
+    assert_eq!(huge.content_length, Some(u64::MAX));
+    for bad in [
+        "Content-Length: 7\r\nContent-Length: 8",
+        "Content-Length: -1",
+        "Content-Length: 1e3",
+        "Content-Length: ",
+        "Content-Length: 4 2",
+    ] {
+        assert_eq!(head(bad), None, "{bad}");
+    }
+}
+
+// The model API (`POST /v1/chat/completions`).
+
+const ROLE_INTEL_INPUT: &str = "Company: Acme\nRole: Senior Backend Engineer\n\n\
+Company notes:\n\
+Backed by Kleiner; founders previously built payments infrastructure at a public fintech. Team of 40 in New York.\n\
+Hybrid, three days a week in our London office.\n\n\
+Selling points:\n\
+- Series A, $20M raised\n\
+- Fast process: offer within 2 weeks";
+
+const EXCITEMENT_INPUT: &str = "Company: Acme\nIndustries: ai, fintech\nInvestors: Sequoia, Elad Gil\n\
+Funding: $20M\nStage: SERIES_A\nSize: 40\nFounded: 2021\nAbout: Ledgers for robots\n\n\
+Company notes:\nBacked by a16z.";
+
+const BRIEFING_INPUT: &str = "Company: Acme\nRole: Senior Backend Engineer\nWorkplace: hybrid\n\
+Experience: 5+ years building production software\nInterview stages: 4\nCandidates interviewing: 3\n\n\
+Description:\nWhat you'll do\n• Own the payments ledger\n\n\
+Requirements:\n- MUST_HAVE: 5+ years building backend services\n- NICE_TO_HAVE: Go or Python in production\n\n\
+Screening questions:\n- Why are you interested in this company?";
+
+/// Every field of each task's answer, as the schemas name them.
+const ROLE_INTEL_FIELDS: &[&str] = &[
+    "investors",
+    "angels",
+    "funding_stage",
+    "funding_amount",
+    "founder_background",
+    "employee_count",
+    "growth_stage",
+    "process_speed",
+    "urgency_level",
+    "runway_signal",
+    "partnerships",
+    "extracted_location",
+    "location_confidence",
+    "positive_signals",
+    "negative_signals",
+];
+
+const SYSTEM_PROMPT: &str = "You read recruiting text and answer JSON only.";
+
+fn chat_body(task: &str, input: &str) -> Value {
+    json!({
+        "model": "google/gemini-2.5-flash-lite",
+        "messages": [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": input},
+        ],
+        "temperature": 0,
+        "max_tokens": 2000,
+        "response_format": {"type": "json_schema", "json_schema": {
+            "name": task, "strict": true, "schema": {"type": "object"},
+        }},
+    })
+}
+
+async fn chat(sim: &Simulator, body: &Value) -> reqwest::Response {
+    client()
+        .post(format!("{}/chat/completions", sim.llm_base_url()))
+        .bearer_auth("sk-sim-test")
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The status and the answer of a task, read from the envelope's content.
+async fn ask(sim: &Simulator, task: &str, input: &str) -> (u16, Value, Value) {
+    let response = chat(sim, &chat_body(task, input)).await;
+    let status = response.status().as_u16();
+    let envelope: Value = response.json().await.unwrap();
+    let content = envelope["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let answer = serde_json::from_str(&content).unwrap_or(Value::Null);
+    (status, envelope, answer)
+}
+
+fn keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+fn sorted<'a>(names: &[&'a str]) -> Vec<&'a str> {
+    let mut names = names.to_vec();
+    names.sort_unstable();
+    names
+}
+
+#[tokio::test]
+async fn each_task_answers_json_with_every_field_in_an_openai_envelope() {
+    let sim = Simulator::start(options()).await.unwrap();
+    assert_eq!(sim.llm_base_url(), format!("{}/v1", sim.base_url()));
+    assert_eq!(
+        format!("{}/chat/completions", sim.llm_base_url()),
+        format!("{}{LLM_PATH}", sim.base_url())
+    );
+
+    let (status, envelope, intel) = ask(&sim, "role_intel", ROLE_INTEL_INPUT).await;
+    assert_eq!(status, 200);
+    assert_eq!(keys(&intel), sorted(ROLE_INTEL_FIELDS));
+    assert_eq!(envelope["id"], "sim-chatcmpl-1");
+    assert_eq!(envelope["object"], "chat.completion");
+    assert_eq!(envelope["model"], "google/gemini-2.5-flash-lite");
+    assert_eq!(envelope["choices"][0]["index"], 0);
+    assert_eq!(envelope["choices"][0]["message"]["role"], "assistant");
+    assert_eq!(envelope["choices"][0]["finish_reason"], "stop");
+    let content = envelope["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap();
+    let prompt_chars = SYSTEM_PROMPT.chars().count() + ROLE_INTEL_INPUT.chars().count();
+    let (p, c) = (
+        prompt_chars.div_ceil(4) as u64,
+        content.chars().count().div_ceil(4) as u64,
+    );
+    let usage = &envelope["usage"];
+    assert_eq!(usage["prompt_tokens"], p);
+    assert_eq!(usage["completion_tokens"], c);
+    assert_eq!(usage["total_tokens"], p + c);
+    let cost = usage["cost"].as_f64().unwrap();
+    assert!(
+        (cost - (p as f64 * 0.10e-6 + c as f64 * 0.40e-6)).abs() < 1e-9,
+        "{cost}"
+    );
+
+    let (status, envelope, excitement) = ask(&sim, "company_excitement", EXCITEMENT_INPUT).await;
+    assert_eq!(status, 200);
+    assert_eq!(envelope["id"], "sim-chatcmpl-2");
+    assert_eq!(keys(&excitement), ["reasoning", "score", "signals"]);
+    // Sequoia (the Investors line) and a16z (the notes): 0.55 + 2 × 0.10.
+    assert_eq!(excitement["score"], json!(0.75));
+    assert!(excitement["reasoning"].as_str().unwrap().contains("Acme"));
+    assert!(
+        excitement["signals"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("backed by Andreessen Horowitz"))
+    );
+
+    let (status, _, briefing) = ask(&sim, "briefing", BRIEFING_INPUT).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        keys(&briefing),
+        [
+            "credibility",
+            "interview",
+            "must_haves",
+            "nice_to_haves",
+            "problem",
+            "red_flags",
+            "role"
+        ]
+    );
+    assert_eq!(
+        keys(&briefing["problem"]),
+        [
+            "problem_statement",
+            "solution_approach",
+            "technical_challenge",
+            "why_now"
+        ]
+    );
+    assert_eq!(
+        keys(&briefing["credibility"]),
+        [
+            "customer_status",
+            "founder_background",
+            "team_pedigree",
+            "traction_metrics"
+        ]
+    );
+    assert_eq!(
+        keys(&briefing["role"]),
+        [
+            "core_responsibility",
+            "day_to_day_tasks",
+            "impact_statement"
+        ]
+    );
+    assert_eq!(
+        keys(&briefing["interview"]),
+        ["evaluation_criteria", "prep_needed", "stages"]
+    );
+    for section in ["problem", "credibility", "role", "interview"] {
+        for (key, value) in briefing[section].as_object().unwrap() {
+            let list = matches!(
+                key.as_str(),
+                "day_to_day_tasks" | "stages" | "evaluation_criteria" | "prep_needed"
+            );
+            assert_eq!(value.is_array(), list, "{section}.{key}");
+            assert!(list || value.is_string(), "{section}.{key}");
+        }
+    }
+    assert_eq!(
+        briefing["must_haves"],
+        json!(["Must: 5+ years building backend services"])
+    );
+    assert_eq!(
+        briefing["nice_to_haves"],
+        json!(["Nice: Go or Python in production"])
+    );
+    // Three candidates interviewing is no competition worth flagging.
+    assert_eq!(briefing["red_flags"], json!([]));
+
+    // The same input, the same answer: the model is deterministic.
+    let (_, _, again) = ask(&sim, "role_intel", ROLE_INTEL_INPUT).await;
+    assert_eq!(again, intel);
+
+    assert_eq!(sim.llm_calls("role_intel"), 2);
+    assert_eq!(sim.llm_calls("company_excitement"), 1);
+    assert_eq!(sim.llm_calls("briefing"), 1);
+    assert_eq!(sim.llm_calls("summarize"), 0);
+    let requests = sim.llm_requests();
+    assert_eq!(requests.len(), 4);
+    assert_eq!(requests[0], chat_body("role_intel", ROLE_INTEL_INPUT));
+    assert_eq!(
+        requests[2]["response_format"]["json_schema"]["name"],
+        "briefing"
+    );
+    assert_eq!(
+        sim.llm_authorizations(),
+        vec![Some("Bearer sk-sim-test".to_string()); 4]
+    );
+    // Model calls are not Paraform calls.
+    assert_eq!(sim.requests(LIST_PROCEDURE), 0);
+}
+
+#[tokio::test]
+async fn a_short_form_investor_comes_back_with_its_full_name() {
+    let sim = Simulator::start(options()).await.unwrap();
+    let (status, _, intel) = ask(&sim, "role_intel", ROLE_INTEL_INPUT).await;
+    assert_eq!(status, 200);
+    assert_eq!(intel["investors"], json!(["Kleiner Perkins"]));
+    assert_eq!(intel["funding_stage"], "SERIES_A");
+    assert_eq!(intel["funding_amount"], "$20M");
+    assert_eq!(intel["employee_count"], 40);
+    assert_eq!(intel["process_speed"], "fast");
+    assert_eq!(intel["urgency_level"], "high");
+    assert_eq!(intel["extracted_location"], "New York");
+    assert_eq!(intel["location_confidence"], "medium");
+    assert!(
+        intel["founder_background"]
+            .as_str()
+            .unwrap()
+            .contains("founders previously built payments")
+    );
+    assert_eq!(
+        intel["positive_signals"],
+        json!([
+            "Series A, $20M raised",
+            "Fast process: offer within 2 weeks"
+        ])
+    );
+    let (_, _, excitement) = ask(
+        &sim,
+        "company_excitement",
+        "Company: Acme\n\nCompany notes:\nBacked by Kleiner.",
+    )
+    .await;
+    assert_eq!(excitement["signals"], json!(["backed by Kleiner Perkins"]));
+}
+
+#[tokio::test]
+async fn a_briefing_says_research_needed_for_what_the_text_does_not_say() {
+    let sim = Simulator::start(options()).await.unwrap();
+    let (status, _, briefing) = ask(&sim, "briefing", BRIEFING_INPUT).await;
+    assert_eq!(status, 200);
+    let research = |value: &Value| {
+        value
+            .as_str()
+            .is_some_and(|s| s.starts_with("[RESEARCH NEEDED: ") && s.ends_with(']'))
+    };
+    // No notes, no funding, no selling points: nothing about the company.
+    for (key, value) in briefing["problem"].as_object().unwrap() {
+        assert!(research(value), "problem.{key}: {value}");
+    }
+    for (key, value) in briefing["credibility"].as_object().unwrap() {
+        assert!(research(value), "credibility.{key}: {value}");
+    }
+    assert!(research(&briefing["role"]["impact_statement"]));
+    // What the text does say is quoted, and the gaps are marked.
+    assert_eq!(
+        briefing["role"]["core_responsibility"],
+        "Own the payments ledger"
+    );
+    let tasks = briefing["role"]["day_to_day_tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 3);
+    assert_eq!(tasks[0], "Own the payments ledger");
+    assert!(research(&tasks[1]) && research(&tasks[2]));
+    assert_eq!(
+        briefing["interview"]["stages"],
+        json!(["4 stages: [RESEARCH NEEDED: what each stage covers]"])
+    );
+    assert_eq!(
+        briefing["interview"]["evaluation_criteria"],
+        json!(["Can they show 5+ years building backend services?"])
+    );
+
+    let crowded = BRIEFING_INPUT
+        .replace("Candidates interviewing: 3", "Candidates interviewing: 14")
+        + "\n\nCompany notes:\nFounded by two ex-Stripe engineers. Revenue grew 3x.\n\nSelling points:\n- Raised $35M";
+    let (_, _, briefing) = ask(&sim, "briefing", &crowded).await;
+    assert_eq!(
+        briefing["red_flags"],
+        json!(["14 candidates already interviewing = strong competition"])
+    );
+    assert_eq!(
+        briefing["credibility"]["founder_background"],
+        "Founded by two ex-Stripe engineers."
+    );
+    assert_eq!(
+        briefing["credibility"]["traction_metrics"],
+        "Revenue grew 3x."
+    );
+    assert_eq!(briefing["problem"]["why_now"], "Recently raised $35M");
+}
+
+#[tokio::test]
+async fn hostile_text_or_the_hostile_option_comes_back_in_every_answer() {
+    let calm = Simulator::start(options()).await.unwrap();
+    let hostile = Simulator::start(SimOptions {
+        hostile: true,
+        ..options()
+    })
+    .await
+    .unwrap();
+    let scraped = format!("{ROLE_INTEL_INPUT}\n- <script>alert('scraped')</script>");
+    for task in llm::TASKS {
+        let (_, _, answer) = ask(&calm, task, BRIEFING_INPUT).await;
+        assert!(!answer.to_string().contains("<script"), "{task}");
+        for (sim, input) in [(&hostile, BRIEFING_INPUT), (&calm, scraped.as_str())] {
+            let (status, envelope, answer) = ask(sim, task, input).await;
+            assert_eq!(status, 200);
+            let content = envelope["choices"][0]["message"]["content"]
+                .as_str()
+                .unwrap();
+            assert!(serde_json::from_str::<Value>(content).is_ok());
+            let carrier = match *task {
+                "role_intel" => answer["positive_signals"]
+                    .as_array()
+                    .unwrap()
+                    .last()
+                    .unwrap()
+                    .clone(),
+                "company_excitement" => answer["reasoning"].clone(),
+                _ => {
+                    assert!(
+                        answer["red_flags"]
+                            .as_array()
+                            .unwrap()
+                            .contains(&json!(llm::HOSTILE_ANSWER))
+                    );
+                    answer["role"]["core_responsibility"].clone()
+                }
+            };
+            assert!(
+                carrier.as_str().unwrap().contains(llm::HOSTILE_ANSWER),
+                "{task}: {carrier}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn malformed_requests_get_an_openai_style_400() {
+    let sim = Simulator::start(options()).await.unwrap();
+    let unknown = chat_body("summarize", "x");
+    let mut no_user = chat_body("briefing", "x");
+    no_user["messages"].as_array_mut().unwrap().pop();
+    let mut no_model = chat_body("briefing", "x");
+    no_model.as_object_mut().unwrap().remove("model");
+    let mut bad_content = chat_body("briefing", "x");
+    bad_content["messages"][1]["content"] = json!(["parts"]);
+    let mut text_format = chat_body("briefing", "x");
+    text_format["response_format"] = json!({"type": "text"});
+    let mut bad_tokens = chat_body("briefing", "x");
+    bad_tokens["max_tokens"] = json!(-5);
+    for body in [
+        &unknown,
+        &no_user,
+        &no_model,
+        &bad_content,
+        &text_format,
+        &bad_tokens,
+        &json!([1, 2]),
+    ] {
+        let response = chat(&sim, body).await;
+        assert_eq!(response.status().as_u16(), 400, "{body}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], 400, "{body}");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+    let not_json = client()
+        .post(format!("{}{LLM_PATH}", sim.base_url()))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status().as_u16(), 400);
+    let error: Value = not_json.json().await.unwrap();
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not JSON")
+    );
+    // Every request is recorded, the unreadable one as text, unauthenticated as None.
+    let requests = sim.llm_requests();
+    assert_eq!(requests.len(), 8);
+    assert_eq!(requests[7], json!("{not json"));
+    assert_eq!(sim.llm_authorizations()[7], None);
+    // Counted by the known task they name, however wrong the rest.
+    assert_eq!(sim.llm_calls("briefing"), 4);
+    assert_eq!(sim.llm_calls("summarize"), 0);
+    assert_eq!(ask(&sim, "briefing", "x").await.0, 200);
+    assert_eq!(sim.llm_calls("briefing"), 5);
+}
+
+#[tokio::test]
+async fn every_llm_fault_behaves_as_a_provider_does_and_leaves_paraform_faults_alone() {
+    let sim = Simulator::start(options()).await.unwrap();
+    // Paraform faults queued first must survive every model request.
+    sim.inject(Target::List, Fault::ServerError, 1);
+    sim.inject(Target::Detail, Fault::Unauthorized, 1);
+    let body = chat_body("role_intel", ROLE_INTEL_INPUT);
+    let error_of =
+        |status: u16, message: &str| json!({"error": {"code": status, "message": message}});
+
+    sim.inject(Target::Llm, Fault::Unauthorized, 1);
+    let unauthorized = chat(&sim, &body).await;
+    assert_eq!(unauthorized.status().as_u16(), 401);
+    assert_eq!(
+        unauthorized.json::<Value>().await.unwrap(),
+        error_of(401, "No auth credentials found")
+    );
+
+    sim.inject(Target::Llm, Fault::PaymentRequired, 1);
+    let payment = chat(&sim, &body).await;
+    assert_eq!(payment.status().as_u16(), 402);
+    assert_eq!(
+        payment.json::<Value>().await.unwrap(),
+        error_of(402, "Insufficient credits")
+    );
+
+    sim.inject(
+        Target::Llm,
+        Fault::RateLimited {
+            retry_after_secs: 9,
+        },
+        1,
+    );
+    let limited = chat(&sim, &body).await;
+    assert_eq!(limited.status().as_u16(), 429);
+    assert_eq!(limited.headers()["retry-after"], "9");
+    assert_eq!(limited.json::<Value>().await.unwrap()["error"]["code"], 429);
+
+    sim.inject(Target::Llm, Fault::ServerError, 1);
+    let failed = chat(&sim, &body).await;
+    assert_eq!(failed.status().as_u16(), 500);
+    assert_eq!(failed.json::<Value>().await.unwrap()["error"]["code"], 500);
+
+    sim.inject(Target::Llm, Fault::InvalidAnswer, 1);
+    let invalid = chat(&sim, &body).await;
+    assert_eq!(invalid.status().as_u16(), 200);
+    let envelope: Value = invalid.json().await.unwrap();
+    let content = envelope["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap();
+    assert!(serde_json::from_str::<Value>(content).is_err(), "{content}");
+    assert!(envelope["usage"]["completion_tokens"].as_u64().unwrap() > 0);
+    assert!(envelope["usage"]["cost"].as_f64().unwrap() > 0.0);
+
+    sim.inject(Target::Llm, Fault::Truncated, 1);
+    let truncated = chat(&sim, &body).await;
+    assert_eq!(truncated.status().as_u16(), 200);
+    let bytes = truncated.bytes().await.unwrap();
+    assert!(!bytes.is_empty());
+    assert!(serde_json::from_slice::<Value>(&bytes).is_err());
+
+    // A stall past the client's timeout, then the normal answer for whoever waits.
+    sim.inject(Target::Llm, Fault::Slow { millis: 400 }, 2);
+    let stalled = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(100))
+        .build()
+        .unwrap()
+        .post(format!("{}{LLM_PATH}", sim.base_url()))
+        .json(&body)
+        .send()
+        .await;
+    assert!(stalled.is_err_and(|error| error.is_timeout()));
+    let started = std::time::Instant::now();
+    let (status, _, answer) = ask(&sim, "role_intel", ROLE_INTEL_INPUT).await;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(400));
+    assert_eq!(status, 200);
+    assert_eq!(answer["investors"], json!(["Kleiner Perkins"]));
+
+    // Faults that only a website shows answer 500; Skip lets one through.
+    for fault in [
+        Fault::RedirectToLogin,
+        Fault::Html,
+        Fault::Endless,
+        Fault::EmptyList,
+        Fault::WrongShape,
+    ] {
+        sim.inject(Target::Llm, fault, 1);
+        assert_eq!(chat(&sim, &body).await.status().as_u16(), 500, "{fault:?}");
+    }
+    sim.inject(Target::Llm, Fault::Skip, 1);
+    sim.inject(Target::Llm, Fault::PaymentRequired, 2);
+    assert_eq!(chat(&sim, &body).await.status().as_u16(), 200);
+    assert_eq!(chat(&sim, &body).await.status().as_u16(), 402);
+    assert_eq!(chat(&sim, &body).await.status().as_u16(), 402);
+    assert_eq!(chat(&sim, &body).await.status().as_u16(), 200);
+    // Faulted requests are counted and recorded like the others.
+    assert_eq!(sim.llm_calls("role_intel"), 17);
+    assert_eq!(sim.llm_requests().len(), 17);
+
+    // The Paraform queues are intact, and Paraform requests leave the model's alone.
+    sim.inject(Target::Llm, Fault::ServerError, 1);
+    assert_eq!(
+        call(&sim, LIST_PROCEDURE, json!({}))
+            .await
+            .status()
+            .as_u16(),
+        500
+    );
+    assert_eq!(
+        call(&sim, LIST_PROCEDURE, json!({}))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    let id = first_id(&sim);
+    assert_eq!(
+        call(&sim, SIMPLE_PROCEDURE, json!({"role_id": id}))
+            .await
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        call(&sim, SIMPLE_PROCEDURE, json!({"role_id": id}))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(chat(&sim, &body).await.status().as_u16(), 500);
+    assert_eq!(chat(&sim, &body).await.status().as_u16(), 200);
+
+    // The model faults have no Paraform form: 500 there.
+    sim.inject(Target::List, Fault::PaymentRequired, 1);
+    sim.inject(Target::List, Fault::InvalidAnswer, 1);
+    assert_eq!(
+        call(&sim, LIST_PROCEDURE, json!({}))
+            .await
+            .status()
+            .as_u16(),
+        500
+    );
+    assert_eq!(
+        call(&sim, LIST_PROCEDURE, json!({}))
+            .await
+            .status()
+            .as_u16(),
+        500
+    );
+
+    sim.inject(Target::Llm, Fault::ServerError, 3);
+    sim.clear_faults();
+    assert_eq!(chat(&sim, &body).await.status().as_u16(), 200);
+}
+
+#[test]
+fn cost_follows_the_model_price() {
+    use super::server::cost;
+    assert_eq!(cost("google/gemini-2.5-flash-lite", 1_000, 100), 0.00014);
+    assert_eq!(cost("google/gemini-2.5-flash", 1_000, 100), 0.00055);
+    assert_eq!(cost("GOOGLE/GEMINI-2.5-FLASH-LITE", 1_000, 100), 0.00014);
+    assert_eq!(cost("openai/gpt-4o", 1_000, 100), 0.0012);
+    assert_eq!(cost("anything", 1, 0), 0.000001);
+    assert_eq!(cost("anything", 0, 0), 0.0);
+    // Rounded to 9 decimals.
+    assert_eq!(cost("google/gemini-2.5-flash-lite", 1, 1), 0.0000005);
+    assert_eq!(cost("x", 123_456_789, 0), 123.456789);
+}
+
+#[test]
+fn post_bodies_are_bounded_and_need_a_length() {
+    let sim = Simulator::start_in_thread(options()).unwrap();
+    let no_length = raw(
+        &sim,
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    assert!(
+        no_length.starts_with("HTTP/1.1 411 Length Required\r\n"),
+        "{no_length}"
+    );
+    assert!(
+        no_length.ends_with(r#"{"error":{"code":411,"message":"Content-Length is required"}}"#)
+    );
+    let chunked = raw(
+        &sim,
+        b"POST /v1/chat/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+    );
+    assert!(chunked.starts_with("HTTP/1.1 411"), "{chunked}");
+    let too_large = format!(
+        "POST {LLM_PATH} HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+        4 * 1024 * 1024 + 1
+    );
+    let answer = raw(&sim, too_large.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains(r#""code":413"#));
+    let absurd =
+        format!("POST {LLM_PATH} HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n");
+    assert!(raw(&sim, absurd.as_bytes()).starts_with("HTTP/1.1 413"));
+    let garbled = format!("POST {LLM_PATH} HTTP/1.1\r\nContent-Length: ten\r\n\r\n");
+    assert!(raw(&sim, garbled.as_bytes()).starts_with("HTTP/1.1 400"));
+    // None of those reached the model.
+    assert!(sim.llm_requests().is_empty());
+    // A client that hangs up inside the body gets no answer and leaves no trace.
+    {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", sim.port())).unwrap();
+        stream
+            .write_all(
+                format!("POST {LLM_PATH} HTTP/1.1\r\nContent-Length: 100\r\n\r\n{{").as_bytes(),
+            )
+            .unwrap();
+    }
+
+    // A body in pieces, some of it sent with the head, is read whole; bytes
+    // past the length are ignored.
+    let body = chat_body("role_intel", ROLE_INTEL_INPUT).to_string();
+    let (first, second) = body.split_at(body.len() / 3);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", sim.port())).unwrap();
+    stream
+        .write_all(
+            format!(
+                "POST {LLM_PATH} HTTP/1.1\r\nAuthorization: Bearer sk-raw\r\nContent-Length: {}\r\n\r\n{first}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    stream.write_all(second.as_bytes()).unwrap();
+    stream.write_all(b"GARBAGE AFTER THE BODY").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.contains("sim-chatcmpl-"));
+    assert_eq!(sim.llm_requests().len(), 1);
+    assert_eq!(
+        sim.llm_authorizations(),
+        vec![Some("Bearer sk-raw".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn get_requests_are_unchanged_by_the_model_api() {
+    let sim = Simulator::start(options()).await.unwrap();
+    // A GET with a body is still answered from its query alone.
+    let (status, body) = call_json(&sim, LIST_PROCEDURE, json!({})).await;
+    assert_eq!(status, 200);
+    let with_body = client()
+        .get(url(&sim, LIST_PROCEDURE, &json!({})))
+        .header(
+            "Cookie",
+            format!("{SESSION_COOKIE}={}", sim.session_token()),
+        )
+        .body("ignored")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_body.status().as_u16(), 200);
+    assert_eq!(with_body.json::<Value>().await.unwrap(), body);
+    // The model API is POST only, and POST is nothing else.
+    let get = client()
+        .get(format!("{}{LLM_PATH}", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status().as_u16(), 404);
+    let post = client()
+        .post(url(&sim, LIST_PROCEDURE, &json!({})))
+        .header(
+            "Cookie",
+            format!("{SESSION_COOKIE}={}", sim.session_token()),
+        )
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status().as_u16(), 404);
+    assert_eq!(sim.requests(LIST_PROCEDURE), 2);
+    assert!(sim.llm_requests().is_empty());
 }
 
 // A simplified reading of SCORING.md, independent of the generator, to show

@@ -11,9 +11,10 @@ use serde_json::Value;
 
 use crate::evaluate::{Breakdown, Tier, Trend};
 use crate::intel::sanitize_html;
+use crate::llm::{Briefing, StoredBriefing, is_gap};
 use crate::role::{format_number, number_at, strings_at, text_at};
 use crate::rules::Lists;
-use crate::store::{ChangeRow, Db, RunRow, SiteRole, VersionRow};
+use crate::store::{CachedAnswer, ChangeRow, Db, RunRow, SiteRole, VersionRow};
 use crate::track::ChangeKind;
 
 /// Recent changes shown on the changes page and in the feed.
@@ -36,6 +37,8 @@ pub struct SiteData {
     pub all_runs: Vec<RunRow>,
     pub changes_by_role: HashMap<String, Vec<ChangeRow>>,
     pub versions_by_role: HashMap<String, Vec<VersionRow>>,
+    /// Model-written briefings by role id, read once per build.
+    pub briefings: HashMap<String, StoredBriefing>,
     pub database_bytes: u64,
     pub schema_version: i64,
 }
@@ -163,6 +166,49 @@ pub struct ComponentView {
     pub detail: String,
 }
 
+/// A role's briefing as its page shows it. Every string was written by a
+/// model: untrusted like scraped text (cleaned here, escaped by askama,
+/// never `|safe`) and unchecked, so its provenance is printed beside it.
+#[derive(Debug, Clone)]
+pub struct BriefingView {
+    /// The model that wrote it, as the cache recorded it.
+    pub model: String,
+    /// When it was written: `2025-12-19T12:00:00Z`, and `2025-12-19`.
+    pub created_at: String,
+    pub date: String,
+    /// Parts that are still `[RESEARCH NEEDED]`, of how many (`Briefing::gaps`).
+    pub gaps: usize,
+    pub total: usize,
+    /// Problem, Credibility, Role, Requirements, Interview, Red flags.
+    pub sections: Vec<BriefingSectionView>,
+}
+
+/// One heading of a briefing and its lines, in reading order.
+#[derive(Debug, Clone)]
+pub struct BriefingSectionView {
+    pub name: &'static str,
+    pub lines: Vec<BriefingLineView>,
+}
+
+/// A label and its text, or its list when the model gave several items.
+#[derive(Debug, Clone)]
+pub struct BriefingLineView {
+    pub label: &'static str,
+    /// Never empty: a part the model left empty shows as one gap item.
+    pub items: Vec<BriefingItemView>,
+    /// Shown as a list (more than one item).
+    pub list: bool,
+    /// Every item is a gap (the whole part is still to research).
+    pub gap: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct BriefingItemView {
+    pub text: String,
+    /// A `[RESEARCH NEEDED: …]` item (or an empty one): marked on the page.
+    pub gap: bool,
+}
+
 /// One day of the changes page.
 #[derive(Debug, Clone)]
 pub struct ChangeDay {
@@ -278,9 +324,85 @@ pub fn load(
         all_runs: db.all_runs()?,
         changes_by_role: db.changes_by_role()?,
         versions_by_role: db.versions_by_role()?,
+        briefings: load_briefings(db)?,
         database_bytes: db.size_bytes(),
         schema_version: db.schema_version()?,
     })
+}
+
+/// Every role's briefing by role id (`db.briefings()`), for the site and
+/// the digest.
+pub fn load_briefings(db: &Db) -> Result<HashMap<String, StoredBriefing>> {
+    Ok(parse_briefings(db.briefings()?))
+}
+
+/// Cached briefing answers read as [`Briefing`]s. One that does not parse
+/// (written under an older schema, or damaged) is left out: a role shows no
+/// briefing rather than a wrong one, and the build goes on.
+pub fn parse_briefings(answers: HashMap<String, CachedAnswer>) -> HashMap<String, StoredBriefing> {
+    answers
+        .into_iter()
+        .filter_map(|(role_id, cached)| {
+            let briefing = serde_json::from_str::<Briefing>(cached.answer.as_deref()?).ok()?;
+            Some((
+                role_id,
+                StoredBriefing {
+                    briefing,
+                    model: cached.model,
+                    prompt_version: cached.prompt_version,
+                    created_at: cached.created_at,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// What the role page shows of a briefing: `Briefing::lines` grouped by
+/// section, each item cleaned to one line and marked when it is a gap.
+pub fn briefing_view(stored: &StoredBriefing) -> BriefingView {
+    let (gaps, total) = stored.briefing.gaps();
+    let mut sections: Vec<BriefingSectionView> = Vec::new();
+    for line in stored.briefing.lines() {
+        let mut items: Vec<BriefingItemView> = line
+            .items
+            .iter()
+            .map(|item| BriefingItemView {
+                text: crate::text::one_line(item),
+                gap: is_gap(item),
+            })
+            .collect();
+        if items.is_empty() {
+            items.push(BriefingItemView {
+                text: "(none given)".into(),
+                // No red flags is an answer; any other empty part is a gap.
+                gap: line.label != "Red flags",
+            });
+        }
+        for item in items.iter_mut().filter(|i| i.text.is_empty()) {
+            item.text = "(not given)".into();
+        }
+        let view = BriefingLineView {
+            label: line.label,
+            list: items.len() > 1,
+            gap: items.iter().all(|i| i.gap),
+            items,
+        };
+        match sections.last_mut() {
+            Some(section) if section.name == line.section => section.lines.push(view),
+            _ => sections.push(BriefingSectionView {
+                name: line.section,
+                lines: vec![view],
+            }),
+        }
+    }
+    BriefingView {
+        model: crate::text::one_line(&stored.model),
+        created_at: crate::text::one_line(&stored.created_at),
+        date: crate::text::one_line(&date_only(Some(&stored.created_at))),
+        gaps,
+        total,
+        sections,
+    }
 }
 
 /// The role page's file name: safe on any file system and in any URL,
@@ -670,6 +792,82 @@ pub fn history(data: &SiteData, role: &RoleView) -> (Vec<ChangeView>, Vec<Versio
 mod tests {
     use super::*;
     use crate::store::{RoleRow, SiteRole};
+
+    fn cached(answer: Option<&str>) -> CachedAnswer {
+        CachedAnswer {
+            key: "k".into(),
+            task: "briefing".into(),
+            model: "m\u{202e}x".into(),
+            prompt_version: "1".into(),
+            subject: None,
+            answer: answer.map(str::to_string),
+            error: None,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            cost_usd: 0.0,
+            created_at: "2025-12-19T12:00:00Z".into(),
+        }
+    }
+
+    /// An answer that is not a briefing (old schema, damage) is skipped,
+    /// never an error that stops the build.
+    #[test]
+    fn unparsable_briefings_are_skipped() {
+        let good = serde_json::to_string(&Briefing::default()).unwrap();
+        let answers = [
+            ("paraform:good".to_string(), cached(Some(&good))),
+            (
+                "paraform:old".to_string(),
+                cached(Some("{\"summary\": \"x\"}")),
+            ),
+            ("paraform:junk".to_string(), cached(Some("[[[["))),
+            ("paraform:none".to_string(), cached(None)),
+        ];
+        let parsed = parse_briefings(answers.into_iter().collect());
+        assert_eq!(parsed.keys().collect::<Vec<_>>(), ["paraform:good"]);
+        assert_eq!(parsed["paraform:good"].model, "m\u{202e}x");
+    }
+
+    #[test]
+    fn briefing_view_groups_sections_and_marks_gaps() {
+        let stored = StoredBriefing {
+            briefing: Briefing {
+                red_flags: Vec::new(),
+                must_haves: vec!["Rust\u{202e}".into(), "[RESEARCH NEEDED: level]".into()],
+                ..Briefing::default()
+            },
+            model: "m\u{202e}x".into(),
+            prompt_version: "1".into(),
+            created_at: "2025-12-19T12:00:00Z".into(),
+        };
+        let view = briefing_view(&stored);
+        assert_eq!(view.model, "mx");
+        assert_eq!(view.date, "2025-12-19");
+        let names: Vec<&str> = view.sections.iter().map(|s| s.name).collect();
+        assert_eq!(
+            names,
+            [
+                "Problem",
+                "Credibility",
+                "Role",
+                "Requirements",
+                "Interview",
+                "Red flags"
+            ]
+        );
+        assert_eq!((view.gaps, view.total), stored.briefing.gaps());
+        let requirements = &view.sections[3].lines;
+        assert_eq!(requirements[0].label, "Must have");
+        assert!(requirements[0].list && !requirements[0].gap);
+        assert_eq!(requirements[0].items[0].text, "Rust");
+        assert!(!requirements[0].items[0].gap && requirements[0].items[1].gap);
+        // Empty parts show as gaps, except an empty list of red flags.
+        let empty = &view.sections[0].lines[0];
+        assert!(empty.gap && empty.items[0].text == "(not given)");
+        assert!(requirements[1].gap && requirements[1].items[0].text == "(none given)");
+        let flags = &view.sections[5].lines[0];
+        assert!(!flags.gap && flags.items[0].text == "(none given)");
+    }
 
     /// NUL and U+202E in scraped names never reach a page (issue 12, item 8).
     #[test]

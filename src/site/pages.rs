@@ -2,9 +2,9 @@
 //! structs that feed them and one render function per page, plus the
 //! stylesheet and table script they load.
 //!
-//! Everything scraped is untrusted: templates are `.html`, so askama escapes
-//! every value; only the sanitised role HTML and our own chart SVGs go in with
-//! `|safe`. Links are relative (`root` is `""` at the top, `"../"` in
+//! Everything scraped is untrusted, and so is everything a model wrote (the
+//! briefings): templates are `.html`, so askama escapes every value; only
+//! the sanitised role HTML and our own chart SVGs go in with `|safe`. Links are relative (`root` is `""` at the top, `"../"` in
 //! `roles/`), so the site works from `file://` and under any URL prefix.
 
 use std::cell::RefCell;
@@ -16,7 +16,7 @@ use askama::Template;
 use crate::health::Health;
 use crate::site::Charts;
 use crate::site::model::{
-    self, ChangeDay, ChangeView, Header, RoleDetail, RoleView, SiteData, VersionView,
+    self, BriefingView, ChangeDay, ChangeView, Header, RoleDetail, RoleView, SiteData, VersionView,
 };
 use crate::store::RunRow;
 
@@ -146,9 +146,11 @@ pub fn health_page(data: &SiteData, health: &Health, charts: &Charts) -> askama:
     .render()
 }
 
-/// `roles/<file>.html` (at `role.page`): everything about one role.
+/// `roles/<file>.html` (at `role.page`): everything about one role, with
+/// its briefing when a model wrote one (`data.briefings`).
 pub fn role_page(data: &SiteData, role: &RoleView, detail: &RoleDetail) -> askama::Result<String> {
     let (changes, versions) = model::history(data, role);
+    let briefing = data.briefings.get(&role.id).map(model::briefing_view);
     RolePage {
         root: ROLE_ROOT,
         header: &data.header,
@@ -164,6 +166,7 @@ pub fn role_page(data: &SiteData, role: &RoleView, detail: &RoleDetail) -> askam
             .unwrap_or_default(),
         role,
         detail,
+        briefing,
         changes,
         versions,
     }
@@ -349,6 +352,8 @@ struct RolePage<'a> {
     facts: Vec<(&'static str, &'a str)>,
     reasons: Vec<(&'static str, &'a str)>,
     gone_at: String,
+    /// The model-written briefing (`templates/briefing.html`), if any.
+    briefing: Option<BriefingView>,
     changes: Vec<ChangeView>,
     versions: Vec<VersionView>,
 }
@@ -456,6 +461,7 @@ mod tests {
     use super::*;
     use crate::evaluate::{Tier, Trend};
     use crate::health::{DatabaseHealth, Level, SessionHealth, SessionState};
+    use crate::llm::{Briefing, BriefingProblem, BriefingRole, StoredBriefing};
     use crate::site::model::{ComponentView, ScoreView};
     use crate::store::{ChangeRow, DigestRow, RunStatus, VersionRow};
     use crate::track::ChangeKind;
@@ -570,6 +576,10 @@ mod tests {
             roles_qualified: 3,
             errors: vec![format!("fetch failed {SCRIPT}")],
             duration_ms: Some(61_500),
+            llm_calls: 0,
+            llm_tokens: 0,
+            llm_cost_usd: 0.0,
+            llm_error: None,
         }
     }
 
@@ -603,6 +613,7 @@ mod tests {
             all_runs: Vec::new(),
             changes_by_role: HashMap::new(),
             versions_by_role: HashMap::new(),
+            briefings: HashMap::new(),
             database_bytes: 0,
             schema_version: 1,
         }
@@ -653,8 +664,43 @@ mod tests {
             versions_by_role: [("paraform:abc123".to_string(), versions)]
                 .into_iter()
                 .collect(),
+            briefings: [("paraform:abc123".to_string(), briefing())]
+                .into_iter()
+                .collect(),
             database_bytes: 3 * 1024 * 1024,
             ..empty_data()
+        }
+    }
+
+    const GAP: &str = "[RESEARCH NEEDED: recent funding round]";
+
+    /// A briefing with hostile text in a field, a list item and the model
+    /// name, one gap in a text part and one in a list.
+    fn briefing() -> StoredBriefing {
+        StoredBriefing {
+            briefing: Briefing {
+                problem: BriefingProblem {
+                    problem_statement: format!("Payments ledgers {SCRIPT}"),
+                    technical_challenge: "Exactly-once payouts".into(),
+                    solution_approach: format!("Event sourcing {ATTR}"),
+                    why_now: GAP.into(),
+                },
+                role: BriefingRole {
+                    core_responsibility: "Own the payouts service".into(),
+                    day_to_day_tasks: vec![
+                        "Design the ledger API".into(),
+                        "[RESEARCH NEEDED: on-call load]".into(),
+                        format!("Review <b>{SCRIPT}</b>"),
+                    ],
+                    impact_statement: "Every payout runs through it".into(),
+                },
+                must_haves: vec!["5+ years: Rust (payments)".into()],
+                red_flags: vec![format!("No CTO = delivery risk {SCRIPT}")],
+                ..Briefing::default()
+            },
+            model: format!("gpt-test {SCRIPT}"),
+            prompt_version: "1".into(),
+            created_at: "2025-12-18T09:30:00Z".into(),
         }
     }
 
@@ -690,6 +736,7 @@ mod tests {
             last_run_age_hours: last_run.as_ref().map(|_| 2.5),
             next_scrape: last_run.as_ref().map(|_| "2025-12-19T18:00:00Z".into()),
             next_digest: None,
+            llm: crate::health::LlmHealth::default(),
             last_ok_run_at: last_run.as_ref().map(|r| r.started_at.clone()),
             last_digest: last_run.as_ref().map(|_| DigestRow {
                 id: 1,
@@ -901,6 +948,95 @@ mod tests {
             html.find("Version 2").unwrap() < html.find("Version 1").unwrap(),
             "versions newest first"
         );
+    }
+
+    #[test]
+    fn role_page_shows_the_briefing_with_gaps_marked() {
+        let data = sample_data();
+        let html = role_page(&data, &data.roles[0], &detail()).unwrap();
+        check_page("role with briefing", &html);
+        assert!(html.contains("<section class=\"briefing\" aria-labelledby=\"briefing\">"));
+        assert!(html.contains(
+            "Written by the model <code>gpt-test &#60;script&#62;alert(1)&#60;/script&#62;</code> on <time datetime=\"2025-12-18T09:30:00Z\">2025-12-18</time>; not checked by a person. Gaps are marked."
+        ), "{html}");
+        let (gaps, total) = briefing().briefing.gaps();
+        assert!(gaps > 0);
+        assert!(
+            html.contains(&format!("{gaps} of {total} parts still to research")),
+            "{html}"
+        );
+        // Gaps are marked and shown as the model wrote them.
+        assert!(
+            html.contains(&format!("<dd class=\"gap\">{GAP}</dd>")),
+            "{html}"
+        );
+        assert!(html.contains("<dt class=\"gap\">Why now</dt>"));
+        assert!(html.contains("<li class=\"gap\">[RESEARCH NEEDED: on-call load]</li>"));
+        assert!(html.contains("<li>Design the ledger API</li>"));
+        assert!(html.contains("<dd>Own the payouts service</dd>"));
+        assert!(html.contains("<dt>Core responsibility</dt>"));
+        // Hostile model text is text.
+        assert!(html.contains("Payments ledgers &#60;script&#62;alert(1)&#60;/script&#62;"));
+        assert!(html.contains("Review &#60;b&#62;&#60;script&#62;"));
+        assert!(html.contains("No CTO = delivery risk &#60;script&#62;"));
+        assert!(!html.contains("<script") && !html.contains("<b>"));
+        // Sections in reading order, before the rest of the page.
+        let at = |needle: &str| {
+            html.find(needle)
+                .unwrap_or_else(|| panic!("missing {needle}"))
+        };
+        let order = [
+            "<h3>Problem</h3>",
+            "<h3>Credibility</h3>",
+            "<h3>Role</h3>",
+            "<h3>Requirements</h3>",
+            "<h3>Interview</h3>",
+            "<h3>Red flags</h3>",
+            "<h2>Qualification</h2>",
+        ];
+        for pair in order.windows(2) {
+            assert!(at(pair[0]) < at(pair[1]), "{} before {}", pair[0], pair[1]);
+        }
+    }
+
+    #[test]
+    fn role_without_a_briefing_shows_no_section() {
+        let data = sample_data();
+        let html = role_page(&data, &data.roles[1], &detail()).unwrap();
+        check_page("role without briefing", &html);
+        assert!(!html.contains("class=\"briefing\""));
+        assert!(!html.contains("Briefing"));
+        assert!(!html.contains("Written by the model"));
+    }
+
+    #[test]
+    fn a_complete_briefing_says_so() {
+        let mut data = sample_data();
+        let mut complete = briefing();
+        let b = &mut complete.briefing;
+        b.problem.why_now = "Series B in November".into();
+        for text in [
+            &mut b.credibility.founder_background,
+            &mut b.credibility.team_pedigree,
+            &mut b.credibility.traction_metrics,
+            &mut b.credibility.customer_status,
+        ] {
+            *text = "Known".into();
+        }
+        b.role.day_to_day_tasks.retain(|t| !crate::llm::is_gap(t));
+        b.nice_to_haves = vec!["Go".into()];
+        b.interview.stages = vec!["Screen".into(), "Onsite".into()];
+        b.interview.evaluation_criteria = vec!["Can they ship?".into()];
+        b.interview.prep_needed = vec!["Ledger design".into()];
+        b.red_flags.clear();
+        assert_eq!(b.gaps().0, 0);
+        data.briefings.insert(data.roles[0].id.clone(), complete);
+        let html = role_page(&data, &data.roles[0], &detail()).unwrap();
+        check_page("complete briefing", &html);
+        assert!(html.contains("nothing left to research"));
+        assert!(!html.contains("class=\"gap\""), "{html}");
+        // No red flags is an answer, not a gap.
+        assert!(html.contains("<dd>(none given)</dd>"));
     }
 
     #[test]

@@ -15,12 +15,14 @@ mod alerts;
 mod backup;
 mod changes;
 mod digests;
+mod llm;
 mod roles;
 mod runs;
 
 pub use alerts::AlertRow;
 pub use changes::{ChangeRow, RecentChanges, VersionRow};
 pub use digests::{DigestRow, DigestWrite};
+pub use llm::{CachedAnswer, LlmUsage};
 pub use roles::{
     DetailWrite, Evaluation, RoleExplained, RoleFilter, RoleRow, RoleWrite, SiteRole, StoredRole,
 };
@@ -267,7 +269,7 @@ mod tests {
     #[test]
     fn in_memory_database_has_every_migration() {
         let db = Db::open_in_memory().unwrap();
-        assert_eq!(db.schema_version().unwrap(), 5);
+        assert_eq!(db.schema_version().unwrap(), 6);
         assert_eq!(db.path(), None);
     }
 
@@ -304,7 +306,7 @@ mod tests {
         let path = dir.path().join("nested").join("air.db");
         let db = Db::open(&path).unwrap();
         assert_eq!(db.path(), Some(path.as_path()));
-        assert_eq!(db.schema_version().unwrap(), 5);
+        assert_eq!(db.schema_version().unwrap(), 6);
     }
 
     #[test]

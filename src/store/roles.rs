@@ -21,6 +21,9 @@ pub struct StoredRole {
     /// The latest detail JSON, if a detail call ever succeeded.
     pub detail: Option<String>,
     pub evaluation: Option<Evaluation>,
+    /// The `llm_cache` answers its verdict and briefing were made from.
+    pub intel_key: Option<String>,
+    pub briefing_key: Option<String>,
 }
 
 /// A role's stored verdict, as written: equal values mean nothing to write.
@@ -129,7 +132,8 @@ impl Db {
     pub fn stored_roles(&self, source: Option<&str>) -> Result<HashMap<String, StoredRole>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, status, content_hash, raw, detail, tier, combined_score, engineer_score,
-                    headhunter_score, excitement_score, reasons, signals, score_breakdown, trend
+                    headhunter_score, excitement_score, reasons, signals, score_breakdown, trend,
+                    intel_key, briefing_key
              FROM roles WHERE ?1 IS NULL OR source = ?1",
         )?;
         let rows = stmt.query_map([source], stored_role)?;
@@ -425,6 +429,8 @@ fn stored_role(r: &Row<'_>) -> rusqlite::Result<StoredRole> {
         raw: r.get("raw")?,
         detail: r.get("detail")?,
         evaluation,
+        intel_key: r.get("intel_key")?,
+        briefing_key: r.get("briefing_key")?,
     })
 }
 

@@ -75,6 +75,11 @@ pub struct RunRow {
     pub roles_qualified: i64,
     pub errors: Vec<String>,
     pub duration_ms: Option<i64>,
+    /// Model requests sent (`[llm]`), tokens, cost in USD, and why calls stopped.
+    pub llm_calls: i64,
+    pub llm_tokens: i64,
+    pub llm_cost_usd: f64,
+    pub llm_error: Option<String>,
 }
 
 impl Db {
@@ -169,8 +174,10 @@ impl StoreTx<'_> {
 }
 
 /// The columns `run_row` reads, by name.
-const RUN_SELECT: &str = "SELECT id, started_at, finished_at, status, trigger, roles_seen, roles_new,
-        roles_changed, roles_gone, roles_reappeared, roles_qualified, errors, duration_ms FROM runs";
+const RUN_SELECT: &str =
+    "SELECT id, started_at, finished_at, status, trigger, roles_seen, roles_new,
+        roles_changed, roles_gone, roles_reappeared, roles_qualified, errors, duration_ms,
+        llm_calls, llm_tokens, llm_cost_usd, llm_error FROM runs";
 
 fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
     let errors: String = r.get("errors")?;
@@ -189,6 +196,10 @@ fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
         // A hand-edited errors column must not stop a report.
         errors: serde_json::from_str(&errors).unwrap_or_else(|_| vec![errors]),
         duration_ms: r.get("duration_ms")?,
+        llm_calls: r.get("llm_calls")?,
+        llm_tokens: r.get("llm_tokens")?,
+        llm_cost_usd: r.get("llm_cost_usd")?,
+        llm_error: r.get("llm_error")?,
     })
 }
 

@@ -263,6 +263,30 @@ impl Sandbox {
         self.write_file("air-demand.toml", &text);
     }
 
+    /// Appends an `[llm]` section pointing at the simulator's model, with
+    /// quick timeouts; `extra` lines go inside it (and win over these).
+    pub fn enable_llm(&self, extra: &str) {
+        let path = self.path().join("air-demand.toml");
+        let config = std::fs::read_to_string(&path).expect("reading the test config");
+        let defaults = [
+            "enabled = true".to_string(),
+            format!("base_url = \"{}/v1\"", self.sim.base_url()),
+            "timeout_secs = 5".to_string(),
+            "max_retries = 1".to_string(),
+        ];
+        let given = |line: &String| {
+            let key = line.split('=').next().unwrap_or("").trim();
+            extra
+                .lines()
+                .any(|l| l.split('=').next().unwrap_or("").trim() == key)
+        };
+        let lines: Vec<String> = defaults.into_iter().filter(|l| !given(l)).collect();
+        self.write_file(
+            "air-demand.toml",
+            &format!("{config}\n[llm]\n{}\n{extra}\n", lines.join("\n")),
+        );
+    }
+
     pub fn write_file(&self, name: &str, text: &str) {
         std::fs::write(self.path().join(name), text).expect("writing a test file");
     }

@@ -1,0 +1,627 @@
+//! When the model is asked, in a scrape's fetch phase (before the run's
+//! transaction, like detail calls): role intel for every role with a detail,
+//! then company excitement for uncertain qualified roles and briefings for
+//! the best QUALIFIED ones. The cache answers first; only a new input costs
+//! a call, and only within the run's budget. Nothing here fails a scrape:
+//! an unreachable, refused or nonsensical model leaves the rules' verdict,
+//! and says so in the run's warnings.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use super::{Briefing, CompanyExcitement, RoleIntel, Task, cache_key, input, normalise_company};
+use crate::config::{Env, LlmConfig};
+use crate::evaluate::{ModelExcitement, evaluate};
+use crate::fetch::llm::{ChatClient, ChatError, ChatRequest, ChatSettings};
+use crate::intel::{Intel, ModelFacts, read_detail};
+use crate::progress::Progress;
+use crate::role::{strings_at, text_at, timestamp};
+use crate::rules::{Lists, Rules};
+use crate::store::{CachedAnswer, Db, LlmUsage};
+
+/// One role as the model phase sees it.
+pub struct RoleInput<'a> {
+    pub id: &'a str,
+    pub raw: &'a Value,
+    /// Fetched in this run, else the stored one.
+    pub detail: Option<Value>,
+}
+
+/// What the model contributed to a run.
+#[derive(Debug, Default)]
+pub struct Enrichment {
+    /// Role id → (cache key, role intel), fresh or cached.
+    pub intel: HashMap<String, (String, RoleIntel)>,
+    /// Normalised company name → the model's excitement.
+    pub excitement: HashMap<String, ModelExcitement>,
+    /// Role id → cache key of its briefing.
+    pub briefings: HashMap<String, String>,
+    pub usage: LlmUsage,
+    /// One line each, for the run's errors (the run stays `ok`).
+    pub warnings: Vec<String>,
+    /// New answers, for the cache.
+    pub answers: Vec<CachedAnswer>,
+    /// The model behind the intel, for provenance.
+    pub intel_model: String,
+    pub band: [f64; 2],
+}
+
+impl Enrichment {
+    /// The model facts for evaluation of role `id` (empty without intel).
+    pub fn facts(&self, id: &str, lists: &Lists) -> ModelFacts {
+        match self.intel.get(id) {
+            Some((_, answer)) => model_facts(&self.intel_model, answer, lists),
+            None => ModelFacts::default(),
+        }
+    }
+
+    /// The model's excitement for the company of `raw`, if asked.
+    pub fn excitement_for(&self, raw: &Value) -> Option<&ModelExcitement> {
+        let company = normalise_company(&text_at(raw, "company.name").unwrap_or_default());
+        self.excitement.get(&company)
+    }
+}
+
+/// Role intel as evaluation uses it.
+pub fn model_facts(model: &str, intel: &RoleIntel, lists: &Lists) -> ModelFacts {
+    let location = intel.extracted_location.as_deref().map(|stated| {
+        (
+            stated,
+            intel.location_confidence.map_or("", |level| level.as_str()),
+        )
+    });
+    ModelFacts::read(model, &intel.investors, &intel.angels, location, lists)
+}
+
+/// Company excitement from the cache, as evaluation uses it.
+pub fn model_excitement(model: &str, answer: &CompanyExcitement) -> ModelExcitement {
+    ModelExcitement {
+        score: answer.score,
+        reasoning: answer.reasoning.clone(),
+        model: model.to_string(),
+    }
+}
+
+/// The excitement cache key of a company.
+pub fn excitement_key(config: &LlmConfig, company: &str) -> String {
+    let prompt = Task::CompanyExcitement.prompt();
+    cache_key(
+        Task::CompanyExcitement,
+        &config.excitement_model,
+        &prompt.version,
+        company,
+    )
+}
+
+/// Asks what the cache cannot answer, within the budget; see the module.
+pub async fn enrich(
+    config: &LlmConfig,
+    env: &Env,
+    db: &Db,
+    roles: &[RoleInput<'_>],
+    rules: &Rules,
+    now: DateTime<Utc>,
+    progress: &Progress,
+) -> Enrichment {
+    let mut out = Enrichment {
+        intel_model: config.intel_model.clone(),
+        band: config.excitement_band,
+        ..Enrichment::default()
+    };
+    if !config.enabled {
+        return out;
+    }
+    let key = config.api_key(env);
+    let client = if key.is_none() && !config.is_local() {
+        let sentence = "[llm] is enabled but neither LLM_API_KEY nor OPENROUTER_API_KEY is set; only cached answers were used".to_string();
+        out.usage.error = Some(sentence.clone());
+        out.warnings.push(format!("llm: {sentence}"));
+        None
+    } else {
+        match ChatClient::new(ChatSettings {
+            base_url: config.base_url.clone(),
+            api_key: key,
+            timeout: Duration::from_secs(config.timeout_secs),
+            max_retries: config.max_retries,
+            retry_base: Duration::from_millis(1000),
+            temperature: config.temperature,
+            max_tokens: config.max_tokens,
+        }) {
+            Ok(client) => Some(client),
+            Err(err) => {
+                out.warnings.push(format!("llm: {err}"));
+                None
+            }
+        }
+    };
+    let asker = Asker {
+        client: client.as_ref(),
+        config,
+        budget: Budget::new(config),
+        now,
+        failures: RefCell::new(Vec::new()),
+    };
+
+    // 1. Role intel, for every role with a detail.
+    let prompt = Task::RoleIntel.prompt();
+    let mut intels: HashMap<&str, Intel> = HashMap::new();
+    let mut wanted = Vec::new();
+    for role in roles {
+        let intel = role
+            .detail
+            .as_ref()
+            .map(|d| read_detail(d, &rules.lists))
+            .unwrap_or_default();
+        if let Some(text) = input::role_intel(role.raw, &intel) {
+            let key = cache_key(Task::RoleIntel, &config.intel_model, &prompt.version, &text);
+            wanted.push(Job {
+                task: Task::RoleIntel,
+                model: &config.intel_model,
+                subject: role.id.to_string(),
+                key,
+                input: text,
+                fresh_since: None,
+            });
+        }
+        intels.insert(role.id, intel);
+    }
+    for (job, answer) in asker.resolve(db, wanted, progress, &mut out).await {
+        if let Ok(intel) = serde_json::from_value::<RoleIntel>(answer) {
+            out.intel.insert(job.subject.clone(), (job.key, intel));
+        }
+    }
+
+    // 2. Excitement and briefings, from the verdict with the intel merged.
+    let mut wanted = Vec::new();
+    let mut companies_asked = HashMap::new();
+    let briefing_prompt = Task::Briefing.prompt();
+    let days = i64::from(config.company_cache_days);
+    for role in roles {
+        let Some(mut intel) = intels.remove(role.id) else {
+            continue;
+        };
+        intel.model = out.facts(role.id, &rules.lists);
+        let verdict = evaluate(role.raw, &intel, rules);
+        let band = config.excitement_band;
+        if verdict.tier.is_qualified() && (band[0]..=band[1]).contains(&verdict.excitement.value) {
+            let company = normalise_company(&text_at(role.raw, "company.name").unwrap_or_default());
+            if !company.is_empty() && !companies_asked.contains_key(&company) {
+                let mut investors = strings_at(role.raw, "investors");
+                investors.extend(intel.model.investors.iter().cloned());
+                let text = input::company_excitement(role.raw, &intel, &investors);
+                companies_asked.insert(company.clone(), ());
+                wanted.push(Job {
+                    task: Task::CompanyExcitement,
+                    model: &config.excitement_model,
+                    key: excitement_key(config, &company),
+                    subject: company,
+                    input: text,
+                    fresh_since: Some(now - chrono::Duration::days(days)),
+                });
+            }
+        }
+        if verdict.tier == crate::evaluate::Tier::Qualified
+            && verdict.combined >= config.briefing_min_score
+            && let Some(detail) = &role.detail
+        {
+            let text = input::briefing(role.raw, detail, &intel);
+            wanted.push(Job {
+                task: Task::Briefing,
+                model: &config.briefing_model,
+                key: cache_key(
+                    Task::Briefing,
+                    &config.briefing_model,
+                    &briefing_prompt.version,
+                    &text,
+                ),
+                subject: role.id.to_string(),
+                input: text,
+                fresh_since: None,
+            });
+        }
+    }
+    for (job, answer) in asker.resolve(db, wanted, progress, &mut out).await {
+        match job.task {
+            Task::CompanyExcitement => {
+                if let Ok(answer) = serde_json::from_value::<CompanyExcitement>(answer) {
+                    out.excitement.insert(
+                        job.subject.clone(),
+                        model_excitement(&config.excitement_model, &answer),
+                    );
+                }
+            }
+            Task::Briefing => {
+                if serde_json::from_value::<Briefing>(answer).is_ok() {
+                    out.briefings.insert(job.subject.clone(), job.key);
+                }
+            }
+            Task::RoleIntel => {}
+        }
+    }
+    asker.finish(&mut out);
+    out
+}
+
+/// Regenerates one briefing from a stored detail (`brief --regenerate`):
+/// a call whatever the cache holds, with today's prompt and model.
+pub async fn regenerate_briefing(
+    config: &LlmConfig,
+    env: &Env,
+    raw: &Value,
+    detail: &Value,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Result<CachedAnswer, String> {
+    let key = config.api_key(env);
+    if key.is_none() && !config.is_local() {
+        return Err(
+            "no model API key: set OPENROUTER_API_KEY (or LLM_API_KEY for another provider)".into(),
+        );
+    }
+    let client = ChatClient::new(ChatSettings {
+        base_url: config.base_url.clone(),
+        api_key: key,
+        timeout: Duration::from_secs(config.timeout_secs),
+        max_retries: config.max_retries,
+        retry_base: Duration::from_millis(1000),
+        temperature: config.temperature,
+        max_tokens: config.max_tokens,
+    })
+    .map_err(|err| err.to_string())?;
+    let intel = read_detail(detail, &rules.lists);
+    let text = input::briefing(raw, detail, &intel);
+    let prompt = Task::Briefing.prompt();
+    let job = Job {
+        task: Task::Briefing,
+        model: &config.briefing_model,
+        key: cache_key(
+            Task::Briefing,
+            &config.briefing_model,
+            &prompt.version,
+            &text,
+        ),
+        subject: text_at(raw, "id").unwrap_or_default(),
+        input: text,
+        fresh_since: None,
+    };
+    let asker = Asker {
+        client: Some(&client),
+        config,
+        budget: Budget::new(&LlmConfig {
+            max_calls_per_run: 2,
+            ..config.clone()
+        }),
+        now,
+        failures: RefCell::new(Vec::new()),
+    };
+    match asker.ask(&job).await {
+        Asked::Answer(row, _) | Asked::Unusable(row) => match row.answer {
+            Some(_) => Ok(row),
+            None => Err(format!(
+                "the model's briefing could not be used: {}",
+                row.error.unwrap_or_default()
+            )),
+        },
+        Asked::Skipped => Err(asker
+            .budget
+            .refused
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| "the model was not asked".into())),
+        Asked::Failed(message) => Err(message),
+    }
+}
+
+/// One question the run may ask.
+struct Job<'a> {
+    task: Task,
+    model: &'a str,
+    key: String,
+    /// Role id, or normalised company name.
+    subject: String,
+    input: String,
+    /// A cached answer older than this is asked again (company excitement).
+    fresh_since: Option<DateTime<Utc>>,
+}
+
+/// The run's allowance: calls and cost, and whether the provider refused.
+struct Budget {
+    max_calls: u64,
+    max_cost: f64,
+    calls: Cell<u64>,
+    tokens: Cell<u64>,
+    cost: Cell<f64>,
+    /// Set when a call was refused for lack of budget.
+    exhausted: Cell<bool>,
+    /// The provider's refusal (401/402), once.
+    refused: RefCell<Option<String>>,
+}
+
+impl Budget {
+    fn new(config: &LlmConfig) -> Budget {
+        Budget {
+            max_calls: config.max_calls_per_run,
+            max_cost: config.max_cost_per_run_usd,
+            calls: Cell::new(0),
+            tokens: Cell::new(0),
+            cost: Cell::new(0.0),
+            exhausted: Cell::new(false),
+            refused: RefCell::new(None),
+        }
+    }
+
+    /// Takes one call from the allowance, or says no.
+    fn admit(&self) -> bool {
+        if self.refused.borrow().is_some() {
+            return false;
+        }
+        if self.calls.get() >= self.max_calls || self.cost.get() >= self.max_cost {
+            self.exhausted.set(true);
+            return false;
+        }
+        self.calls.set(self.calls.get() + 1);
+        true
+    }
+}
+
+enum Asked {
+    /// A usable answer (bounded JSON), and the cache row to keep.
+    Answer(CachedAnswer, Value),
+    /// Unusable twice: cached as such, the rules' verdict stands.
+    Unusable(CachedAnswer),
+    /// Not asked: no client, the budget, or the provider refused.
+    Skipped,
+    /// Asked, no answer (timeout, 5xx after retries): tried again next run.
+    Failed(String),
+}
+
+struct Asker<'a> {
+    client: Option<&'a ChatClient>,
+    config: &'a LlmConfig,
+    budget: Budget,
+    now: DateTime<Utc>,
+    failures: RefCell<Vec<String>>,
+}
+
+/// Failures named one by one in the run's warnings; the rest are counted.
+const MAX_FAILURES_NAMED: usize = 3;
+
+impl Asker<'_> {
+    /// Answers every job from the cache or the model; returns the usable
+    /// answers. New answers are added to `out.answers`.
+    async fn resolve<'j>(
+        &self,
+        db: &Db,
+        jobs: Vec<Job<'j>>,
+        progress: &Progress,
+        out: &mut Enrichment,
+    ) -> Vec<(Job<'j>, Value)> {
+        let cached = match db.llm_answers(jobs.iter().map(|j| j.key.as_str())) {
+            Ok(cached) => cached,
+            Err(err) => {
+                out.warnings
+                    .push(format!("llm: reading the answer cache failed: {err:#}"));
+                HashMap::new()
+            }
+        };
+        let mut usable = Vec::new();
+        let mut to_ask = Vec::new();
+        for job in jobs {
+            match cached.get(&job.key) {
+                Some(row) if is_fresh(row, job.fresh_since) => {
+                    if let Some(answer) = row
+                        .answer
+                        .as_deref()
+                        .and_then(|a| job.task.read_answer(a).ok())
+                    {
+                        usable.push((job, answer));
+                    }
+                    // A cached unusable answer: not paid for again.
+                }
+                _ => to_ask.push(job),
+            }
+        }
+        if to_ask.is_empty() || self.client.is_none() {
+            return usable;
+        }
+        progress.counted("asking the model", to_ask.len() as u64);
+        let concurrency = self.config.concurrency.max(1);
+        let asked: Vec<(Job<'j>, Asked)> = futures_util::stream::iter(to_ask)
+            .map(|job| async move {
+                let asked = self.ask(&job).await;
+                progress.advance();
+                (job, asked)
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        for (job, asked) in asked {
+            match asked {
+                Asked::Answer(row, answer) => {
+                    out.answers.push(row);
+                    usable.push((job, answer));
+                }
+                Asked::Unusable(row) => {
+                    self.note(format!(
+                        "the model's {} for {} was unusable twice ({}); the rules' verdict was used",
+                        job.task.label(),
+                        shorten(&job.subject),
+                        row.error.as_deref().unwrap_or("")
+                    ));
+                    out.answers.push(row);
+                }
+                Asked::Failed(message) => self.note(format!(
+                    "{} for {} failed: {message}; the rules' verdict was used",
+                    job.task.label(),
+                    shorten(&job.subject)
+                )),
+                Asked::Skipped => {}
+            }
+        }
+        usable
+    }
+
+    /// One job: ask, read, and re-ask once if the answer was unusable.
+    async fn ask(&self, job: &Job<'_>) -> Asked {
+        let Some(client) = self.client else {
+            return Asked::Skipped;
+        };
+        let prompt = job.task.prompt();
+        let schema = job.task.schema();
+        let mut correction: Option<(String, String)> = None;
+        let mut spent = (0u64, 0u64, 0.0f64);
+        loop {
+            if !self.budget.admit() {
+                return Asked::Skipped;
+            }
+            let request = ChatRequest {
+                name: job.task.as_str(),
+                model: job.model,
+                system: &prompt.text,
+                user: &job.input,
+                schema: &schema,
+                correction: correction.as_ref().map(|(a, p)| (a.as_str(), p.as_str())),
+            };
+            let answer = match client.complete(&request).await {
+                Ok(answer) => answer,
+                Err(ChatError::Refused(sentence)) => {
+                    let mut refused = self.budget.refused.borrow_mut();
+                    if refused.is_none() {
+                        *refused = Some(sentence);
+                    }
+                    return Asked::Skipped;
+                }
+                Err(ChatError::Failed(message)) => return Asked::Failed(message),
+            };
+            spent.0 += answer.prompt_tokens;
+            spent.1 += answer.completion_tokens;
+            spent.2 += answer.cost;
+            let b = &self.budget;
+            b.tokens
+                .set(b.tokens.get() + answer.prompt_tokens + answer.completion_tokens);
+            b.cost.set(b.cost.get() + answer.cost);
+            let row = |answer: Option<String>, error: Option<String>| CachedAnswer {
+                key: job.key.clone(),
+                task: job.task.as_str().to_string(),
+                model: job.model.to_string(),
+                prompt_version: prompt.version.clone(),
+                subject: Some(job.subject.clone()),
+                answer,
+                error,
+                prompt_tokens: spent.0 as i64,
+                completion_tokens: spent.1 as i64,
+                cost_usd: spent.2,
+                created_at: timestamp(self.now),
+            };
+            match job.task.read_answer(&answer.content) {
+                Ok(value) => return Asked::Answer(row(Some(value.to_string()), None), value),
+                Err(problem) if correction.is_some() => {
+                    return Asked::Unusable(row(None, Some(crate::text::terminal(&problem, 200))));
+                }
+                Err(problem) => {
+                    let previous = crate::text::cut(&answer.content, 4_000);
+                    correction = Some((previous, crate::text::terminal(&problem, 200)));
+                }
+            }
+        }
+    }
+
+    fn note(&self, line: String) {
+        self.failures.borrow_mut().push(line);
+    }
+
+    /// Usage and the warnings, once each.
+    fn finish(&self, out: &mut Enrichment) {
+        let b = &self.budget;
+        out.usage.calls = b.calls.get();
+        out.usage.tokens = b.tokens.get();
+        out.usage.cost_usd = b.cost.get();
+        if let Some(refused) = b.refused.borrow().clone() {
+            out.warnings.push(format!("llm: {refused}"));
+            out.usage.error = Some(refused);
+        }
+        if b.exhausted.get() {
+            out.warnings.push(format!(
+                "llm: the run's model budget is spent ({} calls, ${:.4}; [llm] max_calls_per_run = {}, max_cost_per_run_usd = {}): the remaining roles kept the rules' verdict and are asked next run",
+                b.calls.get(),
+                b.cost.get(),
+                self.config.max_calls_per_run,
+                self.config.max_cost_per_run_usd
+            ));
+        }
+        let failures = self.failures.borrow();
+        for line in failures.iter().take(MAX_FAILURES_NAMED) {
+            out.warnings.push(format!("llm: {line}"));
+        }
+        if failures.len() > MAX_FAILURES_NAMED {
+            out.warnings.push(format!(
+                "llm: {} more model answers failed or were unusable",
+                failures.len() - MAX_FAILURES_NAMED
+            ));
+        }
+    }
+}
+
+fn is_fresh(row: &CachedAnswer, since: Option<DateTime<Utc>>) -> bool {
+    let Some(since) = since else {
+        return true;
+    };
+    DateTime::parse_from_rfc3339(&row.created_at).is_ok_and(|at| at.with_timezone(&Utc) >= since)
+}
+
+fn shorten(subject: &str) -> String {
+    crate::text::terminal(subject, 80)
+}
+
+/// The answers already cached for stored roles, without asking anything
+/// (`requalify`): each role's intel by its `intel_key`, and each company's
+/// excitement under today's model and prompt, whatever its age.
+pub fn cached(
+    config: &LlmConfig,
+    db: &Db,
+    roles: &[&crate::store::StoredRole],
+) -> anyhow::Result<Enrichment> {
+    let mut out = Enrichment {
+        intel_model: config.intel_model.clone(),
+        band: config.excitement_band,
+        ..Enrichment::default()
+    };
+    if !config.enabled {
+        return Ok(out);
+    }
+    let intel_keys: Vec<&str> = roles
+        .iter()
+        .filter_map(|r| r.intel_key.as_deref())
+        .collect();
+    let answers = db.llm_answers(intel_keys)?;
+    let mut companies: HashMap<String, String> = HashMap::new();
+    for role in roles {
+        if let Some(key) = &role.intel_key
+            && let Some(answer) = answers.get(key).and_then(|a| a.answer.as_deref())
+            && let Ok(intel) = serde_json::from_str::<RoleIntel>(answer)
+        {
+            out.intel.insert(role.id.clone(), (key.clone(), intel));
+        }
+        let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
+        let company = normalise_company(&text_at(&raw, "company.name").unwrap_or_default());
+        if !company.is_empty() {
+            let key = excitement_key(config, &company);
+            companies.insert(key, company);
+        }
+    }
+    let excitement = db.llm_answers(companies.keys().map(String::as_str))?;
+    for (key, company) in companies {
+        if let Some(answer) = excitement.get(&key).and_then(|a| a.answer.as_deref())
+            && let Ok(answer) = serde_json::from_str::<CompanyExcitement>(answer)
+        {
+            out.excitement
+                .insert(company, model_excitement(&config.excitement_model, &answer));
+        }
+    }
+    Ok(out)
+}

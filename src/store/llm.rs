@@ -1,0 +1,267 @@
+//! The `llm_cache` table (model answers by input hash), the roles' links to
+//! their answers (`intel_key`, `briefing_key`), and each run's model usage.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Db, StoreTx};
+
+/// One cached answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedAnswer {
+    pub key: String,
+    pub task: String,
+    pub model: String,
+    pub prompt_version: String,
+    pub subject: Option<String>,
+    /// The bounded JSON read from the model; `None` when it was unusable.
+    pub answer: Option<String>,
+    pub error: Option<String>,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub cost_usd: f64,
+    pub created_at: String,
+}
+
+/// What a run asked of the model.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LlmUsage {
+    pub calls: u64,
+    pub tokens: u64,
+    pub cost_usd: f64,
+    /// Why calls stopped for the run (bad key, no credits).
+    pub error: Option<String>,
+}
+
+const CACHE_COLUMNS: &str = "key, task, model, prompt_version, subject, answer, error,
+    prompt_tokens, completion_tokens, cost_usd, created_at";
+
+/// The cache columns of the `c` alias, for joins.
+fn prefixed_columns() -> String {
+    CACHE_COLUMNS
+        .split(',')
+        .map(|c| format!("c.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn cached_answer(r: &Row<'_>) -> rusqlite::Result<CachedAnswer> {
+    Ok(CachedAnswer {
+        key: r.get("key")?,
+        task: r.get("task")?,
+        model: r.get("model")?,
+        prompt_version: r.get("prompt_version")?,
+        subject: r.get("subject")?,
+        answer: r.get("answer")?,
+        error: r.get("error")?,
+        prompt_tokens: r.get("prompt_tokens")?,
+        completion_tokens: r.get("completion_tokens")?,
+        cost_usd: r.get("cost_usd")?,
+        created_at: r.get("created_at")?,
+    })
+}
+
+impl Db {
+    /// The cached answers among `keys`.
+    pub fn llm_answers<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k str>,
+    ) -> Result<HashMap<String, CachedAnswer>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {CACHE_COLUMNS} FROM llm_cache WHERE key = ?1"
+        ))?;
+        let mut found = HashMap::new();
+        for key in keys {
+            if found.contains_key(key) {
+                continue;
+            }
+            if let Some(answer) = stmt.query_row([key], cached_answer).optional()? {
+                found.insert(key.to_string(), answer);
+            }
+        }
+        Ok(found)
+    }
+
+    /// One cached answer.
+    pub fn llm_answer(&self, key: &str) -> Result<Option<CachedAnswer>> {
+        Ok(self.llm_answers([key])?.remove(key))
+    }
+
+    /// Stores answers in their own transaction, before the run's: what was
+    /// paid for is kept even if the run fails later. A key seen again (a
+    /// company asked again after its cache days) replaces the old row.
+    pub fn save_llm_answers(&mut self, answers: &[CachedAnswer]) -> Result<()> {
+        if answers.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(&format!(
+                "INSERT OR REPLACE INTO llm_cache ({CACHE_COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            ))?;
+            for a in answers {
+                stmt.execute(params![
+                    a.key,
+                    a.task,
+                    a.model,
+                    a.prompt_version,
+                    a.subject,
+                    a.answer,
+                    a.error,
+                    a.prompt_tokens,
+                    a.completion_tokens,
+                    a.cost_usd,
+                    a.created_at
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The briefing answer a role links to, by full or external id.
+    pub fn role_briefing(&self, id: &str) -> Result<Option<CachedAnswer>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {} FROM roles JOIN llm_cache c ON c.key = roles.briefing_key
+                     WHERE roles.id = ?1 OR roles.external_id = ?1
+                     ORDER BY roles.id = ?1 DESC LIMIT 1",
+                    prefixed_columns()
+                ),
+                [id],
+                cached_answer,
+            )
+            .optional()?)
+    }
+
+    /// The role intel answer a role's verdict used, by full or external id.
+    pub fn role_intel_answer(&self, id: &str) -> Result<Option<CachedAnswer>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {} FROM roles JOIN llm_cache c ON c.key = roles.intel_key
+                     WHERE roles.id = ?1 OR roles.external_id = ?1
+                     ORDER BY roles.id = ?1 DESC LIMIT 1",
+                    prefixed_columns()
+                ),
+                [id],
+                cached_answer,
+            )
+            .optional()?)
+    }
+
+    /// Every role's briefing answer, by role id (for the site and digest).
+    pub fn briefings(&self) -> Result<HashMap<String, CachedAnswer>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT roles.id AS role_id, {} FROM roles JOIN llm_cache c ON c.key = roles.briefing_key
+             WHERE c.answer IS NOT NULL",
+            prefixed_columns()
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>("role_id")?, cached_answer(r)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Totals over all runs: (calls, tokens, cost).
+    pub fn llm_totals(&self) -> Result<(i64, i64, f64)> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(SUM(llm_calls), 0) AS calls, COALESCE(SUM(llm_tokens), 0) AS tokens,
+                    COALESCE(SUM(llm_cost_usd), 0.0) AS cost FROM runs",
+            [],
+            |r| Ok((r.get("calls")?, r.get("tokens")?, r.get("cost")?)),
+        )?)
+    }
+
+    /// Links a role to its briefing outside a run (`brief --regenerate`).
+    pub fn set_briefing_key(&self, role_id: &str, key: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE roles SET briefing_key = ?2 WHERE id = ?1",
+            params![role_id, key],
+        )?;
+        Ok(())
+    }
+}
+
+impl StoreTx<'_> {
+    /// Links a role to the answers its verdict and briefing came from;
+    /// writes only when a link changed.
+    pub fn set_model_keys(
+        &self,
+        role_id: &str,
+        intel_key: Option<&str>,
+        briefing_key: Option<&str>,
+    ) -> Result<()> {
+        self.tx.execute(
+            "UPDATE roles SET intel_key = ?2, briefing_key = COALESCE(?3, briefing_key)
+             WHERE id = ?1 AND (intel_key IS NOT ?2 OR (?3 IS NOT NULL AND briefing_key IS NOT ?3))",
+            params![role_id, intel_key, briefing_key],
+        )?;
+        Ok(())
+    }
+
+    /// A run's model usage, inside its transaction.
+    pub fn record_llm_usage(&self, run_id: i64, usage: &LlmUsage) -> Result<()> {
+        self.tx.execute(
+            "UPDATE runs SET llm_calls = ?2, llm_tokens = ?3, llm_cost_usd = ?4, llm_error = ?5
+             WHERE id = ?1",
+            params![
+                run_id,
+                usage.calls as i64,
+                usage.tokens as i64,
+                usage.cost_usd,
+                usage.error
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(key: &str, cost: f64) -> CachedAnswer {
+        CachedAnswer {
+            key: key.into(),
+            task: "role_intel".into(),
+            model: "m".into(),
+            prompt_version: "1".into(),
+            subject: Some("paraform:a".into()),
+            answer: Some("{}".into()),
+            error: None,
+            prompt_tokens: 10,
+            completion_tokens: 3,
+            cost_usd: cost,
+            created_at: "2025-12-19T12:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn answers_round_trip_and_replace() {
+        let mut db = Db::open_in_memory().unwrap();
+        db.save_llm_answers(&[answer("k1", 0.5), answer("k2", 0.25)])
+            .unwrap();
+        let found = db.llm_answers(["k1", "k2", "k3", "k1"]).unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found["k1"], answer("k1", 0.5));
+        db.save_llm_answers(&[answer("k1", 0.75)]).unwrap();
+        assert_eq!(db.llm_answer("k1").unwrap().unwrap().cost_usd, 0.75);
+        assert_eq!(db.llm_answer("nope").unwrap(), None);
+    }
+
+    #[test]
+    fn a_bad_task_is_refused_by_the_schema() {
+        let mut db = Db::open_in_memory().unwrap();
+        let mut bad = answer("k", 0.0);
+        bad.task = "horoscope".into();
+        assert!(db.save_llm_answers(&[bad]).is_err());
+        assert_eq!(db.llm_answer("k").unwrap(), None);
+    }
+}

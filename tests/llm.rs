@@ -1,0 +1,275 @@
+//! Model-assisted intel (SPEC §5a) through the binary, against the
+//! simulator's OpenAI-compatible endpoint: what a model reads moves a tier
+//! and says so; the cache makes a quiet run free; the budget, a refused key
+//! and unusable answers never fail a scrape; briefings reach `brief` and
+//! the role page with hostile model text escaped. (The digest's briefing is
+//! in tests/digest.rs, the `llm-failing` alert in tests/operate.rs.)
+
+mod common;
+
+use air_demand::sim::{Fault, SimOptions, Target};
+use common::{Sandbox, sim_options};
+use serde_json::{Value, json};
+
+const TASKS: [&str; 3] = ["role_intel", "company_excitement", "briefing"];
+
+fn model_calls(s: &Sandbox) -> usize {
+    TASKS.iter().map(|t| s.sim.llm_calls(t)).sum()
+}
+
+fn last_run(s: &Sandbox, column: &str) -> String {
+    s.strings(&format!(
+        "select coalesce(cast({column} as text), '-') from runs order by id desc limit 1"
+    ))
+    .remove(0)
+}
+
+/// A role with two quality signals (manager rating, responsiveness) and no
+/// investor: MAYBE by the rules. A tier-1 investor makes it QUALIFIED.
+fn two_signal_role(id: &str) -> Value {
+    let text = include_str!("fixtures/searchActiveRoles.sample.json");
+    let payload: Value = serde_json::from_str(text).unwrap();
+    let mut role = payload["result"]["data"]["json"][0].clone();
+    role["id"] = json!(id);
+    role["investors"] = json!([]);
+    role["company"]["name"] = json!("Quietly Funded");
+    role["company"]["fundingAmount"] = json!("");
+    role["funding"] = json!("");
+    role["company"]["size"] = json!(1000);
+    role["team_size"] = json!(1000);
+    role["company"]["company_metadata"]["last_funding_round"] = json!("GROWTH");
+    role["interview_stages"] = json!(9);
+    role["role_metadata"]["highlights"] = json!([]);
+    role
+}
+
+#[test]
+fn an_investor_named_only_in_the_notes_moves_the_tier_and_the_model_is_named() {
+    let s = Sandbox::new();
+    s.sim.add_role(two_signal_role("quiet-role"));
+    s.sim.set_detail(
+        "quiet-role",
+        json!({"id": "quiet-role",
+               "companyTip": "<p>Backed by Kleiner since the seed round.</p>",
+               "selling_points": "<ul><li>Offer within 2 weeks</li></ul>"}),
+    );
+    // Off by default: the rules alone, and not one model call.
+    s.scrape().expect(0);
+    assert_eq!(model_calls(&s), 0);
+    let tier = "select tier from roles where id = 'paraform:quiet-role'";
+    assert_eq!(s.strings(tier), vec!["MAYBE"]);
+
+    s.enable_llm("");
+    s.scrape().expect(0);
+    assert!(s.sim.llm_calls("role_intel") > 0);
+    assert_eq!(s.strings(tier), vec!["QUALIFIED"]);
+    assert_eq!(
+        s.strings("select old_value || ' -> ' || new_value from changes where kind = 'TIER_CHANGE' and role_id = 'paraform:quiet-role'"),
+        vec!["MAYBE -> QUALIFIED"]
+    );
+    let reasons = s
+        .strings("select reasons from roles where id = 'paraform:quiet-role'")
+        .remove(0);
+    assert!(
+        reasons.contains("tier-1 investor (Kleiner Perkins (from company notes, model))"),
+        "{reasons}"
+    );
+    let explained = s
+        .run(&["roles", "--explain", "quiet-role"])
+        .expect(0)
+        .stdout();
+    assert!(
+        explained.contains("investor Kleiner Perkins named in the company notes (model)"),
+        "{explained}"
+    );
+    assert!(
+        explained.contains("Model intel (google/gemini-2.5-flash-lite"),
+        "{explained}"
+    );
+    assert!(explained.contains("process speed: fast"), "{explained}");
+
+    // Turned off again, the rules' verdict is back.
+    s.write_config("");
+    s.run(&["requalify"]).expect(0);
+    assert_eq!(s.strings(tier), vec!["MAYBE"]);
+}
+
+#[test]
+fn a_second_identical_run_makes_no_model_call() {
+    let s = Sandbox::new();
+    s.enable_llm("briefing_min_score = 0.5");
+    s.scrape().expect(0);
+    let first = model_calls(&s);
+    assert!(first > 0);
+    assert!(s.sim.llm_calls("briefing") > 0, "no briefing was asked");
+    assert_eq!(last_run(&s, "llm_calls"), first.to_string());
+    assert!(s.count("select count(*) from llm_cache") > 0);
+    let cost: f64 = last_run(&s, "llm_cost_usd").parse().unwrap();
+    assert!(cost > 0.0, "{cost}");
+
+    s.scrape().expect(0);
+    assert_eq!(model_calls(&s), first, "the quiet run asked the model");
+    assert_eq!(last_run(&s, "llm_calls"), "0");
+    // The answers still count: nothing reverted to the rules' verdict.
+    assert_eq!(
+        s.count("select count(*) from changes where kind = 'TIER_CHANGE'"),
+        0
+    );
+    let status = s.run(&["status"]).stdout();
+    assert!(status.contains("model:       last run 0 calls"), "{status}");
+    let json: Value = serde_json::from_str(&s.run(&["status", "--json"]).stdout()).unwrap();
+    assert_eq!(json["llm"]["total_calls"], json!(first));
+    // The key never reaches the database, the site or a log.
+    let key = "sk-test-secret-key-42";
+    let run = common::run_in(s.path(), &["scrape"], &[("LLM_API_KEY", key)]).expect(0);
+    assert!(!run.stderr().contains(key));
+    for (path, bytes) in s.all_file_bytes() {
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(key),
+            "{} holds the key",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn the_budget_stops_calls_and_the_run_is_ok_with_a_warning() {
+    let s = Sandbox::new();
+    s.enable_llm("max_calls_per_run = 3\nconcurrency = 1");
+    s.scrape().expect(0);
+    assert_eq!(model_calls(&s), 3);
+    assert_eq!(last_run(&s, "status"), "ok");
+    assert_eq!(last_run(&s, "llm_calls"), "3");
+    let errors = last_run(&s, "errors");
+    assert!(
+        errors.contains("model budget is spent (3 calls"),
+        "{errors}"
+    );
+    assert_eq!(errors.matches("budget is spent").count(), 1, "{errors}");
+    // Every role still has the rules' verdict.
+    assert_eq!(s.count("select count(*) from roles where tier is null"), 0);
+    // The next run goes on where this one stopped.
+    s.scrape().expect(0);
+    assert_eq!(model_calls(&s), 6);
+}
+
+#[test]
+fn no_credits_stops_calls_for_the_run_and_the_scrape_succeeds() {
+    let s = Sandbox::new();
+    s.enable_llm("concurrency = 1");
+    s.sim.inject(Target::Llm, Fault::PaymentRequired, 1);
+    s.scrape().expect(0);
+    assert_eq!(model_calls(&s), 1, "calls went on after a 402");
+    assert_eq!(last_run(&s, "status"), "ok");
+    let error = last_run(&s, "llm_error");
+    assert!(error.contains("no credits (HTTP 402"), "{error}");
+    assert_eq!(last_run(&s, "errors").matches("no credits").count(), 1);
+    assert!(s.count("select count(*) from roles") > 0);
+    s.run(&["status"])
+        .expect(1)
+        .stdout_has("model calls are failing");
+    // The next run asks again, and recovers.
+    s.scrape().expect(0);
+    assert_eq!(last_run(&s, "llm_error"), "-");
+    s.run(&["status"]).expect(0);
+}
+
+#[test]
+fn unusable_answers_and_stalls_fall_back_to_the_rules() {
+    let s = Sandbox::with(SimOptions {
+        roles: 12,
+        ..sim_options()
+    });
+    s.enable_llm("concurrency = 1\ntimeout_secs = 3\nmax_retries = 1");
+    // The first question: unusable, and unusable again when re-asked. The
+    // second: no answer in time, twice (the retry too). The third: 429,
+    // then an answer.
+    s.sim.inject(Target::Llm, Fault::InvalidAnswer, 2);
+    s.sim.inject(Target::Llm, Fault::Slow { millis: 60_000 }, 2);
+    s.sim.inject(
+        Target::Llm,
+        Fault::RateLimited {
+            retry_after_secs: 0,
+        },
+        1,
+    );
+    s.scrape().expect(0);
+    assert_eq!(last_run(&s, "status"), "ok");
+    let errors = last_run(&s, "errors");
+    assert!(errors.contains("unusable twice"), "{errors}");
+    assert!(errors.contains("failed: model role_intel"), "{errors}");
+    assert!(errors.contains("the rules' verdict was used"), "{errors}");
+    let unusable = "select count(*) from llm_cache where answer is null and error is not null";
+    assert_eq!(s.count(unusable), 1);
+    assert!(s.count("select count(*) from llm_cache where answer is not null") > 0);
+    assert_eq!(s.count("select count(*) from roles where tier is null"), 0);
+    // The stalled question is asked again; the unusable answer is not paid
+    // for again (asked now, the simulator would answer it and replace it).
+    let before = model_calls(&s);
+    s.scrape().expect(0);
+    assert!(model_calls(&s) > before, "{}", last_run(&s, "errors"));
+    assert_eq!(s.count(unusable), 1);
+    assert_eq!(last_run(&s, "errors"), "[]");
+}
+
+#[test]
+fn briefings_reach_brief_and_the_role_page_with_model_text_escaped() {
+    let s = Sandbox::with(SimOptions {
+        hostile: true,
+        ..sim_options()
+    });
+    s.enable_llm("briefing_min_score = 0.5");
+    s.run(&["scrape"]).expect(0);
+    let briefed = s.strings("select id from roles where briefing_key is not null order by id");
+    assert!(!briefed.is_empty(), "no role has a briefing");
+    let id = &briefed[0];
+
+    let brief = s.run(&["brief", id]).expect(0).stdout();
+    assert!(
+        brief.contains("Written by the model google/gemini-2.5-flash"),
+        "{brief}"
+    );
+    assert!(brief.contains("RESEARCH NEEDED"), "{brief}");
+    assert!(brief.contains("Core responsibility"), "{brief}");
+    assert!(!brief.contains('\u{1b}'));
+    let json: Value =
+        serde_json::from_str(&s.run(&["brief", id, "--json"]).expect(0).stdout()).unwrap();
+    assert!(json["briefing"]["role"]["day_to_day_tasks"].is_array());
+
+    // The page shows it, gaps marked, the model's markup as text.
+    let page = std::fs::read_to_string(
+        s.path()
+            .join("site/roles")
+            .join(air_demand::site::model::page_file(id)),
+    )
+    .unwrap();
+    assert!(page.contains("Briefing"), "no briefing section");
+    assert!(page.contains("RESEARCH NEEDED"));
+    assert!(
+        page.contains("&#60;script&#62;alert(") || page.contains("&lt;script&gt;alert("),
+        "model text not shown escaped"
+    );
+    assert!(page.contains("class=\"gap\""), "gaps not marked");
+    assert!(
+        !page.contains("<script>alert(\"model\")"),
+        "live model markup on the page"
+    );
+    assert!(
+        !page.contains("onerror=alert(1)>"),
+        "live model markup on the page"
+    );
+
+    // Regenerating asks once more, from the stored detail.
+    let before = s.sim.llm_calls("briefing");
+    s.run(&["brief", id, "--regenerate"])
+        .expect(0)
+        .stdout_has("Written by the model");
+    assert_eq!(s.sim.llm_calls("briefing"), before + 1);
+    // A role without one says how to get one.
+    let none = s
+        .strings("select id from roles where briefing_key is null and tier = 'SKIP' limit 1")
+        .remove(0);
+    s.run(&["brief", &none])
+        .expect(1)
+        .stderr_has("has no briefing");
+}
