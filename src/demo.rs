@@ -26,6 +26,9 @@ pub struct DemoOptions {
     pub llm: bool,
 }
 
+/// The demo briefs QUALIFIED roles from this combined score (the default is 0.80).
+const DEMO_BRIEFING_MIN_SCORE: f64 = 0.70;
+
 /// Simulated time between two rounds, like the default schedule.
 const ROUND_SPACING_HOURS: i64 = 12;
 
@@ -45,6 +48,8 @@ pub async fn demo(options: &DemoOptions) -> Result<()> {
         // The simulator answers as an OpenAI-compatible model would, offline.
         config.llm.enabled = true;
         config.llm.base_url = format!("{}/v1", sim.base_url());
+        // Few simulated roles reach the default 0.80; show a handful of briefings.
+        config.llm.briefing_min_score = DEMO_BRIEFING_MIN_SCORE;
     }
     fresh_database(&config.database_path())?;
     install_session(&config, &sim)?;
@@ -246,8 +251,9 @@ fn print_a_briefing(db: &Db) -> Result<()> {
     let briefings = db.briefings()?;
     let (totals_calls, totals_tokens, totals_cost) = db.llm_totals()?;
     println!(
-        "Model, all rounds: {totals_calls} calls, {totals_tokens} tokens, ${totals_cost:.4} at the simulator's prices; {} briefings",
-        briefings.len()
+        "Model, all rounds: {totals_calls} calls, {totals_tokens} tokens, ${totals_cost:.4} at the simulator's prices; {} briefing{} (QUALIFIED roles from {DEMO_BRIEFING_MIN_SCORE:.2})",
+        briefings.len(),
+        if briefings.len() == 1 { "" } else { "s" }
     );
     for role in db.list_roles(&filter)? {
         let Some(briefing) = briefings
@@ -263,7 +269,11 @@ fn print_a_briefing(db: &Db) -> Result<()> {
             crate::text::terminal(role.title.as_deref().unwrap_or("-"), 40)
         );
         for line in briefing.terminal_lines().iter().take(14) {
-            println!("  {line}");
+            if line.is_empty() {
+                println!();
+            } else {
+                println!("  {line}");
+            }
         }
         println!("  … the whole of it: `brief {}`\n", role.id);
         break;

@@ -410,8 +410,15 @@ impl Asker<'_> {
             }
         };
         let mut usable = Vec::new();
-        let mut to_ask = Vec::new();
+        let mut to_ask: Vec<Job<'j>> = Vec::new();
+        // Two roles with the same input (same company, title and notes) are
+        // one question: the others wait for its answer.
+        let mut waiting: Vec<Job<'j>> = Vec::new();
         for job in jobs {
+            if to_ask.iter().any(|asked| asked.key == job.key) {
+                waiting.push(job);
+                continue;
+            }
             match cached.get(&job.key) {
                 Some(row) if is_fresh(row, job.fresh_since) => {
                     if let Some(answer) = row
@@ -429,6 +436,15 @@ impl Asker<'_> {
         if to_ask.is_empty() || self.client.is_none() {
             return usable;
         }
+        let share = |usable: &mut Vec<(Job<'j>, Value)>, waiting: &mut Vec<Job<'j>>| {
+            let mut shared = Vec::new();
+            for job in waiting.drain(..) {
+                if let Some((_, answer)) = usable.iter().find(|(done, _)| done.key == job.key) {
+                    shared.push((job, answer.clone()));
+                }
+            }
+            usable.extend(shared);
+        };
         progress.counted("asking the model", to_ask.len() as u64);
         let concurrency = self.config.concurrency.max(1);
         let asked: Vec<(Job<'j>, Asked)> = futures_util::stream::iter(to_ask)
@@ -463,6 +479,7 @@ impl Asker<'_> {
                 Asked::Skipped => {}
             }
         }
+        share(&mut usable, &mut waiting);
         usable
     }
 

@@ -531,6 +531,7 @@ impl Briefing {
             }
             let mark = |item: &str| if is_gap(item) { "? " } else { "" };
             match line.items.as_slice() {
+                [] if line.label == "Red flags" => out.push("  none named".into()),
                 [] => out.push(format!("  ? {}: [RESEARCH NEEDED]", line.label)),
                 [one] if line.label != "Red flags" => out.push(format!(
                     "  {}{}: {}",
