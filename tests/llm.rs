@@ -102,6 +102,24 @@ fn a_second_identical_run_makes_no_model_call() {
     let first = model_calls(&s);
     assert!(first > 0);
     assert!(s.sim.llm_calls("briefing") > 0, "no briefing was asked");
+    // The model's excitement replaced the rules' one where it was uncertain,
+    // and says so; the combined score is the rules' alone.
+    assert!(s.sim.llm_calls("company_excitement") > 0);
+    let excited_id = s
+        .strings("select id from roles where score_breakdown like '%\"name\":\"model\"%' limit 1")
+        .remove(0);
+    s.run(&["roles", "--explain", &excited_id])
+        .expect(0)
+        .stdout_has("Excitement (model): ");
+    let excited = s.strings(
+        "select signals from roles where score_breakdown like '%\"name\":\"model\"%' and tier in ('QUALIFIED', 'MAYBE')",
+    );
+    assert!(!excited.is_empty(), "no excitement from the model");
+    assert!(
+        excited[0].contains("from the model google/gemini-2.5-flash-lite (rules said 0."),
+        "{}",
+        excited[0]
+    );
     assert_eq!(last_run(&s, "llm_calls"), first.to_string());
     assert!(s.count("select count(*) from llm_cache") > 0);
     let cost: f64 = last_run(&s, "llm_cost_usd").parse().unwrap();
