@@ -123,15 +123,7 @@ pub async fn enrich(
         out.warnings.push(format!("llm: {sentence}"));
         None
     } else {
-        match ChatClient::new(ChatSettings {
-            base_url: config.base_url.clone(),
-            api_key: key,
-            timeout: Duration::from_secs(config.timeout_secs),
-            max_retries: config.max_retries,
-            retry_base: Duration::from_millis(1000),
-            temperature: config.temperature,
-            max_tokens: config.max_tokens,
-        }) {
+        match chat_client(config, key) {
             Ok(client) => Some(client),
             Err(err) => {
                 out.warnings.push(format!("llm: {err}"));
@@ -263,16 +255,7 @@ pub async fn regenerate_briefing(
             "no model API key: set OPENROUTER_API_KEY (or LLM_API_KEY for another provider)".into(),
         );
     }
-    let client = ChatClient::new(ChatSettings {
-        base_url: config.base_url.clone(),
-        api_key: key,
-        timeout: Duration::from_secs(config.timeout_secs),
-        max_retries: config.max_retries,
-        retry_base: Duration::from_millis(1000),
-        temperature: config.temperature,
-        max_tokens: config.max_tokens,
-    })
-    .map_err(|err| err.to_string())?;
+    let client = chat_client(config, key).map_err(|err| err.to_string())?;
     let intel = read_detail(detail, &rules.lists);
     let text = input::briefing(raw, detail, &intel);
     let prompt = Task::Briefing.prompt();
@@ -315,6 +298,22 @@ pub async fn regenerate_briefing(
             .unwrap_or_else(|| "the model was not asked".into())),
         Asked::Failed(message) => Err(message),
     }
+}
+
+/// The client `[llm]` describes.
+fn chat_client(
+    config: &LlmConfig,
+    api_key: Option<String>,
+) -> Result<ChatClient, crate::fetch::FetchError> {
+    ChatClient::new(ChatSettings {
+        base_url: config.base_url.clone(),
+        api_key,
+        timeout: Duration::from_secs(config.timeout_secs),
+        max_retries: config.max_retries,
+        retry_base: Duration::from_millis(1000),
+        temperature: config.temperature,
+        max_tokens: config.max_tokens,
+    })
 }
 
 /// One question the run may ask.

@@ -129,6 +129,11 @@ async fn call(sim: &Simulator, procedure: &str, input: Value) -> reqwest::Respon
         .unwrap()
 }
 
+/// The status of one tRPC call.
+async fn call_status(sim: &Simulator, procedure: &str, input: Value) -> u16 {
+    call(sim, procedure, input).await.status().as_u16()
+}
+
 async fn call_json(sim: &Simulator, procedure: &str, input: Value) -> (u16, Value) {
     let response = call(sim, procedure, input).await;
     let status = response.status().as_u16();
@@ -1145,33 +1150,15 @@ async fn every_llm_fault_behaves_as_a_provider_does_and_leaves_paraform_faults_a
 
     // The Paraform queues are intact, and Paraform requests leave the model's alone.
     sim.inject(Target::Llm, Fault::ServerError, 1);
-    assert_eq!(
-        call(&sim, LIST_PROCEDURE, json!({}))
-            .await
-            .status()
-            .as_u16(),
-        500
-    );
-    assert_eq!(
-        call(&sim, LIST_PROCEDURE, json!({}))
-            .await
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(call_status(&sim, LIST_PROCEDURE, json!({})).await, 500);
+    assert_eq!(call_status(&sim, LIST_PROCEDURE, json!({})).await, 200);
     let id = first_id(&sim);
     assert_eq!(
-        call(&sim, SIMPLE_PROCEDURE, json!({"role_id": id}))
-            .await
-            .status()
-            .as_u16(),
+        call_status(&sim, SIMPLE_PROCEDURE, json!({"role_id": id})).await,
         401
     );
     assert_eq!(
-        call(&sim, SIMPLE_PROCEDURE, json!({"role_id": id}))
-            .await
-            .status()
-            .as_u16(),
+        call_status(&sim, SIMPLE_PROCEDURE, json!({"role_id": id})).await,
         200
     );
     assert_eq!(chat(&sim, &body).await.status().as_u16(), 500);
@@ -1180,20 +1167,8 @@ async fn every_llm_fault_behaves_as_a_provider_does_and_leaves_paraform_faults_a
     // The model faults have no Paraform form: 500 there.
     sim.inject(Target::List, Fault::PaymentRequired, 1);
     sim.inject(Target::List, Fault::InvalidAnswer, 1);
-    assert_eq!(
-        call(&sim, LIST_PROCEDURE, json!({}))
-            .await
-            .status()
-            .as_u16(),
-        500
-    );
-    assert_eq!(
-        call(&sim, LIST_PROCEDURE, json!({}))
-            .await
-            .status()
-            .as_u16(),
-        500
-    );
+    assert_eq!(call_status(&sim, LIST_PROCEDURE, json!({})).await, 500);
+    assert_eq!(call_status(&sim, LIST_PROCEDURE, json!({})).await, 500);
 
     sim.inject(Target::Llm, Fault::ServerError, 3);
     sim.clear_faults();

@@ -124,28 +124,21 @@ impl Db {
 
     /// The briefing answer a role links to, by full or external id.
     pub fn role_briefing(&self, id: &str) -> Result<Option<CachedAnswer>> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!(
-                    "SELECT {} FROM roles JOIN llm_cache c ON c.key = roles.briefing_key
-                     WHERE roles.id = ?1 OR roles.external_id = ?1
-                     ORDER BY roles.id = ?1 DESC LIMIT 1",
-                    prefixed_columns()
-                ),
-                [id],
-                cached_answer,
-            )
-            .optional()?)
+        self.role_answer(id, "briefing_key")
     }
 
     /// The role intel answer a role's verdict used, by full or external id.
     pub fn role_intel_answer(&self, id: &str) -> Result<Option<CachedAnswer>> {
+        self.role_answer(id, "intel_key")
+    }
+
+    /// The answer behind one of a role's links (`intel_key`, `briefing_key`).
+    fn role_answer(&self, id: &str, link: &'static str) -> Result<Option<CachedAnswer>> {
         Ok(self
             .conn
             .query_row(
                 &format!(
-                    "SELECT {} FROM roles JOIN llm_cache c ON c.key = roles.intel_key
+                    "SELECT {} FROM roles JOIN llm_cache c ON c.key = roles.{link}
                      WHERE roles.id = ?1 OR roles.external_id = ?1
                      ORDER BY roles.id = ?1 DESC LIMIT 1",
                     prefixed_columns()
