@@ -23,6 +23,34 @@ use crate::track::{ChangeKind, FieldChange};
 /// Trends look at this many days of changes.
 pub const TREND_WINDOW_DAYS: i64 = 7;
 
+/// Bumped when evaluation's code changes what it concludes, so that every
+/// stored verdict is evaluated again once (the rules' fingerprint includes it).
+const EVALUATION_VERSION: &str = "1";
+
+/// The fingerprint of the rules in force (thresholds, weights, lists) and of
+/// this evaluation code: part of every role's evaluation key.
+pub fn rules_key(rules: &Rules) -> String {
+    crate::track::text_hash(&format!(
+        "{EVALUATION_VERSION} {} {rules:?}",
+        env!("CARGO_PKG_VERSION")
+    ))
+}
+
+/// What a verdict is computed from: the rules, the role's content, its
+/// detail (when it was fetched) and the model's answers. Equal keys give
+/// equal verdicts, so a role whose key did not move is not evaluated again.
+pub fn evaluation_key(
+    rules_key: &str,
+    content_hash: &str,
+    detail_fetched_at: Option<&str>,
+    model: &str,
+) -> String {
+    crate::track::text_hash(&format!(
+        "{rules_key}\n{content_hash}\n{}\n{model}",
+        detail_fetched_at.unwrap_or("-")
+    ))
+}
+
 /// The intel of a stored or fetched detail payload (none: the default).
 pub fn intel_of(detail: Option<&Value>, rules: &Rules) -> Intel {
     detail
@@ -160,6 +188,7 @@ pub fn requalify(config: &Config, now: DateTime<Utc>) -> Result<RequalifyReport>
     roles.sort_by(|a, b| a.id.cmp(&b.id));
     // With `[llm]` on, the answers already paid for count again; nothing is asked.
     let model = crate::llm::enrich::cached(&config.llm, &db, &roles)?;
+    let rules_key = rules_key(&rules);
     let tx = db.transaction()?;
     let recent = tx.recent_changes(now - chrono::Duration::days(TREND_WINDOW_DAYS))?;
     let mut report = RequalifyReport::default();
@@ -176,6 +205,13 @@ pub fn requalify(config: &Config, now: DateTime<Utc>) -> Result<RequalifyReport>
             excitement: model.excitement_for(&raw).map(|e| (e, model.band)),
         };
         let assessed = assess(&tx, &subject, &rules, &recent, None, now)?;
+        let key = evaluation_key(
+            &rules_key,
+            &role.content_hash,
+            role.detail_fetched_at.as_deref(),
+            &model.fingerprint(&role.id, model.excitement_for(&raw)),
+        );
+        tx.write_evaluation_key(&role.id, &key)?;
         report.evaluated += 1;
         report.updated += usize::from(assessed.written);
         if let Some(moved) = assessed.moved {

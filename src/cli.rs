@@ -142,6 +142,9 @@ pub enum Command {
         /// Show one role's verdict: every reason, signal and score component.
         #[arg(long, value_name = "ID")]
         explain: Option<String>,
+        /// Show one role's versions: when, which run, which fields changed (--json: each version's full JSON).
+        #[arg(long, value_name = "ID", conflicts_with = "explain")]
+        history: Option<String>,
     },
     /// Print a role's briefing (written by the model for top QUALIFIED roles when [llm] is on).
     Brief {
@@ -213,6 +216,15 @@ pub enum Command {
             allow_negative_numbers = true
         )]
         roles: u64,
+        /// Answer the list call in pages of N roles (`{"items", "nextCursor"}`,
+        /// which the scraper follows); 0 lists every role in one answer.
+        #[arg(
+            long,
+            default_value_t = 0,
+            value_name = "N",
+            allow_negative_numbers = true
+        )]
+        page_size: usize,
     },
 }
 
@@ -306,6 +318,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             runtime.block_on(digest(&config, &env, &options))
         }
         Command::Roles {
+            history: Some(id),
+            json,
+            ..
+        } => history(&load()?.0, &id, json),
+        Command::Roles {
             explain: Some(id),
             json,
             ..
@@ -316,6 +333,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             limit,
             json,
             explain: None,
+            history: None,
         } => {
             let tier = match tier {
                 None => None,
@@ -373,7 +391,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         #[cfg(feature = "simulator")]
-        Command::Simulate { port, seed, roles } => runtime.block_on(simulate(port, seed, roles)),
+        Command::Simulate {
+            port,
+            seed,
+            roles,
+            page_size,
+        } => runtime.block_on(simulate(port, seed, roles, page_size)),
         // The commands stay listed in a production build, so that they can
         // say why they do nothing rather than be an unknown command.
         #[cfg(not(feature = "simulator"))]
@@ -513,13 +536,23 @@ pub fn status(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
     let health = match health {
         Ok(health) => health,
         Err(err) => {
+            let text = format!("{err:#}");
+            // A damaged page that status's own queries hit, not only the check.
+            let problem = if text.contains("malformed") {
+                format!(
+                    "the database is damaged ({}): restore the latest backup (air-demand backup) or ask sqlite3 .recover",
+                    crate::text::terminal(&text, 200)
+                )
+            } else {
+                format!("database unreadable: {text}")
+            };
             if json {
                 say!(
                     "{}",
-                    serde_json::json!({"status": "unhealthy", "problems": [format!("database unreadable: {err:#}")]})
+                    serde_json::json!({"status": "unhealthy", "problems": [problem]})
                 )?;
             } else {
-                say!("unhealthy: database unreadable: {err:#}")?;
+                say!("unhealthy\n  ! {problem}")?;
             }
             return Ok(ExitCode::from(2));
         }
@@ -756,6 +789,46 @@ pub fn roles(config: &Config, filter: RoleFilter, json: bool) -> Result<ExitCode
         roles.len(),
         if roles.len() == 1 { "" } else { "s" }
     )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `roles --history ID`: one line per version (when, run, the top-level
+/// fields it changed), or with `--json` every version with its full JSON.
+pub fn history(config: &Config, id: &str, json: bool) -> Result<ExitCode> {
+    let db = open_existing(config)?;
+    let Some(history) = db.role_history(id)? else {
+        bail!("no role with id {id:?}; `air-demand roles --all` lists them");
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &history.versions)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let text = |t: &Option<String>| crate::text::terminal(t.as_deref().unwrap_or("-"), 200);
+    writeln!(out, "{} — {}", text(&history.company), text(&history.title))?;
+    let count = history.versions.len();
+    let plural = if count == 1 { "" } else { "s" };
+    writeln!(out, "{}  ({count} version{plural})", history.id)?;
+    for (index, version) in history.versions.iter().enumerate() {
+        let what = match (index, version.changed.as_slice()) {
+            (0, _) => "first seen".to_string(),
+            (_, []) => "no field changed".to_string(),
+            (_, fields) => {
+                let names: Vec<String> = fields
+                    .iter()
+                    .map(|f| crate::text::terminal(f, 60))
+                    .collect();
+                crate::text::terminal(&names.join(", "), 200)
+            }
+        };
+        writeln!(
+            out,
+            "{}  run {:<5} {what}",
+            crate::text::terminal(&version.observed_at, 40),
+            version.run_id
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -1071,7 +1144,7 @@ pub fn session_status(config: &Config, env: &Env) -> Result<ExitCode> {
 }
 
 #[cfg(feature = "simulator")]
-async fn simulate(port: u16, seed: u64, roles: u64) -> Result<ExitCode> {
+async fn simulate(port: u16, seed: u64, roles: u64, page_size: usize) -> Result<ExitCode> {
     let max = crate::sim::MAX_ROLES;
     let roles = usize::try_from(roles)
         .ok()
@@ -1084,10 +1157,15 @@ async fn simulate(port: u16, seed: u64, roles: u64) -> Result<ExitCode> {
     let options = crate::sim::SimOptions {
         seed,
         roles,
+        page_size: (page_size > 0).then_some(page_size),
         ..Default::default()
     };
+    let paging = match options.page_size {
+        Some(size) => format!(", pages of {size}"),
+        None => String::new(),
+    };
     say!(
-        "simulated Paraform on http://127.0.0.1:{port} (seed {seed}, {roles} roles); session token {:?}; Ctrl-C stops it",
+        "simulated Paraform on http://127.0.0.1:{port} (seed {seed}, {roles} roles{paging}); session token {:?}; Ctrl-C stops it",
         options.session_token
     )?;
     tokio::select! {

@@ -21,6 +21,7 @@ pub mod health;
 pub mod intel;
 pub mod llm;
 pub mod lock;
+pub mod patch;
 pub mod progress;
 pub mod role;
 pub mod rules;

@@ -10,7 +10,10 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::assess::{Subject, TREND_WINDOW_DAYS, assess, detail_write, intel_of, parse_detail};
+use crate::assess::{
+    Subject, TREND_WINDOW_DAYS, assess, detail_write, evaluation_key, intel_of, parse_detail,
+    rules_key,
+};
 use crate::config::{Config, Env};
 use crate::fetch::paraform::{self, Limits, Paraform, RoleList};
 use crate::fetch::{ClientSettings, FetchError, HttpClient};
@@ -20,8 +23,8 @@ use crate::progress::Progress;
 use crate::role::{external_id, paraform_columns};
 use crate::rules::Rules;
 use crate::session::{SESSION_ENV, Session};
-use crate::store::{Db, RoleWrite, RunCounts, StoreTx, StoredRole};
-use crate::track::{ChangeKind, FieldChange, content_hash, diff};
+use crate::store::{Db, RoleSummary, RoleWrite, RunCounts, StoreTx};
+use crate::track::{ChangeKind, FieldChange, content_hash, diff, text_hash};
 
 /// How a scrape is run.
 pub struct ScrapeOptions {
@@ -79,13 +82,14 @@ pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Resu
     }
     let started = Instant::now();
     let run_id = db.start_run(options.now, &options.trigger)?;
-    let stored = db.stored_roles(Some(paraform::SOURCE))?;
-    let fetches = fetch_sources(config, env, options, &stored, &rules).await;
-    let enrichment = ask_the_model(config, env, &mut db, options, &fetches, &stored, &rules).await;
+    let stored = db.role_summaries(Some(paraform::SOURCE))?;
+    let fetches = fetch_sources(config, env, options, &db, &stored, &rules).await;
+    let enrichment = ask_the_model(config, env, &mut db, options, &fetches, &rules).await;
     options.progress.step("storing roles");
     let run = RunContext {
         config,
         rules: &rules,
+        rules_key: rules_key(&rules),
         run_id,
         now: options.now,
         started,
@@ -114,19 +118,21 @@ async fn ask_the_model(
     db: &mut Db,
     options: &ScrapeOptions,
     fetches: &[SourceFetch],
-    stored: &HashMap<String, StoredRole>,
     rules: &Rules,
 ) -> Enrichment {
     if !config.llm.enabled {
         return Enrichment::default();
     }
     options.progress.step("asking the model");
-    let mut ids: Vec<(String, &Value)> = Vec::new();
+    // With [llm] on, every role is listed in full (none is skipped as
+    // unchanged): the model phase reads them all, from the cache mostly.
+    let mut ids: Vec<(String, Value)> = Vec::new();
     let mut seen = HashSet::new();
     for fetch in fetches {
         let Ok(list) = &fetch.result else { continue };
-        for raw in &list.roles {
-            let Some(external_id) = external_id(raw) else {
+        for listed in &list.roles {
+            let raw = listed.value();
+            let Some(external_id) = external_id(&raw) else {
                 continue;
             };
             let id = format!("{}:{external_id}", fetch.source);
@@ -138,8 +144,15 @@ async fn ask_the_model(
     let detail_of = |id: &str| {
         fetches
             .iter()
-            .find_map(|f| f.details.get(id).cloned())
-            .or_else(|| parse_detail(stored.get(id).and_then(|p| p.detail.as_deref())))
+            .find_map(|f| {
+                f.details
+                    .get(id)
+                    .and_then(|text| serde_json::from_str(text).ok())
+            })
+            .or_else(|| {
+                let stored = db.stored_role(id).ok().flatten();
+                parse_detail(stored.and_then(|p| p.detail).as_deref())
+            })
     };
     let roles: Vec<RoleInput<'_>> = ids
         .iter()
@@ -169,8 +182,9 @@ async fn ask_the_model(
 struct SourceFetch {
     source: &'static str,
     result: Result<RoleList, FetchError>,
-    /// Detail payloads fetched in this run, by role id.
-    details: HashMap<String, Value>,
+    /// Detail payloads fetched in this run, by role id, as JSON text (a
+    /// cold run of 100,000 roles holds tens of thousands of them).
+    details: HashMap<String, String>,
     /// Detail calls that failed; the roles are evaluated from the list data.
     detail_errors: Vec<String>,
     requests: u64,
@@ -180,13 +194,14 @@ async fn fetch_sources(
     config: &Config,
     env: &Env,
     options: &ScrapeOptions,
-    stored: &HashMap<String, StoredRole>,
+    db: &Db,
+    stored: &HashMap<String, RoleSummary>,
     rules: &Rules,
 ) -> Vec<SourceFetch> {
     let mut fetches = Vec::new();
     if config.paraform.enabled {
         options.progress.step("fetching Paraform roles");
-        fetches.push(fetch_paraform(config, env, options, stored, rules).await);
+        fetches.push(fetch_paraform(config, env, options, db, stored, rules).await);
     }
     fetches
 }
@@ -195,7 +210,8 @@ async fn fetch_paraform(
     config: &Config,
     env: &Env,
     options: &ScrapeOptions,
-    stored: &HashMap<String, StoredRole>,
+    db: &Db,
+    stored: &HashMap<String, RoleSummary>,
     rules: &Rules,
 ) -> SourceFetch {
     let now = options.now;
@@ -219,9 +235,17 @@ async fn fetch_paraform(
             detail_bytes: settings.max_detail_bytes,
         };
         let paraform = Paraform::new(client, &settings.base_url, &session, now, limits)?;
-        let roles = paraform.list_roles().await?;
+        // A role listed exactly as stored is only counted as seen (the model
+        // phase, when on, reads every role).
+        let unchanged = |external: &str, text_hash: &str| {
+            !config.llm.enabled
+                && stored
+                    .get(&format!("{}:{external}", paraform::SOURCE))
+                    .is_some_and(|s| s.active && s.raw_hash.as_deref() == Some(text_hash))
+        };
+        let roles = paraform.list_roles_except(&unchanged).await?;
         if settings.fetch_details {
-            let candidates = detail_candidates(&roles.roles, stored, rules);
+            let candidates = detail_candidates(&roles, stored, db, rules);
             options
                 .progress
                 .counted("fetching role details", candidates.len() as u64);
@@ -256,14 +280,16 @@ async fn fetch_paraform(
 /// the hard filters (or only unsure of the location). Unchanged roles keep
 /// what is stored, so a quiet run makes one list call and nothing more.
 fn detail_candidates(
-    roles: &[Value],
-    stored: &HashMap<String, StoredRole>,
+    list: &RoleList,
+    stored: &HashMap<String, RoleSummary>,
+    db: &Db,
     rules: &Rules,
 ) -> Vec<(String, String)> {
     let mut candidates = Vec::new();
     let mut seen = HashSet::new();
-    for raw in roles {
-        let Some(external_id) = external_id(raw) else {
+    for listed in &list.roles {
+        let raw = listed.value();
+        let Some(external_id) = external_id(&raw) else {
             continue;
         };
         let id = format!("{}:{external_id}", paraform::SOURCE);
@@ -271,18 +297,35 @@ fn detail_candidates(
             continue;
         }
         let previous = stored.get(&id);
-        let changed =
-            previous.is_none_or(|p| p.detail.is_none() || p.content_hash != content_hash(raw));
+        let changed = previous
+            .is_none_or(|p| p.detail_fetched_at.is_none() || p.content_hash != content_hash(&raw));
         if !changed {
             continue;
         }
-        let detail = previous.and_then(|p| parse_detail(p.detail.as_deref()));
+        // The tier with what is stored of the role's detail.
+        let detail = previous
+            .filter(|p| p.detail_fetched_at.is_some())
+            .and_then(|_| db.stored_role(&id).ok().flatten())
+            .and_then(|p| parse_detail(p.detail.as_deref()));
         let intel = intel_of(detail.as_ref(), rules);
-        if crate::evaluate::evaluate(raw, &intel, rules)
+        if crate::evaluate::evaluate(&raw, &intel, rules)
             .tier
             .is_candidate()
         {
             candidates.push((id, external_id));
+        }
+    }
+    // Listed as before but never detailed (an earlier detail call failed).
+    for external_id in &list.unchanged {
+        let id = format!("{}:{external_id}", paraform::SOURCE);
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        if let Some(p) = stored.get(&id)
+            && p.detail_fetched_at.is_none()
+            && p.tier.is_some_and(|t| t.is_candidate())
+        {
+            candidates.push((id, external_id.clone()));
         }
     }
     candidates
@@ -301,7 +344,7 @@ async fn fetch_details(
     paraform: &Paraform<'_>,
     candidates: &[(String, String)],
     wanted: &DetailRequest<'_>,
-    details: &mut HashMap<String, Value>,
+    details: &mut HashMap<String, String>,
     errors: &mut Vec<String>,
 ) {
     let mut failures_in_a_row = 0;
@@ -312,7 +355,7 @@ async fn fetch_details(
             .await
         {
             Ok(detail) => {
-                details.insert(id.clone(), detail);
+                details.insert(id.clone(), detail.to_string());
                 failures_in_a_row = 0;
             }
             Err(FetchError::SessionExpired(message)) => {
@@ -351,6 +394,8 @@ fn load_session(config: &Config, env: &Env) -> Result<Session, FetchError> {
 struct RunContext<'a> {
     config: &'a Config,
     rules: &'a Rules,
+    /// The rules' fingerprint, part of every role's evaluation key.
+    rules_key: String,
     run_id: i64,
     now: DateTime<Utc>,
     started: Instant,
@@ -362,7 +407,7 @@ fn record_run(
     db: &mut Db,
     run: &RunContext<'_>,
     fetches: &[SourceFetch],
-    stored: &HashMap<String, StoredRole>,
+    stored: &HashMap<String, RoleSummary>,
 ) -> Result<ScrapeReport> {
     let tx = db.transaction()?;
     let mut counts = RunCounts::default();
@@ -386,7 +431,7 @@ fn record_run(
                 let outcome = source.record(&tx, list, stored, &mut counts, &mut errors)?;
                 suspicious |= outcome == Completeness::Suspicious;
                 errors.extend(fetch.detail_errors.iter().cloned());
-                evaluate_seen(&tx, run, &list.roles, &fetch.details, stored)?;
+                evaluate_seen(&tx, run, fetch.source, list, &fetch.details, stored)?;
             }
         }
     }
@@ -418,48 +463,98 @@ fn record_run(
     })
 }
 
-/// Stores new details and evaluates every role seen in this run, after its
-/// changes are written (so trends include them).
+/// Stores new details and evaluates the roles seen in this run that need
+/// it, after the run's changes are written (so trends include them). A role
+/// whose evaluation key is unchanged (same content, detail, rules and model
+/// answers) keeps its verdict without being evaluated; only its trend can
+/// move, as changes age out of the window.
 fn evaluate_seen(
     tx: &StoreTx<'_>,
     run: &RunContext<'_>,
-    roles: &[Value],
-    details: &HashMap<String, Value>,
-    stored: &HashMap<String, StoredRole>,
+    source: &str,
+    list: &RoleList,
+    details: &HashMap<String, String>,
+    stored: &HashMap<String, RoleSummary>,
 ) -> Result<()> {
     let recent = tx.recent_changes(run.now - chrono::Duration::days(TREND_WINDOW_DAYS))?;
     let mut done = HashSet::new();
-    for raw in roles {
-        let Some(external_id) = external_id(raw) else {
-            continue;
-        };
-        let id = format!("{}:{external_id}", paraform::SOURCE);
+    // Listed with new text: parsed here. Listed as stored: read only if needed.
+    let listed = list.roles.iter().filter_map(|l| {
+        let raw = l.value();
+        external_id(&raw).map(|external| (external, Some(raw)))
+    });
+    let unchanged = list
+        .unchanged
+        .iter()
+        .map(|external| (external.clone(), None));
+    for (external_id, raw) in listed.chain(unchanged) {
+        let id = format!("{source}:{external_id}");
         if !done.insert(id.clone()) {
             continue;
         }
-        let previous = stored.get(&id);
-        let intel = match details.get(&id) {
-            Some(detail) => {
-                let intel = intel_of(Some(detail), run.rules);
-                tx.write_detail(&id, &detail_write(&detail.to_string(), &intel), run.now)?;
-                intel
+        let summary = stored.get(&id);
+        // A detail fetched in this run: stored, and its intel read once.
+        let fetched = match details.get(&id) {
+            Some(text) => {
+                let detail: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+                let intel = intel_of(Some(&detail), run.rules);
+                tx.write_detail(&id, &detail_write(text, &intel), run.now)?;
+                Some(intel)
             }
+            None => None,
+        };
+        let hash = match &raw {
+            Some(raw) => content_hash(raw),
+            None => summary.map(|s| s.content_hash.clone()).unwrap_or_default(),
+        };
+        let detail_marker = match fetched {
+            Some(_) => Some(crate::role::timestamp(run.now)),
+            None => summary.and_then(|s| s.detail_fetched_at.clone()),
+        };
+        let model = run.enrichment;
+        let excitement = raw.as_ref().and_then(|raw| model.excitement_for(raw));
+        let key = evaluation_key(
+            &run.rules_key,
+            &hash,
+            detail_marker.as_deref(),
+            &model.fingerprint(&id, excitement),
+        );
+        if let Some(summary) = summary
+            && summary.tier.is_some()
+            && summary.evaluation_key.as_deref() == Some(key.as_str())
+        {
+            let trend = trend_of(&recent, &id);
+            if trend != summary.trend {
+                tx.write_trend(&id, trend)?;
+            }
+            continue;
+        }
+        let previous = tx.stored_role(&id)?;
+        let raw = match raw {
+            Some(raw) => raw,
+            // An unreadable stored copy (edited by hand) evaluates as an empty role.
+            None => previous
+                .as_ref()
+                .and_then(|p| serde_json::from_str(&p.raw).ok())
+                .unwrap_or(Value::Null),
+        };
+        let mut intel = match fetched {
+            Some(intel) => intel,
             None => intel_of(
-                parse_detail(previous.and_then(|p| p.detail.as_deref())).as_ref(),
+                parse_detail(previous.as_ref().and_then(|p| p.detail.as_deref())).as_ref(),
                 run.rules,
             ),
         };
-        let mut intel = intel;
-        let model = run.enrichment;
         intel.model = model.facts(&id, &run.rules.lists);
         let subject = Subject {
             role_id: &id,
-            raw,
+            raw: &raw,
             intel: &intel,
-            stored: previous.and_then(|p| p.evaluation.as_ref()),
-            excitement: model.excitement_for(raw).map(|e| (e, model.band)),
+            stored: previous.as_ref().and_then(|p| p.evaluation.as_ref()),
+            excitement: model.excitement_for(&raw).map(|e| (e, model.band)),
         };
         assess(tx, &subject, run.rules, &recent, Some(run.run_id), run.now)?;
+        tx.write_evaluation_key(&id, &key)?;
         if run.config.llm.enabled {
             tx.set_model_keys(
                 &id,
@@ -492,18 +587,34 @@ impl SourceRun<'_> {
         &self,
         tx: &StoreTx<'_>,
         list: &RoleList,
-        stored: &HashMap<String, StoredRole>,
+        stored: &HashMap<String, RoleSummary>,
         counts: &mut RunCounts,
         errors: &mut Vec<String>,
     ) -> Result<Completeness> {
         // Listed but unreadable: noted, kept as they were, and never gone.
         let unreadable = self.note_unreadable(list, errors);
         let mut seen = HashSet::new();
-        for (position, raw) in list.positions().into_iter().zip(&list.roles) {
-            let Some(external_id) = external_id(raw) else {
+        // Listed exactly as stored: seen, and that is all (one statement).
+        let mut touched = Vec::new();
+        for external_id in &list.unchanged {
+            let id = format!("{}:{external_id}", self.source);
+            if !seen.insert(id.clone()) {
                 errors.push(format!(
-                    "{}: skipped the role at position {position}: it has no id",
-                    self.source
+                    "{}: skipped a second role with id {} in one response",
+                    self.source,
+                    shorten(external_id)
+                ));
+                continue;
+            }
+            touched.push(id);
+        }
+        tx.touch_roles(&touched, self.now)?;
+        for listed in &list.roles {
+            let raw = listed.value();
+            let Some(external_id) = external_id(&raw) else {
+                errors.push(format!(
+                    "{}: skipped the role at position {}: it has no id",
+                    self.source, listed.position
                 ));
                 continue;
             };
@@ -516,7 +627,13 @@ impl SourceRun<'_> {
                 ));
                 continue;
             }
-            self.record_role(tx, &id, &external_id, raw, stored.get(&id), counts)?;
+            let role = Listed {
+                id: &id,
+                external_id: &external_id,
+                raw: &raw,
+                text: &listed.text,
+            };
+            self.record_role(tx, &role, stored.get(&id), counts)?;
         }
         counts.seen += seen.len() as u64;
 
@@ -539,7 +656,7 @@ impl SourceRun<'_> {
             errors.push(reason);
             return Ok(Completeness::Suspicious);
         }
-        let mut gone: Vec<&StoredRole> = stored
+        let mut gone: Vec<&RoleSummary> = stored
             .values()
             .filter(|role| {
                 role.active && !seen.contains(&role.id) && !unreadable.contains(&role.id)
@@ -590,26 +707,26 @@ impl SourceRun<'_> {
     fn record_role(
         &self,
         tx: &StoreTx<'_>,
-        id: &str,
-        external_id: &str,
-        raw: &Value,
-        stored: Option<&StoredRole>,
+        role: &Listed<'_>,
+        stored: Option<&RoleSummary>,
         counts: &mut RunCounts,
     ) -> Result<()> {
-        let raw_text = raw.to_string();
+        let (id, raw, raw_text) = (role.id, role.raw, role.text);
         let hash = content_hash(raw);
+        let raw_hash = text_hash(raw_text);
         let columns = paraform_columns(raw, self.base_url);
         let write = RoleWrite {
             id,
             source: self.source,
-            external_id,
+            external_id: role.external_id,
             columns: &columns,
             content_hash: &hash,
-            raw: &raw_text,
+            raw: raw_text,
+            raw_hash: &raw_hash,
         };
         let Some(stored) = stored else {
             tx.insert_role(&write, self.now)?;
-            tx.insert_version(id, self.run_id, self.now, &hash, &raw_text)?;
+            tx.insert_version(id, self.run_id, self.now, &hash, raw_text)?;
             tx.insert_change(
                 id,
                 Some(self.run_id),
@@ -637,8 +754,11 @@ impl SourceRun<'_> {
         let content_changed = stored.content_hash != hash;
         if content_changed {
             // An unreadable stored copy (edited by hand) compares as empty.
-            let previous: Value = serde_json::from_str(&stored.raw).unwrap_or(Value::Null);
-            tx.insert_version(id, self.run_id, self.now, &hash, &raw_text)?;
+            let previous: Value = tx
+                .stored_role(id)?
+                .and_then(|p| serde_json::from_str(&p.raw).ok())
+                .unwrap_or(Value::Null);
+            tx.insert_version(id, self.run_id, self.now, &hash, raw_text)?;
             for change in diff(&previous, raw) {
                 tx.insert_change(id, Some(self.run_id), self.now, &change)?;
             }
@@ -646,6 +766,30 @@ impl SourceRun<'_> {
         }
         tx.update_role(&write, content_changed, self.now)
     }
+}
+
+/// A listed role being recorded: its ids, JSON, and text as received.
+struct Listed<'a> {
+    id: &'a str,
+    external_id: &'a str,
+    raw: &'a Value,
+    text: &'a str,
+}
+
+/// The trend of a role from the run's recent changes.
+fn trend_of(recent: &crate::store::RecentChanges, id: &str) -> Option<crate::evaluate::Trend> {
+    let changes: Vec<crate::evaluate::RecentChange<'_>> = recent
+        .get(id)
+        .map(|list| {
+            list.iter()
+                .map(|(kind, new)| crate::evaluate::RecentChange {
+                    kind: *kind,
+                    new_value: new.as_deref(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    crate::evaluate::trend(&changes)
 }
 
 /// Unreadable roles named one by one in a run's errors; the rest are counted.

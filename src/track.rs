@@ -195,6 +195,13 @@ pub fn content_hash(raw: &Value) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// SHA-256 (hex) of a text as it is: a role whose listed text hashes the
+/// same as stored is unchanged in every field, volatile ones included.
+pub fn text_hash(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 /// The tracked changes from `old` to `new` (two versions of one role). Numbers
 /// are compared by value whatever their JSON type; locations as a set.
 pub fn diff(old: &Value, new: &Value) -> Vec<FieldChange> {

@@ -198,7 +198,7 @@ fn unusable_answers_and_stalls_fall_back_to_the_rules() {
         roles: 12,
         ..sim_options()
     });
-    s.enable_llm("concurrency = 1\ntimeout_secs = 3\nmax_retries = 1");
+    s.enable_llm("concurrency = 1\ntimeout_secs = 5\nmax_retries = 1");
     // The first question: unusable, and unusable again when re-asked. The
     // second: no answer in time, twice (the retry too). The third: 429,
     // then an answer.

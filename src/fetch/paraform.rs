@@ -1,8 +1,6 @@
 //! The Paraform source: its tRPC calls, and reading their answers strictly
 //! enough that a login page or a cut-off body is never taken for "no roles".
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::{COOKIE, HeaderMap, HeaderValue};
@@ -71,10 +69,35 @@ pub fn empty_filters() -> Value {
 /// their own (each a problem to record, never a reason to drop the rest).
 #[derive(Debug, Default, PartialEq)]
 pub struct RoleList {
-    pub roles: Vec<Value>,
+    /// Roles to look at, in listing order: new, or their text changed.
+    pub roles: Vec<ListedRole>,
+    /// Ids of listed roles whose text is exactly what is stored (see
+    /// [`Unchanged`]): kept as ids only, so a quiet listing of 100,000 roles
+    /// costs a few megabytes, not the listing.
+    pub unchanged: Vec<String>,
     /// In listing order.
     pub unreadable: Vec<UnreadableRole>,
 }
+
+/// A listed role as received: its JSON text (read again only where needed)
+/// and its place in the whole listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedRole {
+    pub position: usize,
+    pub text: Box<str>,
+}
+
+impl ListedRole {
+    /// The role's JSON. The text parsed once already when it was listed, so
+    /// this cannot fail; `Null` if it somehow does.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+}
+
+/// Tells whether a listed role (its external id and the sha256 of its text)
+/// is exactly as stored; such a role is not parsed, only counted as seen.
+pub type Unchanged<'a> = &'a dyn Fn(&str, &str) -> bool;
 
 /// A listed role that could not be read.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,33 +113,22 @@ pub struct UnreadableRole {
 impl RoleList {
     /// How many roles were listed, read or not.
     pub fn len(&self) -> usize {
-        self.roles.len() + self.unreadable.len()
+        self.roles.len() + self.unchanged.len() + self.unreadable.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// The listing position of each role in `roles`, in order.
-    pub fn positions(&self) -> Vec<usize> {
-        let mut skipped = self.unreadable.iter().map(|u| u.position).peekable();
-        let mut positions = Vec::with_capacity(self.roles.len());
-        let mut at = 0;
-        while positions.len() < self.roles.len() {
-            if skipped.peek() == Some(&at) {
-                skipped.next();
-            } else {
-                positions.push(at);
-            }
-            at += 1;
-        }
-        positions
-    }
-
     /// Appends a later page, whose positions count from its own start.
     fn append(&mut self, page: RoleList) {
         let offset = self.len();
-        self.roles.extend(page.roles);
+        self.roles
+            .extend(page.roles.into_iter().map(|r| ListedRole {
+                position: r.position + offset,
+                ..r
+            }));
+        self.unchanged.extend(page.unchanged);
         self.unreadable
             .extend(page.unreadable.into_iter().map(|u| UnreadableRole {
                 position: u.position + offset,
@@ -163,6 +175,14 @@ impl<'a> Paraform<'a> {
 
     /// Every active role, following pages if the server paginates.
     pub async fn list_roles(&self) -> Result<RoleList, FetchError> {
+        self.list_roles_except(&|_, _| false).await
+    }
+
+    /// The listing, with the roles `unchanged` recognises kept as ids only.
+    pub async fn list_roles_except(
+        &self,
+        unchanged: Unchanged<'_>,
+    ) -> Result<RoleList, FetchError> {
         let limit = BodyLimit {
             bytes: self.limits.list_bytes,
             what: "list response",
@@ -177,7 +197,7 @@ impl<'a> Paraform<'a> {
             }
             let response = self.fetch(LIST_PROCEDURE, &input, limit).await?;
             let data = interpret(LIST_PROCEDURE, &response, self.session)?;
-            match list_payload(LIST_PROCEDURE, data)? {
+            match list_payload_except(LIST_PROCEDURE, data, unchanged)? {
                 Payload::All(items) => {
                     roles.append(items);
                     return Ok(roles);
@@ -325,9 +345,7 @@ pub fn interpret<'a>(
         });
     }
     let body = parsed.map_err(|err| malformed(procedure, &unparsable(response, &err)))?;
-    member(body, "result")
-        .and_then(|result| member(result, "data"))
-        .and_then(|data| member(data, "json"))
+    member_path(body, &["result", "data", "json"])
         .ok_or_else(|| malformed(procedure, "no result.data.json in the answer"))
 }
 
@@ -358,17 +376,129 @@ fn unparsable(response: &RawResponse, err: &serde_json::Error) -> String {
 /// object or lacks it. A key given twice counts once, as the last (as
 /// serde_json's `Value` reads it).
 fn member<'a>(raw: &'a RawValue, key: &str) -> Option<&'a RawValue> {
+    member_path(raw, &[key])
+}
+
+/// The value at `path` (object keys, outermost first) in one pass over
+/// `raw`, every other member skipped without being built: a 26 MB listing
+/// is walked once, not once per key, and no key is allocated. The whole
+/// object must be well-formed; as for a map, the last of duplicate keys wins.
+fn member_path<'a>(raw: &'a RawValue, path: &[&str]) -> Option<&'a RawValue> {
     if !raw.get().starts_with('{') {
         return None;
     }
-    let mut members: BTreeMap<String, &'a RawValue> = serde_json::from_str(raw.get()).ok()?;
-    members.remove(key)
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    let found = serde::de::DeserializeSeed::deserialize(PathSeed { path }, &mut de).ok()?;
+    de.end().ok()?;
+    found
+}
+
+/// Finds `path` in the map being read (see [`member_path`]).
+struct PathSeed<'p> {
+    path: &'p [&'p str],
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for PathSeed<'_> {
+    type Value = Option<&'de RawValue>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        match self.path {
+            [] => <&'de RawValue as serde::Deserialize>::deserialize(d).map(Some),
+            _ => d.deserialize_any(self),
+        }
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for PathSeed<'_> {
+    type Value = Option<&'de RawValue>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (first, rest) = self
+            .path
+            .split_first()
+            .map_or(("", &[][..]), |(f, r)| (*f, r));
+        let mut found = None;
+        while let Some(wanted) = map.next_key_seed(KeyIs(first))? {
+            if wanted {
+                found = map.next_value_seed(PathSeed { path: rest })?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+
+    // Anything but an object on the way: the path is not there.
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// Reads a map key only to say whether it is the one wanted.
+struct KeyIs<'k>(&'k str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl serde::de::Visitor<'_> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<bool, E> {
+        Ok(key == self.0)
+    }
 }
 
 /// A list call's payload: every role, or one page of them.
 pub fn list_payload(procedure: &str, data: &RawValue) -> Result<Payload, FetchError> {
+    list_payload_except(procedure, data, &|_, _| false)
+}
+
+/// [`list_payload`], with the roles `unchanged` recognises kept as ids only.
+pub fn list_payload_except(
+    procedure: &str,
+    data: &RawValue,
+    unchanged: Unchanged<'_>,
+) -> Result<Payload, FetchError> {
     if data.get().starts_with('[') {
-        return Ok(Payload::All(read_roles(procedure, data)?));
+        return Ok(Payload::All(read_roles(procedure, data, unchanged)?));
     }
     if !data.get().starts_with('{') {
         return Err(malformed(
@@ -392,21 +522,36 @@ pub fn list_payload(procedure: &str, data: &RawValue) -> Result<Payload, FetchEr
         }
     };
     Ok(Payload::Page {
-        items: read_roles(procedure, items)?,
+        items: read_roles(procedure, items, unchanged)?,
         next_cursor,
     })
 }
 
 /// Each element of a JSON array read on its own, with the normal depth
 /// limit: one that fails is noted by position (and id, when readable).
-fn read_roles(procedure: &str, array: &RawValue) -> Result<RoleList, FetchError> {
+fn read_roles(
+    procedure: &str,
+    array: &RawValue,
+    unchanged: Unchanged<'_>,
+) -> Result<RoleList, FetchError> {
     let items: Vec<&RawValue> = serde_json::from_str(array.get())
         .map_err(|err| malformed(procedure, &format!("the list is {}", unreadable(&err))))?;
     let mut list = RoleList::default();
-    list.roles.reserve(items.len());
     for (position, item) in items.into_iter().enumerate() {
+        // Same text as stored: the role was read whole before; only its id
+        // is read now.
+        if let Some(id) = id_of_unreadable(item)
+            && unchanged(&id, &crate::track::text_hash(item.get()))
+        {
+            list.unchanged.push(id);
+            continue;
+        }
+        // Parsed in full once, to refuse what cannot be read (too deep).
         match serde_json::from_str::<Value>(item.get()) {
-            Ok(role) => list.roles.push(role),
+            Ok(_) => list.roles.push(ListedRole {
+                position,
+                text: item.get().into(),
+            }),
             Err(err) => list.unreadable.push(UnreadableRole {
                 position,
                 id: id_of_unreadable(item),
@@ -653,9 +798,10 @@ mod tests {
         let Ok(Payload::All(list)) = read_listing(&response) else {
             panic!("the listing was not read");
         };
-        let ids: Vec<_> = list.roles.iter().map(|r| r["id"].clone()).collect();
+        let ids: Vec<_> = list.roles.iter().map(|r| r.value()["id"].clone()).collect();
         assert_eq!(ids, vec![json!("a"), json!("c"), json!("edge")]);
-        assert_eq!(list.positions(), vec![0, 2, 3]);
+        let positions: Vec<usize> = list.roles.iter().map(|r| r.position).collect();
+        assert_eq!(positions, vec![0, 2, 3]);
         assert_eq!(
             list.unreadable,
             vec![UnreadableRole {
@@ -678,7 +824,8 @@ mod tests {
         let Ok(Payload::All(list)) = read_listing(&response) else {
             panic!("the listing was not read");
         };
-        assert_eq!(list.roles, vec![json!({"id": "b"})]);
+        let roles: Vec<Value> = list.roles.iter().map(ListedRole::value).collect();
+        assert_eq!(roles, vec![json!({"id": "b"})]);
         assert_eq!(list.unreadable.len(), 1);
         assert_eq!(list.unreadable[0].id.as_deref(), Some("7"));
         // An id that is itself unreadable is no id.
@@ -716,7 +863,10 @@ mod tests {
         }
         let positions: Vec<_> = list.unreadable.iter().map(|u| u.position).collect();
         assert_eq!(positions, vec![1, 2]);
-        assert_eq!(list.positions(), vec![0, 3]);
+        assert_eq!(
+            list.roles.iter().map(|r| r.position).collect::<Vec<_>>(),
+            vec![0, 3]
+        );
         assert_eq!(list.len(), 4);
     }
 

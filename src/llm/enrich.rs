@@ -60,6 +60,18 @@ impl Enrichment {
         }
     }
 
+    /// What the model contributed to role `id`'s verdict, as a string for
+    /// its evaluation key: the intel answer's key and the excitement used.
+    /// Empty without a model.
+    pub fn fingerprint(&self, id: &str, excitement: Option<&ModelExcitement>) -> String {
+        let intel = self.intel.get(id).map_or("", |(key, _)| key.as_str());
+        match excitement {
+            None if intel.is_empty() => String::new(),
+            None => intel.to_string(),
+            Some(e) => format!("{intel} {} {} {:?}", e.score, e.model, self.band),
+        }
+    }
+
     /// The model's excitement for the company of `raw`, if asked.
     pub fn excitement_for(&self, raw: &Value) -> Option<&ModelExcitement> {
         let company = normalise_company(&text_at(raw, "company.name").unwrap_or_default());

@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use super::RoundSummary;
 use super::generate::{self, Company, Fee, LocationHint, Plan, Rng};
+use super::{EditShare, RoundSummary};
 
 /// Salt for the generator of a round, so rounds do not share a sequence with
 /// the initial market or with each other.
@@ -74,7 +74,7 @@ impl Market {
         };
         let mut hostile_left = if hostile { 3 } else { 0 };
         for (plan, ordinal) in generate::plans(roles, &mut rng) {
-            let id = market.fresh_id(&mut rng);
+            let id = market.fresh_generated_id(&mut rng);
             let posted_at = now - Duration::seconds(rng.between(600, 60 * 24 * 3600));
             let company = generate::company_for(plan, ordinal, &market.companies, &mut rng);
             let mut generated =
@@ -189,6 +189,14 @@ impl Market {
     /// one to three roles are removed; a role removed earlier may return; two
     /// to four new roles are posted now. Deterministic for seed and round.
     pub(crate) fn advance(&mut self, by: Duration) -> RoundSummary {
+        self.advance_with(by, EditShare::Drawn)
+    }
+
+    /// [`Market::advance`] with the share of edited roles given: `Drawn` is
+    /// exactly `advance`; `Percent(p)` edits p% of the listing (rounded up)
+    /// instead of the 10-15% drawn, everything else unchanged. The share is
+    /// still drawn, so the rest of the round takes the same random sequence.
+    pub(crate) fn advance_with(&mut self, by: Duration, edits: EditShare) -> RoundSummary {
         self.round += 1;
         self.now += by;
         let now = self.now;
@@ -204,13 +212,17 @@ impl Market {
             }
         }
 
-        // Tracked edits on about 10-15% of the listing.
+        // Tracked edits on about 10-15% of the listing, or the share given.
         // Roles added by tests without an id are left alone.
         let mut order: Vec<usize> = (0..self.listed.len())
             .filter(|at| !id_of(&self.listed[*at]).is_empty())
             .collect();
         rng.shuffle(&mut order);
-        let share = rng.between(10, 15) as usize;
+        let drawn = rng.between(10, 15) as usize;
+        let share = match edits {
+            EditShare::Drawn => drawn,
+            EditShare::Percent(percent) => usize::from(percent.min(100)),
+        };
         let edit_count = (order.len() * share).div_ceil(100);
         let mut touched: HashSet<String> = HashSet::new();
         for &at in order.iter().take(edit_count) {
@@ -306,6 +318,18 @@ impl Market {
         let mut rng = Rng::derived(self.seed, fnv1a(&id));
         let detail = generate::detail(role, hint, hostile && self.hostile, &mut rng);
         self.details.insert(id, detail);
+    }
+
+    /// [`Market::fresh_id`] while `generate` builds the listing, when every
+    /// role so far has a detail under its id and none is removed: the same
+    /// id, found without reading every role (100,000 roles in seconds).
+    fn fresh_generated_id(&self, rng: &mut Rng) -> String {
+        loop {
+            let id = generate::role_id(rng);
+            if !self.details.contains_key(&id) {
+                return id;
+            }
+        }
     }
 
     /// A role id no listed or removed role has.
@@ -508,6 +532,49 @@ fn apply_edit(role: &mut Value, kind: EditKind, rng: &mut Rng) -> Vec<&'static s
             };
             role["status"] = json!(new);
             vec!["status"]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use chrono::{Duration, TimeZone, Utc};
+
+    use super::{EditShare, Market};
+
+    fn market() -> Market {
+        let now = Utc.with_ymd_and_hms(2025, 1, 15, 12, 0, 0).unwrap();
+        Market::generate(42, 1_000, now, false)
+    }
+
+    #[test]
+    fn drawn_share_is_exactly_advance() {
+        let (mut plain, mut drawn) = (market(), market());
+        for _ in 0..3 {
+            let a = plain.advance(Duration::hours(12));
+            let b = drawn.advance_with(Duration::hours(12), EditShare::Drawn);
+            assert_eq!(a, b);
+            assert_eq!(plain.listed(), drawn.listed());
+        }
+    }
+
+    #[test]
+    fn a_given_percent_edits_that_share_of_the_listing() {
+        for (percent, expected) in [(0u8, 0usize), (3, 30), (50, 500), (200, 1_000)] {
+            let mut market = market();
+            let listed = market.listed_ids().len();
+            assert_eq!(listed, 1_000);
+            let summary = market.advance_with(Duration::hours(1), EditShare::Percent(percent));
+            // A returned role may be edited too: it is not one of the listing's.
+            let edited: HashSet<&str> = summary
+                .edited
+                .iter()
+                .map(|(id, _)| id.as_str())
+                .filter(|id| !summary.returned.iter().any(|r| r == id))
+                .collect();
+            assert_eq!(edited.len(), expected, "{percent}%");
         }
     }
 }

@@ -118,6 +118,18 @@ pub enum Fault {
     Skip,
 }
 
+/// How many listed roles one round edits (a tracked edit each): the churn.
+/// Every round also refreshes the volatile fields of every active role,
+/// removes one to three roles, may bring one back and posts two to four.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EditShare {
+    /// 10 to 15% of the listing, drawn per round: [`Simulator::advance`].
+    #[default]
+    Drawn,
+    /// This percentage of the listing (at most 100), rounded up to a whole role.
+    Percent(u8),
+}
+
 /// What one [`Simulator::advance`] did, for assertions and demo output.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoundSummary {
@@ -266,6 +278,13 @@ impl Simulator {
     /// Moves the marketplace one round and its clock forward by `by`.
     pub fn advance(&self, by: chrono::Duration) -> RoundSummary {
         lock(&self.state).market.advance(by)
+    }
+
+    /// [`Simulator::advance`] with a chosen share of edited roles, e.g.
+    /// `EditShare::Percent(3)` for a quiet marketplace (the bench's churn).
+    /// `EditShare::Drawn` is exactly `advance`.
+    pub fn advance_with(&self, by: chrono::Duration, edits: EditShare) -> RoundSummary {
+        lock(&self.state).market.advance_with(by, edits)
     }
 
     pub fn now(&self) -> DateTime<Utc> {

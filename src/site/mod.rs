@@ -106,29 +106,87 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     write("roles.csv", &feeds::roles_csv(&data.roles))?;
     write("health.json", &serde_json::to_string_pretty(health)?)?;
     write("robots.txt", "User-agent: *\nDisallow: /\n")?;
-    let mut roles = 0;
     let views = data
         .roles
         .iter()
         .chain(&data.gone)
         .map(|v| (v.id.as_str(), v));
     let views: std::collections::HashMap<&str, &model::RoleView> = views.collect();
-    for role in &site_roles {
-        let Some(view) = views.get(role.row.id.as_str()) else {
-            continue;
-        };
-        let detail = model::role_detail(role);
-        let page = pages::role_page(&data, view, &detail)
-            .with_context(|| format!("rendering the page of {}", view.id))?;
-        write(&view.page, &page)?;
-        roles += 1;
-    }
+    let roles = role_pages(&data, &site_roles, &views, &staging)?;
+    files += roles;
     staging.publish(&site_dir)?;
     Ok(SiteReport {
         dir: site_dir,
         files,
         roles,
         duration: started.elapsed(),
+    })
+}
+
+/// How many threads the site build spreads per-role work over: the cores,
+/// at most 4.
+fn build_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+}
+
+/// `items.iter().map(f)`, in order, over [`build_threads`] threads: for pure
+/// per-role work (reading a role's JSON into what its rows show).
+pub(crate) fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    let chunk = items.len().div_ceil(build_threads()).max(1);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<U>>()))
+            .collect();
+        workers
+            .into_iter()
+            // A worker panics only if `f` does; then so does the build, as
+            // it would have without threads.
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// Renders and writes every role page, on as many threads as there are
+/// cores (at most 4): a page depends only on its role and the shared data,
+/// so the pages split into independent chunks. Returns how many were written.
+fn role_pages(
+    data: &model::SiteData,
+    site_roles: &[crate::store::SiteRole],
+    views: &std::collections::HashMap<&str, &model::RoleView>,
+    staging: &Staging,
+) -> Result<usize> {
+    let chunk = site_roles.len().div_ceil(build_threads()).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = site_roles
+            .chunks(chunk)
+            .map(|roles| {
+                scope.spawn(move || -> Result<usize> {
+                    let mut written = 0;
+                    for role in roles {
+                        let Some(view) = views.get(role.row.id.as_str()) else {
+                            continue;
+                        };
+                        let detail = model::role_detail(role);
+                        let page = pages::role_page(data, view, &detail)
+                            .with_context(|| format!("rendering the page of {}", view.id))?;
+                        staging.write(&view.page, &page)?;
+                        written += 1;
+                    }
+                    Ok(written)
+                })
+            })
+            .collect();
+        let mut written = 0;
+        for worker in workers {
+            written += worker
+                .join()
+                .map_err(|_| anyhow::anyhow!("a page-rendering thread stopped unexpectedly"))??;
+        }
+        Ok(written)
     })
 }
 

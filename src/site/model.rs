@@ -259,8 +259,8 @@ pub fn load(
 ) -> Result<SiteData> {
     let mut roles = Vec::new();
     let mut gone = Vec::new();
-    for role in site_roles {
-        let view = role_view(role, lists, now);
+    let views = super::par_map(site_roles, |role| role_view(role, lists, now));
+    for view in views {
         if view.status == "gone" {
             gone.push(view)
         } else {

@@ -1,15 +1,29 @@
-//! The `changes` and `role_versions` tables: what moved on a role and when,
-//! and every distinct content of it.
+//! The `changes` table and role history: what moved on a role and when, and
+//! every distinct content of it (`role_version_data`, read by people through
+//! the `role_versions` view).
+//!
+//! A version is stored whole (a keyframe) or as a JSON merge patch against
+//! the role's version before (`crate::patch`): history then grows with the
+//! fields that change, not with copies of the whole role. A keyframe every
+//! `KEYFRAME_INTERVAL` versions bounds what rebuilding one costs, here (in
+//! Rust, from the table) and in the view (in SQL, with `json_patch`).
 
 use std::collections::HashMap;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use rusqlite::{Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use serde_json::Value;
 
 use super::{Db, StoreTx};
+use crate::patch;
 use crate::role::timestamp;
 use crate::track::{ChangeKind, FieldChange};
+
+/// A role's versions are stored whole once every this many (its first, then
+/// the 17th, 33rd, …): rebuilding any version replays at most 15 patches.
+/// The V8 migration's comments and the README name the same number.
+pub const KEYFRAME_INTERVAL: usize = 16;
 
 /// Recent changes per role id: (kind, new value), oldest first.
 pub type RecentChanges = HashMap<String, Vec<(ChangeKind, Option<String>)>>;
@@ -36,6 +50,32 @@ pub struct VersionRow {
     pub id: i64,
     pub run_id: i64,
     pub observed_at: String,
+}
+
+/// A version of a role with its full JSON, rebuilt from keyframe and patches.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VersionJson {
+    pub id: i64,
+    pub run_id: i64,
+    pub observed_at: String,
+    pub content_hash: String,
+    /// The top-level fields that differ from the version before (empty for
+    /// the first): what the version's patch touches.
+    pub changed: Vec<String>,
+    /// Stored whole rather than as a patch: how it is stored, not what it is.
+    #[serde(skip)]
+    pub keyframe: bool,
+    /// The role's JSON as it was observed (volatile fields included).
+    pub raw: Value,
+}
+
+/// A role and every version of it, oldest first (`roles --history`).
+#[derive(Debug, Clone)]
+pub struct RoleHistory {
+    pub id: String,
+    pub title: Option<String>,
+    pub company: Option<String>,
+    pub versions: Vec<VersionJson>,
 }
 
 impl Db {
@@ -81,9 +121,10 @@ impl Db {
 
     /// Every version's id, run and time (not its JSON), grouped by role.
     pub fn versions_by_role(&self) -> Result<HashMap<String, Vec<VersionRow>>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT role_id, id, run_id, observed_at FROM role_versions ORDER BY id")?;
+        // The table, not the view: the view would rebuild every JSON unasked.
+        let mut stmt = self.conn.prepare(
+            "SELECT role_id, id, run_id, observed_at FROM role_version_data ORDER BY id",
+        )?;
         let mut grouped: HashMap<String, Vec<VersionRow>> = HashMap::new();
         let rows = stmt.query_map([], |r| {
             Ok((r.get::<_, String>("role_id")?, version_row(r)?))
@@ -94,9 +135,106 @@ impl Db {
         }
         Ok(grouped)
     }
+
+    /// A role (by id, or by its source's id) and every version of it with
+    /// its full JSON, oldest first; `None` when there is no such role.
+    pub fn role_history(&self, id: &str) -> Result<Option<RoleHistory>> {
+        let role = self
+            .conn
+            .query_row(
+                "SELECT id, title, company FROM roles
+                 WHERE id = ?1 OR external_id = ?1 ORDER BY id = ?1 DESC LIMIT 1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>("id")?,
+                        r.get::<_, Option<String>>("title")?,
+                        r.get::<_, Option<String>>("company")?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((id, title, company)) = role else {
+            return Ok(None);
+        };
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DATA_COLUMNS} FROM role_version_data WHERE role_id = ?1 ORDER BY id"
+        ))?;
+        let rows = stmt
+            .query_map([&id], data_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut versions: Vec<VersionJson> = Vec::with_capacity(rows.len());
+        for row in rows {
+            let previous = versions.last().map(|v| &v.raw);
+            let raw = rebuild_next(previous, &row).with_context(|| {
+                format!(
+                    "version {} of {id} cannot be read: its stored JSON is not valid",
+                    row.id
+                )
+            })?;
+            let changed = previous
+                .map(|previous| patch::touched_fields(previous, &raw))
+                .unwrap_or_default();
+            versions.push(VersionJson {
+                id: row.id,
+                run_id: row.run_id,
+                observed_at: row.observed_at,
+                content_hash: row.content_hash,
+                changed,
+                keyframe: row.keyframe,
+                raw,
+            });
+        }
+        Ok(Some(RoleHistory {
+            id,
+            title,
+            company,
+            versions,
+        }))
+    }
+
+    /// Rewrites history that is still all full copies (as the V8 migration
+    /// left it) as patches with a keyframe every `KEYFRAME_INTERVAL`, role by
+    /// role, in one transaction that also drops the migration's marker table;
+    /// without the marker there is nothing to do. Run on every open, right
+    /// after the migrations (SQL cannot compute merge patches). Every
+    /// version's JSON is the same before and after.
+    pub(super) fn compact_version_history(&mut self) -> Result<()> {
+        // A read first: opening a compacted file takes no write lock.
+        if !compaction_pending(&self.conn)? {
+            return Ok(());
+        }
+        // IMMEDIATE: a second process opening the file at the same moment
+        // waits, then finds the marker gone.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if !compaction_pending(&tx)? {
+            return Ok(());
+        }
+        let role_ids: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT DISTINCT role_id FROM role_version_data")?;
+            stmt.query_map([], |r| r.get("role_id"))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for role_id in &role_ids {
+            compact_role(&tx, role_id)
+                .with_context(|| format!("compacting the versions of {role_id}"))?;
+        }
+        tx.execute_batch("DROP TABLE role_version_compaction_pending")?;
+        tx.commit()
+            .context("committing the compacted version history")?;
+        Ok(())
+    }
 }
 
 impl StoreTx<'_> {
+    /// Records a new version of a role: `raw` is the role as observed
+    /// (volatile fields included), and reading the version back gives it
+    /// (as JSON: the same value, not always the same text). Stored as a
+    /// merge patch against the role's previous version, rebuilt from its
+    /// chain (at most `KEYFRAME_INTERVAL` rows), or whole when `store_as`
+    /// says so.
     pub fn insert_version(
         &self,
         role_id: &str,
@@ -105,10 +243,22 @@ impl StoreTx<'_> {
         content_hash: &str,
         raw: &str,
     ) -> Result<()> {
+        let chain = latest_chain(&self.tx, role_id)?;
+        let previous = rebuild_chain(&chain);
+        let new = serde_json::from_str::<Value>(raw).ok();
+        let stored = store_as(previous.as_ref(), chain.len(), raw, new.as_ref());
         self.tx.execute(
-            "INSERT INTO role_versions (role_id, run_id, observed_at, content_hash, raw)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![role_id, run_id, timestamp(now), content_hash, raw],
+            "INSERT INTO role_version_data
+                 (role_id, run_id, observed_at, content_hash, keyframe, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                role_id,
+                run_id,
+                timestamp(now),
+                content_hash,
+                stored.keyframe,
+                stored.body
+            ],
         )?;
         Ok(())
     }
@@ -188,9 +338,184 @@ fn version_row(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
     })
 }
 
+/// A `role_version_data` row as stored: a full copy or a patch.
+#[derive(Debug)]
+struct DataRow {
+    id: i64,
+    run_id: i64,
+    observed_at: String,
+    content_hash: String,
+    keyframe: bool,
+    body: String,
+}
+
+/// The columns `data_row` reads.
+const DATA_COLUMNS: &str = "id, run_id, observed_at, content_hash, keyframe, body";
+
+fn data_row(r: &Row<'_>) -> rusqlite::Result<DataRow> {
+    Ok(DataRow {
+        id: r.get("id")?,
+        run_id: r.get("run_id")?,
+        observed_at: r.get("observed_at")?,
+        content_hash: r.get("content_hash")?,
+        keyframe: r.get("keyframe")?,
+        body: r.get("body")?,
+    })
+}
+
+/// How one version is written.
+#[derive(Debug, PartialEq)]
+struct Stored {
+    keyframe: bool,
+    body: String,
+}
+
+/// Whole or as a patch: whole when the role has no version yet (or its
+/// latest cannot be rebuilt), when its chain already holds
+/// `KEYFRAME_INTERVAL` versions, when `raw` is not JSON, when no merge
+/// patch can express the change (a member set to null), and when the patch
+/// would not be smaller than the copy. A whole version keeps `raw`'s text
+/// as it is; a patch is minified JSON.
+///
+/// The patch is read back and replayed before it is trusted: serde_json
+/// (without `float_roundtrip`) may read a float it printed one ulp off, and
+/// a version must rebuild to exactly what was observed; such a rare change
+/// is stored whole.
+fn store_as(
+    previous: Option<&Value>,
+    chain_length: usize,
+    raw: &str,
+    new: Option<&Value>,
+) -> Stored {
+    let patch = match (previous, new) {
+        (Some(previous), Some(new)) if (1..KEYFRAME_INTERVAL).contains(&chain_length) => {
+            patch::diff(previous, new)
+                .map(|patch| patch.to_string())
+                .filter(|text| {
+                    serde_json::from_str::<Value>(text)
+                        .is_ok_and(|read| patch::apply(previous.clone(), &read) == *new)
+                })
+        }
+        _ => None,
+    };
+    match patch {
+        Some(body) if body.len() < raw.len() => Stored {
+            keyframe: false,
+            body,
+        },
+        _ => Stored {
+            keyframe: true,
+            body: raw.to_string(),
+        },
+    }
+}
+
+/// The role's latest keyframe and the versions after it, oldest first: what
+/// rebuilding its latest version takes (empty when it has no version). One
+/// backward walk of the index, at most `KEYFRAME_INTERVAL` rows: a chain is
+/// never longer (a longer one would have no keyframe here, and the next
+/// version is then stored whole).
+fn latest_chain(conn: &Connection, role_id: &str) -> Result<Vec<DataRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {DATA_COLUMNS} FROM role_version_data
+         WHERE role_id = ?1 ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let limit = i64::try_from(KEYFRAME_INTERVAL).unwrap_or(i64::MAX);
+    let mut chain = Vec::new();
+    for row in stmt.query_map(params![role_id, limit], data_row)? {
+        let row = row?;
+        let keyframe = row.keyframe;
+        chain.push(row);
+        if keyframe {
+            break;
+        }
+    }
+    chain.reverse();
+    Ok(chain)
+}
+
+/// The JSON of a chain's last version, or `None` when it cannot be rebuilt
+/// (no keyframe first, or a body that is not JSON).
+fn rebuild_chain(chain: &[DataRow]) -> Option<Value> {
+    let (first, rest) = chain.split_first()?;
+    if !first.keyframe {
+        return None;
+    }
+    let mut value = rebuild_next(None, first)?;
+    for row in rest {
+        value = rebuild_next(Some(&value), row)?;
+    }
+    Some(value)
+}
+
+/// A version's JSON from the version before it: a keyframe's body, or the
+/// patch applied to `previous` (`None` when there is nothing to apply it to
+/// or a body is not JSON).
+fn rebuild_next(previous: Option<&Value>, row: &DataRow) -> Option<Value> {
+    let body: Value = serde_json::from_str(&row.body).ok()?;
+    if row.keyframe {
+        return Some(body);
+    }
+    Some(patch::apply(previous?.clone(), &body))
+}
+
+/// Whether the V8 migration's marker is still there: old full copies wait
+/// to become patches.
+fn compaction_pending(conn: &Connection) -> Result<bool> {
+    let tables: i64 = conn.query_row(
+        "SELECT COUNT(*) AS n FROM sqlite_schema
+         WHERE type = 'table' AND name = 'role_version_compaction_pending'",
+        [],
+        |r| r.get("n"),
+    )?;
+    Ok(tables > 0)
+}
+
+/// One role's versions, rewritten as `insert_version` would have written
+/// them: each from the version before it, as rebuilt.
+fn compact_role(conn: &Connection, role_id: &str) -> Result<()> {
+    let rows = {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {DATA_COLUMNS} FROM role_version_data WHERE role_id = ?1 ORDER BY id"
+        ))?;
+        stmt.query_map([role_id], data_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    let mut update =
+        conn.prepare_cached("UPDATE role_version_data SET keyframe = ?2, body = ?3 WHERE id = ?1")?;
+    let mut previous: Option<Value> = None;
+    let mut chain_length = 0;
+    for row in &rows {
+        // A row this cannot read (edited by hand) stays as it is, and the
+        // next one starts a new chain.
+        let Some(value) = rebuild_next(previous.as_ref(), row) else {
+            previous = None;
+            chain_length = 0;
+            continue;
+        };
+        // A keyframe's text is kept; a rebuilt patch's is written anew.
+        let text = if row.keyframe {
+            row.body.clone()
+        } else {
+            value.to_string()
+        };
+        let stored = store_as(previous.as_ref(), chain_length, &text, Some(&value));
+        chain_length = if stored.keyframe { 1 } else { chain_length + 1 };
+        if stored.keyframe != row.keyframe || stored.body != row.body {
+            update.execute(params![row.id, stored.keyframe, stored.body])?;
+        }
+        previous = Some(value);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{at, db_with_run, insert_roles};
+    use rusqlite::params;
+    use serde_json::{Value, json};
+
+    use super::super::fixtures::{at, columns, db_with_run, insert_roles, role_write};
+    use super::{KEYFRAME_INTERVAL, Stored, patch, store_as};
     use crate::evaluate::Tier;
     use crate::role::timestamp;
     use crate::store::Db;
@@ -336,5 +661,399 @@ mod tests {
         assert!(first[0].id < first[1].id);
         assert_eq!(versions["paraform:2"].len(), 1);
         assert_eq!(db.count_rows("role_versions").unwrap(), 3);
+    }
+
+    /// A role JSON of the marketplace's size (~2.6 KB): `n` moves the
+    /// fields a run typically sees change, and the volatile ones.
+    fn role_json(role: usize, n: usize) -> Value {
+        let mut locations = vec!["New York, NY", "San Francisco, CA", "Remote (US)"];
+        locations.truncate(1 + (role + n / 3) % 3);
+        json!({
+            "id": format!("role-{role}"),
+            "name": format!("Senior Engineer {role}"),
+            "status": "OPEN",
+            "salaryLowerBound": 150_000 + role * 1000,
+            "salaryUpperBound": 200_000 + role * 1000 + (n / 2) * 5000,
+            "percent_fee": 20.0,
+            "hiring_count": 1 + n / 5,
+            "total_interviewing": n,
+            "total_hired": n / 7,
+            "approved_recruiters_count": 3 + n,
+            "responsiveness_days": 1.5,
+            "recruiter_last_active": format!("2026-01-{:02}T10:00:00.000Z", 1 + n % 28),
+            "locations": locations,
+            "workplace_type": "HYBRID",
+            "company": {
+                "name": format!("Company {role}"),
+                "size": 40 + role,
+                "foundingYear": 2019,
+                "fundingAmount": "$25M",
+                "industries": ["Developer Tools", "Infrastructure"],
+                "investors": ["Sequoia", "Benchmark", "Index Ventures"],
+            },
+            "role_metadata": {"interview_stages": 4, "manager_rating": 4.5},
+            "tech_stack": ["Rust", "TypeScript", "PostgreSQL", "Kubernetes", "AWS"],
+            "highlights": ["Series B", "Remote friendly", "Top-tier investors"],
+            "description": "We are looking for a senior engineer to build the core of our platform. ".repeat(20),
+            "requirements": ["5+ years of backend experience", "Distributed systems", "Rust or C++"],
+            "equity": if n % 12 == 11 { Value::Null } else { json!("0.1% - 0.3%") },
+        })
+    }
+
+    /// Every version of a role, rebuilt in SQL by the public view.
+    fn view_versions(db: &Db, role_id: &str) -> Vec<Value> {
+        let mut stmt = db
+            .conn
+            .prepare("SELECT raw FROM role_versions WHERE role_id = ?1 ORDER BY id")
+            .unwrap();
+        stmt.query_map([role_id], |r| r.get::<_, String>("raw"))
+            .unwrap()
+            .map(|raw| serde_json::from_str(&raw.unwrap()).unwrap())
+            .collect()
+    }
+
+    /// The view's versions of paraform:1 from the `skip`th on.
+    fn view_versions_from(db: &Db, skip: usize) -> Vec<Value> {
+        let mut stmt = db
+            .conn
+            .prepare("SELECT raw FROM role_versions WHERE role_id = 'paraform:1' ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| r.get::<_, String>("raw"))
+            .unwrap()
+            .skip(skip)
+            .map(|raw| serde_json::from_str(&raw.unwrap()).unwrap())
+            .collect()
+    }
+
+    /// `(keyframe, body)` of a role's stored rows, in order.
+    fn stored_rows(db: &Db, role_id: &str) -> Vec<(bool, String)> {
+        let mut stmt = db
+            .conn
+            .prepare("SELECT keyframe, body FROM role_version_data WHERE role_id = ?1 ORDER BY id")
+            .unwrap();
+        stmt.query_map([role_id], |r| Ok((r.get("keyframe")?, r.get("body")?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn versions_are_patches_between_keyframes_and_read_back_whole() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1"]);
+        let total = 2 * KEYFRAME_INTERVAL + 3;
+        let mut written = vec![json!({"id": 1})];
+        let tx = db.transaction().unwrap();
+        for n in 1..total {
+            // Never null: only the interval makes keyframes here.
+            let mut raw = role_json(1, n);
+            raw["equity"] = json!("0.2%");
+            tx.insert_version("paraform:1", run_id, at(n as i64), "h", &raw.to_string())
+                .unwrap();
+            written.push(raw);
+        }
+        tx.commit().unwrap();
+
+        let rows = stored_rows(&db, "paraform:1");
+        assert_eq!(rows.len(), total);
+        let keyframes: Vec<usize> = (0..total).filter(|&i| rows[i].0).collect();
+        // The first `{"id":1}` is tiny: version 1 is whole too, as its patch
+        // would not be smaller than the copy; then one every interval.
+        assert_eq!(
+            keyframes,
+            [0, 1, 1 + KEYFRAME_INTERVAL, 1 + 2 * KEYFRAME_INTERVAL]
+        );
+        for (keyframe, body) in &rows[2..KEYFRAME_INTERVAL] {
+            assert!(!keyframe);
+            assert!(body.len() < 300, "a patch, not a copy: {body}");
+        }
+
+        let history = db.role_history("paraform:1").unwrap().unwrap();
+        let rebuilt: Vec<Value> = history.versions.iter().map(|v| v.raw.clone()).collect();
+        assert_eq!(rebuilt, written, "rebuilt in Rust");
+        assert_eq!(
+            view_versions(&db, "paraform:1"),
+            written,
+            "rebuilt by the view"
+        );
+        assert_eq!(history.versions[0].changed, Vec::<String>::new());
+        assert_eq!(
+            history.versions[3].changed,
+            [
+                "approved_recruiters_count",
+                "locations",
+                "recruiter_last_active",
+                "total_interviewing"
+            ]
+        );
+        assert_eq!(history.versions[3].run_id, run_id);
+        assert_eq!(history.versions[3].observed_at, timestamp(at(3)));
+        // The source's own id finds the role too; an unknown one is `None`.
+        assert_eq!(db.role_history("1").unwrap().unwrap().id, "paraform:1");
+        assert!(db.role_history("paraform:404").unwrap().is_none());
+        assert_eq!(db.count_rows("role_versions").unwrap(), total as i64);
+    }
+
+    #[test]
+    fn a_member_set_to_null_is_stored_whole() {
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1"]);
+        let mut nulled = role_json(1, 3);
+        nulled["equity"] = Value::Null;
+        let versions = [
+            role_json(1, 1),
+            role_json(1, 2),
+            nulled,          // equity becomes null
+            role_json(1, 4), // and a string again
+        ];
+        let tx = db.transaction().unwrap();
+        for (n, raw) in versions.iter().enumerate() {
+            tx.insert_version("paraform:1", run_id, at(n as i64), "h", &raw.to_string())
+                .unwrap();
+        }
+        tx.commit().unwrap();
+        let kinds: Vec<bool> = stored_rows(&db, "paraform:1").iter().map(|r| r.0).collect();
+        assert_eq!(kinds, [true, true, false, true, false]);
+        let mut expected = vec![json!({"id": 1})];
+        expected.extend(versions);
+        assert_eq!(view_versions(&db, "paraform:1"), expected);
+        let history = db.role_history("paraform:1").unwrap().unwrap();
+        assert_eq!(history.versions[3].changed[0], "approved_recruiters_count");
+        assert!(history.versions[3].changed.contains(&"equity".to_string()));
+    }
+
+    #[test]
+    fn raw_text_is_kept_in_a_keyframe_and_equal_as_json_in_a_patch() {
+        let (mut db, run_id) = db_with_run();
+        let columns = columns("paraform:1");
+        let tx = db.transaction().unwrap();
+        tx.insert_role(&role_write("paraform:1", &columns, "h"), at(0))
+            .unwrap();
+        let spaced = format!("{:#}", role_json(1, 1));
+        tx.insert_version("paraform:1", run_id, at(1), "h", &spaced)
+            .unwrap();
+        tx.insert_version("paraform:1", run_id, at(2), "h", "not json")
+            .unwrap();
+        tx.insert_version("paraform:1", run_id, at(3), "h", &spaced)
+            .unwrap();
+        let later = format!("{:#}", role_json(1, 2));
+        tx.insert_version("paraform:1", run_id, at(4), "h", &later)
+            .unwrap();
+        tx.commit().unwrap();
+        let rows = stored_rows(&db, "paraform:1");
+        assert_eq!(rows[0], (true, spaced.clone()), "kept as it came");
+        assert_eq!(rows[1], (true, "not json".to_string()));
+        assert_eq!(rows[2], (true, spaced), "no patch on what cannot be read");
+        assert!(!rows[3].0);
+        let later: Value = serde_json::from_str(&later).unwrap();
+        assert_eq!(view_versions_from(&db, 3).last(), Some(&later));
+        let history = db.role_history("paraform:1");
+        let error = format!("{:#}", history.unwrap_err());
+        assert!(error.contains("cannot be read"), "{error}");
+    }
+
+    #[test]
+    fn store_as_explains_each_keyframe() {
+        let old = role_json(1, 1);
+        let new = role_json(1, 2);
+        let raw = new.to_string();
+        let as_patch = store_as(Some(&old), 1, &raw, Some(&new));
+        assert!(!as_patch.keyframe);
+        assert_eq!(
+            patch::apply(old.clone(), &serde_json::from_str(&as_patch.body).unwrap()),
+            new
+        );
+        let whole = |stored: Stored| stored.keyframe && stored.body == raw;
+        assert!(whole(store_as(None, 0, &raw, Some(&new))), "first");
+        assert!(whole(store_as(Some(&old), 0, &raw, Some(&new))), "no chain");
+        assert!(
+            whole(store_as(Some(&old), KEYFRAME_INTERVAL, &raw, Some(&new))),
+            "interval"
+        );
+        assert!(!store_as(Some(&old), KEYFRAME_INTERVAL - 1, &raw, Some(&new)).keyframe);
+        assert!(whole(store_as(Some(&old), 1, &raw, None)), "not JSON");
+        let mut nulled = role_json(1, 3);
+        nulled["equity"] = Value::Null;
+        let nulled_raw = nulled.to_string();
+        assert!(
+            store_as(Some(&new), 1, &nulled_raw, Some(&nulled)).keyframe,
+            "null"
+        );
+        // A float serde_json would not read back as the same number.
+        let mut exact = new.clone();
+        exact["responsiveness_days"] = json!(-915447.1451513661_f64);
+        let exact_raw = exact.to_string();
+        assert!(
+            store_as(Some(&new), 1, &exact_raw, Some(&exact)).keyframe,
+            "float"
+        );
+        let tiny = json!({"a": 1});
+        let stored = store_as(Some(&json!({"b": 1})), 1, "{\"a\":1}", Some(&tiny));
+        assert!(stored.keyframe, "a patch no smaller than the copy");
+    }
+
+    /// A database written by the previous release (schema 7, every version a
+    /// full copy) opens, and every version reads the same before and after.
+    #[test]
+    fn an_old_history_of_copies_migrates_to_patches_losslessly() {
+        const ROLES: usize = 6;
+        const VERSIONS: usize = 40;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        super::super::embedded::migrations::runner()
+            .set_target(refinery::Target::Version(7))
+            .run(&mut conn)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO runs (id, started_at, status) VALUES (1, '2026-01-01T00:00:00Z', 'ok')",
+        )
+        .unwrap();
+        let mut before: Vec<(i64, String, Value)> = Vec::new();
+        for role in 0..ROLES {
+            let id = format!("paraform:role-{role}");
+            conn.execute(
+                "INSERT INTO roles (id, source, external_id, status, first_seen_at,
+                     last_seen_at, content_hash, raw, last_changed_at)
+                 VALUES (?1, 'paraform', ?2, 'active', 't', 't', 'h', '{}', 't')",
+                [&id, &format!("role-{role}")],
+            )
+            .unwrap();
+        }
+        // Interleaved as runs write them: each run, every role that changed.
+        for n in 0..VERSIONS {
+            for role in 0..ROLES {
+                if role % 3 == 2 && n % 2 == 1 {
+                    continue;
+                }
+                let raw = role_json(role, n);
+                let text = if role == 0 {
+                    format!("{raw:#}")
+                } else {
+                    raw.to_string()
+                };
+                conn.execute(
+                    "INSERT INTO role_versions (role_id, run_id, observed_at, content_hash, raw)
+                     VALUES (?1, 1, ?2, 'h', ?3)",
+                    params![
+                        format!("paraform:role-{role}"),
+                        timestamp(at(n as i64)),
+                        text
+                    ],
+                )
+                .unwrap();
+                before.push((
+                    conn.last_insert_rowid(),
+                    format!("paraform:role-{role}"),
+                    raw,
+                ));
+            }
+        }
+        let bytes_before: i64 = conn
+            .query_row("SELECT SUM(length(raw)) FROM role_versions", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        drop(conn);
+
+        let db = Db::open(&path).unwrap();
+        assert!(db.schema_version().unwrap() >= 8, "V8 and any later");
+        assert_eq!(db.count_rows("role_versions").unwrap(), before.len() as i64);
+        let marker: i64 = db
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'role_version_compaction_pending'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(marker, 0, "compacted once, marker gone");
+
+        // Every version, by id, through the view (SQL) and in Rust.
+        let mut stmt = db
+            .conn
+            .prepare("SELECT id, role_id, raw FROM role_versions ORDER BY id")
+            .unwrap();
+        let view: Vec<(i64, String, Value)> = stmt
+            .query_map([], |r| {
+                let raw: String = r.get("raw")?;
+                Ok((
+                    r.get("id")?,
+                    r.get("role_id")?,
+                    serde_json::from_str(&raw).unwrap(),
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        drop(stmt);
+        assert_eq!(view, before, "the view rebuilds every version");
+        for role in 0..ROLES {
+            let id = format!("paraform:role-{role}");
+            let history = db.role_history(&id).unwrap().unwrap();
+            let rust: Vec<(i64, String, Value)> = history
+                .versions
+                .iter()
+                .map(|v| (v.id, id.clone(), v.raw.clone()))
+                .collect();
+            let expected: Vec<_> = before.iter().filter(|v| v.1 == id).cloned().collect();
+            assert_eq!(rust, expected, "rebuilt in Rust: {id}");
+
+            // A keyframe first and at most every interval; the rest patches.
+            let rows = stored_rows(&db, &id);
+            assert!(rows[0].0);
+            let mut run = 0;
+            for (keyframe, body) in &rows {
+                run = if *keyframe { 1 } else { run + 1 };
+                assert!(run <= KEYFRAME_INTERVAL);
+                if !keyframe {
+                    assert!(body.len() < 400, "{id}: a patch, not a copy: {body}");
+                }
+            }
+            let patches = rows.iter().filter(|r| !r.0).count();
+            assert!(patches * 2 > rows.len(), "{id}: mostly patches");
+        }
+        // A keyframe kept from the old table keeps its text (role 0's is spaced).
+        let first: String = db
+            .conn
+            .query_row(
+                "SELECT raw FROM role_versions WHERE role_id = 'paraform:role-0' ORDER BY id LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(first, format!("{:#}", role_json(0, 0)));
+
+        let bytes_after: i64 = db
+            .conn
+            .query_row("SELECT SUM(length(body)) FROM role_version_data", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        eprintln!(
+            "version bytes: {bytes_before} before, {bytes_after} after ({} versions)",
+            before.len()
+        );
+        assert!(
+            bytes_after * 4 < bytes_before,
+            "{bytes_before} → {bytes_after}"
+        );
+
+        // Opening again changes nothing; new versions go on from the chain.
+        drop(db);
+        let mut db = Db::open(&path).unwrap();
+        let after_reopen: i64 = db
+            .conn
+            .query_row("SELECT SUM(length(body)) FROM role_version_data", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(after_reopen, bytes_after);
+        let next = role_json(1, VERSIONS);
+        let tx = db.transaction().unwrap();
+        tx.insert_version("paraform:role-1", 1, at(99), "h", &next.to_string())
+            .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(view_versions(&db, "paraform:role-1").last(), Some(&next));
     }
 }

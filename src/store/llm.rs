@@ -175,7 +175,7 @@ impl Db {
     /// Links a role to its briefing outside a run (`brief --regenerate`).
     pub fn set_briefing_key(&self, role_id: &str, key: &str) -> Result<()> {
         self.conn.execute(
-            "UPDATE roles SET briefing_key = ?2 WHERE id = ?1",
+            "UPDATE role_rows SET briefing_key = ?2 WHERE id = ?1",
             params![role_id, key],
         )?;
         Ok(())
@@ -192,7 +192,7 @@ impl StoreTx<'_> {
         briefing_key: Option<&str>,
     ) -> Result<()> {
         self.tx.execute(
-            "UPDATE roles SET intel_key = ?2, briefing_key = COALESCE(?3, briefing_key)
+            "UPDATE role_rows SET intel_key = ?2, briefing_key = COALESCE(?3, briefing_key)
              WHERE id = ?1 AND (intel_key IS NOT ?2 OR (?3 IS NOT NULL AND briefing_key IS NOT ?3))",
             params![role_id, intel_key, briefing_key],
         )?;

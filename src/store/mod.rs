@@ -20,11 +20,14 @@ mod roles;
 mod runs;
 
 pub use alerts::AlertRow;
-pub use changes::{ChangeRow, RecentChanges, VersionRow};
+pub use changes::{
+    ChangeRow, KEYFRAME_INTERVAL, RecentChanges, RoleHistory, VersionJson, VersionRow,
+};
 pub use digests::{DigestRow, DigestWrite};
 pub use llm::{CachedAnswer, LlmUsage};
 pub use roles::{
-    DetailWrite, Evaluation, RoleExplained, RoleFilter, RoleRow, RoleWrite, SiteRole, StoredRole,
+    DetailWrite, Evaluation, RoleExplained, RoleFilter, RoleRow, RoleSummary, RoleWrite, SiteRole,
+    StoredRole,
 };
 pub use runs::{RunCounts, RunRow, RunStatus};
 
@@ -141,6 +144,8 @@ impl Db {
                     crate::text::cut(first, 200)
                 )
             })?;
+        // Once, after V8: old full copies become patches (SQL cannot diff).
+        self.compact_version_history()?;
         Ok(())
     }
 
@@ -238,6 +243,7 @@ mod fixtures {
             columns,
             content_hash: hash,
             raw: "{\"id\":1}",
+            raw_hash: "raw-hash",
         }
     }
 
@@ -269,7 +275,7 @@ mod tests {
     #[test]
     fn in_memory_database_has_every_migration() {
         let db = Db::open_in_memory().unwrap();
-        assert_eq!(db.schema_version().unwrap(), 7);
+        assert_eq!(db.schema_version().unwrap(), 9);
         assert_eq!(db.path(), None);
     }
 
@@ -306,7 +312,7 @@ mod tests {
         let path = dir.path().join("nested").join("air.db");
         let db = Db::open(&path).unwrap();
         assert_eq!(db.path(), Some(path.as_path()));
-        assert_eq!(db.schema_version().unwrap(), 7);
+        assert_eq!(db.schema_version().unwrap(), 9);
     }
 
     #[test]

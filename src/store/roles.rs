@@ -20,10 +20,27 @@ pub struct StoredRole {
     pub raw: String,
     /// The latest detail JSON, if a detail call ever succeeded.
     pub detail: Option<String>,
+    pub detail_fetched_at: Option<String>,
     pub evaluation: Option<Evaluation>,
     /// The `llm_cache` answers its verdict and briefing were made from.
     pub intel_key: Option<String>,
     pub briefing_key: Option<String>,
+}
+
+/// What a scrape needs of every stored role to tell what changed, without
+/// its JSON: a quiet run of 100,000 roles reads a few megabytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleSummary {
+    pub id: String,
+    pub active: bool,
+    pub content_hash: String,
+    /// sha256 of `raw` as stored (NULL before schema 7).
+    pub raw_hash: Option<String>,
+    pub detail_fetched_at: Option<String>,
+    pub tier: Option<Tier>,
+    pub trend: Option<Trend>,
+    /// What the stored verdict was computed from.
+    pub evaluation_key: Option<String>,
 }
 
 /// A role's stored verdict, as written: equal values mean nothing to write.
@@ -78,6 +95,8 @@ pub struct RoleWrite<'a> {
     pub columns: &'a crate::role::RoleColumns,
     pub content_hash: &'a str,
     pub raw: &'a str,
+    /// sha256 of `raw`.
+    pub raw_hash: &'a str,
 }
 
 /// A role as listed by `roles`.
@@ -130,12 +149,9 @@ pub struct RoleFilter {
 impl Db {
     /// Every stored role (of one source, or all), keyed by role id.
     pub fn stored_roles(&self, source: Option<&str>) -> Result<HashMap<String, StoredRole>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, status, content_hash, raw, detail, tier, combined_score, engineer_score,
-                    headhunter_score, excitement_score, reasons, signals, score_breakdown, trend,
-                    intel_key, briefing_key
-             FROM roles WHERE ?1 IS NULL OR source = ?1",
-        )?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {STORED_ROLE_COLUMNS} FROM roles WHERE ?1 IS NULL OR source = ?1"
+        ))?;
         let rows = stmt.query_map([source], stored_role)?;
         let mut roles = HashMap::new();
         for role in rows {
@@ -143,6 +159,41 @@ impl Db {
             roles.insert(role.id.clone(), role);
         }
         Ok(roles)
+    }
+
+    /// Every stored role's summary (of one source, or all), by id.
+    pub fn role_summaries(&self, source: Option<&str>) -> Result<HashMap<String, RoleSummary>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, status, content_hash, raw_hash, detail_fetched_at, tier, trend, evaluation_key
+             FROM role_rows WHERE ?1 IS NULL OR source = ?1",
+        )?;
+        let rows = stmt.query_map([source], |r| {
+            Ok(RoleSummary {
+                id: r.get("id")?,
+                active: r.get::<_, String>("status")? == "active",
+                content_hash: r.get("content_hash")?,
+                raw_hash: r.get("raw_hash")?,
+                detail_fetched_at: r.get("detail_fetched_at")?,
+                tier: r.get("tier")?,
+                trend: r.get("trend")?,
+                evaluation_key: r.get("evaluation_key")?,
+            })
+        })?;
+        let mut roles = HashMap::new();
+        for role in rows {
+            let role = role?;
+            roles.insert(role.id.clone(), role);
+        }
+        Ok(roles)
+    }
+
+    /// One stored role in full (its JSON, detail and verdict).
+    pub fn stored_role(&self, id: &str) -> Result<Option<StoredRole>> {
+        Ok(self
+            .conn
+            .prepare_cached(STORED_ROLE_BY_ID)?
+            .query_row([id], stored_role)
+            .optional()?)
     }
 
     /// One role with its verdict, by full id or by external id.
@@ -204,15 +255,64 @@ impl Db {
     }
 }
 
+/// The columns `stored_role` reads.
+const STORED_ROLE_COLUMNS: &str =
+    "id, status, content_hash, raw, detail, detail_fetched_at, tier, combined_score,
+    engineer_score, headhunter_score, excitement_score, reasons, signals, score_breakdown, trend,
+    intel_key, briefing_key";
+const STORED_ROLE_BY_ID: &str =
+    "SELECT id, status, content_hash, raw, detail, detail_fetched_at, tier, combined_score,
+    engineer_score, headhunter_score, excitement_score, reasons, signals, score_breakdown, trend,
+    intel_key, briefing_key FROM role_rows WHERE id = ?1";
+
 impl StoreTx<'_> {
+    /// One stored role in full, inside the run's transaction.
+    pub fn stored_role(&self, id: &str) -> Result<Option<StoredRole>> {
+        Ok(self
+            .tx
+            .prepare_cached(STORED_ROLE_BY_ID)?
+            .query_row([id], stored_role)
+            .optional()?)
+    }
+
+    /// Moves `last_seen_at` of every role in `ids` in one statement: what a
+    /// quiet run writes for the roles it saw unchanged.
+    pub fn touch_roles(&self, ids: &[String], now: DateTime<Utc>) -> Result<usize> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        Ok(self.tx.execute(
+            "UPDATE role_seen SET last_seen_at = ?1 WHERE role_id IN (SELECT value FROM json_each(?2))",
+            params![timestamp(now), serde_json::to_string(ids)?],
+        )?)
+    }
+
+    /// A role's trend, when only the trend moved (a change aged out of the window).
+    pub fn write_trend(&self, role_id: &str, trend: Option<Trend>) -> Result<()> {
+        self.tx.execute(
+            "UPDATE role_rows SET trend = ?2 WHERE id = ?1",
+            params![role_id, trend],
+        )?;
+        Ok(())
+    }
+
+    /// What the role's verdict was computed from; written when it changed.
+    pub fn write_evaluation_key(&self, role_id: &str, key: &str) -> Result<()> {
+        self.tx.execute(
+            "UPDATE role_rows SET evaluation_key = ?2 WHERE id = ?1 AND evaluation_key IS NOT ?2",
+            params![role_id, key],
+        )?;
+        Ok(())
+    }
+
     pub fn insert_role(&self, role: &RoleWrite<'_>, now: DateTime<Utc>) -> Result<()> {
         let now = timestamp(now);
         let c = role.columns;
         self.tx.execute(
-            "INSERT INTO roles (id, source, external_id, title, company, url, status,
-                 first_seen_at, last_seen_at, last_changed_at, salary_min, salary_max,
-                 fee_percent, posted_at, content_hash, raw)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "INSERT INTO role_rows (id, source, external_id, title, company, url, status,
+                 first_seen_at, last_changed_at, salary_min, salary_max,
+                 fee_percent, posted_at, content_hash, raw, raw_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 role.id,
                 role.source,
@@ -226,8 +326,13 @@ impl StoreTx<'_> {
                 c.fee_percent,
                 c.posted_at,
                 role.content_hash,
-                role.raw
+                role.raw,
+                role.raw_hash
             ],
+        )?;
+        self.tx.execute(
+            "INSERT INTO role_seen (role_id, last_seen_at) VALUES (?1, ?2)",
+            params![role.id, now],
         )?;
         Ok(())
     }
@@ -242,10 +347,10 @@ impl StoreTx<'_> {
     ) -> Result<()> {
         let c = role.columns;
         self.tx.execute(
-            "UPDATE roles SET title = ?2, company = ?3, url = ?4, status = 'active', gone_at = NULL,
-                 last_seen_at = ?5, last_changed_at = CASE WHEN ?6 THEN ?5 ELSE last_changed_at END,
+            "UPDATE role_rows SET title = ?2, company = ?3, url = ?4, status = 'active', gone_at = NULL,
+                 last_changed_at = CASE WHEN ?6 THEN ?5 ELSE last_changed_at END,
                  salary_min = ?7, salary_max = ?8, fee_percent = ?9, posted_at = ?10,
-                 content_hash = ?11, raw = ?12
+                 content_hash = ?11, raw = ?12, raw_hash = ?13
              WHERE id = ?1",
             params![
                 role.id,
@@ -259,15 +364,20 @@ impl StoreTx<'_> {
                 c.fee_percent,
                 c.posted_at,
                 role.content_hash,
-                role.raw
+                role.raw,
+                role.raw_hash
             ],
+        )?;
+        self.tx.execute(
+            "UPDATE role_seen SET last_seen_at = ?2 WHERE role_id = ?1",
+            params![role.id, timestamp(now)],
         )?;
         Ok(())
     }
 
     pub fn mark_gone(&self, role_id: &str, now: DateTime<Utc>) -> Result<()> {
         self.tx.execute(
-            "UPDATE roles SET status = 'gone', gone_at = ?2 WHERE id = ?1",
+            "UPDATE role_rows SET status = 'gone', gone_at = ?2 WHERE id = ?1",
             params![role_id, timestamp(now)],
         )?;
         Ok(())
@@ -280,7 +390,7 @@ impl StoreTx<'_> {
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.tx.execute(
-            "UPDATE roles SET tier = ?2, combined_score = ?3, engineer_score = ?4,
+            "UPDATE role_rows SET tier = ?2, combined_score = ?3, engineer_score = ?4,
                  headhunter_score = ?5, excitement_score = ?6, reasons = ?7, signals = ?8,
                  score_breakdown = ?9, trend = ?10, evaluated_at = ?11
              WHERE id = ?1",
@@ -308,7 +418,7 @@ impl StoreTx<'_> {
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.tx.execute(
-            "UPDATE roles SET detail = ?2, detail_fetched_at = ?3, company_notes = ?4,
+            "UPDATE role_rows SET detail = ?2, detail_fetched_at = ?3, company_notes = ?4,
                  selling_points = ?5, description = ?6, equity = ?7, requirements = ?8
              WHERE id = ?1",
             params![
@@ -428,6 +538,7 @@ fn stored_role(r: &Row<'_>) -> rusqlite::Result<StoredRole> {
         content_hash: r.get("content_hash")?,
         raw: r.get("raw")?,
         detail: r.get("detail")?,
+        detail_fetched_at: r.get("detail_fetched_at")?,
         evaluation,
         intel_key: r.get("intel_key")?,
         briefing_key: r.get("briefing_key")?,
