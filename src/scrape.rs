@@ -20,11 +20,11 @@ use crate::fetch::{ClientSettings, FetchError, HttpClient};
 use crate::llm::enrich::{Enrichment, RoleInput, enrich};
 use crate::lock::WriterLock;
 use crate::progress::Progress;
-use crate::role::{external_id, paraform_columns};
+use crate::role::paraform_columns;
 use crate::rules::Rules;
 use crate::session::{SESSION_ENV, Session};
 use crate::store::{Db, RoleSummary, RoleWrite, RunCounts, StoreTx};
-use crate::track::{ChangeKind, FieldChange, content_hash, diff, text_hash};
+use crate::track::{ChangeKind, FieldChange, diff, text_hash};
 
 /// How a scrape is run.
 pub struct ScrapeOptions {
@@ -131,13 +131,12 @@ async fn ask_the_model(
     for fetch in fetches {
         let Ok(list) = &fetch.result else { continue };
         for listed in &list.roles {
-            let raw = listed.value();
-            let Some(external_id) = external_id(&raw) else {
+            let Some(external_id) = listed.external_id.clone() else {
                 continue;
             };
             let id = format!("{}:{external_id}", fetch.source);
             if seen.insert(id.clone()) {
-                ids.push((id, raw));
+                ids.push((id, listed.value()));
             }
         }
     }
@@ -288,8 +287,7 @@ fn detail_candidates(
     let mut candidates = Vec::new();
     let mut seen = HashSet::new();
     for listed in &list.roles {
-        let raw = listed.value();
-        let Some(external_id) = external_id(&raw) else {
+        let Some(external_id) = listed.external_id.clone() else {
             continue;
         };
         let id = format!("{}:{external_id}", paraform::SOURCE);
@@ -298,10 +296,11 @@ fn detail_candidates(
         }
         let previous = stored.get(&id);
         let changed = previous
-            .is_none_or(|p| p.detail_fetched_at.is_none() || p.content_hash != content_hash(&raw));
+            .is_none_or(|p| p.detail_fetched_at.is_none() || p.content_hash != listed.content_hash);
         if !changed {
             continue;
         }
+        let raw = listed.value();
         // The tier with what is stored of the role's detail.
         let detail = previous
             .filter(|p| p.detail_fetched_at.is_some())
@@ -479,15 +478,15 @@ fn evaluate_seen(
     let recent = tx.recent_changes(run.now - chrono::Duration::days(TREND_WINDOW_DAYS))?;
     let mut done = HashSet::new();
     // Listed with new text: parsed here. Listed as stored: read only if needed.
-    let listed = list.roles.iter().filter_map(|l| {
-        let raw = l.value();
-        external_id(&raw).map(|external| (external, Some(raw)))
-    });
+    let listed = list
+        .roles
+        .iter()
+        .filter_map(|l| l.external_id.clone().map(|external| (external, Some(l))));
     let unchanged = list
         .unchanged
         .iter()
         .map(|external| (external.clone(), None));
-    for (external_id, raw) in listed.chain(unchanged) {
+    for (external_id, listed) in listed.chain(unchanged) {
         let id = format!("{source}:{external_id}");
         if !done.insert(id.clone()) {
             continue;
@@ -503,10 +502,12 @@ fn evaluate_seen(
             }
             None => None,
         };
-        let hash = match &raw {
-            Some(raw) => content_hash(raw),
+        let hash = match listed {
+            Some(listed) => listed.content_hash.clone(),
             None => summary.map(|s| s.content_hash.clone()).unwrap_or_default(),
         };
+        // Parsed here only where the model needs it (company excitement).
+        let raw = listed.filter(|_| run.config.llm.enabled).map(|l| l.value());
         let detail_marker = match fetched {
             Some(_) => Some(crate::role::timestamp(run.now)),
             None => summary.and_then(|s| s.detail_fetched_at.clone()),
@@ -530,7 +531,7 @@ fn evaluate_seen(
             continue;
         }
         let previous = tx.stored_role(&id)?;
-        let raw = match raw {
+        let raw = match raw.or_else(|| listed.map(|l| l.value())) {
             Some(raw) => raw,
             // An unreadable stored copy (edited by hand) evaluates as an empty role.
             None => previous
@@ -610,8 +611,7 @@ impl SourceRun<'_> {
         }
         tx.touch_roles(&touched, self.now)?;
         for listed in &list.roles {
-            let raw = listed.value();
-            let Some(external_id) = external_id(&raw) else {
+            let Some(external_id) = listed.external_id.clone() else {
                 errors.push(format!(
                     "{}: skipped the role at position {}: it has no id",
                     self.source, listed.position
@@ -627,13 +627,22 @@ impl SourceRun<'_> {
                 ));
                 continue;
             }
+            let previous = stored.get(&id);
+            // Only volatile fields moved: the new text is kept, nothing else.
+            if let Some(p) = previous.filter(|p| p.active && p.content_hash == listed.content_hash)
+            {
+                tx.refresh_raw(&p.id, &listed.text, &text_hash(&listed.text), self.now)?;
+                continue;
+            }
+            let raw = listed.value();
             let role = Listed {
                 id: &id,
                 external_id: &external_id,
                 raw: &raw,
                 text: &listed.text,
+                content_hash: &listed.content_hash,
             };
-            self.record_role(tx, &role, stored.get(&id), counts)?;
+            self.record_role(tx, &role, previous, counts)?;
         }
         counts.seen += seen.len() as u64;
 
@@ -712,7 +721,7 @@ impl SourceRun<'_> {
         counts: &mut RunCounts,
     ) -> Result<()> {
         let (id, raw, raw_text) = (role.id, role.raw, role.text);
-        let hash = content_hash(raw);
+        let hash = role.content_hash.to_string();
         let raw_hash = text_hash(raw_text);
         let columns = paraform_columns(raw, self.base_url);
         let write = RoleWrite {
@@ -774,6 +783,7 @@ struct Listed<'a> {
     external_id: &'a str,
     raw: &'a Value,
     text: &'a str,
+    content_hash: &'a str,
 }
 
 /// The trend of a role from the run's recent changes.

@@ -85,6 +85,10 @@ pub struct RoleList {
 pub struct ListedRole {
     pub position: usize,
     pub text: Box<str>,
+    /// Its id, when it has one (read once, when listed).
+    pub external_id: Option<String>,
+    /// `track::content_hash` of it (computed once, when listed).
+    pub content_hash: String,
 }
 
 impl ListedRole {
@@ -548,9 +552,11 @@ fn read_roles(
         }
         // Parsed in full once, to refuse what cannot be read (too deep).
         match serde_json::from_str::<Value>(item.get()) {
-            Ok(_) => list.roles.push(ListedRole {
+            Ok(role) => list.roles.push(ListedRole {
                 position,
                 text: item.get().into(),
+                external_id: external_id(&role),
+                content_hash: crate::track::content_hash(&role),
             }),
             Err(err) => list.unreadable.push(UnreadableRole {
                 position,

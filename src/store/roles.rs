@@ -287,6 +287,26 @@ impl StoreTx<'_> {
         )?)
     }
 
+    /// A seen role whose content is unchanged but whose text moved
+    /// (volatile fields): the latest text is kept, nothing else changes.
+    pub fn refresh_raw(
+        &self,
+        role_id: &str,
+        raw: &str,
+        raw_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.tx.execute(
+            "UPDATE role_rows SET raw = ?2, raw_hash = ?3 WHERE id = ?1",
+            params![role_id, raw, raw_hash],
+        )?;
+        self.tx.execute(
+            "UPDATE role_seen SET last_seen_at = ?2 WHERE role_id = ?1",
+            params![role_id, timestamp(now)],
+        )?;
+        Ok(())
+    }
+
     /// A role's trend, when only the trend moved (a change aged out of the window).
     pub fn write_trend(&self, role_id: &str, trend: Option<Trend>) -> Result<()> {
         self.tx.execute(
