@@ -236,12 +236,19 @@ async fn fetch_paraform(
         let paraform = Paraform::new(client, &settings.base_url, &session, now, limits)?;
         // A role listed exactly as stored is only counted as seen (the model
         // phase, when on, reads every role).
-        let unchanged = |external: &str, text_hash: &str| {
-            !config.llm.enabled
-                && stored
-                    .get(&format!("{}:{external}", paraform::SOURCE))
-                    .is_some_and(|s| s.active && s.raw_hash.as_deref() == Some(text_hash))
+        let by_text: HashMap<&str, &str> = if config.llm.enabled {
+            HashMap::new()
+        } else {
+            stored
+                .values()
+                .filter(|s| s.active)
+                .filter_map(|s| {
+                    let external = s.id.strip_prefix(paraform::SOURCE)?.strip_prefix(':')?;
+                    Some((s.raw_hash.as_deref()?, external))
+                })
+                .collect()
         };
+        let unchanged = |text_hash: &str| by_text.get(text_hash).map(|id| id.to_string());
         let roles = paraform.list_roles_except(&unchanged).await?;
         if settings.fetch_details {
             let candidates = detail_candidates(&roles, stored, db, rules);

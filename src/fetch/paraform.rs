@@ -99,9 +99,10 @@ impl ListedRole {
     }
 }
 
-/// Tells whether a listed role (its external id and the sha256 of its text)
-/// is exactly as stored; such a role is not parsed, only counted as seen.
-pub type Unchanged<'a> = &'a dyn Fn(&str, &str) -> bool;
+/// The external id of the stored role whose text has this sha256, if any:
+/// a role listed exactly as stored is not parsed at all, only counted as
+/// seen (its text holds its id, so equal text is the same role).
+pub type Unchanged<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// A listed role that could not be read.
 #[derive(Debug, Clone, PartialEq)]
@@ -179,7 +180,7 @@ impl<'a> Paraform<'a> {
 
     /// Every active role, following pages if the server paginates.
     pub async fn list_roles(&self) -> Result<RoleList, FetchError> {
-        self.list_roles_except(&|_, _| false).await
+        self.list_roles_except(&|_| None).await
     }
 
     /// The listing, with the roles `unchanged` recognises kept as ids only.
@@ -492,7 +493,7 @@ impl serde::de::Visitor<'_> for KeyIs<'_> {
 
 /// A list call's payload: every role, or one page of them.
 pub fn list_payload(procedure: &str, data: &RawValue) -> Result<Payload, FetchError> {
-    list_payload_except(procedure, data, &|_, _| false)
+    list_payload_except(procedure, data, &|_| None)
 }
 
 /// [`list_payload`], with the roles `unchanged` recognises kept as ids only.
@@ -542,11 +543,9 @@ fn read_roles(
         .map_err(|err| malformed(procedure, &format!("the list is {}", unreadable(&err))))?;
     let mut list = RoleList::default();
     for (position, item) in items.into_iter().enumerate() {
-        // Same text as stored: the role was read whole before; only its id
-        // is read now.
-        if let Some(id) = id_of_unreadable(item)
-            && unchanged(&id, &crate::track::text_hash(item.get()))
-        {
+        // Same text as stored: the role was read whole before; nothing of
+        // it is read now.
+        if let Some(id) = unchanged(&crate::track::text_hash(item.get())) {
             list.unchanged.push(id);
             continue;
         }
