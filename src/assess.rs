@@ -36,17 +36,19 @@ pub fn rules_key(rules: &Rules) -> String {
     ))
 }
 
-/// What a verdict is computed from: the rules, the role's content, its
-/// detail (when it was fetched) and the model's answers. Equal keys give
+/// What a verdict is computed from: the rules, the role's JSON text (its
+/// hash: volatile fields included, since evaluation reads
+/// `responsiveness_days`), its detail (when it was fetched) and the model's
+/// answers. Equal keys give
 /// equal verdicts, so a role whose key did not move is not evaluated again.
 pub fn evaluation_key(
     rules_key: &str,
-    content_hash: &str,
+    raw_hash: &str,
     detail_fetched_at: Option<&str>,
     model: &str,
 ) -> String {
     crate::track::text_hash(&format!(
-        "{rules_key}\n{content_hash}\n{}\n{model}",
+        "{rules_key}\n{raw_hash}\n{}\n{model}",
         detail_fetched_at.unwrap_or("-")
     ))
 }
@@ -207,7 +209,7 @@ pub fn requalify(config: &Config, now: DateTime<Utc>) -> Result<RequalifyReport>
         let assessed = assess(&tx, &subject, &rules, &recent, None, now)?;
         let key = evaluation_key(
             &rules_key,
-            &role.content_hash,
+            &crate::track::text_hash(&role.raw),
             role.detail_fetched_at.as_deref(),
             &model.fingerprint(&role.id, model.excitement_for(&raw)),
         );

@@ -509,9 +509,11 @@ fn evaluate_seen(
             }
             None => None,
         };
+        // The text's hash, not the content hash: evaluation reads a volatile
+        // field too (`responsiveness_days`), which the content hash leaves out.
         let hash = match listed {
-            Some(listed) => listed.content_hash.clone(),
-            None => summary.map(|s| s.content_hash.clone()).unwrap_or_default(),
+            Some(listed) => text_hash(&listed.text),
+            None => summary.and_then(|s| s.raw_hash.clone()).unwrap_or_default(),
         };
         // Parsed here only where the model needs it (company excitement).
         let raw = listed.filter(|_| run.config.llm.enabled).map(|l| l.value());

@@ -367,3 +367,31 @@ fn rules_prints_the_rules_in_force() {
         .stdout_has("`percent_fee` is at least 16%")
         .stdout_has("Every 0 is a real value.");
 }
+
+#[test]
+fn a_change_only_in_a_volatile_field_that_scores_read_is_scored_again() {
+    // `responsiveness_days` is volatile (no version, no change row) but the
+    // scores read it: a run that skips unchanged roles must not skip this one.
+    let s = Sandbox::new();
+    s.scrape().expect(0);
+    let id = s
+        .strings("select external_id from roles where tier = 'QUALIFIED' order by id limit 1")
+        .remove(0);
+    let score = |s: &Sandbox| {
+        s.strings(&format!(
+            "select headhunter_score || ' ' || coalesce(reasons, '') from roles where external_id = '{id}'"
+        ))
+        .remove(0)
+    };
+    let before = score(&s);
+    let versions = s.count("select count(*) from role_versions");
+    s.sim
+        .edit_role(&id, |r| r["responsiveness_days"] = json!(9.5));
+    s.scrape().expect(0);
+    assert_eq!(s.count("select count(*) from role_versions"), versions);
+    let after = score(&s);
+    assert_ne!(
+        before, after,
+        "the verdict did not follow responsiveness_days"
+    );
+}
