@@ -114,6 +114,22 @@ pub struct Assessed {
     pub tier: Tier,
 }
 
+/// A role's trend from the recent changes of the run (or of `requalify`).
+pub fn trend_of(recent: &RecentChanges, role_id: &str) -> Option<Trend> {
+    let changes: Vec<RecentChange<'_>> = recent
+        .get(role_id)
+        .map(|list| {
+            list.iter()
+                .map(|(kind, new)| RecentChange {
+                    kind: *kind,
+                    new_value: new.as_deref(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    trend(&changes)
+}
+
 /// Evaluates and writes what changed.
 pub fn assess(
     tx: &StoreTx<'_>,
@@ -127,18 +143,7 @@ pub fn assess(
     if let Some((excitement, band)) = subject.excitement {
         verdict.apply_model_excitement(excitement, band);
     }
-    let changes: Vec<RecentChange<'_>> = recent
-        .get(subject.role_id)
-        .map(|list| {
-            list.iter()
-                .map(|(kind, new)| RecentChange {
-                    kind: *kind,
-                    new_value: new.as_deref(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let evaluation = evaluation_of(&verdict, trend(&changes));
+    let evaluation = evaluation_of(&verdict, trend_of(recent, subject.role_id));
     let tier = evaluation.tier;
     if subject.stored == Some(&evaluation) {
         return Ok(Assessed {

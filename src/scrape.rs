@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::assess::{
     Subject, TREND_WINDOW_DAYS, assess, detail_write, evaluation_key, intel_of, parse_detail,
-    rules_key,
+    rules_key, trend_of,
 };
 use crate::config::{Config, Env};
 use crate::fetch::paraform::{self, Limits, Paraform, RoleList};
@@ -793,22 +793,6 @@ struct Listed<'a> {
     raw: &'a Value,
     text: &'a str,
     content_hash: &'a str,
-}
-
-/// The trend of a role from the run's recent changes.
-fn trend_of(recent: &crate::store::RecentChanges, id: &str) -> Option<crate::evaluate::Trend> {
-    let changes: Vec<crate::evaluate::RecentChange<'_>> = recent
-        .get(id)
-        .map(|list| {
-            list.iter()
-                .map(|(kind, new)| crate::evaluate::RecentChange {
-                    kind: *kind,
-                    new_value: new.as_deref(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    crate::evaluate::trend(&changes)
 }
 
 /// Unreadable roles named one by one in a run's errors; the rest are counted.

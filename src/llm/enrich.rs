@@ -182,7 +182,7 @@ pub async fn enrich(
 
     // 2. Excitement and briefings, from the verdict with the intel merged.
     let mut wanted = Vec::new();
-    let mut companies_asked = HashMap::new();
+    let mut companies_asked = std::collections::HashSet::new();
     let briefing_prompt = Task::Briefing.prompt();
     let days = i64::from(config.company_cache_days);
     for role in roles {
@@ -194,11 +194,11 @@ pub async fn enrich(
         let band = config.excitement_band;
         if verdict.tier.is_qualified() && (band[0]..=band[1]).contains(&verdict.excitement.value) {
             let company = normalise_company(&text_at(role.raw, "company.name").unwrap_or_default());
-            if !company.is_empty() && !companies_asked.contains_key(&company) {
+            if !company.is_empty() && !companies_asked.contains(&company) {
                 let mut investors = strings_at(role.raw, "investors");
                 investors.extend(intel.model.investors.iter().cloned());
                 let text = input::company_excitement(role.raw, &intel, &investors);
-                companies_asked.insert(company.clone(), ());
+                companies_asked.insert(company.clone());
                 wanted.push(Job {
                     task: Task::CompanyExcitement,
                     model: &config.excitement_model,

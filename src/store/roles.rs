@@ -191,7 +191,9 @@ impl Db {
     pub fn stored_role(&self, id: &str) -> Result<Option<StoredRole>> {
         Ok(self
             .conn
-            .prepare_cached(STORED_ROLE_BY_ID)?
+            .prepare_cached(&format!(
+                "SELECT {STORED_ROLE_COLUMNS} FROM role_rows WHERE id = ?1"
+            ))?
             .query_row([id], stored_role)
             .optional()?)
     }
@@ -260,17 +262,15 @@ const STORED_ROLE_COLUMNS: &str =
     "id, status, content_hash, raw, detail, detail_fetched_at, tier, combined_score,
     engineer_score, headhunter_score, excitement_score, reasons, signals, score_breakdown, trend,
     intel_key, briefing_key";
-const STORED_ROLE_BY_ID: &str =
-    "SELECT id, status, content_hash, raw, detail, detail_fetched_at, tier, combined_score,
-    engineer_score, headhunter_score, excitement_score, reasons, signals, score_breakdown, trend,
-    intel_key, briefing_key FROM role_rows WHERE id = ?1";
 
 impl StoreTx<'_> {
     /// One stored role in full, inside the run's transaction.
     pub fn stored_role(&self, id: &str) -> Result<Option<StoredRole>> {
         Ok(self
             .tx
-            .prepare_cached(STORED_ROLE_BY_ID)?
+            .prepare_cached(&format!(
+                "SELECT {STORED_ROLE_COLUMNS} FROM role_rows WHERE id = ?1"
+            ))?
             .query_row([id], stored_role)
             .optional()?)
     }
