@@ -36,19 +36,19 @@ pub fn rules_key(rules: &Rules) -> String {
     ))
 }
 
-/// What a verdict is computed from: the rules, the role's JSON text (its
-/// hash: volatile fields included, since evaluation reads
-/// `responsiveness_days`), its detail (when it was fetched) and the model's
-/// answers. Equal keys give
-/// equal verdicts, so a role whose key did not move is not evaluated again.
+/// What a verdict is computed from: the rules, the role's evaluation input
+/// (`track::evaluation_input`: its content and the volatile fields evaluation
+/// reads), its detail (when it was fetched) and the model's answers. Equal
+/// keys give equal verdicts, so a role whose key did not move is not
+/// evaluated again.
 pub fn evaluation_key(
     rules_key: &str,
-    raw_hash: &str,
+    input: &str,
     detail_fetched_at: Option<&str>,
     model: &str,
 ) -> String {
     crate::track::text_hash(&format!(
-        "{rules_key}\n{raw_hash}\n{}\n{model}",
+        "{rules_key}\n{input}\n{}\n{model}",
         detail_fetched_at.unwrap_or("-")
     ))
 }
@@ -212,13 +212,14 @@ pub fn requalify(config: &Config, now: DateTime<Utc>) -> Result<RequalifyReport>
             excitement: model.excitement_for(&raw).map(|e| (e, model.band)),
         };
         let assessed = assess(&tx, &subject, &rules, &recent, None, now)?;
+        let input = crate::track::evaluation_input(&raw, &role.content_hash);
         let key = evaluation_key(
             &rules_key,
-            &crate::track::text_hash(&role.raw),
+            &input,
             role.detail_fetched_at.as_deref(),
             &model.fingerprint(&role.id, model.excitement_for(&raw)),
         );
-        tx.write_evaluation_key(&role.id, &key)?;
+        tx.write_evaluation_key(&role.id, &key, &input)?;
         report.evaluated += 1;
         report.updated += usize::from(assessed.written);
         if let Some(moved) = assessed.moved {

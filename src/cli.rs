@@ -682,12 +682,8 @@ pub fn export(
 ) -> Result<ExitCode> {
     let db = open_existing(config)?;
     let lists = config.rules()?.lists;
-    let roles: Vec<_> = db
-        .site_roles()?
-        .iter()
-        .map(|r| crate::site::model::role_view(r, &lists, Utc::now()))
-        .filter(|r| r.status == "active")
-        .collect();
+    let mut roles = crate::site::model::role_views(&db, &lists, Utc::now())?;
+    roles.retain(|r| r.status == "active");
     let text = match format {
         ExportFormat::Csv => crate::site::feeds::roles_csv(&roles),
         ExportFormat::Json => crate::site::feeds::roles_json(&roles)?,

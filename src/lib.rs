@@ -31,6 +31,7 @@ pub mod session;
 #[cfg(feature = "simulator")]
 pub mod sim;
 pub mod site;
+pub mod spool;
 pub mod store;
 pub mod text;
 pub mod toml_error;

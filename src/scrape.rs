@@ -23,6 +23,7 @@ use crate::progress::Progress;
 use crate::role::paraform_columns;
 use crate::rules::Rules;
 use crate::session::{SESSION_ENV, Session};
+use crate::spool::SpooledTexts;
 use crate::store::{Db, RoleSummary, RoleWrite, RunCounts, StoreTx};
 use crate::track::{ChangeKind, FieldChange, diff, text_hash};
 
@@ -136,7 +137,7 @@ async fn ask_the_model(
             };
             let id = format!("{}:{external_id}", fetch.source);
             if seen.insert(id.clone()) {
-                ids.push((id, listed.value()));
+                ids.push((id, list.value(listed)));
             }
         }
     }
@@ -146,7 +147,8 @@ async fn ask_the_model(
             .find_map(|f| {
                 f.details
                     .get(id)
-                    .and_then(|text| serde_json::from_str(text).ok())
+                    .and_then(Result::ok)
+                    .and_then(|text| serde_json::from_str(&text).ok())
             })
             .or_else(|| {
                 let stored = db.stored_role(id).ok().flatten();
@@ -182,8 +184,8 @@ struct SourceFetch {
     source: &'static str,
     result: Result<RoleList, FetchError>,
     /// Detail payloads fetched in this run, by role id, as JSON text (a
-    /// cold run of 100,000 roles holds tens of thousands of them).
-    details: HashMap<String, String>,
+    /// cold run of 100,000 roles holds tens of thousands of them, spooled).
+    details: SpooledTexts,
     /// Detail calls that failed; the roles are evaluated from the list data.
     detail_errors: Vec<String>,
     requests: u64,
@@ -221,7 +223,7 @@ async fn fetch_paraform(
         max_retries: settings.max_retries,
         retry_base: Duration::from_millis(settings.retry_base_ms),
     });
-    let mut details = HashMap::new();
+    let mut details = SpooledTexts::default();
     let mut detail_errors = Vec::new();
     let result = async {
         let client = client.as_ref().map_err(|err| FetchError::Request {
@@ -307,7 +309,7 @@ fn detail_candidates(
         if !changed {
             continue;
         }
-        let raw = listed.value();
+        let raw = list.value(listed);
         // The tier with what is stored of the role's detail.
         let detail = previous
             .filter(|p| p.detail_fetched_at.is_some())
@@ -350,7 +352,7 @@ async fn fetch_details(
     paraform: &Paraform<'_>,
     candidates: &[(String, String)],
     wanted: &DetailRequest<'_>,
-    details: &mut HashMap<String, String>,
+    details: &mut SpooledTexts,
     errors: &mut Vec<String>,
 ) {
     let mut failures_in_a_row = 0;
@@ -361,7 +363,7 @@ async fn fetch_details(
             .await
         {
             Ok(detail) => {
-                details.insert(id.clone(), detail.to_string());
+                details.insert(id.clone(), &detail.to_string());
                 failures_in_a_row = 0;
             }
             Err(FetchError::SessionExpired(message)) => {
@@ -479,7 +481,7 @@ fn evaluate_seen(
     run: &RunContext<'_>,
     source: &str,
     list: &RoleList,
-    details: &HashMap<String, String>,
+    details: &SpooledTexts,
     stored: &HashMap<String, RoleSummary>,
 ) -> Result<()> {
     let recent = tx.recent_changes(run.now - chrono::Duration::days(TREND_WINDOW_DAYS))?;
@@ -500,38 +502,44 @@ fn evaluate_seen(
         }
         let summary = stored.get(&id);
         // A detail fetched in this run: stored, and its intel read once.
-        let fetched = match details.get(&id) {
+        let fetched = match details.get(&id).transpose()? {
             Some(text) => {
-                let detail: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+                let detail: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
                 let intel = intel_of(Some(&detail), run.rules);
-                tx.write_detail(&id, &detail_write(text, &intel), run.now)?;
+                tx.write_detail(&id, &detail_write(&text, &intel), run.now)?;
                 Some(intel)
             }
             None => None,
         };
-        // The text's hash, not the content hash: evaluation reads a volatile
-        // field too (`responsiveness_days`), which the content hash leaves out.
-        let hash = match listed {
-            Some(listed) => text_hash(&listed.text),
-            None => summary.and_then(|s| s.raw_hash.clone()).unwrap_or_default(),
+        // Listed with new text: its input was read when listed. Listed as
+        // stored: the stored input (none before schema 10: evaluated once).
+        let input = match listed {
+            Some(listed) => Some(listed.evaluation_input.clone()),
+            None => summary.and_then(|s| s.evaluation_input.clone()),
         };
         // Parsed here only where the model needs it (company excitement).
-        let raw = listed.filter(|_| run.config.llm.enabled).map(|l| l.value());
+        let raw = listed
+            .filter(|_| run.config.llm.enabled)
+            .map(|l| list.value(l));
         let detail_marker = match fetched {
             Some(_) => Some(crate::role::timestamp(run.now)),
             None => summary.and_then(|s| s.detail_fetched_at.clone()),
         };
         let model = run.enrichment;
         let excitement = raw.as_ref().and_then(|raw| model.excitement_for(raw));
-        let key = evaluation_key(
-            &run.rules_key,
-            &hash,
-            detail_marker.as_deref(),
-            &model.fingerprint(&id, excitement),
-        );
+        let fingerprint = model.fingerprint(&id, excitement);
+        let key_of = |input: &str| {
+            evaluation_key(
+                &run.rules_key,
+                input,
+                detail_marker.as_deref(),
+                &fingerprint,
+            )
+        };
         if let Some(summary) = summary
+            && let Some(input) = &input
             && summary.tier.is_some()
-            && summary.evaluation_key.as_deref() == Some(key.as_str())
+            && summary.evaluation_key.as_deref() == Some(key_of(input).as_str())
         {
             let trend = trend_of(&recent, &id);
             if trend != summary.trend {
@@ -540,7 +548,7 @@ fn evaluate_seen(
             continue;
         }
         let previous = tx.stored_role(&id)?;
-        let raw = match raw.or_else(|| listed.map(|l| l.value())) {
+        let raw = match raw.or_else(|| listed.map(|l| list.value(l))) {
             Some(raw) => raw,
             // An unreadable stored copy (edited by hand) evaluates as an empty role.
             None => previous
@@ -564,7 +572,10 @@ fn evaluate_seen(
             excitement: model.excitement_for(&raw).map(|e| (e, model.band)),
         };
         assess(tx, &subject, run.rules, &recent, Some(run.run_id), run.now)?;
-        tx.write_evaluation_key(&id, &key)?;
+        let input = input.unwrap_or_else(|| {
+            crate::track::evaluation_input(&raw, &crate::track::content_hash(&raw))
+        });
+        tx.write_evaluation_key(&id, &key_of(&input), &input)?;
         if run.config.llm.enabled {
             tx.set_model_keys(
                 &id,
@@ -637,18 +648,19 @@ impl SourceRun<'_> {
                 continue;
             }
             let previous = stored.get(&id);
+            let text = list.text(listed)?;
             // Only volatile fields moved: the new text is kept, nothing else.
             if let Some(p) = previous.filter(|p| p.active && p.content_hash == listed.content_hash)
             {
-                tx.refresh_raw(&p.id, &listed.text, &text_hash(&listed.text), self.now)?;
+                tx.refresh_raw(&p.id, &text, &text_hash(&text), self.now)?;
                 continue;
             }
-            let raw = listed.value();
+            let raw: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
             let role = Listed {
                 id: &id,
                 external_id: &external_id,
                 raw: &raw,
-                text: &listed.text,
+                text: &text,
                 content_hash: &listed.content_hash,
             };
             self.record_role(tx, &role, previous, counts)?;

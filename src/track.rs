@@ -37,6 +37,11 @@ pub const VOLATILE_FIELDS: &[&str] = &[
     "company.company_metadata.paraform_owner.image",
 ];
 
+/// The volatile fields a verdict reads (`evaluate` scores responsiveness).
+/// A role whose other volatile fields moved keeps its verdict without being
+/// evaluated again; `evaluate::tests` checks that no other one matters.
+pub const EVALUATED_VOLATILE_FIELDS: &[&str] = &["responsiveness_days"];
+
 /// Lists whose order carries no meaning: hashed and compared as sets, so a
 /// reordering adds nothing.
 pub const SET_FIELDS: &[&str] = &[
@@ -191,15 +196,37 @@ pub fn content_hash(raw: &Value) -> String {
             items.dedup();
         }
     }
-    let digest = Sha256::digest(canonical_json(&stable).as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    hex(&Sha256::digest(canonical_json(&stable).as_bytes()))
+}
+
+/// SHA-256 (hex) of what of a role its verdict is computed from: its
+/// content (`content_hash`, volatile fields left out) and the volatile
+/// fields evaluation reads. Equal inputs, rules, detail and model answers
+/// give equal verdicts.
+pub fn evaluation_input(raw: &Value, content_hash: &str) -> String {
+    let volatile: Vec<&Value> = EVALUATED_VOLATILE_FIELDS
+        .iter()
+        .map(|path| crate::role::value_at(raw, path).unwrap_or(&Value::Null))
+        .collect();
+    let volatile = canonical_json(&Value::Array(volatile.into_iter().cloned().collect()));
+    text_hash(&format!("{content_hash}\n{volatile}"))
 }
 
 /// SHA-256 (hex) of a text as it is: a role whose listed text hashes the
 /// same as stored is unchanged in every field, volatile ones included.
 pub fn text_hash(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// Lower-case hexadecimal of `bytes` (a digest), without a `format!` per byte.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(DIGITS[usize::from(byte >> 4)] as char);
+        out.push(DIGITS[usize::from(byte & 15)] as char);
+    }
+    out
 }
 
 /// The tracked changes from `old` to `new` (two versions of one role). Numbers

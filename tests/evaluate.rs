@@ -369,6 +369,32 @@ fn rules_prints_the_rules_in_force() {
 }
 
 #[test]
+fn a_change_only_in_volatile_fields_that_scores_do_not_read_keeps_the_verdict_unread() {
+    // Paraform refreshes `recruiter_last_active` and the like on every role
+    // between runs: such a run keeps each verdict's key, so nothing is
+    // evaluated again, and the new text is still kept.
+    let s = Sandbox::new();
+    s.scrape().expect(0);
+    let id = s
+        .strings("select external_id from roles where tier = 'QUALIFIED' order by id limit 1")
+        .remove(0);
+    let column = |s: &Sandbox, column: &str| {
+        s.strings(&format!(
+            "select {column} from role_rows where external_id = '{id}'"
+        ))
+        .remove(0)
+    };
+    let (key, text) = (column(&s, "evaluation_key"), column(&s, "raw_hash"));
+    s.sim.edit_role(&id, |r| {
+        r["recruiter_last_active"] = json!("2031-01-01T00:00:00Z");
+        r["priority"] = json!(99);
+    });
+    s.scrape().expect(0);
+    assert_eq!(column(&s, "evaluation_key"), key, "the verdict's key moved");
+    assert_ne!(column(&s, "raw_hash"), text, "the new text was not kept");
+}
+
+#[test]
 fn a_change_only_in_a_volatile_field_that_scores_read_is_scored_again() {
     // `responsiveness_days` is volatile (no version, no change row) but the
     // scores read it: a run that skips unchanged roles must not skip this one.

@@ -303,7 +303,7 @@ mod tests {
             page: format!("roles/{id}.html"),
             title: format!("Title {id}"),
             company: format!("Company {id}"),
-            status: "active".into(),
+            status: "active",
             score,
             posted_sort: posted.into(),
             trend,

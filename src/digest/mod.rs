@@ -15,7 +15,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{Config, Env, Transport};
 use crate::lock::WriterLock;
-use crate::site::model::{change_views, role_view};
+use crate::site::model::change_views;
 use crate::store::{Db, DigestWrite};
 
 /// The environment variable holding the SMTP URL (with credentials).
@@ -203,11 +203,7 @@ pub fn compose(
     now: DateTime<Utc>,
 ) -> Result<(content::Digest, Option<i64>)> {
     let rules = config.rules()?;
-    let roles: Vec<_> = db
-        .site_roles()?
-        .iter()
-        .map(|r| role_view(r, &rules.lists, now))
-        .collect();
+    let roles = crate::site::model::role_views(db, &rules.lists, now)?;
     let rows = match window {
         Window::AfterChange(id) => db.changes_after(*id)?,
         Window::Since(at) => db.list_changes(*at)?,

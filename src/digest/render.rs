@@ -289,7 +289,7 @@ impl RoleLine {
             .into_iter()
             .filter(|p| !p.is_empty())
             .collect();
-        let tier = one_line(&role.tier_label);
+        let tier = one_line(role.tier_label);
         let trend = role.trend.map(|t| t.as_str().to_string());
         let mut text_lines = wrap(
             &format!("{score:>4}  {company} — {title}"),
@@ -317,7 +317,7 @@ impl RoleLine {
             site_url: format!("{base}/{}", role.page),
             paraform_url: role.url.as_deref().map(one_line),
             details: parts.join(" · "),
-            tier_style: tier_style(&role.tier_key),
+            tier_style: tier_style(role.tier_key),
             is_new: role.is_new,
             trend_style: trend_style(trend.as_deref().unwrap_or("")),
             trend,
@@ -515,7 +515,7 @@ mod tests {
             title: title.into(),
             company: company.into(),
             url: Some(format!("https://www.paraform.com/company/x/{id}?a=1&b=2")),
-            status: "active".into(),
+            status: "active",
             score,
             score_text: format!("{score:.2}"),
             posted: "2025-12-19".into(),

@@ -1717,3 +1717,37 @@ fn an_empty_tier1_points_list_gives_no_points() {
     let v = evaluate(&sample(), &Intel::default(), &rules);
     assert_eq!(v.excitement.components[0].value, 0.0);
 }
+
+#[test]
+fn no_volatile_field_but_the_evaluated_ones_moves_a_verdict() {
+    // Churn runs keep the verdict of a role whose other volatile fields
+    // moved (`track::evaluation_input`): that is only right if evaluation
+    // reads none of them.
+    use crate::track::{EVALUATED_VOLATILE_FIELDS, VOLATILE_FIELDS};
+    let before = verdict(|_| {});
+    let values = [
+        json!(null),
+        json!(0),
+        json!(999.5),
+        json!("2026-01-01T00:00:00Z"),
+        json!(true),
+        json!({"a": [1]}),
+    ];
+    for path in VOLATILE_FIELDS
+        .iter()
+        .filter(|p| !EVALUATED_VOLATILE_FIELDS.contains(p))
+    {
+        for value in &values {
+            let after = verdict(|role| set(role, path, value.clone()));
+            assert_eq!(after, before, "{path} = {value} moved the verdict");
+        }
+        assert_eq!(verdict(|role| remove(role, path)), before, "{path} removed");
+    }
+    for path in EVALUATED_VOLATILE_FIELDS {
+        assert_ne!(
+            verdict(|role| set(role, path, json!(40))),
+            before,
+            "{path} is listed as evaluated but does not move the verdict"
+        );
+    }
+}

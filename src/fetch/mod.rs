@@ -3,6 +3,7 @@
 
 pub mod llm;
 pub mod paraform;
+pub mod rawjson;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};

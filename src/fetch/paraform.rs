@@ -7,9 +7,11 @@ use reqwest::header::{COOKIE, HeaderMap, HeaderValue};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+use super::rawjson::{self, members};
 use super::{BodyLimit, FetchError, HttpClient, RawResponse};
 use crate::role::external_id;
 use crate::session::Session;
+use crate::spool::{Spool, Spooled};
 
 pub const SOURCE: &str = "paraform";
 pub const LIST_PROCEDURE: &str = "activeRoles.searchActiveRoles";
@@ -67,7 +69,8 @@ pub fn empty_filters() -> Value {
 
 /// The roles of a listing: those read, and those that could not be read on
 /// their own (each a problem to record, never a reason to drop the rest).
-#[derive(Debug, Default, PartialEq)]
+/// The roles' texts are in its spool, not on the heap.
+#[derive(Debug, Default)]
 pub struct RoleList {
     /// Roles to look at, in listing order: new, or their text changed.
     pub roles: Vec<ListedRole>,
@@ -77,26 +80,22 @@ pub struct RoleList {
     pub unchanged: Vec<String>,
     /// In listing order.
     pub unreadable: Vec<UnreadableRole>,
+    /// The texts of `roles`.
+    spool: Spool,
 }
 
-/// A listed role as received: its JSON text (read again only where needed)
-/// and its place in the whole listing.
+/// A listed role as received: where its JSON text is (read again only
+/// where needed, with [`RoleList::text`]) and its place in the whole listing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListedRole {
     pub position: usize,
-    pub text: Box<str>,
+    text: Spooled,
     /// Its id, when it has one (read once, when listed).
     pub external_id: Option<String>,
     /// `track::content_hash` of it (computed once, when listed).
     pub content_hash: String,
-}
-
-impl ListedRole {
-    /// The role's JSON. The text parsed once already when it was listed, so
-    /// this cannot fail; `Null` if it somehow does.
-    pub fn value(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or(Value::Null)
-    }
+    /// `track::evaluation_input` of it (computed once, when listed).
+    pub evaluation_input: String,
 }
 
 /// The external id of the stored role whose text has this sha256, if any:
@@ -116,6 +115,20 @@ pub struct UnreadableRole {
 }
 
 impl RoleList {
+    /// A listed role's JSON text, as received.
+    pub fn text(&self, role: &ListedRole) -> std::io::Result<String> {
+        self.spool.get(role.text)
+    }
+
+    /// A listed role's JSON. The text parsed once already when it was
+    /// listed, so this fails only if the spool cannot be read; then `Null`.
+    pub fn value(&self, role: &ListedRole) -> Value {
+        self.text(role)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or(Value::Null)
+    }
+
     /// How many roles were listed, read or not.
     pub fn len(&self) -> usize {
         self.roles.len() + self.unchanged.len() + self.unreadable.len()
@@ -126,24 +139,32 @@ impl RoleList {
     }
 
     /// Appends a later page, whose positions count from its own start.
-    fn append(&mut self, page: RoleList) {
+    fn append(&mut self, page: RoleList) -> std::io::Result<()> {
+        if self.is_empty() {
+            *self = page;
+            return Ok(());
+        }
         let offset = self.len();
-        self.roles
-            .extend(page.roles.into_iter().map(|r| ListedRole {
-                position: r.position + offset,
-                ..r
-            }));
+        for role in page.roles {
+            let text = self.spool.put(&page.spool.get(role.text)?);
+            self.roles.push(ListedRole {
+                position: role.position + offset,
+                text,
+                ..role
+            });
+        }
         self.unchanged.extend(page.unchanged);
         self.unreadable
             .extend(page.unreadable.into_iter().map(|u| UnreadableRole {
                 position: u.position + offset,
                 ..u
             }));
+        Ok(())
     }
 }
 
 /// The answer of one list call, after the tRPC envelope is removed.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub enum Payload {
     /// Every role at once (what Paraform has returned so far).
     All(RoleList),
@@ -204,11 +225,11 @@ impl<'a> Paraform<'a> {
             let data = interpret(LIST_PROCEDURE, &response, self.session)?;
             match list_payload_except(LIST_PROCEDURE, data, unchanged)? {
                 Payload::All(items) => {
-                    roles.append(items);
+                    roles.append(items).map_err(spool_failed)?;
                     return Ok(roles);
                 }
                 Payload::Page { items, next_cursor } => {
-                    roles.append(items);
+                    roles.append(items).map_err(spool_failed)?;
                     let Some(next) = next_cursor else {
                         return Ok(roles);
                     };
@@ -328,11 +349,12 @@ pub fn interpret<'a>(
             status,
         });
     }
-    let parsed = serde_json::from_str::<&RawValue>(&response.body);
+    // One pass checks the whole body and finds both members.
+    let parsed = members(&response.body, [&["error"], &["result", "data", "json"]]);
     let error = parsed
         .as_ref()
         .ok()
-        .and_then(|body| member(body, "error"))
+        .and_then(|[error, _]| *error)
         .and_then(trpc_error_code);
     if let Some(code) = error {
         if code == "UNAUTHORIZED" || code == "FORBIDDEN" {
@@ -349,9 +371,8 @@ pub fn interpret<'a>(
             status,
         });
     }
-    let body = parsed.map_err(|err| malformed(procedure, &unparsable(response, &err)))?;
-    member_path(body, &["result", "data", "json"])
-        .ok_or_else(|| malformed(procedure, "no result.data.json in the answer"))
+    let [_, data] = parsed.map_err(|err| malformed(procedure, &unparsable(response, &err)))?;
+    data.ok_or_else(|| malformed(procedure, "no result.data.json in the answer"))
 }
 
 /// Why a body is not JSON at all. A body that stops inside a value was cut
@@ -377,120 +398,6 @@ fn unparsable(response: &RawResponse, err: &serde_json::Error) -> String {
     }
 }
 
-/// The member `key` of a JSON object, unparsed; `None` when `raw` is not an
-/// object or lacks it. A key given twice counts once, as the last (as
-/// serde_json's `Value` reads it).
-fn member<'a>(raw: &'a RawValue, key: &str) -> Option<&'a RawValue> {
-    member_path(raw, &[key])
-}
-
-/// The value at `path` (object keys, outermost first) in one pass over
-/// `raw`, every other member skipped without being built: a 26 MB listing
-/// is walked once, not once per key, and no key is allocated. The whole
-/// object must be well-formed; as for a map, the last of duplicate keys wins.
-fn member_path<'a>(raw: &'a RawValue, path: &[&str]) -> Option<&'a RawValue> {
-    if !raw.get().starts_with('{') {
-        return None;
-    }
-    let mut de = serde_json::Deserializer::from_str(raw.get());
-    let found = serde::de::DeserializeSeed::deserialize(PathSeed { path }, &mut de).ok()?;
-    de.end().ok()?;
-    found
-}
-
-/// Finds `path` in the map being read (see [`member_path`]).
-struct PathSeed<'p> {
-    path: &'p [&'p str],
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for PathSeed<'_> {
-    type Value = Option<&'de RawValue>;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        match self.path {
-            [] => <&'de RawValue as serde::Deserialize>::deserialize(d).map(Some),
-            _ => d.deserialize_any(self),
-        }
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for PathSeed<'_> {
-    type Value = Option<&'de RawValue>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (first, rest) = self
-            .path
-            .split_first()
-            .map_or(("", &[][..]), |(f, r)| (*f, r));
-        let mut found = None;
-        while let Some(wanted) = map.next_key_seed(KeyIs(first))? {
-            if wanted {
-                found = map.next_value_seed(PathSeed { path: rest })?;
-            } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            }
-        }
-        Ok(found)
-    }
-
-    // Anything but an object on the way: the path is not there.
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
-/// Reads a map key only to say whether it is the one wanted.
-struct KeyIs<'k>(&'k str);
-
-impl<'de> serde::de::DeserializeSeed<'de> for KeyIs<'_> {
-    type Value = bool;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl serde::de::Visitor<'_> for KeyIs<'_> {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_str<E>(self, key: &str) -> Result<bool, E> {
-        Ok(key == self.0)
-    }
-}
-
 /// A list call's payload: every role, or one page of them.
 pub fn list_payload(procedure: &str, data: &RawValue) -> Result<Payload, FetchError> {
     list_payload_except(procedure, data, &|_| None)
@@ -503,7 +410,9 @@ pub fn list_payload_except(
     unchanged: Unchanged<'_>,
 ) -> Result<Payload, FetchError> {
     if data.get().starts_with('[') {
-        return Ok(Payload::All(read_roles(procedure, data, unchanged)?));
+        let items: Vec<&RawValue> = serde_json::from_str(data.get())
+            .map_err(|err| malformed(procedure, &format!("the list is {}", unreadable(&err))))?;
+        return Ok(Payload::All(read_roles(items, unchanged)));
     }
     if !data.get().starts_with('{') {
         return Err(malformed(
@@ -511,10 +420,12 @@ pub fn list_payload_except(
             "the payload is neither a list nor a page",
         ));
     }
-    let Some(items) = member(data, "items").filter(|items| items.get().starts_with('[')) else {
+    let page = rawjson::page(data.get())
+        .map_err(|err| malformed(procedure, &format!("the page is {}", unreadable(&err))))?;
+    let Some(items) = page.items else {
         return Err(malformed(procedure, "an object without an items list"));
     };
-    let next_cursor = match member(data, "nextCursor") {
+    let next_cursor = match page.next_cursor {
         None => None,
         Some(raw) => {
             let cursor: Value = serde_json::from_str(raw.get()).map_err(|err| {
@@ -527,20 +438,14 @@ pub fn list_payload_except(
         }
     };
     Ok(Payload::Page {
-        items: read_roles(procedure, items, unchanged)?,
+        items: read_roles(items, unchanged),
         next_cursor,
     })
 }
 
 /// Each element of a JSON array read on its own, with the normal depth
 /// limit: one that fails is noted by position (and id, when readable).
-fn read_roles(
-    procedure: &str,
-    array: &RawValue,
-    unchanged: Unchanged<'_>,
-) -> Result<RoleList, FetchError> {
-    let items: Vec<&RawValue> = serde_json::from_str(array.get())
-        .map_err(|err| malformed(procedure, &format!("the list is {}", unreadable(&err))))?;
+fn read_roles(items: Vec<&RawValue>, unchanged: Unchanged<'_>) -> RoleList {
     let mut list = RoleList::default();
     for (position, item) in items.into_iter().enumerate() {
         // Same text as stored: the role was read whole before; nothing of
@@ -551,12 +456,16 @@ fn read_roles(
         }
         // Parsed in full once, to refuse what cannot be read (too deep).
         match serde_json::from_str::<Value>(item.get()) {
-            Ok(role) => list.roles.push(ListedRole {
-                position,
-                text: item.get().into(),
-                external_id: external_id(&role),
-                content_hash: crate::track::content_hash(&role),
-            }),
+            Ok(role) => {
+                let content_hash = crate::track::content_hash(&role);
+                list.roles.push(ListedRole {
+                    position,
+                    text: list.spool.put(item.get()),
+                    external_id: external_id(&role),
+                    evaluation_input: crate::track::evaluation_input(&role, &content_hash),
+                    content_hash,
+                })
+            }
             Err(err) => list.unreadable.push(UnreadableRole {
                 position,
                 id: id_of_unreadable(item),
@@ -564,13 +473,14 @@ fn read_roles(
             }),
         }
     }
-    Ok(list)
+    list
 }
 
 /// The id of a role that could not be read whole: only its `id` member is
 /// parsed (the others are skipped without recursion).
 fn id_of_unreadable(role: &RawValue) -> Option<String> {
-    let id: Value = serde_json::from_str(member(role, "id")?.get()).ok()?;
+    let [id] = members(role.get(), [&["id"]]).ok()?;
+    let id: Value = serde_json::from_str(id?.get()).ok()?;
     external_id(&json!({ "id": id }))
 }
 
@@ -612,6 +522,13 @@ fn trpc_error_code(error: &RawValue) -> Option<String> {
             .map(str::to_string)
             .unwrap_or_else(|| code.to_string()),
     )
+}
+
+fn spool_failed(err: std::io::Error) -> FetchError {
+    FetchError::Request {
+        procedure: LIST_PROCEDURE.into(),
+        detail: format!("keeping the listing in a temporary file failed: {err}"),
+    }
 }
 
 fn malformed(procedure: &str, detail: &str) -> FetchError {
@@ -803,7 +720,11 @@ mod tests {
         let Ok(Payload::All(list)) = read_listing(&response) else {
             panic!("the listing was not read");
         };
-        let ids: Vec<_> = list.roles.iter().map(|r| r.value()["id"].clone()).collect();
+        let ids: Vec<_> = list
+            .roles
+            .iter()
+            .map(|r| list.value(r)["id"].clone())
+            .collect();
         assert_eq!(ids, vec![json!("a"), json!("c"), json!("edge")]);
         let positions: Vec<usize> = list.roles.iter().map(|r| r.position).collect();
         assert_eq!(positions, vec![0, 2, 3]);
@@ -829,7 +750,7 @@ mod tests {
         let Ok(Payload::All(list)) = read_listing(&response) else {
             panic!("the listing was not read");
         };
-        let roles: Vec<Value> = list.roles.iter().map(ListedRole::value).collect();
+        let roles: Vec<Value> = list.roles.iter().map(|r| list.value(r)).collect();
         assert_eq!(roles, vec![json!({"id": "b"})]);
         assert_eq!(list.unreadable.len(), 1);
         assert_eq!(list.unreadable[0].id.as_deref(), Some("7"));
@@ -862,7 +783,7 @@ mod tests {
                 ..listing(&[])
             };
             match read_listing(&response) {
-                Ok(Payload::Page { items, .. }) => list.append(items),
+                Ok(Payload::Page { items, .. }) => list.append(items).unwrap(),
                 other => panic!("{other:?}"),
             }
         }

@@ -168,11 +168,7 @@ pub fn cache_key(task: Task, model: &str, prompt_version: &str, input: &str) -> 
         hasher.update(part.as_bytes());
         hasher.update([0u8]);
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::track::hex(&hasher.finalize())
 }
 
 /// A company's name as the excitement cache knows it: lower case, words

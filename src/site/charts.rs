@@ -10,7 +10,6 @@ use super::Charts;
 use super::model::{RoleView, SiteData};
 use crate::intel::escape_html;
 use crate::store::RunStatus;
-use crate::track::ChangeKind;
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 260.0;
@@ -64,11 +63,9 @@ pub fn build(data: &SiteData) -> Charts {
         .days
         .iter()
         .map(|day| {
-            let count =
-                |kind: ChangeKind| day.changes.iter().filter(|c| c.kind == kind).count() as f64;
             (
                 day.date.get(5..).unwrap_or(&day.date).to_string(),
-                vec![count(ChangeKind::New), count(ChangeKind::Disappeared)],
+                vec![day.new as f64, day.gone as f64],
             )
         })
         .collect();

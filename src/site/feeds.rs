@@ -103,7 +103,7 @@ fn record(role: &RoleView) -> RoleRecord<'_> {
         id: &role.id,
         title: &role.title,
         company: &role.company,
-        tier: &role.tier,
+        tier: role.tier,
         combined_score: role.score,
         engineer_score: &role.engineer_text,
         headhunter_score: &role.headhunter_text,
@@ -126,13 +126,30 @@ fn record(role: &RoleView) -> RoleRecord<'_> {
 
 /// Roles as JSON.
 pub fn roles_json(roles: &[RoleView]) -> Result<String> {
-    let records: Vec<RoleRecord<'_>> = roles.iter().map(record).collect();
-    Ok(serde_json::to_string_pretty(&records)?)
+    let mut out = Vec::new();
+    write_roles_json(roles, &mut out)?;
+    Ok(String::from_utf8(out)?)
+}
+
+/// [`roles_json`], written to `out` a record at a time.
+pub fn write_roles_json(roles: &[RoleView], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use serde::Serializer as _;
+    let mut json = serde_json::Serializer::pretty(out);
+    json.collect_seq(roles.iter().map(record))
+        .map_err(std::io::Error::other)
 }
 
 /// Roles as CSV (RFC 4180 quoting). A cell that a spreadsheet
 /// would run as a formula (`=`, `+`, `-`, `@`) gets a leading `'`.
 pub fn roles_csv(roles: &[RoleView]) -> String {
+    let mut out = Vec::new();
+    // Writing into memory cannot fail.
+    let _ = write_roles_csv(roles, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`roles_csv`], written to `out` a row at a time.
+pub fn write_roles_csv(roles: &[RoleView], out: &mut dyn std::io::Write) -> std::io::Result<()> {
     const HEADER: [&str; 21] = [
         "id",
         "title",
@@ -158,9 +175,8 @@ pub fn roles_csv(roles: &[RoleView]) -> String {
     ];
     let mut out = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    // Writing into memory cannot fail; a failure would only drop rows.
-    let _ = out.write_record(HEADER);
+        .from_writer(out);
+    out.write_record(HEADER)?;
     for role in roles {
         let r = record(role);
         let cells = [
@@ -186,9 +202,9 @@ pub fn roles_csv(roles: &[RoleView]) -> String {
             r.page.to_string(),
             r.reasons.join("; "),
         ];
-        let _ = out.write_record(cells.iter().map(|c| defuse(c)));
+        out.write_record(cells.iter().map(|c| defuse(c)))?;
     }
-    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
+    out.flush()
 }
 
 /// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR

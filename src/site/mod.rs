@@ -65,8 +65,7 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     let rules = config.rules()?;
     let _lock = SiteLock::acquire(&site_dir)?;
     let staging = Staging::create(&site_dir)?;
-    let site_roles = db.site_roles()?;
-    let data = model::load(db, &site_roles, &rules.lists, now)?;
+    let data = model::load(db, &rules.lists, now)?;
     let charts = charts::build(&data);
 
     let mut files = 0;
@@ -78,22 +77,6 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     write("assets/style.css", pages::STYLE_CSS)?;
     write("assets/table.js", pages::TABLE_JS)?;
     write(
-        "index.html",
-        &pages::index_page(&data).context("rendering index.html")?,
-    )?;
-    write(
-        "all.html",
-        &pages::all_page(&data).context("rendering all.html")?,
-    )?;
-    write(
-        "changes.html",
-        &pages::changes_page(&data).context("rendering changes.html")?,
-    )?;
-    write(
-        "gone.html",
-        &pages::gone_page(&data).context("rendering gone.html")?,
-    )?;
-    write(
         "charts.html",
         &pages::charts_page(&data, &charts).context("rendering charts.html")?,
     )?;
@@ -102,17 +85,32 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
         &pages::health_page(&data, health, &charts).context("rendering health.html")?,
     )?;
     write("feed.atom", &feeds::atom(&data, &config.site.base_url))?;
-    write("roles.json", &feeds::roles_json(&data.roles)?)?;
-    write("roles.csv", &feeds::roles_csv(&data.roles))?;
     write("health.json", &serde_json::to_string_pretty(health)?)?;
     write("robots.txt", "User-agent: *\nDisallow: /\n")?;
+    // The pages and feeds that list every role are written as they render:
+    // at 100,000 roles each would be a string of a hundred megabytes.
+    let pages: [(&str, &dyn askama::DynTemplate); 4] = [
+        ("index.html", &pages::index_page(&data)),
+        ("all.html", &pages::all_page(&data)),
+        ("changes.html", &pages::changes_page(&data)),
+        ("gone.html", &pages::gone_page(&data)),
+    ];
+    for (path, page) in pages {
+        staging.write_with(path, |out| page.dyn_write_into(out))?;
+        files += 1;
+    }
+    staging.write_with("roles.json", |out| {
+        feeds::write_roles_json(&data.roles, out)
+    })?;
+    staging.write_with("roles.csv", |out| feeds::write_roles_csv(&data.roles, out))?;
+    files += 2;
     let views = data
         .roles
         .iter()
         .chain(&data.gone)
         .map(|v| (v.id.as_str(), v));
     let views: std::collections::HashMap<&str, &model::RoleView> = views.collect();
-    let roles = role_pages(&data, &site_roles, &views, &staging)?;
+    let roles = role_pages(db, &data, &views, &staging)?;
     files += roles;
     staging.publish(&site_dir)?;
     Ok(SiteReport {
@@ -150,44 +148,36 @@ pub(crate) fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync)
     })
 }
 
-/// Renders and writes every role page, on as many threads as there are
-/// cores (at most 4): a page depends only on its role and the shared data,
-/// so the pages split into independent chunks. Returns how many were written.
+/// Renders and writes every role page, a batch of roles at a time, each
+/// batch over as many threads as there are cores (at most 4): a page
+/// depends only on its role and the shared data. Returns how many were
+/// written.
 fn role_pages(
+    db: &Db,
     data: &model::SiteData,
-    site_roles: &[crate::store::SiteRole],
     views: &std::collections::HashMap<&str, &model::RoleView>,
     staging: &Staging,
 ) -> Result<usize> {
-    let chunk = site_roles.len().div_ceil(build_threads()).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = site_roles
-            .chunks(chunk)
-            .map(|roles| {
-                scope.spawn(move || -> Result<usize> {
-                    let mut written = 0;
-                    for role in roles {
-                        let Some(view) = views.get(role.row.id.as_str()) else {
-                            continue;
-                        };
-                        let detail = model::role_detail(role);
-                        let page = pages::role_page(data, view, &detail)
-                            .with_context(|| format!("rendering the page of {}", view.id))?;
-                        staging.write(&view.page, &page)?;
-                        written += 1;
-                    }
-                    Ok(written)
-                })
-            })
-            .collect();
-        let mut written = 0;
-        for worker in workers {
-            written += worker
-                .join()
-                .map_err(|_| anyhow::anyhow!("a page-rendering thread stopped unexpectedly"))??;
+    let mut written = 0;
+    db.site_roles_in_batches(true, model::ROLE_BATCH, |batch| {
+        let ids: Vec<&str> = batch.iter().map(|r| r.row.id.as_str()).collect();
+        let histories = model::Histories::load(db, &ids)?;
+        let pages = par_map(&batch, |role| -> Result<usize> {
+            let Some(view) = views.get(role.row.id.as_str()) else {
+                return Ok(0);
+            };
+            let detail = model::role_detail(role);
+            let page = pages::role_page(data, view, &detail, &histories)
+                .with_context(|| format!("rendering the page of {}", view.id))?;
+            staging.write(&view.page, &page)?;
+            Ok(1)
+        });
+        for page in pages {
+            written += page?;
         }
-        Ok(written)
-    })
+        Ok(())
+    })?;
+    Ok(written)
 }
 
 /// The configured site directory, refused when publishing there could
@@ -325,12 +315,34 @@ impl Staging {
 
     /// Writes one file; `relative` is always a path we generated.
     fn write(&self, relative: &str, content: &str) -> Result<()> {
+        let path = self.path_of(relative)?;
+        std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Writes the file at `relative` as `write` produces it, through a buffer.
+    fn write_with(
+        &self,
+        relative: &str,
+        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<()> {
+        use std::io::Write as _;
+        let path = self.path_of(relative)?;
+        let file =
+            std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, file);
+        write(&mut out)
+            .and_then(|()| out.flush())
+            .with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// The path of `relative` in the staging directory, its parent created.
+    fn path_of(&self, relative: &str) -> Result<PathBuf> {
         let path = self.dir.join(relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("creating {}", parent.display()))?;
         }
-        std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))
+        Ok(path)
     }
 
     /// Swaps the staging directory in as the live site.

@@ -35,8 +35,6 @@ pub struct SiteData {
     pub runs: Vec<RunRow>,
     /// Oldest first, for charts.
     pub all_runs: Vec<RunRow>,
-    pub changes_by_role: HashMap<String, Vec<ChangeRow>>,
-    pub versions_by_role: HashMap<String, Vec<VersionRow>>,
     /// Model-written briefings by role id, read once per build.
     pub briefings: HashMap<String, StoredBriefing>,
     pub database_bytes: u64,
@@ -66,13 +64,14 @@ pub struct RoleView {
     pub company: String,
     /// The Paraform page, only if it is an http(s) URL.
     pub url: Option<String>,
-    pub status: String,
+    /// `active` or `gone`.
+    pub status: &'static str,
     /// The stored tier (`LOCATION_UNCERTAIN`), or `UNRATED`.
-    pub tier: String,
+    pub tier: &'static str,
     /// For people: `LOCATION UNCERTAIN`.
-    pub tier_label: String,
+    pub tier_label: &'static str,
     /// `qualified`, `maybe`, `location-uncertain`, `skip`, `unrated` (CSS class, filter value).
-    pub tier_key: String,
+    pub tier_key: &'static str,
     /// Best first: the tier's rank, unrated last.
     pub tier_rank: u8,
     /// QUALIFIED or MAYBE.
@@ -112,8 +111,6 @@ pub struct RoleView {
     pub is_new: bool,
     pub reasons: Vec<String>,
     pub signals: Vec<String>,
-    /// Lower-case text the search box matches.
-    pub search: String,
     pub first_seen: String,
     pub last_seen: String,
     pub gone_at: Option<String>,
@@ -122,13 +119,23 @@ pub struct RoleView {
 }
 
 impl RoleView {
+    /// Lower-case text the search box matches (made when a table row is
+    /// written, not held: 100,000 views are held at once).
+    pub fn search(&self) -> String {
+        format!(
+            "{} {} {} {} {} {}",
+            self.company, self.title, self.investors, self.tech, self.industry, self.locations
+        )
+        .to_lowercase()
+    }
+
     /// The view with its tier's text, CSS key, rank and "qualified", all
     /// from the tier (`None`: not evaluated yet, shown as UNRATED).
     pub fn with_tier(self, tier: Option<Tier>) -> RoleView {
         RoleView {
-            tier: tier.map_or("UNRATED", Tier::as_str).to_string(),
-            tier_label: tier.map_or("UNRATED", Tier::label).to_string(),
-            tier_key: tier.map_or("unrated", Tier::key).to_string(),
+            tier: tier.map_or("UNRATED", Tier::as_str),
+            tier_label: tier.map_or("UNRATED", Tier::label),
+            tier_key: tier.map_or("unrated", Tier::key),
             tier_rank: tier.map_or(Tier::ALL.len() as u8, Tier::rank),
             qualified: tier.is_some_and(Tier::is_qualified),
             ..self
@@ -215,8 +222,18 @@ pub struct ChangeDay {
     /// `Fri 19 Dec 2025`
     pub label: String,
     pub date: String,
+    /// The newest [`MAX_CHANGES_SHOWN_PER_DAY`] of the day's changes.
     pub changes: Vec<ChangeView>,
+    /// All of the day's changes, and how many were new roles and gone ones.
+    pub total: usize,
+    pub new: usize,
+    pub gone: usize,
 }
+
+/// The changes a day lists on the site; the others are counted. A cold
+/// start of 100,000 roles is 100,000 "new" rows in one day, which no one
+/// reads and every build would hold.
+pub const MAX_CHANGES_SHOWN_PER_DAY: usize = 1000;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ChangeView {
@@ -249,24 +266,32 @@ pub struct VersionView {
     pub changes: Vec<ChangeView>,
 }
 
-/// Loads everything for one build; `site_roles` is `db.site_roles()`, read
-/// once by the caller, which renders the role pages from it too.
-pub fn load(
-    db: &Db,
-    site_roles: &[SiteRole],
-    lists: &Lists,
-    now: DateTime<Utc>,
-) -> Result<SiteData> {
-    let mut roles = Vec::new();
-    let mut gone = Vec::new();
-    let views = super::par_map(site_roles, |role| role_view(role, lists, now));
-    for view in views {
-        if view.status == "gone" {
-            gone.push(view)
-        } else {
-            roles.push(view)
-        }
-    }
+/// Roles read from the database per batch, by the site build, the digest
+/// and `export`: what is held is one batch of JSON and every role's view.
+pub const ROLE_BATCH: usize = 500;
+
+/// Every role's view, best first (active, then gone), read a batch at a
+/// time and computed on all cores.
+pub fn role_views(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<Vec<RoleView>> {
+    // Sized once: 100,000 views are 100 MB before their strings, and a
+    // vector that doubles its way there copies them all, twice.
+    let count = db.count_rows("roles")?;
+    let mut views = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    db.site_roles_in_batches(false, ROLE_BATCH, |batch| {
+        views.extend(super::par_map(&batch, |role| role_view(role, lists, now)));
+        Ok(())
+    })?;
+    Ok(views)
+}
+
+/// Loads everything for one build but the role pages' details, which the
+/// build reads again a batch at a time.
+pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
+    // Active roles come first (`site_roles_in_batches`); a stable sort keeps
+    // that order and only checks it, then the gone ones are split off.
+    let mut roles = role_views(db, lists, now)?;
+    roles.sort_by_key(|view| view.status == "gone");
+    let mut gone = roles.split_off(roles.partition_point(|view| view.status != "gone"));
     gone.sort_by(|a, b| b.gone_at.cmp(&a.gone_at));
     let index: HashMap<&str, &RoleView> = roles
         .iter()
@@ -274,24 +299,34 @@ pub fn load(
         .map(|r| (r.id.as_str(), r))
         .collect();
     let since = now - Duration::days(CHANGE_DAYS);
-    let recent = db.list_changes(since)?;
-    let mut by_day: BTreeMap<String, Vec<ChangeView>> = BTreeMap::new();
-    for change in recent.iter().rev() {
-        let view = change_view(change, index.get(change.role_id.as_str()).copied());
-        by_day
-            .entry(change.detected_at.get(..10).unwrap_or("").to_string())
-            .or_default()
-            .push(view);
-    }
-    let days = by_day
-        .into_iter()
-        .rev()
-        .map(|(date, changes)| ChangeDay {
-            label: day_label(&date),
-            date,
-            changes,
-        })
-        .collect();
+    let mut by_day: BTreeMap<String, ChangeDay> = BTreeMap::new();
+    db.each_change_since(since, |change| {
+        let date = change.detected_at.get(..10).unwrap_or("");
+        if !by_day.contains_key(date) {
+            by_day.insert(
+                date.to_string(),
+                ChangeDay {
+                    label: day_label(date),
+                    date: date.to_string(),
+                    changes: Vec::new(),
+                    total: 0,
+                    new: 0,
+                    gone: 0,
+                },
+            );
+        }
+        let Some(day) = by_day.get_mut(date) else {
+            return;
+        };
+        day.total += 1;
+        day.new += usize::from(change.kind == ChangeKind::New);
+        day.gone += usize::from(change.kind == ChangeKind::Disappeared);
+        if day.changes.len() < MAX_CHANGES_SHOWN_PER_DAY {
+            let role = index.get(change.role_id.as_str()).copied();
+            day.changes.push(change_view(&change, role));
+        }
+    })?;
+    let days = by_day.into_values().rev().collect();
     let runs = db.recent_runs(50)?;
     let day_ago = now - Duration::hours(NEW_HOURS);
     let header = Header {
@@ -322,12 +357,27 @@ pub fn load(
         days,
         runs,
         all_runs: db.all_runs()?,
-        changes_by_role: db.changes_by_role()?,
-        versions_by_role: db.versions_by_role()?,
         briefings: load_briefings(db)?,
         database_bytes: db.size_bytes(),
         schema_version: db.schema_version()?,
     })
+}
+
+/// The change and version rows of some roles (one batch of role pages), by
+/// role id: what their pages' histories show.
+#[derive(Debug, Default)]
+pub struct Histories {
+    pub changes: HashMap<String, Vec<ChangeRow>>,
+    pub versions: HashMap<String, Vec<VersionRow>>,
+}
+
+impl Histories {
+    pub fn load(db: &Db, ids: &[&str]) -> Result<Histories> {
+        Ok(Histories {
+            changes: db.changes_by_role(ids)?,
+            versions: db.versions_by_role(ids)?,
+        })
+    }
 }
 
 /// Every role's briefing by role id (`db.briefings()`), for the site and
@@ -422,7 +472,7 @@ pub fn page_file(id: &str) -> String {
     }
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(id.as_bytes());
-    let hash: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
+    let hash = crate::track::hex(&digest[..5]);
     let cleaned: String = id
         .chars()
         .take(60)
@@ -558,11 +608,6 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         .map(crate::text::one_line)
         .filter(|c| !c.is_empty())
         .unwrap_or_else(|| "(unknown company)".into());
-    let search = format!(
-        "{company} {title} {investors} {tech} {industry} {}",
-        location_text.join(" ")
-    )
-    .to_lowercase();
     let fee = row.fee_percent.unwrap_or(0.0);
     let score_text = |s: Option<f64>| s.map(|s| format!("{s:.2}")).unwrap_or_default();
     RoleView {
@@ -572,7 +617,11 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
             .url
             .clone()
             .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
-        status: row.status.clone(),
+        status: if row.status == "gone" {
+            "gone"
+        } else {
+            "active"
+        },
         score,
         score_text: score_text(row.combined_score),
         engineer_text: score_text(role.engineer_score),
@@ -615,7 +664,6 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         is_new: first_seen.is_some_and(|at| at >= now - Duration::hours(NEW_HOURS)),
         reasons: json_strings(role.reasons.as_deref()),
         signals: json_strings(role.signals.as_deref()),
-        search,
         first_seen: date_only(Some(&row.first_seen_at)),
         last_seen: date_only(Some(&row.last_seen_at)),
         gone_at: row.gone_at.clone(),
@@ -755,9 +803,9 @@ fn change_view(change: &ChangeRow, role: Option<&RoleView>) -> ChangeView {
 
 /// A role's history: its changes newest first, and its versions with the
 /// changes each one brought.
-pub fn history(data: &SiteData, role: &RoleView) -> (Vec<ChangeView>, Vec<VersionView>) {
-    let changes: Vec<ChangeView> = data
-        .changes_by_role
+pub fn history(histories: &Histories, role: &RoleView) -> (Vec<ChangeView>, Vec<VersionView>) {
+    let changes: Vec<ChangeView> = histories
+        .changes
         .get(&role.id)
         .map(|list| {
             list.iter()
@@ -766,8 +814,8 @@ pub fn history(data: &SiteData, role: &RoleView) -> (Vec<ChangeView>, Vec<Versio
                 .collect()
         })
         .unwrap_or_default();
-    let versions = data
-        .versions_by_role
+    let versions = histories
+        .versions
         .get(&role.id)
         .map(|list| {
             list.iter()

@@ -16,7 +16,8 @@ use askama::Template;
 use crate::health::Health;
 use crate::site::Charts;
 use crate::site::model::{
-    self, BriefingView, ChangeDay, ChangeView, Header, RoleDetail, RoleView, SiteData, VersionView,
+    self, BriefingView, ChangeDay, ChangeView, Header, Histories, RoleDetail, RoleView, SiteData,
+    VersionView,
 };
 use crate::store::RunRow;
 
@@ -32,7 +33,7 @@ const ROLE_ROOT: &str = "../";
 
 /// `index.html`: roles rated QUALIFIED or MAYBE, in the model's order
 /// (tier, then combined score).
-pub fn index_page(data: &SiteData) -> askama::Result<String> {
+pub fn index_page(data: &SiteData) -> impl Template + '_ {
     let rows: Vec<&RoleView> = data.roles.iter().filter(|r| r.qualified).collect();
     IndexPage {
         root: TOP,
@@ -44,11 +45,10 @@ pub fn index_page(data: &SiteData) -> askama::Result<String> {
         stages: stage_options(rows.iter().copied()),
         rows,
     }
-    .render()
 }
 
 /// `all.html`: every active role with its tier and reasons.
-pub fn all_page(data: &SiteData) -> askama::Result<String> {
+pub fn all_page(data: &SiteData) -> impl Template + '_ {
     let rows: Vec<AllRow> = data
         .roles
         .iter()
@@ -68,11 +68,10 @@ pub fn all_page(data: &SiteData) -> askama::Result<String> {
         stages: stage_options(data.roles.iter()),
         rows,
     }
-    .render()
 }
 
 /// `changes.html`: recent changes grouped by day, newest first.
-pub fn changes_page(data: &SiteData) -> askama::Result<String> {
+pub fn changes_page(data: &SiteData) -> impl Template + '_ {
     ChangesPage {
         root: TOP,
         header: &data.header,
@@ -82,11 +81,10 @@ pub fn changes_page(data: &SiteData) -> askama::Result<String> {
         days: &data.days,
         change_days: model::CHANGE_DAYS,
     }
-    .render()
 }
 
 /// `gone.html`: roles that disappeared, with how long they were open.
-pub fn gone_page(data: &SiteData) -> askama::Result<String> {
+pub fn gone_page(data: &SiteData) -> impl Template + '_ {
     let roles = data
         .gone
         .iter()
@@ -107,7 +105,6 @@ pub fn gone_page(data: &SiteData) -> askama::Result<String> {
         scripted: true,
         roles,
     }
-    .render()
 }
 
 /// `charts.html`: the four inline SVG charts.
@@ -148,8 +145,13 @@ pub fn health_page(data: &SiteData, health: &Health, charts: &Charts) -> askama:
 
 /// `roles/<file>.html` (at `role.page`): everything about one role, with
 /// its briefing when a model wrote one (`data.briefings`).
-pub fn role_page(data: &SiteData, role: &RoleView, detail: &RoleDetail) -> askama::Result<String> {
-    let (changes, versions) = model::history(data, role);
+pub fn role_page(
+    data: &SiteData,
+    role: &RoleView,
+    detail: &RoleDetail,
+    histories: &Histories,
+) -> askama::Result<String> {
+    let (changes, versions) = model::history(histories, role);
     let briefing = data.briefings.get(&role.id).map(model::briefing_view);
     RolePage {
         root: ROLE_ROOT,
@@ -362,8 +364,8 @@ struct RolePage<'a> {
 fn tier_options<'a>(roles: impl Iterator<Item = &'a RoleView>) -> Vec<(&'a str, &'a str)> {
     let mut seen = HashSet::new();
     let mut options: Vec<(u8, &str, &str)> = roles
-        .filter(|r| seen.insert(r.tier_key.as_str()))
-        .map(|r| (r.tier_rank, r.tier_key.as_str(), r.tier.as_str()))
+        .filter(|r| seen.insert(r.tier_key))
+        .map(|r| (r.tier_rank, r.tier_key, r.tier))
         .collect();
     options.sort();
     options
@@ -417,7 +419,7 @@ fn role_facts(role: &RoleView) -> Vec<(&'static str, &str)> {
         ("Manager rating", &role.rating_text),
         ("Manager last active", &role.last_active),
         ("Responds in", &role.responsiveness_text),
-        ("Status", &role.status),
+        ("Status", role.status),
         ("Id", &role.id),
     ]
     .into_iter()
@@ -469,14 +471,14 @@ mod tests {
     const SCRIPT: &str = "<script>alert(1)</script>";
     const ATTR: &str = "\" onmouseover=\"x";
 
-    fn role(id: &str, tier: Tier, status: &str) -> RoleView {
+    fn role(id: &str, tier: Tier, status: &'static str) -> RoleView {
         RoleView {
             id: id.into(),
             page: format!("roles/{}", model::page_file(id)),
             title: format!("Engineer {SCRIPT}"),
             company: format!("Acme {ATTR}"),
             url: Some("https://www.paraform.com/company/acme/role?x=1&y=2".into()),
-            status: status.into(),
+            status,
             score: 0.82,
             score_text: "0.82".into(),
             engineer_text: "0.75".into(),
@@ -509,7 +511,6 @@ mod tests {
             is_new: true,
             reasons: vec![format!("✗ title {SCRIPT}"), format!("✓ fee {ATTR}")],
             signals: vec![format!("hot {SCRIPT}")],
-            search: format!("acme engineer {SCRIPT}").to_lowercase(),
             first_seen: "2025-12-18".into(),
             last_seen: "2025-12-19".into(),
             gone_at: (status == "gone").then(|| "2025-12-19T06:00:00Z".into()),
@@ -611,23 +612,14 @@ mod tests {
             days: Vec::new(),
             runs: Vec::new(),
             all_runs: Vec::new(),
-            changes_by_role: HashMap::new(),
-            versions_by_role: HashMap::new(),
             briefings: HashMap::new(),
             database_bytes: 0,
             schema_version: 1,
         }
     }
 
-    fn sample_data() -> SiteData {
-        let qualified = role("paraform:abc123", Tier::Qualified, "active");
-        let skipped = role("paraform:def456", Tier::Skip, "active");
-        let gone = role("weird id/../<x>", Tier::Maybe, "gone");
-        let day = ChangeDay {
-            label: format!("Fri 19 Dec 2025 {SCRIPT}"),
-            date: "2025-12-19".into(),
-            changes: vec![change_view(&qualified, "up"), change_view(&gone, "gone")],
-        };
+    /// The change and version rows of the sample's first role.
+    fn histories() -> Histories {
         let changes = vec![
             change("paraform:abc123", 1, ChangeKind::New, "", "", ""),
             change(
@@ -651,6 +643,28 @@ mod tests {
                 observed_at: "2025-12-12T12:24:00Z".into(),
             },
         ];
+        Histories {
+            changes: [("paraform:abc123".to_string(), changes)]
+                .into_iter()
+                .collect(),
+            versions: [("paraform:abc123".to_string(), versions)]
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    fn sample_data() -> SiteData {
+        let qualified = role("paraform:abc123", Tier::Qualified, "active");
+        let skipped = role("paraform:def456", Tier::Skip, "active");
+        let gone = role("weird id/../<x>", Tier::Maybe, "gone");
+        let day = ChangeDay {
+            label: format!("Fri 19 Dec 2025 {SCRIPT}"),
+            date: "2025-12-19".into(),
+            changes: vec![change_view(&qualified, "up"), change_view(&gone, "gone")],
+            total: 2,
+            new: 0,
+            gone: 1,
+        };
         SiteData {
             header: header(),
             roles: vec![qualified, skipped],
@@ -658,12 +672,6 @@ mod tests {
             days: vec![day],
             runs: vec![run(2, RunStatus::Ok), run(1, RunStatus::Failed)],
             all_runs: vec![run(1, RunStatus::Failed), run(2, RunStatus::Ok)],
-            changes_by_role: [("paraform:abc123".to_string(), changes)]
-                .into_iter()
-                .collect(),
-            versions_by_role: [("paraform:abc123".to_string(), versions)]
-                .into_iter()
-                .collect(),
             briefings: [("paraform:abc123".to_string(), briefing())]
                 .into_iter()
                 .collect(),
@@ -787,10 +795,13 @@ mod tests {
     /// Every page of a build, by name.
     fn all_pages(data: &SiteData, health: &Health, charts: &Charts) -> Vec<(String, String)> {
         let mut pages = vec![
-            ("index.html".to_string(), index_page(data).unwrap()),
-            ("all.html".to_string(), all_page(data).unwrap()),
-            ("changes.html".to_string(), changes_page(data).unwrap()),
-            ("gone.html".to_string(), gone_page(data).unwrap()),
+            ("index.html".to_string(), index_page(data).render().unwrap()),
+            ("all.html".to_string(), all_page(data).render().unwrap()),
+            (
+                "changes.html".to_string(),
+                changes_page(data).render().unwrap(),
+            ),
+            ("gone.html".to_string(), gone_page(data).render().unwrap()),
             (
                 "charts.html".to_string(),
                 charts_page(data, charts).unwrap(),
@@ -801,7 +812,10 @@ mod tests {
             ),
         ];
         for role in data.roles.iter().chain(&data.gone) {
-            pages.push((role.page.clone(), role_page(data, role, &detail()).unwrap()));
+            pages.push((
+                role.page.clone(),
+                role_page(data, role, &detail(), &histories()).unwrap(),
+            ));
         }
         pages
     }
@@ -874,7 +888,7 @@ mod tests {
     #[test]
     fn hostile_text_is_shown_escaped() {
         let data = sample_data();
-        let index = index_page(&data).unwrap();
+        let index = index_page(&data).render().unwrap();
         assert!(
             index.contains("Engineer &#60;script&#62;alert(1)&#60;/script&#62;")
                 || index.contains("&lt;script&gt;")
@@ -883,7 +897,7 @@ mod tests {
             index.contains("&#34; onmouseover=&#34;x")
                 || index.contains("&quot; onmouseover=&quot;x")
         );
-        let role = role_page(&data, &data.roles[0], &detail()).unwrap();
+        let role = role_page(&data, &data.roles[0], &detail(), &histories()).unwrap();
         // Sanitised HTML goes in as HTML.
         assert!(role.contains("<p>Great <strong>team</strong></p>"));
         assert!(role.contains("<ul><li>Build things</li></ul>"));
@@ -892,7 +906,7 @@ mod tests {
     #[test]
     fn index_lists_only_qualified_roles_with_table_hooks() {
         let data = sample_data();
-        let html = index_page(&data).unwrap();
+        let html = index_page(&data).render().unwrap();
         assert!(html.contains("data-role-id=\"paraform:abc123\""));
         assert!(
             !html.contains("data-role-id=\"paraform:def456\""),
@@ -927,7 +941,7 @@ mod tests {
         ] {
             assert!(html.contains(hook), "index.html: missing {hook}");
         }
-        let all = all_page(&data).unwrap();
+        let all = all_page(&data).render().unwrap();
         assert!(all.contains("data-role-id=\"paraform:def456\""));
         assert!(all.contains("<option value=\"skip\">SKIP</option>"));
         assert!(all.contains("class=\"fail\">✗ title"));
@@ -936,7 +950,7 @@ mod tests {
     #[test]
     fn role_page_shows_history_versions_and_fields() {
         let data = sample_data();
-        let html = role_page(&data, &data.roles[0], &detail()).unwrap();
+        let html = role_page(&data, &data.roles[0], &detail(), &histories()).unwrap();
         assert!(html.contains("href=\"../index.html\""));
         assert!(html.contains("Version 2</strong>"));
         assert!(html.contains("Version 1</strong>"));
@@ -953,7 +967,7 @@ mod tests {
     #[test]
     fn role_page_shows_the_briefing_with_gaps_marked() {
         let data = sample_data();
-        let html = role_page(&data, &data.roles[0], &detail()).unwrap();
+        let html = role_page(&data, &data.roles[0], &detail(), &histories()).unwrap();
         check_page("role with briefing", &html);
         assert!(html.contains("<section class=\"briefing\" aria-labelledby=\"briefing\">"));
         assert!(html.contains(
@@ -1002,7 +1016,7 @@ mod tests {
     #[test]
     fn role_without_a_briefing_shows_no_section() {
         let data = sample_data();
-        let html = role_page(&data, &data.roles[1], &detail()).unwrap();
+        let html = role_page(&data, &data.roles[1], &detail(), &histories()).unwrap();
         check_page("role without briefing", &html);
         assert!(!html.contains("class=\"briefing\""));
         assert!(!html.contains("Briefing"));
@@ -1031,7 +1045,7 @@ mod tests {
         b.red_flags.clear();
         assert_eq!(b.gaps().0, 0);
         data.briefings.insert(data.roles[0].id.clone(), complete);
-        let html = role_page(&data, &data.roles[0], &detail()).unwrap();
+        let html = role_page(&data, &data.roles[0], &detail(), &histories()).unwrap();
         check_page("complete briefing", &html);
         assert!(html.contains("nothing left to research"));
         assert!(!html.contains("class=\"gap\""), "{html}");

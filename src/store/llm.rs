@@ -191,7 +191,7 @@ impl StoreTx<'_> {
         intel_key: Option<&str>,
         briefing_key: Option<&str>,
     ) -> Result<()> {
-        self.tx.execute(
+        self.execute(
             "UPDATE role_rows SET intel_key = ?2, briefing_key = COALESCE(?3, briefing_key)
              WHERE id = ?1 AND (intel_key IS NOT ?2 OR (?3 IS NOT NULL AND briefing_key IS NOT ?3))",
             params![role_id, intel_key, briefing_key],
@@ -201,7 +201,7 @@ impl StoreTx<'_> {
 
     /// A run's model usage, inside its transaction.
     pub fn record_llm_usage(&self, run_id: i64, usage: &LlmUsage) -> Result<()> {
-        self.tx.execute(
+        self.execute(
             "UPDATE runs SET llm_calls = ?2, llm_tokens = ?3, llm_cost_usd = ?4, llm_error = ?5
              WHERE id = ?1",
             params![

@@ -126,6 +126,8 @@ impl Db {
 
     fn prepare(&mut self) -> Result<()> {
         self.conn.busy_timeout(Duration::from_secs(10))?;
+        // Every statement a run repeats per role stays prepared (16 by default).
+        self.conn.set_prepared_statement_cache_capacity(64);
         // journal_mode answers with a row, so it cannot go through execute().
         let _mode: String = self
             .conn
@@ -208,6 +210,12 @@ impl StoreTx<'_> {
     pub fn commit(self) -> Result<()> {
         self.tx.commit().context("committing the run")
     }
+
+    /// Runs one statement, prepared once per transaction: a run writes the
+    /// same few statements for thousands of roles.
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.tx.prepare_cached(sql)?.execute(params)
+    }
 }
 
 /// What the per-table tests share: a fixed clock and rows to build on.
@@ -275,7 +283,7 @@ mod tests {
     #[test]
     fn in_memory_database_has_every_migration() {
         let db = Db::open_in_memory().unwrap();
-        assert_eq!(db.schema_version().unwrap(), 9);
+        assert_eq!(db.schema_version().unwrap(), 10);
         assert_eq!(db.path(), None);
     }
 
@@ -312,7 +320,7 @@ mod tests {
         let path = dir.path().join("nested").join("air.db");
         let db = Db::open(&path).unwrap();
         assert_eq!(db.path(), Some(path.as_path()));
-        assert_eq!(db.schema_version().unwrap(), 9);
+        assert_eq!(db.schema_version().unwrap(), 10);
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub struct RoleSummary {
     pub trend: Option<Trend>,
     /// What the stored verdict was computed from.
     pub evaluation_key: Option<String>,
+    /// `track::evaluation_input` of `raw`, part of the key (NULL before
+    /// schema 10).
+    pub evaluation_input: Option<String>,
 }
 
 /// A role's stored verdict, as written: equal values mean nothing to write.
@@ -164,7 +167,8 @@ impl Db {
     /// Every stored role's summary (of one source, or all), by id.
     pub fn role_summaries(&self, source: Option<&str>) -> Result<HashMap<String, RoleSummary>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, status, content_hash, raw_hash, detail_fetched_at, tier, trend, evaluation_key
+            "SELECT id, status, content_hash, raw_hash, detail_fetched_at, tier, trend,
+                    evaluation_key, evaluation_input
              FROM role_rows WHERE ?1 IS NULL OR source = ?1",
         )?;
         let rows = stmt.query_map([source], |r| {
@@ -177,6 +181,7 @@ impl Db {
                 tier: r.get("tier")?,
                 trend: r.get("trend")?,
                 evaluation_key: r.get("evaluation_key")?,
+                evaluation_input: r.get("evaluation_input")?,
             })
         })?;
         let mut roles = HashMap::new();
@@ -241,19 +246,41 @@ impl Db {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Every role with what the site shows of it.
-    pub fn site_roles(&self) -> Result<Vec<SiteRole>> {
+    /// Every role with what the site shows of it, best first (active before
+    /// gone, then tier and score), `batch` roles at a time: a build of
+    /// 100,000 roles holds one batch of their JSON, never all of it. Without
+    /// `with_detail`, `detail` reads as `None`.
+    pub fn site_roles_in_batches(
+        &self,
+        with_detail: bool,
+        batch: usize,
+        mut each: impl FnMut(Vec<SiteRole>) -> Result<()>,
+    ) -> Result<()> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {ROLE_COLUMNS}, engineer_score, headhunter_score, excitement_score, raw, detail,
+            "SELECT {ROLE_COLUMNS}, engineer_score, headhunter_score, excitement_score, raw,
+                    {detail} AS detail,
                     reasons, signals, score_breakdown, last_changed_at, equity, requirements
              FROM roles
              ORDER BY status,
                  {tier_rank},
                  combined_score DESC NULLS LAST, id",
+            detail = if with_detail { "detail" } else { "NULL" },
             tier_rank = Tier::rank_sql("tier")
         ))?;
-        let rows = stmt.query_map([], site_role)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut rows = stmt.query([])?;
+        loop {
+            let mut roles = Vec::with_capacity(batch);
+            while roles.len() < batch.max(1) {
+                match rows.next()? {
+                    Some(row) => roles.push(site_role(row)?),
+                    None => break,
+                }
+            }
+            if roles.is_empty() {
+                return Ok(());
+            }
+            each(roles)?;
+        }
     }
 }
 
@@ -281,7 +308,7 @@ impl StoreTx<'_> {
         if ids.is_empty() {
             return Ok(0);
         }
-        Ok(self.tx.execute(
+        Ok(self.execute(
             "UPDATE role_seen SET last_seen_at = ?1 WHERE role_id IN (SELECT value FROM json_each(?2))",
             params![timestamp(now), serde_json::to_string(ids)?],
         )?)
@@ -296,11 +323,11 @@ impl StoreTx<'_> {
         raw_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.tx.execute(
+        self.execute(
             "UPDATE role_rows SET raw = ?2, raw_hash = ?3 WHERE id = ?1",
             params![role_id, raw, raw_hash],
         )?;
-        self.tx.execute(
+        self.execute(
             "UPDATE role_seen SET last_seen_at = ?2 WHERE role_id = ?1",
             params![role_id, timestamp(now)],
         )?;
@@ -309,18 +336,20 @@ impl StoreTx<'_> {
 
     /// A role's trend, when only the trend moved (a change aged out of the window).
     pub fn write_trend(&self, role_id: &str, trend: Option<Trend>) -> Result<()> {
-        self.tx.execute(
+        self.execute(
             "UPDATE role_rows SET trend = ?2 WHERE id = ?1",
             params![role_id, trend],
         )?;
         Ok(())
     }
 
-    /// What the role's verdict was computed from; written when it changed.
-    pub fn write_evaluation_key(&self, role_id: &str, key: &str) -> Result<()> {
-        self.tx.execute(
-            "UPDATE role_rows SET evaluation_key = ?2 WHERE id = ?1 AND evaluation_key IS NOT ?2",
-            params![role_id, key],
+    /// What the role's verdict was computed from (the key, and the role's
+    /// evaluation input in it); written when it changed.
+    pub fn write_evaluation_key(&self, role_id: &str, key: &str, input: &str) -> Result<()> {
+        self.execute(
+            "UPDATE role_rows SET evaluation_key = ?2, evaluation_input = ?3
+             WHERE id = ?1 AND (evaluation_key IS NOT ?2 OR evaluation_input IS NOT ?3)",
+            params![role_id, key, input],
         )?;
         Ok(())
     }
@@ -328,7 +357,7 @@ impl StoreTx<'_> {
     pub fn insert_role(&self, role: &RoleWrite<'_>, now: DateTime<Utc>) -> Result<()> {
         let now = timestamp(now);
         let c = role.columns;
-        self.tx.execute(
+        self.execute(
             "INSERT INTO role_rows (id, source, external_id, title, company, url, status,
                  first_seen_at, last_changed_at, salary_min, salary_max,
                  fee_percent, posted_at, content_hash, raw, raw_hash)
@@ -350,7 +379,7 @@ impl StoreTx<'_> {
                 role.raw_hash
             ],
         )?;
-        self.tx.execute(
+        self.execute(
             "INSERT INTO role_seen (role_id, last_seen_at) VALUES (?1, ?2)",
             params![role.id, now],
         )?;
@@ -366,7 +395,7 @@ impl StoreTx<'_> {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let c = role.columns;
-        self.tx.execute(
+        self.execute(
             "UPDATE role_rows SET title = ?2, company = ?3, url = ?4, status = 'active', gone_at = NULL,
                  last_changed_at = CASE WHEN ?6 THEN ?5 ELSE last_changed_at END,
                  salary_min = ?7, salary_max = ?8, fee_percent = ?9, posted_at = ?10,
@@ -388,7 +417,7 @@ impl StoreTx<'_> {
                 role.raw_hash
             ],
         )?;
-        self.tx.execute(
+        self.execute(
             "UPDATE role_seen SET last_seen_at = ?2 WHERE role_id = ?1",
             params![role.id, timestamp(now)],
         )?;
@@ -396,7 +425,7 @@ impl StoreTx<'_> {
     }
 
     pub fn mark_gone(&self, role_id: &str, now: DateTime<Utc>) -> Result<()> {
-        self.tx.execute(
+        self.execute(
             "UPDATE role_rows SET status = 'gone', gone_at = ?2 WHERE id = ?1",
             params![role_id, timestamp(now)],
         )?;
@@ -409,7 +438,7 @@ impl StoreTx<'_> {
         e: &Evaluation,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.tx.execute(
+        self.execute(
             "UPDATE role_rows SET tier = ?2, combined_score = ?3, engineer_score = ?4,
                  headhunter_score = ?5, excitement_score = ?6, reasons = ?7, signals = ?8,
                  score_breakdown = ?9, trend = ?10, evaluated_at = ?11
@@ -437,7 +466,7 @@ impl StoreTx<'_> {
         d: &DetailWrite<'_>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.tx.execute(
+        self.execute(
             "UPDATE role_rows SET detail = ?2, detail_fetched_at = ?3, company_notes = ?4,
                  selling_points = ?5, description = ?6, equity = ?7, requirements = ?8
              WHERE id = ?1",
@@ -568,6 +597,17 @@ fn stored_role(r: &Row<'_>) -> rusqlite::Result<StoredRole> {
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{at, columns, db_with_run, insert_roles, role_write};
+
+    /// Every site role with its detail, in batches of 2 (to cross batches).
+    fn site_roles(db: &Db) -> Vec<super::SiteRole> {
+        let mut all = Vec::new();
+        db.site_roles_in_batches(true, 2, |batch| {
+            all.extend(batch);
+            Ok(())
+        })
+        .unwrap();
+        all
+    }
     use super::{DetailWrite, Evaluation, RoleFilter};
     use crate::evaluate::{Tier, Trend};
     use crate::role::{RoleColumns, timestamp};
@@ -702,7 +742,7 @@ mod tests {
         assert_eq!(explained.company_notes.as_deref(), Some("notes"));
         assert_eq!(explained.detail_fetched_at, Some(timestamp(at(4))));
 
-        let site = db.site_roles().unwrap().remove(0);
+        let site = site_roles(&db).remove(0);
         assert_eq!(site.row.trend, Some(Trend::Stalled));
         assert_eq!(site.engineer_score, Some(55.25));
         assert_eq!(site.headhunter_score, Some(66.25));
@@ -729,7 +769,7 @@ mod tests {
         tx.update_role(&role_write("paraform:1", &changed, "hash-1"), false, at(1))
             .unwrap();
         tx.commit().unwrap();
-        let site = db.site_roles().unwrap().remove(0);
+        let site = site_roles(&db).remove(0);
         assert_eq!(site.row.title.as_deref(), Some("renamed"));
         assert_eq!(site.row.salary_max, Some(250_000));
         assert_eq!(site.row.last_seen_at, timestamp(at(1)));
@@ -739,7 +779,7 @@ mod tests {
         tx.update_role(&role_write("paraform:1", &changed, "hash-2"), true, at(2))
             .unwrap();
         tx.commit().unwrap();
-        let site = db.site_roles().unwrap().remove(0);
+        let site = site_roles(&db).remove(0);
         assert_eq!(site.last_changed_at, timestamp(at(2)));
         assert_eq!(
             db.stored_roles(None).unwrap()["paraform:1"].content_hash,
@@ -887,12 +927,7 @@ mod tests {
         );
         assert_eq!(limited, ["paraform:c"]);
 
-        let site: Vec<String> = db
-            .site_roles()
-            .unwrap()
-            .into_iter()
-            .map(|r| r.row.id)
-            .collect();
+        let site: Vec<String> = site_roles(&db).into_iter().map(|r| r.row.id).collect();
         assert_eq!(site, all);
     }
 

@@ -149,7 +149,7 @@ impl StoreTx<'_> {
         now: DateTime<Utc>,
         duration: Duration,
     ) -> Result<()> {
-        self.tx.execute(
+        self.execute(
             "UPDATE runs SET status = ?2, finished_at = ?3, roles_seen = ?4, roles_new = ?5,
                  roles_changed = ?6, roles_gone = ?7, roles_reappeared = ?8, roles_qualified = ?9,
                  errors = ?10, duration_ms = ?11, requests = ?12
