@@ -190,7 +190,8 @@ pub fn requalify(config: &Config, now: DateTime<Utc>) -> Result<RequalifyReport>
     let db_path = config.database_path();
     let _lock = WriterLock::acquire(&db_path)?;
     let mut db = Db::open(&db_path)?;
-    let stored = db.stored_roles(None)?;
+    // Board roles are company signals, never tiered (SPEC §3a).
+    let stored = db.stored_roles(Some(crate::fetch::paraform::SOURCE))?;
     let mut roles: Vec<&StoredRole> = stored.values().collect();
     roles.sort_by(|a, b| a.id.cmp(&b.id));
     // With `[llm]` on, the answers already paid for count again; nothing is asked.

@@ -683,7 +683,7 @@ pub fn export(
     let db = open_existing(config)?;
     let lists = config.rules()?.lists;
     let mut roles = crate::site::model::role_views(&db, &lists, Utc::now())?;
-    roles.retain(|r| r.status == "active");
+    roles.retain(|r| r.status == "active" && r.is_paraform());
     let text = match format {
         ExportFormat::Csv => crate::site::feeds::roles_csv(&roles),
         ExportFormat::Json => crate::site::feeds::roles_json(&roles)?,
@@ -968,9 +968,8 @@ pub async fn brief(
     };
     let role_id = role.role.id.clone();
     let answer = if regenerate {
-        let stored = db.stored_roles(None)?;
-        let stored = stored
-            .get(&role_id)
+        let stored = db
+            .stored_role(&role_id)?
             .context("the role vanished while being read")?;
         let Some(detail) = crate::assess::parse_detail(stored.detail.as_deref()) else {
             bail!(

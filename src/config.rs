@@ -32,6 +32,10 @@ pub struct Config {
     pub scoring: ScoringRules,
     /// Model-assisted intel (SPEC §5a); off unless enabled.
     pub llm: LlmConfig,
+    /// The companies' own job boards (SPEC §3a), asked for `companies`.
+    pub boards: BoardsConfig,
+    /// The followed companies, each with any of its three board names.
+    pub companies: Vec<CompanyConfig>,
     /// Directory that relative paths in the file are resolved against: the
     /// config file's own directory, or the working directory without a file.
     #[serde(skip)]
@@ -245,6 +249,76 @@ impl LlmConfig {
     }
 }
 
+/// Where the three board APIs are, and how politely they are asked.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BoardsConfig {
+    pub enabled: bool,
+    pub greenhouse_url: String,
+    pub lever_url: String,
+    pub ashby_url: String,
+    /// Politeness between board requests (one at a time).
+    pub request_delay_ms: u64,
+    /// Retries on timeouts, connection errors, 429 and 5xx, as for Paraform.
+    pub max_retries: u32,
+    pub retry_base_ms: u64,
+    pub timeout_secs: u64,
+    /// The largest board answer read; more fails that board for the run.
+    pub max_board_bytes: u64,
+}
+
+impl Default for BoardsConfig {
+    fn default() -> Self {
+        BoardsConfig {
+            enabled: true,
+            greenhouse_url: "https://boards-api.greenhouse.io".into(),
+            lever_url: "https://api.lever.co".into(),
+            ashby_url: "https://api.ashbyhq.com".into(),
+            request_delay_ms: 1000,
+            max_retries: 4,
+            retry_base_ms: 1000,
+            timeout_secs: 30,
+            max_board_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// One followed company: its name (as Paraform shows it) and its boards.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyConfig {
+    pub name: String,
+    #[serde(default)]
+    pub greenhouse: Option<String>,
+    #[serde(default)]
+    pub lever: Option<String>,
+    #[serde(default)]
+    pub ashby: Option<String>,
+}
+
+impl CompanyConfig {
+    /// The company's boards as (source, board name): `("ashby", "supabase")`.
+    pub fn boards(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("greenhouse", &self.greenhouse),
+            ("lever", &self.lever),
+            ("ashby", &self.ashby),
+        ]
+        .into_iter()
+        .filter_map(|(source, board)| Some((source, board.as_deref()?)))
+        .collect()
+    }
+}
+
+/// Whether `name` can be a board name: it goes into a URL path and a role id.
+fn is_board_name(name: &str) -> bool {
+    (1..=100).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !name.starts_with('.')
+}
+
 /// When `status` calls things degraded or unhealthy, and when to alert.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -282,6 +356,8 @@ impl Default for Config {
             qualification: QualificationRules::default(),
             scoring: ScoringRules::default(),
             llm: LlmConfig::default(),
+            boards: BoardsConfig::default(),
+            companies: Vec::new(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -462,6 +538,53 @@ impl Config {
         ] {
             if value < MIN_BODY_BYTES {
                 bail!("[paraform] {name} must be at least {MIN_BODY_BYTES}, not {value}");
+            }
+        }
+        let b = &self.boards;
+        for (name, url) in [
+            ("greenhouse_url", &b.greenhouse_url),
+            ("lever_url", &b.lever_url),
+            ("ashby_url", &b.ashby_url),
+        ] {
+            if !web(url) {
+                bail!("[boards] {name} must be an http(s) URL, not {url:?}");
+            }
+        }
+        for (name, value, max) in [
+            ("request_delay_ms", b.request_delay_ms, 3_600_000),
+            ("retry_base_ms", b.retry_base_ms, 3_600_000),
+            ("timeout_secs", b.timeout_secs, 3_600),
+            ("max_retries", u64::from(b.max_retries), 100),
+            ("max_board_bytes", b.max_board_bytes, MAX_BODY_BYTES),
+        ] {
+            if value > max {
+                bail!("[boards] {name} must be at most {max}, not {value}");
+            }
+        }
+        if b.max_board_bytes < MIN_BODY_BYTES {
+            bail!(
+                "[boards] max_board_bytes must be at least {MIN_BODY_BYTES}, not {}",
+                b.max_board_bytes
+            );
+        }
+        let mut boards_seen = std::collections::HashSet::new();
+        for (i, company) in self.companies.iter().enumerate() {
+            if company.name.trim().is_empty() {
+                bail!("[[companies]] entry {} has no name", i + 1);
+            }
+            for (source, board) in company.boards() {
+                if !is_board_name(board) {
+                    bail!(
+                        "[[companies]] {:?}: {source} = {board:?} is not a board name (letters, digits, '-', '_' and '.')",
+                        company.name
+                    );
+                }
+                if !boards_seen.insert((source, board.to_ascii_lowercase())) {
+                    bail!(
+                        "[[companies]] {:?}: the {source} board {board:?} is followed twice",
+                        company.name
+                    );
+                }
             }
         }
         let l = &self.llm;
@@ -681,6 +804,27 @@ excitement_band = [0.50, 0.70]                # only an uncertain rules' excitem
 company_cache_days = 30
 max_calls_per_run = 300                       # then the run stops calling (a warning, not a failure)
 max_cost_per_run_usd = 1.0
+
+[boards]
+# The followed companies' own job boards (public APIs, no key): their roles
+# are stored beside Paraform's, with versions, changes and safe removals.
+enabled = true
+greenhouse_url = "https://boards-api.greenhouse.io"
+lever_url = "https://api.lever.co"
+ashby_url = "https://api.ashbyhq.com"
+request_delay_ms = 1000                       # one board at a time, this far apart
+max_retries = 4                               # on timeouts, connection errors, 429 and 5xx
+retry_base_ms = 1000
+timeout_secs = 30
+max_board_bytes = 16777216                    # 16 MiB: a larger answer fails that board for the run
+
+# One [[companies]] entry per followed company, with any of its board names
+# (the README says how to find them):
+# [[companies]]
+# name = "Supabase"
+# ashby = "supabase"
+# greenhouse = "..."
+# lever = "..."
 "#;
 
 /// Secrets and settings from the environment: the process environment, over a
@@ -772,6 +916,37 @@ mod tests {
             readme.contains(DEFAULT_CONFIG_TOML),
             "README.md's config block differs from DEFAULT_CONFIG_TOML: copy it over"
         );
+    }
+
+    #[test]
+    fn boards_and_companies_are_checked_when_read() {
+        let config = Config::parse(
+            "[boards]\nrequest_delay_ms = 0\n\n[[companies]]\nname = \"Supabase\"\nashby = \"supabase\"\n\n[[companies]]\nname = \"Acme\"\ngreenhouse = \"acme\"\nlever = \"acme-inc\"\n",
+            Path::new("a"),
+        )
+        .unwrap();
+        assert_eq!(config.boards.request_delay_ms, 0);
+        assert_eq!(config.companies[0].boards(), [("ashby", "supabase")]);
+        assert_eq!(
+            config.companies[1].boards(),
+            [("greenhouse", "acme"), ("lever", "acme-inc")]
+        );
+        for (text, expected) in [
+            ("[[companies]]\nname = \" \"\n", "entry 1 has no name"),
+            (
+                "[[companies]]\nname = \"A\"\nashby = \"../x\"\n",
+                "is not a board name",
+            ),
+            (
+                "[[companies]]\nname = \"A\"\nashby = \"a\"\n[[companies]]\nname = \"B\"\nashby = \"A\"\n",
+                "followed twice",
+            ),
+            ("[[companies]]\nname = \"A\"\nworkday = \"a\"\n", "workday"),
+            ("[boards]\nlever_url = \"ftp://x\"\n", "[boards] lever_url"),
+        ] {
+            let err = Config::parse(text, Path::new("a")).unwrap_err();
+            assert!(format!("{err:#}").contains(expected), "{text}: {err:#}");
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::assess::{
 };
 use crate::config::{Config, Env};
 use crate::fetch::paraform::{self, Limits, Paraform, RoleList};
-use crate::fetch::{ClientSettings, FetchError, HttpClient};
+use crate::fetch::{ClientSettings, FetchError, HttpClient, boards};
 use crate::llm::enrich::{Enrichment, RoleInput, enrich};
 use crate::lock::WriterLock;
 use crate::progress::Progress;
@@ -84,6 +84,7 @@ pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Resu
     let started = Instant::now();
     let run_id = db.start_run(options.now, &options.trigger)?;
     let stored = db.role_summaries(Some(paraform::SOURCE))?;
+    let stored_boards = board_summaries(&db, config)?;
     let fetches = fetch_sources(config, env, options, &db, &stored, &rules).await;
     let enrichment = ask_the_model(config, env, &mut db, options, &fetches, &rules).await;
     options.progress.step("storing roles");
@@ -96,7 +97,7 @@ pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Resu
         started,
         enrichment: &enrichment,
     };
-    let recorded = record_run(&mut db, &run, &fetches, &stored);
+    let recorded = record_run(&mut db, &run, &fetches, &stored, &stored_boards);
     options.progress.finish();
     if let Err(err) = &recorded {
         // The run's transaction was rolled back; leave the reason on its row.
@@ -129,7 +130,7 @@ async fn ask_the_model(
     // unchanged): the model phase reads them all, from the cache mostly.
     let mut ids: Vec<(String, Value)> = Vec::new();
     let mut seen = HashSet::new();
-    for fetch in fetches {
+    for fetch in fetches.iter().filter(|f| f.scope == Scope::Paraform) {
         let Ok(list) = &fetch.result else { continue };
         for listed in &list.roles {
             let Some(external_id) = listed.external_id.clone() else {
@@ -179,9 +180,41 @@ async fn ask_the_model(
     enrichment
 }
 
+/// What a fetch covers: Paraform's whole listing, or one company board.
+#[derive(Debug, Clone, PartialEq)]
+enum Scope {
+    Paraform,
+    Board {
+        kind: boards::Kind,
+        board: String,
+        /// The followed company's name, as configured.
+        company: String,
+    },
+}
+
+impl Scope {
+    /// The start of the ids of the roles it covers: `paraform:`,
+    /// `greenhouse:acme/`.
+    fn prefix(&self) -> String {
+        match self {
+            Scope::Paraform => format!("{}:", paraform::SOURCE),
+            Scope::Board { kind, board, .. } => format!("{}:{board}/", kind.source()),
+        }
+    }
+
+    /// For messages: `paraform`, `greenhouse board acme`.
+    fn label(&self) -> String {
+        match self {
+            Scope::Paraform => paraform::SOURCE.to_string(),
+            Scope::Board { kind, board, .. } => format!("{} board {board}", kind.source()),
+        }
+    }
+}
+
 /// What one source returned.
 struct SourceFetch {
     source: &'static str,
+    scope: Scope,
     result: Result<RoleList, FetchError>,
     /// Detail payloads fetched in this run, by role id, as JSON text (a
     /// cold run of 100,000 roles holds tens of thousands of them, spooled).
@@ -204,7 +237,87 @@ async fn fetch_sources(
         options.progress.step("fetching Paraform roles");
         fetches.push(fetch_paraform(config, env, options, db, stored, rules).await);
     }
+    if config.boards.enabled && !config.companies.is_empty() {
+        options.progress.step("fetching company boards");
+        fetches.extend(fetch_boards(config).await);
+    }
     fetches
+}
+
+/// Every followed company's boards, one request at a time through one
+/// polite client (as Paraform's: delay, retries, timeout). A board that
+/// fails fails alone.
+async fn fetch_boards(config: &Config) -> Vec<SourceFetch> {
+    let settings = &config.boards;
+    let client = HttpClient::new(ClientSettings {
+        timeout: Duration::from_secs(settings.timeout_secs.max(1)),
+        request_delay: Duration::from_millis(settings.request_delay_ms),
+        max_retries: settings.max_retries,
+        retry_base: Duration::from_millis(settings.retry_base_ms),
+    });
+    let mut fetches = Vec::new();
+    for company in &config.companies {
+        for (source, board) in company.boards() {
+            let Some(kind) = boards::Kind::from_source(source) else {
+                continue;
+            };
+            let base_url = match kind {
+                boards::Kind::Greenhouse => &settings.greenhouse_url,
+                boards::Kind::Lever => &settings.lever_url,
+                boards::Kind::Ashby => &settings.ashby_url,
+            };
+            let before = client.as_ref().map(|c| c.request_count()).unwrap_or(0);
+            let result = match &client {
+                Ok(client) => {
+                    boards::list_jobs(client, base_url, kind, board, settings.max_board_bytes).await
+                }
+                Err(err) => Err(FetchError::Request {
+                    procedure: "client".into(),
+                    detail: err.to_string(),
+                }),
+            };
+            let after = client.as_ref().map(|c| c.request_count()).unwrap_or(0);
+            fetches.push(SourceFetch {
+                source: kind.source(),
+                scope: Scope::Board {
+                    kind,
+                    board: board.to_string(),
+                    company: company.name.clone(),
+                },
+                result,
+                details: SpooledTexts::default(),
+                detail_errors: Vec::new(),
+                requests: after - before,
+            });
+        }
+    }
+    fetches
+}
+
+/// The stored roles of every followed board, by [`Scope::prefix`]: each
+/// board's removals are judged against its own roles only.
+fn board_summaries(
+    db: &Db,
+    config: &Config,
+) -> Result<HashMap<String, HashMap<String, RoleSummary>>> {
+    let mut by_board: HashMap<String, HashMap<String, RoleSummary>> = HashMap::new();
+    if !config.boards.enabled || config.companies.is_empty() {
+        return Ok(by_board);
+    }
+    for kind in boards::Kind::ALL {
+        for (id, summary) in db.role_summaries(Some(kind.source()))? {
+            let Some((board, _)) = id
+                .strip_prefix(kind.source())
+                .and_then(|rest| rest.strip_prefix(':'))
+                .and_then(|rest| rest.split_once('/'))
+            else {
+                continue;
+            };
+            let prefix = format!("{}:{board}/", kind.source());
+            by_board.entry(prefix).or_default().insert(id, summary);
+        }
+    }
+    Ok(by_board)
 }
 
 async fn fetch_paraform(
@@ -277,6 +390,7 @@ async fn fetch_paraform(
     let requests = client.map(|c| c.request_count()).unwrap_or(0);
     SourceFetch {
         source: paraform::SOURCE,
+        scope: Scope::Paraform,
         result,
         details,
         detail_errors,
@@ -416,7 +530,9 @@ fn record_run(
     run: &RunContext<'_>,
     fetches: &[SourceFetch],
     stored: &HashMap<String, RoleSummary>,
+    stored_boards: &HashMap<String, HashMap<String, RoleSummary>>,
 ) -> Result<ScrapeReport> {
+    let no_roles = HashMap::new();
     let tx = db.transaction()?;
     let mut counts = RunCounts::default();
     let mut errors = Vec::new();
@@ -424,14 +540,24 @@ fn record_run(
     let mut suspicious = false;
     for fetch in fetches {
         counts.requests += fetch.requests;
+        let stored = match &fetch.scope {
+            Scope::Paraform => stored,
+            Scope::Board { .. } => stored_boards
+                .get(&fetch.scope.prefix())
+                .unwrap_or(&no_roles),
+        };
         match &fetch.result {
             Err(err) => {
                 failed_sources += 1;
-                errors.push(format!("{}: {err}; no role was marked gone", fetch.source));
+                errors.push(format!(
+                    "{}: {err}; no role was marked gone",
+                    fetch.scope.label()
+                ));
             }
             Ok(list) => {
                 let source = SourceRun {
                     source: fetch.source,
+                    scope: &fetch.scope,
                     run_id: run.run_id,
                     now: run.now,
                     base_url: run.config.paraform.link_base(),
@@ -439,7 +565,10 @@ fn record_run(
                 let outcome = source.record(&tx, list, stored, &mut counts, &mut errors)?;
                 suspicious |= outcome == Completeness::Suspicious;
                 errors.extend(fetch.detail_errors.iter().cloned());
-                evaluate_seen(&tx, run, fetch.source, list, &fetch.details, stored)?;
+                // Board roles are company signals, not placements: no tier.
+                if fetch.scope == Scope::Paraform {
+                    evaluate_seen(&tx, run, fetch.source, list, &fetch.details, stored)?;
+                }
             }
         }
     }
@@ -598,6 +727,7 @@ enum Completeness {
 /// Recording one source's roles within the run's transaction.
 struct SourceRun<'a> {
     source: &'a str,
+    scope: &'a Scope,
     run_id: i64,
     now: DateTime<Utc>,
     base_url: &'a str,
@@ -669,15 +799,14 @@ impl SourceRun<'_> {
 
         let listed = seen.union(&unreadable).count();
         let active_before = stored.values().filter(|role| role.active).count();
+        let label = self.scope.label();
         let reason = if listed == 0 {
             Some(format!(
-                "{} returned zero roles; nobody was marked gone",
-                self.source
+                "{label} returned zero roles; nobody was marked gone"
             ))
         } else if listed * 2 < active_before {
             Some(format!(
-                "{} returned {listed} roles, fewer than half of the {active_before} active before; nobody was marked gone",
-                self.source,
+                "{label} returned {listed} roles, fewer than half of the {active_before} active before; nobody was marked gone",
             ))
         } else {
             None
@@ -744,7 +873,10 @@ impl SourceRun<'_> {
         let (id, raw, raw_text) = (role.id, role.raw, role.text);
         let hash = role.content_hash.to_string();
         let raw_hash = text_hash(raw_text);
-        let columns = paraform_columns(raw, self.base_url);
+        let columns = match self.scope {
+            Scope::Paraform => paraform_columns(raw, self.base_url),
+            Scope::Board { kind, company, .. } => boards::columns(*kind, raw, company),
+        };
         let write = RoleWrite {
             id,
             source: self.source,
@@ -789,7 +921,11 @@ impl SourceRun<'_> {
                 .and_then(|p| serde_json::from_str(&p.raw).ok())
                 .unwrap_or(Value::Null);
             tx.insert_version(id, self.run_id, self.now, &hash, raw_text)?;
-            for change in diff(&previous, raw) {
+            let changes = match self.scope {
+                Scope::Paraform => diff(&previous, raw),
+                Scope::Board { kind, .. } => boards::diff(*kind, &previous, raw),
+            };
+            for change in changes {
                 tx.insert_change(id, Some(self.run_id), self.now, &change)?;
             }
             counts.changed += 1;

@@ -20,6 +20,29 @@ pub const POSTED_HOURS: i64 = 24;
 /// the role page has the rest.
 pub const SHORT_RED_FLAGS: usize = 3;
 
+/// A company counts as moving when it opened, or closed, at least this many
+/// roles on its own board since the last digest.
+pub const COMPANY_MOVE_MIN: usize = 3;
+
+/// A followed company that opened or closed several roles on its own board.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompanyMove {
+    pub company: String,
+    pub opened: usize,
+    pub closed: usize,
+    /// The titles it opened, first few.
+    pub opened_titles: Vec<String>,
+}
+
+/// A Paraform role whose posting on its company's own board disappeared:
+/// the listing is likely to die too.
+#[derive(Debug, Clone, Serialize)]
+pub struct PulledPosting {
+    pub role: RoleView,
+    /// `ashby` etc.: the board it left.
+    pub board: String,
+}
+
 /// A digest's sections, in the order they are shown.
 #[derive(Debug, Clone, Serialize)]
 pub struct Digest {
@@ -33,6 +56,10 @@ pub struct Digest {
     pub top: Vec<RoleView>,
     pub posted: Vec<RoleView>,
     pub gone_count: usize,
+    /// Companies that opened or closed several roles on their own boards.
+    pub company_moves: Vec<CompanyMove>,
+    /// Paraform roles whose own-board posting disappeared.
+    pub pulled: Vec<PulledPosting>,
     /// The session warning, when the cookie expires within 7 days (or has).
     pub session_warning: Option<String>,
     /// Short briefings of the new qualified roles, by role id; a role
@@ -47,6 +74,8 @@ impl Digest {
             && self.changes.is_empty()
             && self.hot.is_empty()
             && self.gone_count == 0
+            && self.company_moves.is_empty()
+            && self.pulled.is_empty()
     }
 
     /// Distinct roles the digest names.
@@ -57,6 +86,7 @@ impl Digest {
             .chain(&self.hot)
             .chain(&self.top)
             .chain(&self.posted)
+            .chain(self.pulled.iter().map(|p| &p.role))
             .map(|r| r.id.as_str())
             .chain(self.changes.iter().map(|c| c.role.id.as_str()))
             .collect();
@@ -132,6 +162,8 @@ pub struct Inputs<'a> {
     pub roles: &'a [RoleView],
     /// Changes detected after `since`, oldest first.
     pub changes: &'a [ChangeView],
+    /// The followed companies' board roles' changes after `since`, oldest first.
+    pub board_changes: &'a [ChangeView],
     /// The last sent digest's time (or a day before `now`).
     pub since: DateTime<Utc>,
     pub now: DateTime<Utc>,
@@ -215,6 +247,7 @@ pub fn select(inputs: &Inputs<'_>) -> Digest {
         .collect();
     posted.sort_by(by_score);
 
+    let (company_moves, pulled) = company_moves(inputs, &active);
     let gone_count = inputs
         .changes
         .iter()
@@ -243,9 +276,68 @@ pub fn select(inputs: &Inputs<'_>) -> Digest {
         top: top.into_iter().cloned().collect(),
         posted: posted.into_iter().cloned().collect(),
         gone_count,
+        company_moves,
+        pulled,
         session_warning: inputs.session_warning.clone(),
         briefings: BTreeMap::new(),
     }
+}
+
+/// The companies whose own boards moved most, and the active Paraform
+/// roles whose own-board posting disappeared.
+fn company_moves(
+    inputs: &Inputs<'_>,
+    active: &[&RoleView],
+) -> (Vec<CompanyMove>, Vec<PulledPosting>) {
+    let mut by_company: BTreeMap<String, CompanyMove> = BTreeMap::new();
+    let mut pulled: Vec<PulledPosting> = Vec::new();
+    for change in inputs.board_changes {
+        let key = crate::llm::normalise_company(&change.company);
+        let entry = by_company.entry(key).or_insert_with(|| CompanyMove {
+            company: change.company.clone(),
+            opened: 0,
+            closed: 0,
+            opened_titles: Vec::new(),
+        });
+        match change.kind {
+            ChangeKind::New | ChangeKind::Reappeared => {
+                entry.opened += 1;
+                if entry.opened_titles.len() < 5 {
+                    entry.opened_titles.push(change.title.clone());
+                }
+            }
+            ChangeKind::Disappeared => {
+                entry.closed += 1;
+                let matching = active.iter().find(|role| {
+                    crate::site::companies::same_opening(
+                        &role.company,
+                        &role.title,
+                        &change.company,
+                        &change.title,
+                    )
+                });
+                if let Some(role) = matching
+                    && !pulled.iter().any(|p| p.role.id == role.id)
+                {
+                    pulled.push(PulledPosting {
+                        role: (*role).clone(),
+                        board: change.role_id.split(':').next().unwrap_or("").to_string(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut moves: Vec<CompanyMove> = by_company
+        .into_values()
+        .filter(|m| m.opened >= COMPANY_MOVE_MIN || m.closed >= COMPANY_MOVE_MIN)
+        .collect();
+    moves.sort_by(|a, b| {
+        (b.opened + b.closed)
+            .cmp(&(a.opened + a.closed))
+            .then(a.company.cmp(&b.company))
+    });
+    (moves, pulled)
 }
 
 /// `Salary up: salaryUpperBound $250K → $275K`
@@ -343,6 +435,7 @@ mod tests {
         select(&Inputs {
             roles,
             changes,
+            board_changes: &[],
             since: at("2025-12-18T06:00:00Z"),
             now: at(NOW),
             session_warning: None,

@@ -203,7 +203,9 @@ pub fn compose(
     now: DateTime<Utc>,
 ) -> Result<(content::Digest, Option<i64>)> {
     let rules = config.rules()?;
-    let roles = crate::site::model::role_views(db, &rules.lists, now)?;
+    let mut roles = crate::site::model::role_views(db, &rules.lists, now)?;
+    // Board roles are company signals, not placements to pitch.
+    roles.retain(|role| role.is_paraform());
     let rows = match window {
         Window::AfterChange(id) => db.changes_after(*id)?,
         Window::Since(at) => db.list_changes(*at)?,
@@ -212,13 +214,18 @@ pub fn compose(
         Window::AfterChange(id) => Some(*id),
         Window::Since(_) => None,
     });
-    let changes = change_views(&rows, &roles);
+    let (paraform_rows, board_rows): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .partition(|row| row.role_id.starts_with("paraform:"));
+    let changes = change_views(&paraform_rows, &roles);
+    let board_changes = change_views(&board_rows, &[]);
     let session = crate::health::session_health(config, env, now);
     // A broken session file warns too: the next scrapes will fail.
     let session_warning = session.state.needs_attention().then_some(session.message);
     let digest = content::select(&content::Inputs {
         roles: &roles,
         changes: &changes,
+        board_changes: &board_changes,
         since,
         now,
         session_warning,

@@ -81,6 +81,12 @@ struct View {
     new_qualified: Vec<RoleLine>,
     changes: Vec<ChangeLine>,
     hot: Vec<RoleLine>,
+    /// `Acme opened 5 roles on its own board: …`, cleaned (both parts).
+    company_moves: Vec<String>,
+    /// The lines, wrapped (text part).
+    company_move_lines: Vec<Vec<String>>,
+    /// Paraform roles whose own-board posting disappeared.
+    pulled: Vec<RoleLine>,
     top: Vec<RoleLine>,
     posted: Vec<RoleLine>,
     posted_heading: String,
@@ -163,6 +169,28 @@ impl BriefLines {
             text_lines,
         }
     }
+}
+
+/// `Acme opened 5 roles on its own board (Backend Engineer, …) and closed 1`.
+fn move_line(m: &crate::digest::content::CompanyMove) -> String {
+    let roles = |n: usize| plural(n, "role", "roles");
+    let titles: Vec<String> = m
+        .opened_titles
+        .iter()
+        .map(|t| cut(&one_line(t), 60))
+        .collect();
+    let opened = (m.opened > 0).then(|| {
+        format!(
+            "opened {} {} on its own board ({}{})",
+            m.opened,
+            roles(m.opened),
+            titles.join(", "),
+            if m.opened > titles.len() { ", …" } else { "" }
+        )
+    });
+    let closed = (m.closed > 0).then(|| format!("closed {} {}", m.closed, roles(m.closed)));
+    let what: Vec<String> = opened.into_iter().chain(closed).collect();
+    format!("{} {}", cut(&one_line(&m.company), 80), what.join(" and "))
 }
 
 /// A material change as a digest line.
@@ -251,6 +279,17 @@ impl View {
                 .map(|change| ChangeLine::new(change, base))
                 .collect(),
             hot: roles(&digest.hot),
+            company_moves: digest.company_moves.iter().map(move_line).collect(),
+            company_move_lines: digest
+                .company_moves
+                .iter()
+                .map(|m| wrap(&format!("- {}", move_line(m)), TEXT_WIDTH, TEXT_INDENT))
+                .collect(),
+            pulled: digest
+                .pulled
+                .iter()
+                .map(|p| RoleLine::new(&p.role, base))
+                .collect(),
             top: roles(&digest.top),
             // A quiet day's digest is short: what is open, and the way to the site.
             posted: if empty {
@@ -575,6 +614,8 @@ mod tests {
             top: Vec::new(),
             posted: Vec::new(),
             gone_count: 0,
+            company_moves: Vec::new(),
+            pulled: Vec::new(),
             session_warning: None,
             briefings: Default::default(),
         }
@@ -614,6 +655,12 @@ mod tests {
                 .collect(),
             posted: vec![hostile, maybe],
             gone_count: 2,
+            company_moves: vec![crate::digest::content::CompanyMove {
+                company: HOSTILE_COMPANY.into(),
+                opened: 3,
+                closed: 1,
+                opened_titles: vec![HOSTILE_TITLE.into(), "Designer".into()],
+            }],
             session_warning: Some(
                 "The Paraform session expires in 3 days.\nRun `air-demand login`.".into(),
             ),

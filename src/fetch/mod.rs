@@ -1,6 +1,7 @@
 //! Fetching from sources over HTTP: one polite client with retries, and the
 //! source adapters built on it. Nothing outside this module does HTTP.
 
+pub mod boards;
 pub mod llm;
 pub mod paraform;
 pub mod rawjson;

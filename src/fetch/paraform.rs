@@ -129,6 +129,31 @@ impl RoleList {
             .unwrap_or(Value::Null)
     }
 
+    /// Adds a listed role from its text, parsed in full once to refuse what
+    /// cannot be read (too deep): an unreadable one is noted by its place
+    /// (and id, when that much reads). `id_of` reads the external id.
+    pub(crate) fn push_listed(&mut self, text: &str, id_of: impl Fn(&Value) -> Option<String>) {
+        let position = self.len();
+        match serde_json::from_str::<Value>(text) {
+            Ok(role) => {
+                let content_hash = crate::track::content_hash(&role);
+                let listed = ListedRole {
+                    position,
+                    text: self.spool.put(text),
+                    external_id: id_of(&role),
+                    evaluation_input: crate::track::evaluation_input(&role, &content_hash),
+                    content_hash,
+                };
+                self.roles.push(listed);
+            }
+            Err(err) => self.unreadable.push(UnreadableRole {
+                position,
+                id: id_of_unreadable(text, id_of),
+                problem: format!("it is {}", unreadable(&err)),
+            }),
+        }
+    }
+
     /// How many roles were listed, read or not.
     pub fn len(&self) -> usize {
         self.roles.len() + self.unchanged.len() + self.unreadable.len()
@@ -447,41 +472,24 @@ pub fn list_payload_except(
 /// limit: one that fails is noted by position (and id, when readable).
 fn read_roles(items: Vec<&RawValue>, unchanged: Unchanged<'_>) -> RoleList {
     let mut list = RoleList::default();
-    for (position, item) in items.into_iter().enumerate() {
+    for item in items {
         // Same text as stored: the role was read whole before; nothing of
         // it is read now.
         if let Some(id) = unchanged(&crate::track::text_hash(item.get())) {
             list.unchanged.push(id);
             continue;
         }
-        // Parsed in full once, to refuse what cannot be read (too deep).
-        match serde_json::from_str::<Value>(item.get()) {
-            Ok(role) => {
-                let content_hash = crate::track::content_hash(&role);
-                list.roles.push(ListedRole {
-                    position,
-                    text: list.spool.put(item.get()),
-                    external_id: external_id(&role),
-                    evaluation_input: crate::track::evaluation_input(&role, &content_hash),
-                    content_hash,
-                })
-            }
-            Err(err) => list.unreadable.push(UnreadableRole {
-                position,
-                id: id_of_unreadable(item),
-                problem: format!("it is {}", unreadable(&err)),
-            }),
-        }
+        list.push_listed(item.get(), external_id);
     }
     list
 }
 
 /// The id of a role that could not be read whole: only its `id` member is
-/// parsed (the others are skipped without recursion).
-fn id_of_unreadable(role: &RawValue) -> Option<String> {
-    let [id] = members(role.get(), [&["id"]]).ok()?;
+/// parsed (the others are skipped without recursion), then read by `id_of`.
+fn id_of_unreadable(text: &str, id_of: impl Fn(&Value) -> Option<String>) -> Option<String> {
+    let [id] = members(text, [&["id"]]).ok()?;
     let id: Value = serde_json::from_str(id?.get()).ok()?;
-    external_id(&json!({ "id": id }))
+    id_of(&json!({ "id": id }))
 }
 
 /// What is wrong with a value that passed the syntax check but could not be

@@ -14,6 +14,7 @@
 //! features run offline, free and deterministically, and fail on request
 //! (`Target::Llm`) as a model provider does.
 
+mod boards;
 mod generate;
 pub mod llm;
 mod market;
@@ -29,6 +30,7 @@ use tokio::sync::oneshot;
 use market::Market;
 use server::{SESSION_COOKIE, Shared, State, lock};
 
+pub use boards::job as board_job;
 pub use server::{DETAILED_PROCEDURE, LIST_PROCEDURE, LLM_PATH, SIMPLE_PROCEDURE};
 
 /// The most roles `simulate --roles` builds: far more than Paraform lists,
@@ -75,6 +77,8 @@ pub enum Target {
     Detail,
     /// `POST /v1/chat/completions`, the model API.
     Llm,
+    /// Every company board call (Greenhouse, Lever, Ashby).
+    Board,
 }
 
 /// A way for one request to misbehave. The model API ([`Target::Llm`])
@@ -301,6 +305,7 @@ impl Simulator {
             Target::List => &mut state.list_faults,
             Target::Detail => &mut state.detail_faults,
             Target::Llm => &mut state.llm_faults,
+            Target::Board => &mut state.board_faults,
         };
         queue.extend(std::iter::repeat_n(fault, times));
     }
@@ -311,6 +316,40 @@ impl Simulator {
         state.list_faults.clear();
         state.detail_faults.clear();
         state.llm_faults.clear();
+        state.board_faults.clear();
+    }
+
+    /// Opens (or replaces) a company board with these jobs, in the API's
+    /// shape ([`board_job`]).
+    pub fn set_board(&self, kind: crate::fetch::boards::Kind, board: &str, jobs: Vec<Value>) {
+        lock(&self.state)
+            .boards
+            .jobs
+            .insert((kind, board.to_string()), jobs);
+    }
+
+    /// Edits a board's jobs in place (adds, removes, changes); a board not
+    /// opened yet starts empty.
+    pub fn edit_board(
+        &self,
+        kind: crate::fetch::boards::Kind,
+        board: &str,
+        edit: impl FnOnce(&mut Vec<Value>),
+    ) {
+        let mut state = lock(&self.state);
+        edit(
+            state
+                .boards
+                .jobs
+                .entry((kind, board.to_string()))
+                .or_default(),
+        );
+    }
+
+    /// How many requests a board received, faulted ones included.
+    pub fn board_requests(&self, kind: crate::fetch::boards::Kind, board: &str) -> usize {
+        let key = format!("{}:{board}", kind.source());
+        lock(&self.state).requests.get(&key).copied().unwrap_or(0)
     }
 
     /// How many chat-completion requests for `task` (`role_intel`,
@@ -426,6 +465,8 @@ fn new_state(opts: SimOptions) -> Shared {
         llm_seen: 0,
         llm_log: VecDeque::new(),
         llm_log_bytes: 0,
+        boards: boards::Boards::default(),
+        board_faults: VecDeque::new(),
     }))
 }
 

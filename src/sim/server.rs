@@ -56,6 +56,9 @@ pub(crate) struct State {
     pub(crate) llm_log: VecDeque<LlmRecord>,
     /// The body bytes `llm_log` holds.
     pub(crate) llm_log_bytes: usize,
+    /// The company boards (Greenhouse, Lever, Ashby) and their fault queue.
+    pub(crate) boards: super::boards::Boards,
+    pub(crate) board_faults: VecDeque<Fault>,
 }
 
 /// One model request as received, for tests.
@@ -126,7 +129,7 @@ pub(crate) struct Response {
 }
 
 impl Response {
-    fn json(status: u16, body: &Value) -> Response {
+    pub(crate) fn json(status: u16, body: &Value) -> Response {
         Response {
             status,
             content_type: "application/json",
@@ -137,7 +140,7 @@ impl Response {
         }
     }
 
-    fn html(status: u16, body: &str) -> Response {
+    pub(crate) fn html(status: u16, body: &str) -> Response {
         Response {
             status,
             content_type: "text/html; charset=utf-8",
@@ -351,6 +354,18 @@ pub(crate) fn respond(state: &Mutex<State>, request: &Request) -> Response {
     if request.path == "/login" {
         return Response::html(200, LOGIN_PAGE);
     }
+    if let Some((kind, board)) = super::boards::route(&request.path) {
+        let mut state = lock(state);
+        *state
+            .requests
+            .entry(format!("{}:{board}", kind.source()))
+            .or_default() += 1;
+        let normal = state.boards.answer(kind, &board, &request.query);
+        return match state.board_faults.pop_front() {
+            None => normal,
+            Some(fault) => super::boards::misbehave(fault, normal, kind),
+        };
+    }
     let Some(procedure) = request.path.strip_prefix("/api/trpc/") else {
         return error_page(404, "not found");
     };
@@ -375,8 +390,8 @@ pub(crate) fn respond(state: &Mutex<State>, request: &Request) -> Response {
     let fault = match target {
         Target::List => state.list_faults.pop_front(),
         Target::Detail => state.detail_faults.pop_front(),
-        // Never a tRPC procedure: model requests went to `chat_completion`.
-        Target::Llm => None,
+        // Never a tRPC procedure: these went to `chat_completion` and the boards.
+        Target::Llm | Target::Board => None,
     };
     let normal = match input(&request.query) {
         Err(message) => trpc_error(400, "BAD_REQUEST", &message, procedure),

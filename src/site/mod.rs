@@ -4,6 +4,7 @@
 //! and a failed or killed build leaves the previous site whole.
 
 pub mod charts;
+pub mod companies;
 pub mod feeds;
 pub mod model;
 pub mod pages;
@@ -65,7 +66,9 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     let rules = config.rules()?;
     let _lock = SiteLock::acquire(&site_dir)?;
     let staging = Staging::create(&site_dir)?;
-    let data = model::load(db, &rules.lists, now)?;
+    let mut data = model::load(db, &rules.lists, now)?;
+    let companies = companies::companies(&data, &config.companies, now);
+    data.board_status = companies::board_status(&data, &companies);
     let charts = charts::build(&data);
 
     let mut files = 0;
@@ -89,11 +92,12 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     write("robots.txt", "User-agent: *\nDisallow: /\n")?;
     // The pages and feeds that list every role are written as they render:
     // at 100,000 roles each would be a string of a hundred megabytes.
-    let pages: [(&str, &dyn askama::DynTemplate); 4] = [
+    let pages: [(&str, &dyn askama::DynTemplate); 5] = [
         ("index.html", &pages::index_page(&data)),
         ("all.html", &pages::all_page(&data)),
         ("changes.html", &pages::changes_page(&data)),
         ("gone.html", &pages::gone_page(&data)),
+        ("companies.html", &pages::companies_page(&data, &companies)),
     ];
     for (path, page) in pages {
         staging.write_with(path, |out| page.dyn_write_into(out))?;
@@ -108,8 +112,10 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
         .roles
         .iter()
         .chain(&data.gone)
+        .chain(&data.board_roles)
         .map(|v| (v.id.as_str(), v));
     let views: std::collections::HashMap<&str, &model::RoleView> = views.collect();
+    files += company_pages(db, &data, &companies, &views, &staging)?;
     let roles = role_pages(db, &data, &views, &staging)?;
     files += roles;
     staging.publish(&site_dir)?;
@@ -146,6 +152,47 @@ pub(crate) fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync)
             .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
+}
+
+/// Writes a page per company of the Companies page, with its roles' latest
+/// changes.
+fn company_pages(
+    db: &Db,
+    data: &model::SiteData,
+    companies: &[companies::CompanyView],
+    views: &std::collections::HashMap<&str, &model::RoleView>,
+    staging: &Staging,
+) -> Result<usize> {
+    /// The timeline shows this many changes, newest first.
+    const TIMELINE: usize = 50;
+    let mut written = 0;
+    for company in companies {
+        let ids: Vec<&str> = company
+            .paraform_roles
+            .iter()
+            .map(|&i| data.roles[i].id.as_str())
+            .chain(
+                company
+                    .board_roles
+                    .iter()
+                    .map(|&i| data.board_roles[i].id.as_str()),
+            )
+            .collect();
+        let mut rows: Vec<crate::store::ChangeRow> =
+            db.changes_by_role(&ids)?.into_values().flatten().collect();
+        rows.sort_by_key(|row| std::cmp::Reverse(row.id));
+        rows.truncate(TIMELINE);
+        let roles: Vec<model::RoleView> = rows
+            .iter()
+            .filter_map(|c| views.get(c.role_id.as_str()).map(|v| (*v).clone()))
+            .collect();
+        let changes = model::change_views(&rows, &roles);
+        let page = pages::company_page(data, company, changes)
+            .with_context(|| format!("rendering the page of {}", company.name))?;
+        staging.write(&company.page, &page)?;
+        written += 1;
+    }
+    Ok(written)
 }
 
 /// Renders and writes every role page, a batch of roles at a time, each

@@ -29,6 +29,12 @@ pub struct SiteData {
     /// Active roles: tier order, then combined score.
     pub roles: Vec<RoleView>,
     pub gone: Vec<RoleView>,
+    /// The followed companies' board roles, active and gone (SPEC §3a):
+    /// company signals, kept out of the role tables above.
+    pub board_roles: Vec<RoleView>,
+    /// What each Paraform role's page says of its company's own board
+    /// (`companies::board_status`), by role id; filled by the build.
+    pub board_status: HashMap<String, String>,
     /// Recent changes by day, newest day first.
     pub days: Vec<ChangeDay>,
     /// Newest first.
@@ -119,6 +125,11 @@ pub struct RoleView {
 }
 
 impl RoleView {
+    /// A Paraform role (the others are company board roles).
+    pub fn is_paraform(&self) -> bool {
+        self.id.starts_with("paraform:")
+    }
+
     /// Lower-case text the search box matches (made when a table row is
     /// written, not held: 100,000 views are held at once).
     pub fn search(&self) -> String {
@@ -290,6 +301,7 @@ pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
     // Active roles come first (`site_roles_in_batches`); a stable sort keeps
     // that order and only checks it, then the gone ones are split off.
     let mut roles = role_views(db, lists, now)?;
+    let board_roles: Vec<RoleView> = roles.extract_if(.., |view| !view.is_paraform()).collect();
     roles.sort_by_key(|view| view.status == "gone");
     let mut gone = roles.split_off(roles.partition_point(|view| view.status != "gone"));
     gone.sort_by(|a, b| b.gone_at.cmp(&a.gone_at));
@@ -301,6 +313,10 @@ pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
     let since = now - Duration::days(CHANGE_DAYS);
     let mut by_day: BTreeMap<String, ChangeDay> = BTreeMap::new();
     db.each_change_since(since, |change| {
+        // Board roles' changes are company moves, shown on the company pages.
+        if !change.role_id.starts_with("paraform:") {
+            return;
+        }
         let date = change.detected_at.get(..10).unwrap_or("");
         if !by_day.contains_key(date) {
             by_day.insert(
@@ -354,6 +370,8 @@ pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
         header,
         roles,
         gone,
+        board_roles,
+        board_status: HashMap::new(),
         days,
         runs,
         all_runs: db.all_runs()?,

@@ -15,6 +15,7 @@ use askama::Template;
 
 use crate::health::Health;
 use crate::site::Charts;
+use crate::site::companies::CompanyView;
 use crate::site::model::{
     self, BriefingView, ChangeDay, ChangeView, Header, Histories, RoleDetail, RoleView, SiteData,
     VersionView,
@@ -107,6 +108,70 @@ pub fn gone_page(data: &SiteData) -> impl Template + '_ {
     }
 }
 
+/// `companies.html`: every followed or Paraform-seen company.
+pub fn companies_page<'a>(data: &'a SiteData, companies: &'a [CompanyView]) -> impl Template + 'a {
+    CompaniesPage {
+        root: TOP,
+        header: &data.header,
+        title: "Companies",
+        nav: "companies",
+        scripted: true,
+        companies,
+    }
+}
+
+/// `companies/<file>.html`: one company's Paraform roles, its own board's
+/// roles, their timeline and its open board roles over 30 days.
+pub fn company_page(
+    data: &SiteData,
+    company: &CompanyView,
+    changes: Vec<ChangeView>,
+) -> askama::Result<String> {
+    let chart = if company.followed && !company.board_roles.is_empty() {
+        let days: Vec<(String, Vec<f64>)> = company
+            .open_by_day
+            .iter()
+            .map(|(day, open)| (day.clone(), vec![*open as f64]))
+            .collect();
+        super::charts::bar_chart(
+            "Open roles on its board",
+            "roles",
+            &[("open", "#2563eb")],
+            &days,
+        )
+    } else {
+        String::new()
+    };
+    CompanyPage {
+        root: ROLE_ROOT,
+        header: &data.header,
+        title: company.name.clone(),
+        nav: "company",
+        scripted: false,
+        company,
+        paraform: company
+            .paraform_roles
+            .iter()
+            .map(|&i| {
+                let role = &data.roles[i];
+                let status = data
+                    .board_status
+                    .get(&role.id)
+                    .map_or("not followed", String::as_str);
+                (role, status)
+            })
+            .collect(),
+        board: company
+            .board_roles
+            .iter()
+            .map(|&i| &data.board_roles[i])
+            .collect(),
+        changes,
+        chart,
+    }
+    .render()
+}
+
 /// `charts.html`: the four inline SVG charts.
 pub fn charts_page(data: &SiteData, charts: &Charts) -> askama::Result<String> {
     ChartsPage {
@@ -159,7 +224,7 @@ pub fn role_page(
         title: format!("{} at {}", role.title, role.company),
         nav: "role",
         scripted: false,
-        facts: role_facts(role),
+        facts: role_facts(role, data.board_status.get(&role.id).map(String::as_str)),
         reasons: reason_classes(&role.reasons),
         gone_at: role
             .gone_at
@@ -252,6 +317,33 @@ struct ChangesPage<'a> {
     scripted: bool,
     days: &'a [ChangeDay],
     change_days: i64,
+}
+
+#[derive(Template)]
+#[template(path = "companies.html")]
+struct CompaniesPage<'a> {
+    root: &'static str,
+    header: &'a Header,
+    title: &'static str,
+    nav: &'static str,
+    scripted: bool,
+    companies: &'a [CompanyView],
+}
+
+#[derive(Template)]
+#[template(path = "company.html")]
+struct CompanyPage<'a> {
+    root: &'static str,
+    header: &'a Header,
+    title: String,
+    nav: &'static str,
+    scripted: bool,
+    company: &'a CompanyView,
+    /// Each active Paraform role with what its company's board says of it.
+    paraform: Vec<(&'a RoleView, &'a str)>,
+    board: Vec<&'a RoleView>,
+    changes: Vec<ChangeView>,
+    chart: String,
 }
 
 #[derive(Template)]
@@ -403,8 +495,9 @@ fn reason_classes(reasons: &[String]) -> Vec<(&'static str, &str)> {
 }
 
 /// The role page's fact list, leaving out what is unknown.
-fn role_facts(role: &RoleView) -> Vec<(&'static str, &str)> {
+fn role_facts<'a>(role: &'a RoleView, board: Option<&'a str>) -> Vec<(&'static str, &'a str)> {
     [
+        ("On the company's own board", board.unwrap_or("")),
         ("Salary", role.salary_text.as_str()),
         ("Fee", &role.fee_text),
         ("Openings", &role.openings),
@@ -609,6 +702,8 @@ mod tests {
             },
             roles: Vec::new(),
             gone: Vec::new(),
+            board_roles: Vec::new(),
+            board_status: HashMap::new(),
             days: Vec::new(),
             runs: Vec::new(),
             all_runs: Vec::new(),
@@ -669,6 +764,8 @@ mod tests {
             header: header(),
             roles: vec![qualified, skipped],
             gone: vec![gone],
+            board_roles: Vec::new(),
+            board_status: HashMap::new(),
             days: vec![day],
             runs: vec![run(2, RunStatus::Ok), run(1, RunStatus::Failed)],
             all_runs: vec![run(1, RunStatus::Failed), run(2, RunStatus::Ok)],

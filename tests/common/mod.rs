@@ -287,6 +287,22 @@ impl Sandbox {
         );
     }
 
+    /// Appends a `[boards]` section aiming the three board APIs at the
+    /// simulator (no politeness delay, quick retries) and `companies`, the
+    /// `[[companies]]` entries as TOML.
+    pub fn follow(&self, companies: &str) {
+        let path = self.path().join("air-demand.toml");
+        let config = std::fs::read_to_string(&path).expect("reading the test config");
+        let base = self.sim.base_url();
+        self.write_file(
+            "air-demand.toml",
+            &format!(
+                "{config}\n[boards]\ngreenhouse_url = \"{base}\"\nlever_url = \"{base}\"\nashby_url = \"{base}\"\n\
+                 request_delay_ms = 0\nretry_base_ms = 10\nmax_retries = 1\ntimeout_secs = 5\n\n{companies}\n"
+            ),
+        );
+    }
+
     pub fn write_file(&self, name: &str, text: &str) {
         std::fs::write(self.path().join(name), text).expect("writing a test file");
     }

@@ -1,0 +1,244 @@
+//! Companies as accounts (issue 15): every followed or Paraform-seen
+//! company with its Paraform roles and its own board's roles, and for each
+//! Paraform role whether its company still posts it on its own board.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::model::{RoleView, SiteData, money_k, page_file};
+use crate::config::CompanyConfig;
+use crate::llm::normalise_company;
+
+/// One company, as the Companies pages show it.
+#[derive(Debug, Clone)]
+pub struct CompanyView {
+    pub name: String,
+    /// `companies/<file>.html`.
+    pub page: String,
+    /// Followed in `[[companies]]`: its boards are asked.
+    pub followed: bool,
+    /// `lever: acme`, for the page.
+    pub boards: Vec<String>,
+    pub paraform_active: usize,
+    pub board_open: usize,
+    /// Board roles first seen in the last 7 and 30 days.
+    pub board_new_7: usize,
+    pub board_new_30: usize,
+    /// Best combined score among its active Paraform roles.
+    pub best_score: Option<f64>,
+    pub best_score_text: String,
+    /// Sum over its active Paraform roles of salary × fee.
+    pub potential_fee: f64,
+    pub potential_fee_text: String,
+    /// Indexes into `SiteData::roles` (active Paraform roles).
+    pub paraform_roles: Vec<usize>,
+    /// Indexes into `SiteData::board_roles`, open first.
+    pub board_roles: Vec<usize>,
+    /// Open board roles at the end of each of the last 30 days, oldest first.
+    pub open_by_day: Vec<(String, usize)>,
+}
+
+/// Every followed company and every company with an active Paraform role,
+/// most potential fee first, then name.
+pub fn companies(
+    data: &SiteData,
+    followed: &[CompanyConfig],
+    now: DateTime<Utc>,
+) -> Vec<CompanyView> {
+    let mut by_key: BTreeMap<String, CompanyView> = BTreeMap::new();
+    let blank = |name: &str| CompanyView {
+        name: name.to_string(),
+        page: format!(
+            "companies/{}",
+            page_file(&format!("company:{}", normalise_company(name)))
+        ),
+        followed: false,
+        boards: Vec::new(),
+        paraform_active: 0,
+        board_open: 0,
+        board_new_7: 0,
+        board_new_30: 0,
+        best_score: None,
+        best_score_text: String::new(),
+        potential_fee: 0.0,
+        potential_fee_text: String::new(),
+        paraform_roles: Vec::new(),
+        board_roles: Vec::new(),
+        open_by_day: Vec::new(),
+    };
+    for company in followed {
+        let view = by_key
+            .entry(normalise_company(&company.name))
+            .or_insert_with(|| blank(&company.name));
+        view.followed = true;
+        view.name = company.name.clone();
+        view.boards = company
+            .boards()
+            .into_iter()
+            .map(|(source, board)| format!("{source}: {board}"))
+            .collect();
+    }
+    for (i, role) in data.roles.iter().enumerate() {
+        let key = normalise_company(&role.company);
+        if key.is_empty() {
+            continue;
+        }
+        let view = by_key.entry(key).or_insert_with(|| blank(&role.company));
+        view.paraform_active += 1;
+        view.paraform_roles.push(i);
+        if role.tier_key != "unrated" {
+            view.best_score = Some(view.best_score.map_or(role.score, |b| b.max(role.score)));
+        }
+        view.potential_fee += role.salary_sort * role.fee / 100.0;
+    }
+    // `first_seen` is a date (`2026-11-20`).
+    let week = (now - Duration::days(7)).format("%Y-%m-%d").to_string();
+    let month = (now - Duration::days(30)).format("%Y-%m-%d").to_string();
+    for (i, role) in data.board_roles.iter().enumerate() {
+        let Some(view) = by_key.get_mut(&normalise_company(&role.company)) else {
+            continue;
+        };
+        view.board_roles.push(i);
+        if role.status == "active" {
+            view.board_open += 1;
+            view.board_new_7 += usize::from(role.first_seen >= week);
+            view.board_new_30 += usize::from(role.first_seen >= month);
+        }
+    }
+    let mut views: Vec<CompanyView> = by_key.into_values().collect();
+    for view in &mut views {
+        view.board_roles
+            .sort_by_key(|&i| data.board_roles[i].status != "active");
+        view.best_score_text = view
+            .best_score
+            .map(|s| format!("{s:.2}"))
+            .unwrap_or_default();
+        view.potential_fee_text = if view.potential_fee > 0.0 {
+            money_k(view.potential_fee)
+        } else {
+            String::new()
+        };
+        view.open_by_day = open_by_day(view.board_roles.iter().map(|&i| &data.board_roles[i]), now);
+    }
+    views.sort_by(|a, b| {
+        b.potential_fee
+            .total_cmp(&a.potential_fee)
+            .then_with(|| b.followed.cmp(&a.followed))
+            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+    });
+    views
+}
+
+/// Open board roles at the end of each of the last 30 days.
+fn open_by_day<'a>(
+    roles: impl Iterator<Item = &'a RoleView> + Clone,
+    now: DateTime<Utc>,
+) -> Vec<(String, usize)> {
+    (0..30)
+        .rev()
+        .map(|days_ago| {
+            let end = now - Duration::days(days_ago);
+            let (end_day, end_at) = (
+                end.format("%Y-%m-%d").to_string(),
+                crate::role::timestamp(end),
+            );
+            let open = roles
+                .clone()
+                .filter(|r| {
+                    r.first_seen <= end_day
+                        && r.gone_at
+                            .as_deref()
+                            .is_none_or(|gone| gone > end_at.as_str())
+                })
+                .count();
+            (end.format("%m-%d").to_string(), open)
+        })
+        .collect()
+}
+
+/// What a Paraform role page says of the company's own board: `yes`
+/// (with the board's salary range when it differs), `no longer (since
+/// DATE)`, or `not followed`; by Paraform role id. A board role matches a
+/// Paraform role of the same company with the same title (normalised); a
+/// shared location decides between several.
+pub fn board_status(data: &SiteData, companies: &[CompanyView]) -> HashMap<String, String> {
+    let mut status = HashMap::new();
+    for company in companies {
+        for &i in &company.paraform_roles {
+            let role = &data.roles[i];
+            if !company.followed {
+                status.insert(role.id.clone(), "not followed".to_string());
+                continue;
+            }
+            let title = words(&role.title);
+            let candidates: Vec<&RoleView> = company
+                .board_roles
+                .iter()
+                .map(|&b| &data.board_roles[b])
+                .filter(|b| words(&b.title) == title)
+                .collect();
+            let located = candidates
+                .iter()
+                .copied()
+                .find(|b| b.status == "active" && shares_a_place(b, role));
+            let open =
+                located.or_else(|| candidates.iter().copied().find(|b| b.status == "active"));
+            let text = match (open, candidates.first()) {
+                (Some(board), _) => {
+                    let differs =
+                        !board.salary_text.is_empty() && board.salary_text != role.salary_text;
+                    let salary = if differs {
+                        format!(" (its own posting says {})", board.salary_text)
+                    } else {
+                        String::new()
+                    };
+                    format!("yes{salary}")
+                }
+                (None, Some(gone)) => format!(
+                    "no longer (since {})",
+                    gone.gone_at
+                        .as_deref()
+                        .and_then(|g| g.get(..10))
+                        .unwrap_or("recently")
+                ),
+                (None, None) => "no".to_string(),
+            };
+            status.insert(role.id.clone(), text);
+        }
+    }
+    status
+}
+
+/// Whether a board role and a Paraform role are the same opening: the
+/// same company (normalised) and the same title (lower-case words).
+pub fn same_opening(company: &str, title: &str, other_company: &str, other_title: &str) -> bool {
+    let company = normalise_company(company);
+    !company.is_empty()
+        && company == normalise_company(other_company)
+        && words(title) == words(other_title)
+}
+
+/// Lower-case words, for comparing titles.
+fn words(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn shares_a_place(board: &RoleView, role: &RoleView) -> bool {
+    let places = |text: &str| -> Vec<String> {
+        text.split(',')
+            .map(words)
+            .filter(|p| !p.is_empty())
+            .collect()
+    };
+    let theirs = places(&role.locations);
+    places(&board.locations).iter().any(|p| {
+        theirs
+            .iter()
+            .any(|t| t.contains(p.as_str()) || p.contains(t.as_str()))
+    })
+}

@@ -1,0 +1,335 @@
+//! Company boards (issue 15) through the binary against the simulator's
+//! Greenhouse, Lever and Ashby APIs: board roles are roles, with versions,
+//! changes and the same removal safety, per board.
+
+mod common;
+
+use air_demand::fetch::boards::Kind;
+use air_demand::sim::{Fault, Target, board_job};
+use common::Sandbox;
+
+const COMPANIES: &str = "[[companies]]\nname = \"Acme Robotics\"\nlever = \"acme\"\nashby = \"acme-ai\"\n\n[[companies]]\nname = \"Globex\"\ngreenhouse = \"globex\"\n";
+
+fn sandbox() -> Sandbox {
+    let s = Sandbox::new();
+    s.follow(COMPANIES);
+    s.sim.set_board(
+        Kind::Lever,
+        "acme",
+        vec![
+            board_job(
+                Kind::Lever,
+                "l-1",
+                "Backend Engineer",
+                "London",
+                Some((150_000, 190_000)),
+            ),
+            board_job(Kind::Lever, "l-2", "ML Engineer", "Remote", None),
+        ],
+    );
+    s.sim.set_board(
+        Kind::Ashby,
+        "acme-ai",
+        vec![board_job(
+            Kind::Ashby,
+            "a-1",
+            "Founding Engineer",
+            "San Francisco",
+            Some((180_000, 230_000)),
+        )],
+    );
+    s.sim.set_board(
+        Kind::Greenhouse,
+        "globex",
+        vec![board_job(
+            Kind::Greenhouse,
+            "g-1",
+            "Staff Engineer",
+            "New York, NY",
+            None,
+        )],
+    );
+    s
+}
+
+fn kinds(s: &Sandbox, role_id: &str) -> Vec<String> {
+    s.strings(&format!(
+        "select kind || coalesce(' ' || field, '') from changes where role_id = '{role_id}' order by id"
+    ))
+}
+
+#[test]
+fn a_board_role_appears_changes_salary_disappears_and_comes_back() {
+    let s = sandbox();
+    s.scrape().expect(0);
+    let id = "lever:acme/l-1";
+    assert_eq!(
+        s.strings(&format!(
+            "select source || ' ' || company || ' ' || title || ' ' || salary_min || '-' || salary_max || ' ' || coalesce(tier, 'no tier') from roles where id = '{id}'"
+        )),
+        ["lever Acme Robotics Backend Engineer 150000-190000 no tier"]
+    );
+    assert_eq!(
+        s.count("select count(*) from roles where source = 'ashby'"),
+        1
+    );
+    // Ids are `<source>:<board>/<job id>`; the external id is the part after the colon.
+    assert_eq!(
+        s.count("select count(*) from roles where source = 'greenhouse' and external_id like 'globex/%' and id = 'greenhouse:' || external_id"),
+        1
+    );
+    assert_eq!(kinds(&s, id), ["NEW"]);
+
+    s.sim.edit_board(Kind::Lever, "acme", |jobs| {
+        jobs[0]["salaryRange"]["max"] = serde_json::json!(210_000);
+    });
+    s.scrape().expect(0);
+    assert_eq!(kinds(&s, id), ["NEW", "SALARY_INCREASE salary_max"]);
+    assert_eq!(
+        s.count(&format!(
+            "select count(*) from role_versions where role_id = '{id}'"
+        )),
+        2
+    );
+
+    let removed = std::cell::RefCell::new(None);
+    s.sim.edit_board(Kind::Lever, "acme", |jobs| {
+        *removed.borrow_mut() = Some(jobs.remove(0));
+    });
+    s.scrape().expect(0);
+    assert_eq!(
+        kinds(&s, id),
+        ["NEW", "SALARY_INCREASE salary_max", "DISAPPEARED status"]
+    );
+    assert_eq!(
+        s.strings(&format!("select status from roles where id = '{id}'")),
+        ["gone"]
+    );
+    // The other board of the same company, and the other company, untouched.
+    assert_eq!(
+        s.count("select count(*) from roles where status = 'gone'"),
+        1
+    );
+
+    s.sim.edit_board(Kind::Lever, "acme", |jobs| {
+        jobs.push(removed.borrow_mut().take().unwrap());
+    });
+    s.scrape().expect(0);
+    assert_eq!(
+        kinds(&s, id),
+        [
+            "NEW",
+            "SALARY_INCREASE salary_max",
+            "DISAPPEARED status",
+            "REAPPEARED status"
+        ]
+    );
+    assert_eq!(
+        s.strings(&format!("select status from roles where id = '{id}'")),
+        ["active"]
+    );
+}
+
+#[test]
+fn a_failing_or_empty_board_marks_nobody_gone_and_says_so() {
+    let s = sandbox();
+    s.scrape().expect(0);
+    let active = s.count("select count(*) from roles where status = 'active'");
+
+    // Every board call fails (500 after the retry): the run is partial.
+    s.sim.inject(Target::Board, Fault::ServerError, 100);
+    s.scrape().expect(3);
+    s.sim.clear_faults();
+    assert_eq!(
+        s.count("select count(*) from roles where status = 'active'"),
+        active
+    );
+    let errors = s
+        .strings("select errors from runs order by id desc limit 1")
+        .remove(0);
+    assert!(
+        errors.contains("lever board acme") && errors.contains("no role was marked gone"),
+        "{errors}"
+    );
+
+    // One board answers empty: its roles stay, and the run says why.
+    s.sim.set_board(Kind::Lever, "acme", Vec::new());
+    s.scrape().expect(3);
+    assert_eq!(
+        s.count("select count(*) from roles where status = 'active'"),
+        active
+    );
+    let errors = s
+        .strings("select errors from runs order by id desc limit 1")
+        .remove(0);
+    assert!(
+        errors.contains("lever board acme returned zero roles; nobody was marked gone"),
+        "{errors}"
+    );
+
+    // A cut-off answer is an error, not an empty board.
+    s.sim.inject(Target::Board, Fault::Truncated, 100);
+    s.scrape().expect(3);
+    s.sim.clear_faults();
+    assert_eq!(
+        s.count("select count(*) from roles where status = 'active'"),
+        active
+    );
+}
+
+#[test]
+fn an_unknown_board_is_a_clear_error_and_paraform_goes_on() {
+    let s = Sandbox::new();
+    s.follow("[[companies]]\nname = \"Nobody\"\nashby = \"no-such-board\"\n");
+    s.scrape().expect(3);
+    let errors = s
+        .strings("select errors from runs order by id desc limit 1")
+        .remove(0);
+    assert!(
+        errors.contains("ashby board no-such-board") && errors.contains("no such board (HTTP 404)"),
+        "{errors}"
+    );
+    assert!(s.count("select count(*) from roles where source = 'paraform'") > 0);
+    assert!(
+        s.count("select count(*) from roles where source = 'paraform' and tier is not null") > 0,
+        "Paraform roles are still evaluated"
+    );
+}
+
+/// A Paraform role of the sandbox's marketplace: (id, company, title).
+fn paraform_role(s: &Sandbox) -> (String, String, String) {
+    let row = s
+        .strings("select id || char(9) || company || char(9) || title from roles where source = 'paraform' and status = 'active' and company is not null and title is not null order by id limit 1")
+        .remove(0);
+    let mut parts = row.split('\t').map(str::to_string);
+    (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    )
+}
+
+fn read(s: &Sandbox, page: &str) -> String {
+    std::fs::read_to_string(s.path().join("site").join(page)).unwrap()
+}
+
+#[test]
+fn a_paraform_role_shows_whether_its_company_still_posts_it_on_its_own_board() {
+    let s = Sandbox::new();
+    s.scrape().expect(0);
+    let (id, company, title) = paraform_role(&s);
+    let page = format!("roles/{}", air_demand::site::model::page_file(&id));
+    s.run(&["site"]).expect(0);
+    assert!(
+        read(&s, &page).contains("not followed"),
+        "an unfollowed company"
+    );
+
+    // Followed, and the same role (title in other case) on its Ashby board
+    // with a pay range of its own; plus two other openings.
+    s.follow(&format!(
+        "[[companies]]\nname = \"{company}\"\nashby = \"own\"\n"
+    ));
+    s.sim.set_board(
+        Kind::Ashby,
+        "own",
+        vec![
+            board_job(
+                Kind::Ashby,
+                "same",
+                &title.to_uppercase(),
+                "Remote",
+                Some((111_000, 122_000)),
+            ),
+            board_job(
+                Kind::Ashby,
+                "x-1",
+                "Sales Lead <script>alert(1)</script>",
+                "Remote",
+                None,
+            ),
+            board_job(Kind::Ashby, "x-2", "Designer", "Remote", None),
+        ],
+    );
+    s.run(&["scrape"]).expect(0);
+    let role_page = read(&s, &page);
+    assert!(
+        role_page.contains("On the company&#39;s own board")
+            || role_page.contains("On the company's own board"),
+        "no board line"
+    );
+    assert!(
+        role_page.contains("yes (its own posting says $111K–$122K)"),
+        "{}",
+        &role_page[role_page.find("own board").unwrap_or(0)..][..300.min(role_page.len())]
+    );
+    let companies = read(&s, "companies.html");
+    assert!(
+        companies.contains(&company.replace('&', "&#38;")) || companies.contains(&company),
+        "the company is listed"
+    );
+    assert!(
+        !companies.contains("<script>alert(1)"),
+        "board text is escaped"
+    );
+    assert!(
+        s.path().join("site/companies").read_dir().unwrap().count() > 0,
+        "company pages"
+    );
+
+    // Pulled from its own board: the Paraform page says since when.
+    s.sim.edit_board(Kind::Ashby, "own", |jobs| {
+        jobs.remove(0);
+    });
+    s.run(&["scrape"]).expect(0);
+    assert!(
+        read(&s, &page).contains("no longer (since "),
+        "the board posting is gone"
+    );
+}
+
+#[test]
+fn the_digest_lists_a_company_that_opened_three_roles_and_a_pulled_posting() {
+    let s = Sandbox::new();
+    s.scrape().expect(0);
+    let (_, company, title) = paraform_role(&s);
+    s.follow(&format!(
+        "[[companies]]\nname = \"{company}\"\nlever = \"own\"\n\n[digest]\nto = [\"head@hunter.example\"]\nfrom = \"Air Demand <digest@demand.example.com>\"\ntransport = \"file\"\noutbox = \"outbox\"\n"
+    ));
+    s.sim.set_board(
+        Kind::Lever,
+        "own",
+        vec![board_job(Kind::Lever, "same", &title, "Remote", None)],
+    );
+    s.scrape().expect(0);
+    s.run(&["digest"]).expect(0);
+
+    // Since that digest: three openings, and the Paraform role's own posting pulled.
+    s.sim.set_board(
+        Kind::Lever,
+        "own",
+        ["Platform Engineer", "Data Engineer", "Solutions Architect"]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| board_job(Kind::Lever, &format!("n-{i}"), t, "Remote", None))
+            .collect(),
+    );
+    // Four roles listed against one before: the board is complete, so the
+    // pulled posting counts as gone.
+    s.scrape().expect(0);
+    s.run(&["digest", "--force", "--out", "second.eml"])
+        .expect(0);
+    let eml = std::fs::read_to_string(s.path().join("second.eml")).unwrap();
+    let text = eml.replace("=\r\n", "").replace("=\n", "");
+    assert!(text.contains("Company moves"), "no Company moves section");
+    let moves = &text[text.find("Company moves").unwrap()..];
+    assert!(
+        moves.contains("opened 3 roles on its own board"),
+        "{}",
+        &moves[..600.min(moves.len())]
+    );
+    assert!(
+        text.contains("pulled from the company"),
+        "the pulled posting is not named"
+    );
+}
