@@ -175,6 +175,11 @@ pub enum Command {
         #[command(subcommand)]
         action: SessionAction,
     },
+    /// The companies followed on their own job boards.
+    Companies {
+        #[command(subcommand)]
+        action: CompaniesAction,
+    },
     /// The whole pipeline on a built-in simulated marketplace, offline.
     #[cfg_attr(
         not(feature = "simulator"),
@@ -234,6 +239,23 @@ pub enum ExportFormat {
     Csv,
     /// A JSON array of roles.
     Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CompaniesAction {
+    /// Propose board names for the companies seen on Paraform: each name's
+    /// slugs tried against Greenhouse, Lever and Ashby (a 404 means no).
+    /// Prints what it found; writes nothing unless asked.
+    Discover {
+        /// Append what was found to the config file as `[[companies]]`
+        /// entries (its comments are kept).
+        #[arg(long)]
+        write: bool,
+        /// Ask about at most this many companies, those with the most
+        /// active roles first (each costs up to six polite requests).
+        #[arg(long, default_value_t = 25)]
+        limit: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -366,6 +388,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             explicit_config.unwrap_or(Path::new(DEFAULT_CONFIG_PATH)),
         ),
         Command::Changes { since, json } => changes(&load()?.0, &since, json),
+        Command::Companies {
+            action: CompaniesAction::Discover { write, limit },
+        } => {
+            let config = load()?.0;
+            let path = explicit_config.unwrap_or(Path::new(DEFAULT_CONFIG_PATH));
+            runtime.block_on(companies_discover(&config, path, write, limit))
+        }
         Command::Session {
             action: SessionAction::Import { file },
         } => session_import(&load()?.0, &file),
@@ -671,6 +700,57 @@ fn remove_partial(tmp: &Path) {
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", tmp.display()));
     }
+}
+
+/// `companies discover [--write] [--limit N]`.
+async fn companies_discover(
+    config: &Config,
+    config_path: &Path,
+    write: bool,
+    limit: usize,
+) -> Result<ExitCode> {
+    if write && !config_path.exists() {
+        bail!(
+            "--write needs a config file, and {} does not exist: create it with `air-demand init`",
+            config_path.display()
+        );
+    }
+    let db = open_existing(config)?;
+    let discovery = crate::discover::discover(config, &db, limit).await?;
+    for found in &discovery.found {
+        say!(
+            "{}: {} = {:?} ({} open role{})",
+            crate::text::terminal(&found.company, 80),
+            found.kind.source(),
+            found.board,
+            found.open_roles,
+            if found.open_roles == 1 { "" } else { "s" }
+        )?;
+    }
+    for failure in &discovery.failures {
+        say!("could not ask: {}", crate::text::terminal(failure, 200))?;
+    }
+    let companies: std::collections::HashSet<&str> =
+        discovery.found.iter().map(|f| f.company.as_str()).collect();
+    say!(
+        "asked about {} compan{} not followed yet; found boards for {}",
+        discovery.asked,
+        if discovery.asked == 1 { "y" } else { "ies" },
+        companies.len()
+    )?;
+    if discovery.found.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if write {
+        crate::discover::append_to_config(
+            config_path,
+            &crate::discover::entries(&discovery.found),
+        )?;
+        say!("added them to {}", config_path.display())?;
+    } else {
+        say!("nothing written: run again with --write to add them to the config")?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `export --format csv|json`: the active roles, as the site's roles.csv/json.
@@ -1153,6 +1233,7 @@ async fn simulate(port: u16, seed: u64, roles: u64, page_size: usize) -> Result<
         seed,
         roles,
         page_size: (page_size > 0).then_some(page_size),
+        boards: true,
         ..Default::default()
     };
     let paging = match options.page_size {
@@ -1163,6 +1244,14 @@ async fn simulate(port: u16, seed: u64, roles: u64, page_size: usize) -> Result<
         "simulated Paraform on http://127.0.0.1:{port} (seed {seed}, {roles} roles{paging}); session token {:?}; Ctrl-C stops it",
         options.session_token
     )?;
+    for board in crate::sim::boards_of(&options) {
+        say!(
+            "  company board: [[companies]] name = {:?}, {} = {:?} (every API at the same address)",
+            board.company,
+            board.kind.source(),
+            board.board
+        )?;
+    }
     tokio::select! {
         served = crate::sim::serve_forever(options, port) => served.with_context(|| format!("serving on 127.0.0.1:{port}"))?,
         _ = tokio::signal::ctrl_c() => {}

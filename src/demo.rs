@@ -39,6 +39,7 @@ pub async fn demo(options: &DemoOptions) -> Result<()> {
     let sim = Simulator::start(SimOptions {
         seed: options.seed,
         now: start,
+        boards: true,
         ..SimOptions::default()
     })
     .await
@@ -299,6 +300,29 @@ fn demo_config(dir: &Path, sim: &Simulator) -> Config {
     config.paraform.retry_base_ms = 200;
     config.digest.transport = crate::config::Transport::File;
     config.digest.outbox = dir.join("demo-outbox");
+    // The simulator's three made-up company boards, followed.
+    for url in [
+        &mut config.boards.greenhouse_url,
+        &mut config.boards.lever_url,
+        &mut config.boards.ashby_url,
+    ] {
+        *url = sim.base_url();
+    }
+    config.boards.request_delay_ms = 20;
+    config.boards.retry_base_ms = 200;
+    for board in sim.generated_boards() {
+        let mut company = crate::config::CompanyConfig {
+            name: board.company,
+            ..Default::default()
+        };
+        let name = Some(board.board);
+        match board.kind {
+            crate::fetch::boards::Kind::Greenhouse => company.greenhouse = name,
+            crate::fetch::boards::Kind::Lever => company.lever = name,
+            crate::fetch::boards::Kind::Ashby => company.ashby = name,
+        }
+        config.companies.push(company);
+    }
     config
 }
 

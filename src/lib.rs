@@ -15,6 +15,7 @@ pub mod config;
 #[cfg(feature = "simulator")]
 pub mod demo;
 pub mod digest;
+pub mod discover;
 pub mod evaluate;
 pub mod fetch;
 pub mod health;

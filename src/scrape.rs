@@ -249,23 +249,14 @@ async fn fetch_sources(
 /// fails fails alone.
 async fn fetch_boards(config: &Config) -> Vec<SourceFetch> {
     let settings = &config.boards;
-    let client = HttpClient::new(ClientSettings {
-        timeout: Duration::from_secs(settings.timeout_secs.max(1)),
-        request_delay: Duration::from_millis(settings.request_delay_ms),
-        max_retries: settings.max_retries,
-        retry_base: Duration::from_millis(settings.retry_base_ms),
-    });
+    let client = boards::client(settings);
     let mut fetches = Vec::new();
     for company in &config.companies {
         for (source, board) in company.boards() {
             let Some(kind) = boards::Kind::from_source(source) else {
                 continue;
             };
-            let base_url = match kind {
-                boards::Kind::Greenhouse => &settings.greenhouse_url,
-                boards::Kind::Lever => &settings.lever_url,
-                boards::Kind::Ashby => &settings.ashby_url,
-            };
+            let base_url = boards::base_url(settings, kind);
             let before = client.as_ref().map(|c| c.request_count()).unwrap_or(0);
             let result = match &client {
                 Ok(client) => {

@@ -333,3 +333,82 @@ fn the_digest_lists_a_company_that_opened_three_roles_and_a_pulled_posting() {
         "the pulled posting is not named"
     );
 }
+
+#[test]
+fn discover_proposes_boards_by_slug_and_writes_only_when_asked() {
+    let s = Sandbox::new();
+    s.follow("");
+    s.scrape().expect(0);
+    let (_, company, _) = paraform_role(&s);
+    let slug = air_demand::discover::slugs(&company).remove(0);
+    s.sim.set_board(
+        Kind::Greenhouse,
+        &slug,
+        vec![board_job(
+            Kind::Greenhouse,
+            "g-1",
+            "Staff Engineer",
+            "Remote",
+            None,
+        )],
+    );
+    let before = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
+    let run = s
+        .run(&["companies", "discover", "--limit", "100"])
+        .expect(0)
+        .stdout_has(&format!("greenhouse = \"{slug}\" (1 open role)"))
+        .stdout_has("nothing written");
+    assert!(
+        run.stdout().contains("found boards for 1"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap(),
+        before,
+        "the config was written without --write"
+    );
+    s.run(&["companies", "discover", "--write", "--limit", "100"])
+        .expect(0)
+        .stdout_has("added them to");
+    let after = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
+    assert!(
+        after.starts_with(&before),
+        "the config's text (and comments) kept"
+    );
+    assert!(after.contains(&format!("greenhouse = \"{slug}\"")));
+    // The next scrape follows it; and a second discover skips it.
+    s.scrape().expect(0);
+    assert_eq!(
+        s.count(&format!(
+            "select count(*) from roles where id like 'greenhouse:{slug}/%'"
+        )),
+        1
+    );
+    s.run(&["companies", "discover", "--limit", "100"])
+        .expect(0)
+        .stdout_has("found boards for 0");
+}
+
+#[test]
+fn a_rate_limited_or_slow_board_is_retried_and_read() {
+    let s = sandbox();
+    // One 429 (Retry-After 0) and one slow answer: retried, then read whole.
+    s.sim.inject(
+        Target::Board,
+        Fault::RateLimited {
+            retry_after_secs: 0,
+        },
+        1,
+    );
+    s.sim.inject(Target::Board, Fault::Slow { millis: 50 }, 1);
+    s.scrape().expect(0);
+    assert_eq!(
+        s.count("select count(*) from roles where source in ('greenhouse', 'lever', 'ashby')"),
+        4
+    );
+    assert!(
+        s.sim.board_requests(Kind::Lever, "acme") >= 2,
+        "the 429 was retried"
+    );
+}

@@ -8,7 +8,8 @@ use serde_json::value::RawValue;
 
 use super::paraform::RoleList;
 use super::rawjson::members;
-use super::{BodyLimit, FetchError, HttpClient};
+use super::{BodyLimit, ClientSettings, FetchError, HttpClient};
+use crate::config::BoardsConfig;
 use crate::role::RoleColumns;
 
 /// Lever answers at most this many postings per request.
@@ -63,6 +64,26 @@ impl Kind {
     }
 }
 
+/// The API of `kind` as `[boards]` places it.
+pub fn base_url(settings: &BoardsConfig, kind: Kind) -> &str {
+    match kind {
+        Kind::Greenhouse => &settings.greenhouse_url,
+        Kind::Lever => &settings.lever_url,
+        Kind::Ashby => &settings.ashby_url,
+    }
+}
+
+/// One polite client for every board request (as Paraform's: delay,
+/// retries, timeout, from `[boards]`).
+pub fn client(settings: &BoardsConfig) -> Result<HttpClient, FetchError> {
+    HttpClient::new(ClientSettings {
+        timeout: std::time::Duration::from_secs(settings.timeout_secs.max(1)),
+        request_delay: std::time::Duration::from_millis(settings.request_delay_ms),
+        max_retries: settings.max_retries,
+        retry_base: std::time::Duration::from_millis(settings.retry_base_ms),
+    })
+}
+
 /// Every open job of one board, as roles: external id `<board>/<job id>`,
 /// the job's JSON as received.
 pub async fn list_jobs(
@@ -72,6 +93,25 @@ pub async fn list_jobs(
     board: &str,
     max_bytes: u64,
 ) -> Result<RoleList, FetchError> {
+    find_jobs(client, base_url, kind, board, max_bytes)
+        .await?
+        .ok_or_else(|| FetchError::Request {
+            procedure: format!("{} board {board}", kind.name()),
+            detail: format!(
+                "no such board (HTTP 404): check the {} name in [[companies]]",
+                kind.source()
+            ),
+        })
+}
+
+/// [`list_jobs`], with a board that does not exist (404) as `None`.
+pub async fn find_jobs(
+    client: &HttpClient,
+    base_url: &str,
+    kind: Kind,
+    board: &str,
+    max_bytes: u64,
+) -> Result<Option<RoleList>, FetchError> {
     let procedure = format!("{} board {board}", kind.name());
     let limit = BodyLimit {
         bytes: max_bytes,
@@ -86,13 +126,7 @@ pub async fn list_jobs(
             .await
             .map_err(|err| err.checking("the network, [boards] and any proxy (HTTPS_PROXY)"))?;
         if response.status == 404 {
-            return Err(FetchError::Request {
-                procedure,
-                detail: format!(
-                    "no such board (HTTP 404): check the {} name in [[companies]]",
-                    kind.source()
-                ),
-            });
+            return Ok(None);
         }
         if response.status != 200 {
             return Err(FetchError::Status {
@@ -111,7 +145,7 @@ pub async fn list_jobs(
             });
         }
         if kind != Kind::Lever || count < LEVER_PAGE {
-            return Ok(list);
+            return Ok(Some(list));
         }
         skip += count;
     }

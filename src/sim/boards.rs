@@ -33,7 +33,94 @@ pub(crate) fn route(path: &str) -> Option<(Kind, String)> {
     (!rest.is_empty() && !rest.contains('/')).then(|| (kind, rest.to_string()))
 }
 
+/// A company whose board the simulator made up (`SimOptions::boards`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowedBoard {
+    pub company: String,
+    pub kind: Kind,
+    pub board: String,
+}
+
 impl Boards {
+    /// Boards for the three companies with the most listed roles, one on
+    /// each API: every one of their Paraform roles posted there too (same
+    /// title), plus two openings of their own.
+    pub(crate) fn generate(listed: &[Value]) -> (Boards, Vec<FollowedBoard>) {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for role in listed {
+            let Some(company) = role.pointer("/company/name").and_then(Value::as_str) else {
+                continue;
+            };
+            match counts.iter_mut().find(|(c, _)| c == company) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((company.to_string(), 1)),
+            }
+        }
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut boards = Boards::default();
+        let mut followed = Vec::new();
+        for ((company, _), kind) in counts.into_iter().zip(Kind::ALL) {
+            let Some(board) = crate::discover::slugs(&company).into_iter().next() else {
+                continue;
+            };
+            let mut jobs: Vec<Value> = listed
+                .iter()
+                .filter(|r| r.pointer("/company/name").and_then(Value::as_str) == Some(&company))
+                .enumerate()
+                .map(|(i, r)| {
+                    let title = r.get("name").and_then(Value::as_str).unwrap_or("Engineer");
+                    job(kind, &format!("p-{i}"), title, "Remote", None)
+                })
+                .collect();
+            for (i, title) in ["Recruiting Coordinator", "Product Designer"]
+                .iter()
+                .enumerate()
+            {
+                jobs.push(job(kind, &format!("own-{i}"), title, "Remote", None));
+            }
+            boards.jobs.insert((kind, board.clone()), jobs);
+            followed.push(FollowedBoard {
+                company,
+                kind,
+                board,
+            });
+        }
+        (boards, followed)
+    }
+
+    /// One round on the generated boards: the first opens three roles, and
+    /// the second pulls the oldest posting it shares with Paraform.
+    pub(crate) fn advance(&mut self, followed: &[FollowedBoard], round: u64) {
+        if let Some(first) = followed.first()
+            && let Some(jobs) = self.jobs.get_mut(&(first.kind, first.board.clone()))
+        {
+            for (i, title) in ["Staff Engineer", "Platform Engineer", "Solutions Engineer"]
+                .iter()
+                .enumerate()
+            {
+                jobs.push(job(
+                    first.kind,
+                    &format!("r{round}-{i}"),
+                    title,
+                    "Remote",
+                    None,
+                ));
+            }
+        }
+        if let Some(second) = followed.get(1)
+            && let Some(jobs) = self.jobs.get_mut(&(second.kind, second.board.clone()))
+            && let Some(at) = jobs.iter().position(|j| {
+                j.get("requisition_id")
+                    .or_else(|| j.get("id"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|id| id.starts_with("p-"))
+            })
+            && jobs.len() > 3
+        {
+            jobs.remove(at);
+        }
+    }
+
     /// The answer to a board call, before any fault.
     pub(crate) fn answer(&self, kind: Kind, board: &str, query: &str) -> Response {
         let Some(jobs) = self.jobs.get(&(kind, board.to_string())) else {

@@ -188,6 +188,7 @@ impl Market {
     /// tracked edit each; one or two roles get their locations reordered;
     /// one to three roles are removed; a role removed earlier may return; two
     /// to four new roles are posted now. Deterministic for seed and round.
+    #[cfg(test)]
     pub(crate) fn advance(&mut self, by: Duration) -> RoundSummary {
         self.advance_with(by, EditShare::Drawn)
     }

@@ -30,7 +30,7 @@ use tokio::sync::oneshot;
 use market::Market;
 use server::{SESSION_COOKIE, Shared, State, lock};
 
-pub use boards::job as board_job;
+pub use boards::{FollowedBoard, job as board_job};
 pub use server::{DETAILED_PROCEDURE, LIST_PROCEDURE, LLM_PATH, SIMPLE_PROCEDURE};
 
 /// The most roles `simulate --roles` builds: far more than Paraform lists,
@@ -53,6 +53,10 @@ pub struct SimOptions {
     /// When set, a few roles carry script tags and other hostile text, and
     /// every model answer carries [`llm::HOSTILE_ANSWER`].
     pub hostile: bool,
+    /// When set, the three companies with the most roles get a board each
+    /// (Ashby, Greenhouse, Lever) that moves every round: see
+    /// [`Simulator::generated_boards`].
+    pub boards: bool,
 }
 
 impl Default for SimOptions {
@@ -64,6 +68,7 @@ impl Default for SimOptions {
             now: Utc::now(),
             page_size: None,
             hostile: false,
+            boards: false,
         }
     }
 }
@@ -279,16 +284,26 @@ impl Simulator {
         serde_json::to_string_pretty(&state).unwrap_or_else(|_| state.to_string())
     }
 
-    /// Moves the marketplace one round and its clock forward by `by`.
+    /// Moves the marketplace (and any generated boards) one round and its
+    /// clock forward by `by`.
     pub fn advance(&self, by: chrono::Duration) -> RoundSummary {
-        lock(&self.state).market.advance(by)
+        self.advance_with(by, EditShare::Drawn)
     }
 
     /// [`Simulator::advance`] with a chosen share of edited roles, e.g.
     /// `EditShare::Percent(3)` for a quiet marketplace (the bench's churn).
     /// `EditShare::Drawn` is exactly `advance`.
     pub fn advance_with(&self, by: chrono::Duration, edits: EditShare) -> RoundSummary {
-        lock(&self.state).market.advance_with(by, edits)
+        let mut state = lock(&self.state);
+        let summary = state.market.advance_with(by, edits);
+        let followed = state.generated_boards.clone();
+        state.boards.advance(&followed, summary.round);
+        summary
+    }
+
+    /// The boards `SimOptions::boards` made up, to follow in a config.
+    pub fn generated_boards(&self) -> Vec<FollowedBoard> {
+        lock(&self.state).generated_boards.clone()
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -451,9 +466,25 @@ pub async fn serve_forever(opts: SimOptions, port: u16) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The boards a simulator started with `opts` makes up (none unless
+/// `opts.boards`), without starting it: for `simulate` to print.
+pub fn boards_of(opts: &SimOptions) -> Vec<FollowedBoard> {
+    if !opts.boards {
+        return Vec::new();
+    }
+    let market = Market::generate(opts.seed, opts.roles, opts.now, opts.hostile);
+    boards::Boards::generate(market.listed()).1
+}
+
 fn new_state(opts: SimOptions) -> Shared {
+    let market = Market::generate(opts.seed, opts.roles, opts.now, opts.hostile);
+    let (boards, generated_boards) = if opts.boards {
+        boards::Boards::generate(market.listed())
+    } else {
+        (boards::Boards::default(), Vec::new())
+    };
     Arc::new(Mutex::new(State {
-        market: Market::generate(opts.seed, opts.roles, opts.now, opts.hostile),
+        market,
         session_token: opts.session_token,
         page_size: opts.page_size,
         list_faults: VecDeque::new(),
@@ -465,7 +496,8 @@ fn new_state(opts: SimOptions) -> Shared {
         llm_seen: 0,
         llm_log: VecDeque::new(),
         llm_log_bytes: 0,
-        boards: boards::Boards::default(),
+        boards,
+        generated_boards,
         board_faults: VecDeque::new(),
     }))
 }

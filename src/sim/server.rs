@@ -58,6 +58,8 @@ pub(crate) struct State {
     pub(crate) llm_log_bytes: usize,
     /// The company boards (Greenhouse, Lever, Ashby) and their fault queue.
     pub(crate) boards: super::boards::Boards,
+    /// The boards `SimOptions::boards` made up, moved by every round.
+    pub(crate) generated_boards: Vec<super::boards::FollowedBoard>,
     pub(crate) board_faults: VecDeque<Fault>,
 }
 

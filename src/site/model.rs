@@ -570,7 +570,15 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         .map_or(0.0, crate::evaluate::parse_funding);
     let stage_key =
         text_at(&raw, "company.company_metadata.last_funding_round").unwrap_or_default();
-    let locations = strings_at(&raw, "locations");
+    // A board role names its places in its API's own shape.
+    let board = row
+        .id
+        .split_once(':')
+        .and_then(|(source, _)| crate::fetch::boards::Kind::from_source(source));
+    let locations = match board {
+        Some(kind) => crate::fetch::boards::job(kind, &raw).locations,
+        None => strings_at(&raw, "locations"),
+    };
     let mut keys: Vec<&str> = Vec::new();
     for location in &locations {
         let l = location.to_lowercase();

@@ -234,11 +234,24 @@ impl Db {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Active roles per tier (`None`: not evaluated yet), best tier first.
+    /// The companies of active Paraform roles, most roles first.
+    pub fn active_companies(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT company, COUNT(*) AS role_count FROM roles
+             WHERE status = 'active' AND source = 'paraform' AND company IS NOT NULL
+               AND trim(company) != ''
+             GROUP BY company ORDER BY role_count DESC, company",
+        )?;
+        let rows = stmt.query_map([], |r| r.get("company"))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Active Paraform roles per tier (`None`: not evaluated yet), best
+    /// tier first. (Board roles are never tiered.)
     pub fn tier_counts(&self) -> Result<Vec<(Option<Tier>, i64)>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT tier, COUNT(*) AS role_count FROM roles
-             WHERE status = 'active' GROUP BY tier
+             WHERE status = 'active' AND source = 'paraform' GROUP BY tier
              ORDER BY {}",
             Tier::rank_sql("tier")
         ))?;
