@@ -791,7 +791,12 @@ impl SourceRun<'_> {
         let listed = seen.union(&unreadable).count();
         let active_before = stored.values().filter(|role| role.active).count();
         let label = self.scope.label();
-        let reason = if listed == 0 {
+        // A board with no openings, and none before, has nothing to protect:
+        // a company that is not hiring is not a failing source.
+        let nothing_to_lose = listed == 0 && active_before == 0;
+        let reason = if nothing_to_lose && self.scope != &Scope::Paraform {
+            None
+        } else if listed == 0 {
             Some(format!(
                 "{label} returned zero roles; nobody was marked gone"
             ))

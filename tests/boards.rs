@@ -178,6 +178,18 @@ fn a_failing_or_empty_board_marks_nobody_gone_and_says_so() {
 }
 
 #[test]
+fn a_board_with_no_openings_and_none_before_is_not_a_failure() {
+    let s = Sandbox::new();
+    s.follow("[[companies]]\nname = \"Quiet Co\"\nlever = \"quiet\"\n");
+    s.sim.set_board(Kind::Lever, "quiet", Vec::new());
+    s.scrape().expect(0);
+    assert_eq!(
+        s.strings("select errors from runs order by id desc limit 1"),
+        ["[]"]
+    );
+}
+
+#[test]
 fn an_unknown_board_is_a_clear_error_and_paraform_goes_on() {
     let s = Sandbox::new();
     s.follow("[[companies]]\nname = \"Nobody\"\nashby = \"no-such-board\"\n");
