@@ -139,19 +139,9 @@ pub fn append_to_config(path: &Path, entries: &str) -> Result<()> {
     std::fs::rename(&staging, path).with_context(|| format!("replacing {}", path.display()))
 }
 
-/// A TOML basic string (quotes, backslashes and controls escaped).
+/// `text` as a TOML string, quoted and escaped by the toml crate.
 fn toml_string(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    toml::Value::String(text.to_string()).to_string()
 }
 
 #[cfg(test)]

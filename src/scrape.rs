@@ -136,7 +136,7 @@ async fn ask_the_model(
             let Some(external_id) = listed.external_id.clone() else {
                 continue;
             };
-            let id = format!("{}:{external_id}", fetch.source);
+            let id = format!("{}:{external_id}", fetch.scope.source());
             if seen.insert(id.clone()) {
                 ids.push((id, list.value(listed)));
             }
@@ -193,6 +193,14 @@ enum Scope {
 }
 
 impl Scope {
+    /// `roles.source` of the roles it covers.
+    fn source(&self) -> &'static str {
+        match self {
+            Scope::Paraform => paraform::SOURCE,
+            Scope::Board { kind, .. } => kind.source(),
+        }
+    }
+
     /// The start of the ids of the roles it covers: `paraform:`,
     /// `greenhouse:acme/`.
     fn prefix(&self) -> String {
@@ -213,7 +221,6 @@ impl Scope {
 
 /// What one source returned.
 struct SourceFetch {
-    source: &'static str,
     scope: Scope,
     result: Result<RoleList, FetchError>,
     /// Detail payloads fetched in this run, by role id, as JSON text (a
@@ -269,7 +276,6 @@ async fn fetch_boards(config: &Config) -> Vec<SourceFetch> {
             };
             let after = client.as_ref().map(|c| c.request_count()).unwrap_or(0);
             fetches.push(SourceFetch {
-                source: kind.source(),
                 scope: Scope::Board {
                     kind,
                     board: board.to_string(),
@@ -380,7 +386,6 @@ async fn fetch_paraform(
     .await;
     let requests = client.map(|c| c.request_count()).unwrap_or(0);
     SourceFetch {
-        source: paraform::SOURCE,
         scope: Scope::Paraform,
         result,
         details,
@@ -547,7 +552,6 @@ fn record_run(
             }
             Ok(list) => {
                 let source = SourceRun {
-                    source: fetch.source,
                     scope: &fetch.scope,
                     run_id: run.run_id,
                     now: run.now,
@@ -558,7 +562,7 @@ fn record_run(
                 errors.extend(fetch.detail_errors.iter().cloned());
                 // Board roles are company signals, not placements: no tier.
                 if fetch.scope == Scope::Paraform {
-                    evaluate_seen(&tx, run, fetch.source, list, &fetch.details, stored)?;
+                    evaluate_seen(&tx, run, paraform::SOURCE, list, &fetch.details, stored)?;
                 }
             }
         }
@@ -717,7 +721,6 @@ enum Completeness {
 
 /// Recording one source's roles within the run's transaction.
 struct SourceRun<'a> {
-    source: &'a str,
     scope: &'a Scope,
     run_id: i64,
     now: DateTime<Utc>,
@@ -739,11 +742,11 @@ impl SourceRun<'_> {
         // Listed exactly as stored: seen, and that is all (one statement).
         let mut touched = Vec::new();
         for external_id in &list.unchanged {
-            let id = format!("{}:{external_id}", self.source);
+            let id = format!("{}:{external_id}", self.scope.source());
             if !seen.insert(id.clone()) {
                 errors.push(format!(
                     "{}: skipped a second role with id {} in one response",
-                    self.source,
+                    self.scope.source(),
                     shorten(external_id)
                 ));
                 continue;
@@ -755,15 +758,16 @@ impl SourceRun<'_> {
             let Some(external_id) = listed.external_id.clone() else {
                 errors.push(format!(
                     "{}: skipped the role at position {}: it has no id",
-                    self.source, listed.position
+                    self.scope.source(),
+                    listed.position
                 ));
                 continue;
             };
-            let id = format!("{}:{external_id}", self.source);
+            let id = format!("{}:{external_id}", self.scope.source());
             if !seen.insert(id.clone()) {
                 errors.push(format!(
                     "{}: skipped a second role with id {} in one response",
-                    self.source,
+                    self.scope.source(),
                     shorten(&external_id)
                 ));
                 continue;
@@ -842,20 +846,22 @@ impl SourceRun<'_> {
             };
             errors.push(format!(
                 "{}: skipped the role at position {}{id}: {}",
-                self.source, role.position, role.problem
+                self.scope.source(),
+                role.position,
+                role.problem
             ));
         }
         if list.unreadable.len() > MAX_UNREADABLE_NOTED {
             errors.push(format!(
                 "{}: skipped {} more roles that could not be read",
-                self.source,
+                self.scope.source(),
                 list.unreadable.len() - MAX_UNREADABLE_NOTED
             ));
         }
         list.unreadable
             .iter()
             .filter_map(|role| role.id.as_ref())
-            .map(|id| format!("{}:{id}", self.source))
+            .map(|id| format!("{}:{id}", self.scope.source()))
             .collect()
     }
 
@@ -875,7 +881,7 @@ impl SourceRun<'_> {
         };
         let write = RoleWrite {
             id,
-            source: self.source,
+            source: self.scope.source(),
             external_id: role.external_id,
             columns: &columns,
             content_hash: &hash,

@@ -166,13 +166,7 @@ pub(crate) fn misbehave(fault: Fault, normal: Response, kind: Kind) -> Response 
             response
         }
         Fault::Unauthorized => Response::json(403, &json!({"error": "Forbidden"})),
-        Fault::Truncated => {
-            let mut response = normal;
-            let half = response.body.len() / 2;
-            response.body.truncate(half);
-            response.status = 200;
-            response
-        }
+        Fault::Truncated => normal.cut_in_half(),
         Fault::Html | Fault::RedirectToLogin => {
             Response::html(200, "<!DOCTYPE html><title>Jobs</title>")
         }

@@ -142,6 +142,15 @@ impl Response {
         }
     }
 
+    /// [`Fault::Truncated`]: a 200 whose body stops halfway (Content-Length
+    /// matching the cut body).
+    pub(crate) fn cut_in_half(mut self) -> Response {
+        let half = self.body.len() / 2;
+        self.body.truncate(half);
+        self.status = 200;
+        self
+    }
+
     pub(crate) fn html(status: u16, body: &str) -> Response {
         Response {
             status,
@@ -536,13 +545,7 @@ fn misbehave(
             ));
             response
         }
-        Fault::Truncated => {
-            let mut response = normal;
-            let half = response.body.len() / 2;
-            response.body.truncate(half);
-            response.status = 200;
-            response
-        }
+        Fault::Truncated => normal.cut_in_half(),
         Fault::Html => Response::html(200, LOGIN_PAGE),
         Fault::Endless => {
             let mut response = Response::json(200, &json!(null));

@@ -157,20 +157,18 @@ fn open_by_day<'a>(
         .collect()
 }
 
-/// What a Paraform role page says of the company's own board: `yes`
-/// (with the board's salary range when it differs), `no longer (since
-/// DATE)`, or `not followed`; by Paraform role id. A board role matches a
+/// What a Paraform role page says of the company's own board, for the roles
+/// of followed companies: `yes` (with the board's salary range when it
+/// differs), `no longer (since DATE)` or `no`; by Paraform role id. A role
+/// with no entry reads [`NOT_FOLLOWED`]. A board role matches a
 /// Paraform role of the same company with the same title (normalised); a
 /// shared location decides between several.
 pub fn board_status(data: &SiteData, companies: &[CompanyView]) -> HashMap<String, String> {
     let mut status = HashMap::new();
-    for company in companies {
+    // Roles of companies not followed have no entry: they read "not followed".
+    for company in companies.iter().filter(|c| c.followed) {
         for &i in &company.paraform_roles {
             let role = &data.roles[i];
-            if !company.followed {
-                status.insert(role.id.clone(), "not followed".to_string());
-                continue;
-            }
             let title = words(&role.title);
             let candidates: Vec<&RoleView> = company
                 .board_roles
@@ -218,6 +216,9 @@ pub fn same_opening(company: &str, title: &str, other_company: &str, other_title
         && company == normalise_company(other_company)
         && words(title) == words(other_title)
 }
+
+/// What a Paraform role page says when its company is not followed.
+pub const NOT_FOLLOWED: &str = "not followed";
 
 /// Lower-case words, for comparing titles.
 fn words(text: &str) -> String {

@@ -154,11 +154,7 @@ pub fn company_page(
             .iter()
             .map(|&i| {
                 let role = &data.roles[i];
-                let status = data
-                    .board_status
-                    .get(&role.id)
-                    .map_or("not followed", String::as_str);
-                (role, status)
+                (role, board_status(data, role))
             })
             .collect(),
         board: company
@@ -224,7 +220,7 @@ pub fn role_page(
         title: format!("{} at {}", role.title, role.company),
         nav: "role",
         scripted: false,
-        facts: role_facts(role, data.board_status.get(&role.id).map(String::as_str)),
+        facts: role_facts(role, board_status(data, role)),
         reasons: reason_classes(&role.reasons),
         gone_at: role
             .gone_at
@@ -495,9 +491,20 @@ fn reason_classes(reasons: &[String]) -> Vec<(&'static str, &str)> {
 }
 
 /// The role page's fact list, leaving out what is unknown.
-fn role_facts<'a>(role: &'a RoleView, board: Option<&'a str>) -> Vec<(&'static str, &'a str)> {
+/// What the company's own board says of a Paraform role (nothing, for a
+/// board role itself).
+fn board_status<'a>(data: &'a SiteData, role: &RoleView) -> &'a str {
+    if !role.is_paraform() {
+        return "";
+    }
+    data.board_status
+        .get(&role.id)
+        .map_or(crate::site::companies::NOT_FOLLOWED, String::as_str)
+}
+
+fn role_facts<'a>(role: &'a RoleView, board: &'a str) -> Vec<(&'static str, &'a str)> {
     [
-        ("On the company's own board", board.unwrap_or("")),
+        ("On the company's own board", board),
         ("Salary", role.salary_text.as_str()),
         ("Fee", &role.fee_text),
         ("Openings", &role.openings),
