@@ -312,8 +312,8 @@ fn zeros_that_mean_not_set_get_the_old_systems_scores_and_explain_says_so() {
     s.write_config("fetch_details = false");
     // The fixture role (engineer 0.85, headhunter 0.81 as given) with three
     // counts Paraform sends as 0 for "not set". SCORING.md reads them as
-    // missing: openings 1, stages 5, rating 4.0, so engineer 0.84,
-    // headhunter 0.77, combined 0.80 (hand-computed in
+    // missing: 1 opening (openings 1/3), stages 5, rating 4.0, so engineer
+    // 0.80, headhunter 0.71, combined 0.75 (hand-computed in
     // src/evaluate/tests.rs); read as real zeros it would be 0.79/0.61/0.69.
     let text = include_str!("fixtures/searchActiveRoles.sample.json");
     let payload: serde_json::Value = serde_json::from_str(text).unwrap();
@@ -328,14 +328,14 @@ fn zeros_that_mean_not_set_get_the_old_systems_scores_and_explain_says_so() {
         "select engineer_score || ' ' || headhunter_score || ' ' || combined_score || ' ' || tier
          from roles where id = 'paraform:zeros-role'",
     );
-    assert_eq!(scores, vec!["0.84 0.77 0.8 QUALIFIED"]);
+    assert_eq!(scores, vec!["0.8 0.71 0.75 QUALIFIED"]);
     s.run(&["roles", "--explain", "zeros-role"])
         .expect(0)
         .stdout_has("Defaulted inputs")
-        .stdout_has("openings 1 (hiring_count 0 = not set)")
+        .stdout_has("openings 0.333 (hiring_count 0 = not set, read as 1)")
         .stdout_has("interview stages 5 (interview_stages 0 = not set)")
         .stdout_has("manager rating 4.0 (manager_rating 0 = not set)")
-        .stdout_has("openings 1.000 (hiring_count 0 = not set)");
+        .stdout_has("title 0.8, openings 0.333 (hiring_count 0 = not set, read as 1)");
     let json: serde_json::Value = serde_json::from_str(
         &s.run(&["roles", "--explain", "zeros-role", "--json"])
             .expect(0)
@@ -344,8 +344,80 @@ fn zeros_that_mean_not_set_get_the_old_systems_scores_and_explain_says_so() {
     .unwrap();
     assert_eq!(
         json["score_breakdown"]["defaulted"][0],
-        "openings 1 (hiring_count 0 = not set)"
+        "openings 0.333 (hiring_count 0 = not set, read as 1)"
     );
+}
+
+/// The fixture role with `hiring_count` set by `edit`, added to the market.
+fn add_fixture_role(s: &Sandbox, id: &str, edit: impl FnOnce(&mut serde_json::Value)) {
+    let text = include_str!("fixtures/searchActiveRoles.sample.json");
+    let payload: serde_json::Value = serde_json::from_str(text).unwrap();
+    let mut role = payload["result"]["data"]["json"][0].clone();
+    role["id"] = json!(id);
+    edit(&mut role);
+    s.sim.add_role(role);
+}
+
+#[test]
+fn roles_scored_by_the_old_openings_rule_are_rescored_without_change_rows() {
+    // Until SCORING.md was corrected, an unset hiring_count scored openings
+    // 1; it is 1 opening, openings 1/3. A database written then (its scores
+    // 0.04/0.06 higher, its evaluation keys from the old evaluation code)
+    // gets the new scores from the next scrape, with no change rows: the
+    // tier does not move and no field of the role changed.
+    let s = Sandbox::new();
+    s.write_config("fetch_details = false");
+    add_fixture_role(&s, "count-0", |r| r["hiring_count"] = json!(0));
+    add_fixture_role(&s, "count-null", |r| r["hiring_count"] = json!(null));
+    add_fixture_role(&s, "count-absent", |r| {
+        r.as_object_mut().unwrap().remove("hiring_count");
+    });
+    add_fixture_role(&s, "count-3", |r| r["hiring_count"] = json!(3));
+    s.scrape().expect(0);
+    let scores = "select external_id || ' ' || engineer_score || ' ' || headhunter_score
+                  || ' ' || combined_score || ' ' || tier
+                  from roles where external_id like 'count-%' order by 1";
+    let now = s.strings(scores);
+    // Hand-computed in src/evaluate/tests.rs: the sample scores 0.85/0.81/0.83
+    // with 3 openings and 0.81/0.75/0.78 with one.
+    assert_eq!(
+        now,
+        vec![
+            "count-0 0.81 0.75 0.78 QUALIFIED",
+            "count-3 0.85 0.81 0.83 QUALIFIED",
+            "count-absent 0.81 0.75 0.78 QUALIFIED",
+            "count-null 0.81 0.75 0.78 QUALIFIED",
+        ]
+    );
+
+    // The database as the old rule left it.
+    let old = |s: &Sandbox| {
+        s.db()
+            .execute_batch(
+                "UPDATE role_rows SET engineer_score = 0.85, headhunter_score = 0.81,
+                     combined_score = 0.83, evaluation_key = 'scored by evaluation 1'
+                 WHERE external_id IN ('count-0', 'count-null', 'count-absent');
+                 UPDATE role_rows SET evaluation_key = 'scored by evaluation 1'
+                 WHERE external_id = 'count-3';",
+            )
+            .unwrap();
+    };
+    old(&s);
+    let changes = s.count("select count(*) from changes");
+    let versions = s.count("select count(*) from role_versions");
+    s.scrape().expect(0);
+    assert_eq!(s.strings(scores), now, "the next scrape re-scores");
+    assert_eq!(s.count("select count(*) from changes"), changes);
+    assert_eq!(s.count("select count(*) from role_versions"), versions);
+    s.run(&["roles", "--explain", "count-absent"])
+        .expect(0)
+        .stdout_has("openings 0.333 (hiring_count missing, read as 1)");
+
+    // `requalify` does the same without a scrape.
+    old(&s);
+    s.run(&["requalify"]).expect(0);
+    assert_eq!(s.strings(scores), now, "requalify re-scores");
+    assert_eq!(s.count("select count(*) from changes"), changes);
 }
 
 #[test]

@@ -182,8 +182,9 @@ pub fn describe(rules: &Rules, source: &str) -> String {
         quoted_list(&s.title_senior)
     ));
     line(format!(
-        "- openings: min(1, `hiring_count` / 3); unset → {}.",
-        num(m.openings)
+        "- openings: min(1, `hiring_count` / 3); unset → read as {} opening, so {:.3}.",
+        format_number(m.hiring_count),
+        (m.hiring_count / 3.0).min(1.0)
     ));
     line(format!(
         "- size (`company.size`, unset → {}): {}.",

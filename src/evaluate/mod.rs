@@ -315,8 +315,9 @@ fn clamp01(x: f64) -> f64 {
 
 /// What an unset input counts as (SCORING.md).
 pub struct MissingDefaults {
-    /// The openings value itself (not a `hiring_count`).
-    pub openings: f64,
+    /// An unset `hiring_count` reads as this many openings (so openings =
+    /// 1/3, as the old system scored it).
+    pub hiring_count: f64,
     pub company_size: f64,
     pub interview_stages: f64,
     pub responsiveness_days: f64,
@@ -329,7 +330,7 @@ pub struct MissingDefaults {
 }
 
 pub const MISSING: MissingDefaults = MissingDefaults {
-    openings: 1.0,
+    hiring_count: 1.0,
     company_size: 50.0,
     interview_stages: 5.0,
     responsiveness_days: 2.0,
@@ -882,17 +883,33 @@ fn responsiveness(n: &Numbers, defaulted: &mut Vec<String>) -> f64 {
     1.0 - clamp01(days / 5.0)
 }
 
-/// min(1, hiring_count / 3); missing → 1.
+/// min(1, hiring_count / 3); an unset count reads as 1, so openings 1/3.
 fn openings(n: &Numbers, defaulted: &mut Vec<String>) -> f64 {
-    match n.hiring_count.value {
-        Some(count) => (count / 3.0).min(1.0),
-        // The default is the openings value itself, not a hiring_count.
-        None => n.hiring_count.or(
-            MISSING.openings,
-            || format!("openings {}", format_number(MISSING.openings)),
-            defaulted,
-        ),
+    let count = n.hiring_count.value.unwrap_or(MISSING.hiring_count);
+    let openings = (count / 3.0).min(1.0);
+    if let Some(reason) = n.hiring_count.unset_reason() {
+        let note = format!(
+            "openings {openings:.3} ({reason}, {})",
+            read_as_hiring_count()
+        );
+        if !defaulted.contains(&note) {
+            defaulted.push(note);
+        }
     }
+    openings
+}
+
+/// "read as 1": what an unset `hiring_count` stands for.
+fn read_as_hiring_count() -> String {
+    format!("read as {}", format_number(MISSING.hiring_count))
+}
+
+/// " (hiring_count 0 = not set, read as 1)" when unset, for a component's detail.
+fn openings_mark(n: &Numbers) -> String {
+    n.hiring_count
+        .unset_reason()
+        .map(|r| format!(" ({r}, {})", read_as_hiring_count()))
+        .unwrap_or_default()
 }
 
 /// `company.size`, missing → 50.
@@ -994,7 +1011,7 @@ fn engineer_score(facts: &Facts<'_>, rules: &Rules, defaulted: &mut Vec<String>)
             impact,
             format!(
                 "title {title}, openings {openings:.3}{}, size {size}{}",
-                n.hiring_count.mark(),
+                openings_mark(n),
                 n.company_size.mark()
             ),
         ),
@@ -1100,7 +1117,7 @@ fn headhunter_score(
                 "fee {}%{} → {fee}, openings {openings:.3}{}, bonus {bonus}",
                 format_number(fee_percent),
                 n.fee.mark(),
-                n.hiring_count.mark()
+                openings_mark(n)
             ),
         ),
         component(

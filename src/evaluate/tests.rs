@@ -955,44 +955,44 @@ fn scores_of_a_weak_role_with_most_fields_missing() {
     // compensation: salary missing → 0.3
     // company quality: no investors → 0.3; funding: amount 0 → 0.3, stage
     //   missing → 0.5, 0.6×0.3 + 0.4×0.5 = 0.38; 0.5×0.3 + 0.5×0.38 = 0.34
-    // role impact: title → 0.6; openings missing → 1; size missing → 50 → 1.0;
-    //   0.5×0.6 + 0.3×1 + 0.2×1 = 0.8
+    // role impact: title → 0.6; hiring_count missing → 1 opening, openings
+    //   1/3; size missing → 50 → 1.0; 0.5×0.6 + 0.3×(1/3) + 0.2×1 = 0.6
     // process: stages missing → 5 → 0.7; responsiveness missing → 2.0 →
     //   1 − 0.4 = 0.6; no badges → 0; 0.4×0.7 + 0.3×0.6 + 0 = 0.46
     // tech modernity: 0 modern; no industry → 0.5; 0 + 0.4×0.5 = 0.2
-    // engineer = 0.3×0.3 + 0.25×0.34 + 0.2×0.8 + 0.15×0.46 + 0.1×0.2
-    //          = 0.09 + 0.085 + 0.16 + 0.069 + 0.02 = 0.424 → 0.42
+    // engineer = 0.3×0.3 + 0.25×0.34 + 0.2×0.6 + 0.15×0.46 + 0.1×0.2
+    //          = 0.09 + 0.085 + 0.12 + 0.069 + 0.02 = 0.384 → 0.38
     check_score(
         &v.engineer,
-        0.42,
+        0.38,
         &[
             ("compensation", 0.30, 0.3),
             ("company quality", 0.25, 0.34),
-            ("role impact", 0.20, 0.8),
+            ("role impact", 0.20, 0.6),
             ("process", 0.15, 0.46),
             ("tech modernity", 0.10, 0.2),
         ],
     );
     // placement: rating missing → 4.0 → 0.5; 0.4×0.5 + 0.3×0.6 + 0 = 0.38
-    // commission: fee missing → 15 → 0.5; openings 1; no bonus → 0.5;
-    //   0.5×0.5 + 0.3×1 + 0.2×0.5 = 0.65
+    // commission: fee missing → 15 → 0.5; openings 1/3; no bonus → 0.5;
+    //   0.5×0.5 + 0.3×(1/3) + 0.2×0.5 = 0.45
     // competition: recruiters missing → 0 → 1.0; hired missing → 0.5;
     //   interviewing missing → 0.7; 0.5 + 0.15 + 0.14 = 0.79
     // candidate fit: full stack → 1.0; remote passes → 1.0; = 1.0
-    // headhunter = 0.35×0.38 + 0.3×0.65 + 0.2×0.79 + 0.15×1.0
-    //            = 0.133 + 0.195 + 0.158 + 0.15 = 0.636 → 0.64
+    // headhunter = 0.35×0.38 + 0.3×0.45 + 0.2×0.79 + 0.15×1.0
+    //            = 0.133 + 0.135 + 0.158 + 0.15 = 0.576 → 0.58
     check_score(
         &v.headhunter,
-        0.64,
+        0.58,
         &[
             ("placement probability", 0.35, 0.38),
-            ("commission value", 0.30, 0.65),
+            ("commission value", 0.30, 0.45),
             ("competition", 0.20, 0.79),
             ("candidate fit", 0.15, 1.0),
         ],
     );
-    // combined = round(0.45×0.42 + 0.55×0.64, 2) = round(0.189 + 0.352) = 0.541 → 0.54
-    assert_eq!(v.combined, 0.54);
+    // combined = round(0.45×0.38 + 0.55×0.58, 2) = round(0.171 + 0.319) = 0.49
+    assert_eq!(v.combined, 0.49);
     // excitement: no investors → 0.15×0.3 = 0.045; no funding → 0; no
     //   industry → 0; founded missing → 2020 → 0; size missing → 50 → 0.05;
     //   title → 0; sum 0.095. A decimal tie: half-even gives 0.10, and so
@@ -1496,14 +1496,14 @@ fn a_role_that_is_not_an_object_is_skip_with_default_scores() {
         ]
     );
     assert!(empty.quality_signals.is_empty());
-    // engineer: as the weak role: 0.3, 0.34, 0.8, 0.46, 0.2 → 0.424 → 0.42
-    assert_eq!(empty.engineer.value, 0.42);
+    // engineer: as the weak role: 0.3, 0.34, 0.6, 0.46, 0.2 → 0.384 → 0.38
+    assert_eq!(empty.engineer.value, 0.38);
     // headhunter: fit now 0.5×0.6 (no fit type) + 0.5×0.5 (location fails)
-    //   = 0.55; 0.133 + 0.195 + 0.158 + 0.15×0.55 = 0.5685 → 0.57
+    //   = 0.55; 0.133 + 0.135 + 0.158 + 0.15×0.55 = 0.5085 → 0.51
     assert_eq!(empty.headhunter.components[3].value, 0.55);
-    assert_eq!(empty.headhunter.value, 0.57);
-    // combined = round(0.45×0.42 + 0.55×0.57) = round(0.189 + 0.3135) = 0.5025 → 0.50
-    assert_eq!(empty.combined, 0.5);
+    assert_eq!(empty.headhunter.value, 0.51);
+    // combined = round(0.45×0.38 + 0.55×0.51) = round(0.171 + 0.2805) = 0.4515 → 0.45
+    assert_eq!(empty.combined, 0.45);
     // excitement: 0.045 + 0.05 (size missing → 50) = 0.095 → 0.1
     assert_eq!(empty.excitement.value, 0.1);
     // Any other shape reads the same as an empty object.
@@ -1535,25 +1535,87 @@ fn has_default(v: &Verdict, note: &str) {
 }
 
 #[test]
-fn hiring_count_0_scores_openings_as_1() {
+fn hiring_count_0_reads_as_one_opening() {
     let v = verdict(|r| set(r, "hiring_count", json!(0)));
-    // openings: 0 = not set → 1 (read as a real 0 it would be 0).
-    // role impact: 0.5×0.8 + 0.3×1 + 0.2×1.0 = 0.9 (as the sample: 3/3 = 1)
-    // commission: 0.5×0.8 + 0.3×1 + 0.2×0.5 = 0.8
-    assert_eq!(v.engineer.components[2].value, 0.9);
-    assert_eq!(v.headhunter.components[1].value, 0.8);
+    // openings: 0 = not set → 1 opening → min(1, 1/3) = 0.333 (read as a
+    // real 0 it would be 0; the spec once said 1).
+    // role impact: 0.5×0.8 + 0.3×(1/3) + 0.2×1.0 = 0.7 (the sample's 3/3 gives 0.9)
+    // commission: 0.5×0.8 + 0.3×(1/3) + 0.2×0.5 = 0.6 (the sample's: 0.8)
+    // engineer: the sample's 0.85305 − 0.2×0.2 = 0.81305 → 0.81
+    // headhunter: the sample's 0.8137 − 0.3×0.2 = 0.7537 → 0.75
+    // combined = round(0.45×0.81 + 0.55×0.75, 2) = round(0.3645 + 0.4125) = 0.777 → 0.78
+    assert_eq!(v.engineer.components[2].value, 0.7);
+    assert_eq!(v.headhunter.components[1].value, 0.6);
     assert_eq!(
         (v.engineer.value, v.headhunter.value, v.combined),
-        (0.85, 0.81, 0.83)
+        (0.81, 0.75, 0.78)
     );
-    has_default(&v, "openings 1 (hiring_count 0 = not set)");
-    assert!(
-        v.engineer.components[2]
-            .detail
-            .contains("openings 1.000 (hiring_count 0 = not set)"),
-        "{}",
-        v.engineer.components[2].detail
-    );
+    has_default(&v, "openings 0.333 (hiring_count 0 = not set, read as 1)");
+    for detail in [
+        &v.engineer.components[2].detail,
+        &v.headhunter.components[1].detail,
+    ] {
+        assert!(
+            detail.contains("openings 0.333 (hiring_count 0 = not set, read as 1)"),
+            "{detail}"
+        );
+    }
+}
+
+/// The openings a role's `hiring_count` gives, as both scores' details
+/// show it: "openings 0.333".
+fn openings_shown(v: &Verdict) -> [String; 2] {
+    let openings = |detail: &str| {
+        let at = detail.find("openings ").expect("an openings part");
+        detail[at + "openings ".len()..][..5].to_string()
+    };
+    [
+        openings(&v.engineer.components[2].detail),
+        openings(&v.headhunter.components[1].detail),
+    ]
+}
+
+#[test]
+fn openings_by_hiring_count_in_both_scores() {
+    // SCORING.md: min(1, hiring_count / 3), an unset count (absent, null or
+    // 0) read as 1 opening. Role impact is 0.5×0.8 + 0.3×openings + 0.2 and
+    // commission 0.5×0.8 + 0.3×openings + 0.1 on the sample.
+    let cases: [(&str, Option<Value>, &str, f64, f64); 6] = [
+        ("absent", None, "0.333", 0.7, 0.6),
+        ("null", Some(Value::Null), "0.333", 0.7, 0.6),
+        ("0", Some(json!(0)), "0.333", 0.7, 0.6),
+        ("1", Some(json!(1)), "0.333", 0.7, 0.6),
+        ("3", Some(json!(3)), "1.000", 0.9, 0.8),
+        ("7", Some(json!(7)), "1.000", 0.9, 0.8),
+    ];
+    for (name, value, openings, impact, commission) in cases {
+        let v = verdict(|r| match value {
+            Some(value) => set(r, "hiring_count", value),
+            None => remove(r, "hiring_count"),
+        });
+        assert_eq!(
+            openings_shown(&v),
+            [openings, openings],
+            "hiring_count {name}"
+        );
+        assert_eq!(
+            (
+                v.engineer.components[2].value,
+                v.headhunter.components[1].value
+            ),
+            (impact, commission),
+            "hiring_count {name}"
+        );
+        let unset = !matches!(name, "1" | "3" | "7");
+        assert_eq!(
+            v.defaulted
+                .iter()
+                .any(|d| d.starts_with("openings 0.333 (")),
+            unset,
+            "hiring_count {name}: {:?}",
+            v.defaulted
+        );
+    }
 }
 
 #[test]
@@ -1673,9 +1735,11 @@ fn the_old_systems_scores_for_a_role_with_unset_counts() {
     // The example: hiring_count, interview_stages and manager_rating
     // all 0. Read as real zeros: openings 0, stages 1.0, rating 0, giving
     // engineer 0.79, headhunter 0.61, combined 0.69. Read as "not set":
-    // role impact 0.9, process 0.742 → engineer 0.84 (as above);
-    // placement 0.662, commission 0.8 → headhunter 0.77 (as above);
-    // combined = 0.45×0.84 + 0.55×0.77 = 0.378 + 0.4235 = 0.8015 → 0.80.
+    // role impact 0.7 (1 opening, as above), process 0.742 → engineer
+    //   0.255 + 0.18875 + 0.2×0.7 + 0.15×0.742 + 0.1 = 0.79505 → 0.80;
+    // placement 0.662, commission 0.6 (as above) → headhunter
+    //   0.35×0.662 + 0.3×0.6 + 0.2×0.75 + 0.15 = 0.7117 → 0.71;
+    // combined = 0.45×0.80 + 0.55×0.71 = 0.36 + 0.3905 = 0.7505 → 0.75.
     let v = verdict(|r| {
         set(r, "hiring_count", json!(0));
         set(r, "interview_stages", json!(0));
@@ -1683,12 +1747,12 @@ fn the_old_systems_scores_for_a_role_with_unset_counts() {
     });
     assert_eq!(
         (v.engineer.value, v.headhunter.value, v.combined),
-        (0.84, 0.77, 0.8)
+        (0.8, 0.71, 0.75)
     );
     assert_eq!(
         v.defaulted,
         vec![
-            "openings 1 (hiring_count 0 = not set)",
+            "openings 0.333 (hiring_count 0 = not set, read as 1)",
             "interview stages 5 (interview_stages 0 = not set)",
             "manager rating 4.0 (manager_rating 0 = not set)",
         ]
