@@ -260,13 +260,58 @@ pub enum CompaniesAction {
 
 #[derive(Debug, Subcommand)]
 pub enum SessionAction {
-    /// Validate a Playwright storage_state JSON and install it (mode 0600).
+    /// Install the Paraform session from a cookie export, Firefox, or the bare cookie (mode 0600).
+    #[command(group(clap::ArgGroup::new("source").required(true).multiple(false)))]
     Import {
-        /// The storage_state JSON exported from a browser logged in to Paraform.
-        file: PathBuf,
+        /// A Playwright storage_state JSON, a Cookie-Editor JSON array or a
+        /// Netscape cookies.txt, from a browser logged in to Paraform (told
+        /// apart by their content).
+        #[arg(group = "source")]
+        file: Option<PathBuf>,
+        /// Read Firefox's cookies (cookies.sqlite, copied first): the
+        /// default profile, or the profile directory given.
+        #[arg(long, value_name = "PROFILE_DIR", num_args = 0..=1, group = "source")]
+        from_firefox: Option<Option<PathBuf>>,
+        /// `-`: read the bare value of the session cookie
+        /// (__Secure-next-auth.session-token) from standard input.
+        #[arg(long, value_name = "-", group = "source")]
+        cookie: Option<String>,
+        /// With --cookie: when it expires (`2026-06-01`, an RFC 3339 time,
+        /// or `30d`, `12h`); without it, when the browser session ends.
+        #[arg(long, value_name = "WHEN", conflicts_with_all = ["file", "from_firefox"])]
+        expires: Option<String>,
     },
-    /// Show when the session cookie expires.
+    /// Sign in to Paraform in a browser window and install the session (mode 0600).
+    Login {
+        /// The Chromium or Chrome to run (else AIR_DEMAND_BROWSER, else one on PATH).
+        #[arg(long, value_name = "PATH")]
+        browser: Option<PathBuf>,
+        /// Run the browser without a window (scripted logins and tests).
+        #[arg(long)]
+        headless: bool,
+        /// How long to wait for the login to finish (`10m`, `90s`, `1h`).
+        #[arg(long, value_name = "DURATION", default_value = "10m")]
+        timeout: String,
+    },
+    /// Print the session in force as one base64 line: the value for PARAFORM_SESSION_JSON.
+    Export {
+        /// Print it base64-encoded (the one form there is; required).
+        #[arg(long, required = true)]
+        base64: bool,
+    },
+    /// Show when the session cookie expires, and where the session was read from.
     Status,
+}
+
+/// Where `session import` takes the session from (exactly one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportSource {
+    /// A storage_state, Cookie-Editor JSON or cookies.txt file.
+    File(PathBuf),
+    /// A Firefox profile, or the default one.
+    Firefox(Option<PathBuf>),
+    /// The bare session cookie on standard input, with `--expires` as given.
+    Cookie { expires: Option<String> },
 }
 
 /// Runs the parsed command and returns the process exit code.
@@ -396,8 +441,35 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             runtime.block_on(companies_discover(&config, path, write, limit))
         }
         Command::Session {
-            action: SessionAction::Import { file },
-        } => session_import(&load()?.0, &file),
+            action:
+                SessionAction::Import {
+                    file,
+                    from_firefox,
+                    cookie,
+                    expires,
+                },
+        } => {
+            let source = import_source(file, from_firefox, cookie, expires)?;
+            let (config, env) = load()?;
+            session_import(&config, &env, &source)
+        }
+        Command::Session {
+            action:
+                SessionAction::Login {
+                    browser,
+                    headless,
+                    timeout,
+                },
+        } => {
+            let (config, env) = load()?;
+            crate::cli::session_login(&config, &env, browser.as_deref(), headless, &timeout)
+        }
+        Command::Session {
+            action: SessionAction::Export { base64: _ },
+        } => {
+            let (config, env) = load()?;
+            session_export(&config, &env)
+        }
         Command::Session {
             action: SessionAction::Status,
         } => {
@@ -1189,28 +1261,153 @@ pub fn changes(config: &Config, since: &str, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `session import FILE`.
-pub fn session_import(config: &Config, file: &Path) -> Result<ExitCode> {
+/// The one source `session import` was given (clap allows exactly one).
+/// `--cookie` takes only `-`: a value on the command line would stay in the
+/// shell's history and the process list, so it is refused unread.
+fn import_source(
+    file: Option<PathBuf>,
+    from_firefox: Option<Option<PathBuf>>,
+    cookie: Option<String>,
+    expires: Option<String>,
+) -> Result<ImportSource> {
+    if let Some(cookie) = cookie {
+        if cookie != "-" {
+            bail!(
+                "--cookie takes `-` and reads the value from standard input (a value on the command line would stay in your shell history): `air-demand session import --cookie - < token.txt`"
+            );
+        }
+        return Ok(ImportSource::Cookie { expires });
+    }
+    if expires.is_some() {
+        bail!("--expires goes with --cookie -: a file or Firefox says when its cookies expire");
+    }
+    if let Some(profile) = from_firefox {
+        return Ok(ImportSource::Firefox(profile));
+    }
+    match file {
+        Some(file) => Ok(ImportSource::File(file)),
+        None => bail!(
+            "`air-demand session import` needs a source: FILE, --from-firefox [PROFILE_DIR] or --cookie -"
+        ),
+    }
+}
+
+/// `session import FILE | --from-firefox [PROFILE_DIR] | --cookie -`:
+/// installs the session at `session_file` (mode 0600), says what it read,
+/// and, when `PARAFORM_SESSION_JSON` is set, that the variable still wins.
+pub fn session_import(config: &Config, env: &Env, source: &ImportSource) -> Result<ExitCode> {
     let dest = config.session_file();
-    let session = session::import(file, &dest, &config.paraform.base_url, Utc::now())?;
+    let base_url = &config.paraform.base_url;
+    let now = Utc::now();
+    let (session, from) = match source {
+        ImportSource::File(file) => {
+            let (session, format) = session::import_file(file, &dest, base_url, now)?;
+            (
+                session,
+                format!("{} ({})", file.display(), format.describe()),
+            )
+        }
+        ImportSource::Firefox(profile) => {
+            let home = std::env::var_os("HOME")
+                .filter(|home| !home.is_empty())
+                .map(PathBuf::from);
+            let (session, profile) =
+                session::import_firefox(profile.as_deref(), home.as_deref(), &dest, base_url, now)?;
+            (
+                session,
+                format!("the Firefox profile {}", profile.display()),
+            )
+        }
+        ImportSource::Cookie { expires } => {
+            let expires = expires
+                .as_deref()
+                .map(|text| session::formats::parse_expires(text, now))
+                .transpose()?;
+            let value = read_cookie_from_stdin()?;
+            let session = session::import_cookie_value(value, expires, &dest, base_url, now)?;
+            (session, "standard input".to_string())
+        }
+    };
+    let count = session.cookie_count();
     say!(
-        "installed the Paraform session at {} (mode 0600)",
+        "installed the Paraform session from {from} ({count} cookie{} for {}) at {} (mode 0600)",
+        if count == 1 { "" } else { "s" },
+        session::base_host(base_url).unwrap_or_default(),
         dest.display()
     )?;
-    say!("{}", session::describe_expiry(&session, Utc::now()))?;
+    say!("{}", session::describe_expiry(&session, now))?;
+    if let Some(notice) = session::env_wins_notice(env.var(SESSION_ENV).as_deref(), &dest) {
+        eprintln!("{notice}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// `session status`: exit 0 while valid, 1 when missing or expired.
+/// The bare cookie value from standard input; on a terminal, one pasted
+/// line after a prompt on stderr.
+fn read_cookie_from_stdin() -> Result<String> {
+    use std::io::IsTerminal;
+    let stdin = std::io::stdin();
+    let interactive = stdin.is_terminal();
+    if interactive {
+        eprintln!(
+            "paste the value of the {} cookie, then press Enter:",
+            session::SESSION_COOKIES[0]
+        );
+    }
+    session::formats::read_cookie_value(stdin.lock(), interactive)
+}
+
+/// `session login`: the browser sign-in (issue 21, the browser side).
+pub fn session_login(
+    _config: &Config,
+    _env: &Env,
+    _browser: Option<&Path>,
+    _headless: bool,
+    _timeout: &str,
+) -> Result<ExitCode> {
+    bail!(
+        "`air-demand session login` is not yet in this build: use `air-demand session import` (a cookies.txt, a Cookie-Editor export, --from-firefox or --cookie -)"
+    )
+}
+
+/// `session export --base64`: the session in force as one base64 line on
+/// stdout (the value for `PARAFORM_SESSION_JSON`); where it was read from on
+/// stderr.
+pub fn session_export(config: &Config, env: &Env) -> Result<ExitCode> {
+    let now = Utc::now();
+    let (encoded, session) =
+        session::export_base64(&config.session_file(), env.var(SESSION_ENV), now)?;
+    say!("{encoded}")?;
+    let expiry = match session.expires_at() {
+        Some(at) => format!("expires on {}", at.format("%Y-%m-%d %H:%M UTC")),
+        None => "a browser-session cookie with no expiry date".to_string(),
+    };
+    eprintln!(
+        "exported the Paraform session from {} ({expiry}): set {SESSION_ENV} to the line above on the server; it is a secret, a login to your account",
+        session.origin
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `session status`: where the session was read from and when it expires;
+/// exit 0 while valid, 1 when missing or expired. With the variable set and
+/// a session file present, says the file is ignored.
 pub fn session_status(config: &Config, env: &Env) -> Result<ExitCode> {
-    let Some(session) = Session::load(&config.session_file(), env.var(SESSION_ENV))? else {
+    let file = config.session_file();
+    let Some(session) = Session::load(&file, env.var(SESSION_ENV))? else {
         bail!(
             "no Paraform session at {} (and {SESSION_ENV} is not set): run `air-demand session import FILE`",
-            config.session_file().display()
+            file.display()
         );
     };
     let now = Utc::now();
     say!("{}", session::describe_expiry(&session, now))?;
+    if session.is_from_env() && file.exists() {
+        say!(
+            "note: {} is ignored while {SESSION_ENV} is set; unset the variable (in the environment or the .env beside the config) to use the file",
+            file.display()
+        )?;
+    }
     Ok(if session.is_expired(now) {
         ExitCode::FAILURE
     } else {
@@ -1453,7 +1650,7 @@ mod tests {
         );
         assert_eq!(
             missing_command_line(&args(&["--config", "x.toml", "session"])),
-            "`air-demand session` needs a command, one of: import, status; `air-demand session --help` describes them"
+            "`air-demand session` needs a command, one of: import, login, export, status; `air-demand session --help` describes them"
         );
     }
 }

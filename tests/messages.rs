@@ -124,6 +124,14 @@ fn every_subcommand_survives_extreme_values() {
         vec!["session", "status", "--config", "nowhere.toml"],
         vec!["session"],
         vec!["session", "export"],
+        vec!["session", "export", "--base64", "--config", "nowhere.toml"],
+        vec!["session", "import", "--cookie", "-"],
+        vec!["session", "import", "--cookie", "-", "--expires", U64_MAX],
+        vec!["session", "import", "--cookie", "-", "--expires", "-1d"],
+        vec!["session", "import", "--cookie", &long],
+        vec!["session", "import", "--from-firefox", ""],
+        vec!["session", "import", "--from-firefox", &long],
+        vec!["session", "import", &long],
         vec!["demo", "--rounds", U64_MAX],
         vec!["demo", "--rounds", "0"],
         vec!["demo", "--rounds", "-1"],
@@ -492,7 +500,11 @@ fn item_10_every_subcommand_and_flag_has_help() {
         ),
         (&["export"], &["--format", "--out", "--force"]),
         (&["backup"], &["<PATH>", "--force"]),
-        (&["session", "import"], &["<FILE>"]),
+        (
+            &["session", "import"],
+            &["[FILE]", "--from-firefox", "--cookie", "--expires"],
+        ),
+        (&["session", "export"], &["--base64"]),
         (&["simulate"], &["--port", "--seed", "--roles"]),
         (&["changes"], &["--since", "--json"]),
         (&["demo"], &["--dir", "--rounds", "--seed"]),
@@ -535,5 +547,8 @@ fn usage_mistakes_are_one_line_with_where_to_look() {
     let line = error_line(&run_in(dir.path(), &["export"], &[]));
     assert!(line.contains("--format"), "{line}");
     let line = error_line(&run_in(dir.path(), &["session"], &[]));
-    assert!(line.contains("one of: import, status"), "{line}");
+    assert!(
+        line.contains("one of: import, login, export, status"),
+        "{line}"
+    );
 }
