@@ -1,6 +1,6 @@
 //! Alerts to the operator by email (the digest's transport): one message when
 //! an incident opens (scrapes failing, session expired or expiring, digest
-//! failed, model calls refused) and one "recovered" message when it clears — not one per failure.
+//! failed, model calls refused, Paraform asking for a browser) and one "recovered" message when it clears — not one per failure.
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -35,6 +35,14 @@ pub fn current_incidents(
         incidents.push(("session-expired", health.session.message.clone()));
     } else if health.session.state.needs_attention() {
         incidents.push(("session-expiring", health.session.message.clone()));
+    }
+    if health.paraform_fetch.as_deref()
+        == Some(crate::fetch::paraform::Route::BrowserAfterChallenge.as_str())
+    {
+        incidents.push((
+            "browser-required",
+            health.paraform_fetch_note.clone().unwrap_or_default(),
+        ));
     }
     if let Some(failing) = &health.llm.failing {
         incidents.push(("llm-failing", failing.clone()));
@@ -118,6 +126,7 @@ fn title(incident: &str) -> &'static str {
         "session-expiring" => "the Paraform session expires soon",
         "digest-failed" => "the digest could not be sent",
         "llm-failing" => "model calls are failing",
+        "browser-required" => "Paraform asks for a browser",
         _ => "a problem",
     }
 }

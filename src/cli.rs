@@ -230,6 +230,11 @@ pub enum Command {
             allow_negative_numbers = true
         )]
         page_size: usize,
+        /// Answer API calls without the clearance cookie that the home
+        /// page's script sets with a 403 challenge page, as bot protection
+        /// does: for trying `[paraform] fetch`.
+        #[arg(long)]
+        browser_required: bool,
     },
 }
 
@@ -462,7 +467,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 },
         } => {
             let (config, env) = load()?;
-            crate::cli::session_login(&config, &env, browser.as_deref(), headless, &timeout)
+            session_login(
+                &runtime,
+                &config,
+                &env,
+                browser.as_deref(),
+                headless,
+                &timeout,
+            )
         }
         Command::Session {
             action: SessionAction::Export { base64: _ },
@@ -497,7 +509,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             seed,
             roles,
             page_size,
-        } => runtime.block_on(simulate(port, seed, roles, page_size)),
+            browser_required,
+        } => runtime.block_on(simulate(port, seed, roles, page_size, browser_required)),
         // The commands stay listed in a production build, so that they can
         // say why they do nothing rather than be an unknown command.
         #[cfg(not(feature = "simulator"))]
@@ -704,6 +717,9 @@ pub fn status(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
         None => say!("last digest: none yet")?,
     }
     say!("session:     {}", health.session.message)?;
+    if let Some(note) = &health.paraform_fetch_note {
+        say!("paraform:    {note}")?;
+    }
     say!(
         "database:    {} ({:.1} MB, schema version {}, {} active roles)",
         health.database.path,
@@ -1359,15 +1375,66 @@ fn read_cookie_from_stdin() -> Result<String> {
 
 /// `session login`: the browser sign-in (issue 21, the browser side).
 pub fn session_login(
-    _config: &Config,
-    _env: &Env,
-    _browser: Option<&Path>,
-    _headless: bool,
-    _timeout: &str,
+    runtime: &tokio::runtime::Runtime,
+    config: &Config,
+    env: &Env,
+    browser: Option<&Path>,
+    headless: bool,
+    timeout: &str,
 ) -> Result<ExitCode> {
-    bail!(
-        "`air-demand session login` is not yet in this build: use `air-demand session import` (a cookies.txt, a Cookie-Editor export, --from-firefox or --cookie -)"
-    )
+    #[cfg(feature = "browser")]
+    {
+        let timeout = crate::login::parse_timeout(timeout)?;
+        let browser = crate::browser::find(
+            browser,
+            env.var(crate::fetch::BROWSER_ENV),
+            std::env::var_os("PATH"),
+        )
+        .map_err(|err| anyhow::anyhow!("{err} (the installed session was kept)"))?;
+        let dest = config.session_file();
+        let base_url = &config.paraform.base_url;
+        let window = if headless {
+            crate::browser::Window::Headless
+        } else {
+            crate::browser::Window::Visible
+        };
+        if !headless {
+            eprintln!(
+                "opening {}/login in {}: sign in there; this waits up to {} and closes the window when done",
+                base_url.trim_end_matches('/'),
+                browser.display(),
+                crate::login::describe(timeout)
+            );
+        }
+        let now = Utc::now();
+        let session = runtime.block_on(crate::login::login(&crate::login::Login {
+            browser,
+            window,
+            timeout,
+            base_url,
+            dest: &dest,
+            now,
+        }))?;
+        say!(
+            "installed the Paraform session from the browser login ({} cookie{} for {}) at {} (mode 0600)",
+            session.cookie_count(),
+            if session.cookie_count() == 1 { "" } else { "s" },
+            session::base_host(base_url).unwrap_or_default(),
+            dest.display()
+        )?;
+        say!("{}", session::describe_expiry(&session, Utc::now()))?;
+        if let Some(notice) = session::env_wins_notice(env.var(SESSION_ENV).as_deref(), &dest) {
+            eprintln!("{notice}");
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+    #[cfg(not(feature = "browser"))]
+    {
+        let _ = (runtime, config, env, browser, headless, timeout);
+        bail!(
+            "this air-demand was built without browser support (the `browser` cargo feature): rebuild it with the default features, or install a session with `air-demand session import` (a cookies.txt, a Cookie-Editor export, --from-firefox or --cookie -)"
+        )
+    }
 }
 
 /// `session export --base64`: the session in force as one base64 line on
@@ -1416,7 +1483,13 @@ pub fn session_status(config: &Config, env: &Env) -> Result<ExitCode> {
 }
 
 #[cfg(feature = "simulator")]
-async fn simulate(port: u16, seed: u64, roles: u64, page_size: usize) -> Result<ExitCode> {
+async fn simulate(
+    port: u16,
+    seed: u64,
+    roles: u64,
+    page_size: usize,
+    browser_required: bool,
+) -> Result<ExitCode> {
     let max = crate::sim::MAX_ROLES;
     let roles = usize::try_from(roles)
         .ok()
@@ -1431,6 +1504,7 @@ async fn simulate(port: u16, seed: u64, roles: u64, page_size: usize) -> Result<
         roles,
         page_size: (page_size > 0).then_some(page_size),
         boards: true,
+        browser_required,
         ..Default::default()
     };
     let paging = match options.page_size {
@@ -1438,7 +1512,12 @@ async fn simulate(port: u16, seed: u64, roles: u64, page_size: usize) -> Result<
         None => String::new(),
     };
     say!(
-        "simulated Paraform on http://127.0.0.1:{port} (seed {seed}, {roles} roles{paging}); session token {:?}; Ctrl-C stops it",
+        "simulated Paraform on http://127.0.0.1:{port} (seed {seed}, {roles} roles{paging}{}); session token {:?}; `air-demand session login` signs in at http://127.0.0.1:{port}/login; Ctrl-C stops it",
+        if browser_required {
+            ", browser required"
+        } else {
+            ""
+        },
         options.session_token
     )?;
     for board in crate::sim::boards_of(&options) {

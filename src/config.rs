@@ -76,6 +76,9 @@ pub struct ParaformConfig {
     pub fetch_details: bool,
     /// Also call `role.getRoleByIdDetailed` for the full description.
     pub fetch_description: bool,
+    /// Direct HTTP, `fetch()` in a headless browser, or direct until
+    /// Paraform asks for a browser (the default).
+    pub fetch: crate::fetch::paraform::FetchMode,
     /// Where role links point when that is not `base_url` (not a config key:
     /// the demo fetches from a loopback simulator that is gone once it exits).
     #[serde(skip)]
@@ -394,6 +397,7 @@ impl Default for ParaformConfig {
             max_detail_bytes: crate::fetch::paraform::DEFAULT_MAX_DETAIL_BYTES,
             fetch_details: true,
             fetch_description: false,
+            fetch: crate::fetch::paraform::FetchMode::Auto,
             link_base_url: None,
         }
     }
@@ -716,7 +720,7 @@ base_url = "https://demand.example.com"       # absolute links in email and feed
 [paraform]
 enabled = true
 base_url = "https://www.paraform.com"
-session_file = "data/paraform_session.json"   # install with `air-demand session import FILE`
+session_file = "data/paraform_session.json"   # install with `air-demand session login` or `session import FILE`
 request_delay_ms = 2000                       # politeness between requests
 max_retries = 4                               # on timeouts, connection errors, 429 and 5xx
 retry_base_ms = 1000                          # first backoff; doubles on each retry
@@ -725,6 +729,7 @@ max_list_bytes = 67108864                     # 64 MiB: a larger list response (
 max_detail_bytes = 8388608                    # 8 MiB: a larger detail response fails that role's detail
 fetch_details = true                          # detail call for new/changed roles that pass the hard filters
 fetch_description = false                     # also fetch the full description (one more call per such role)
+fetch = "auto"                                # direct | browser | auto: direct until Paraform asks for a browser, then headless Chromium
 
 [schedule]
 timezone = "UTC"

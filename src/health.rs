@@ -46,6 +46,24 @@ pub struct Health {
     /// Model calls (`[llm]`): what the last run asked and spent, in all, and
     /// whether calls are failing.
     pub llm: LlmHealth,
+    /// How the newest run that reached Paraform did it (`direct`, `browser`,
+    /// `browser-after-challenge`), and what that means for people.
+    pub paraform_fetch: Option<String>,
+    pub paraform_fetch_note: Option<String>,
+}
+
+/// What `status` says of the way Paraform was last reached, when it is
+/// worth saying: through the browser.
+pub fn paraform_fetch_note(route: &str) -> Option<String> {
+    match crate::fetch::paraform::Route::parse(route)? {
+        crate::fetch::paraform::Route::Direct => None,
+        crate::fetch::paraform::Route::Browser => Some(
+            "the last run fetched through headless Chromium, as [paraform] fetch = \"browser\" asks".into(),
+        ),
+        crate::fetch::paraform::Route::BrowserAfterChallenge => Some(
+            "Paraform asked for a browser on the last run (a challenge page instead of data), so it fetched through headless Chromium; nothing is wrong while that works".into(),
+        ),
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -219,6 +237,7 @@ pub fn check(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<
         .count() as u32;
     let last_ok = runs.iter().find(|r| r.status.is_good());
     let last_run = runs.first().cloned();
+    let paraform_fetch = runs.iter().find_map(|r| r.paraform_fetch.clone());
     let age = |at: &str| {
         DateTime::parse_from_rfc3339(at)
             .ok()
@@ -302,6 +321,8 @@ pub fn check(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<
         next_scrape: None,
         next_digest: None,
         llm,
+        paraform_fetch_note: paraform_fetch.as_deref().and_then(paraform_fetch_note),
+        paraform_fetch,
     })
 }
 

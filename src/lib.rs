@@ -10,6 +10,8 @@
 
 pub mod alerts;
 pub mod assess;
+#[cfg(feature = "browser")]
+pub mod browser;
 pub mod cli;
 pub mod config;
 #[cfg(feature = "simulator")]
@@ -22,6 +24,8 @@ pub mod health;
 pub mod intel;
 pub mod llm;
 pub mod lock;
+#[cfg(feature = "browser")]
+pub mod login;
 pub mod patch;
 pub mod progress;
 pub mod role;

@@ -15,7 +15,7 @@ use crate::assess::{
     rules_key, trend_of,
 };
 use crate::config::{Config, Env};
-use crate::fetch::paraform::{self, Limits, Paraform, RoleList};
+use crate::fetch::paraform::{self, Access, Limits, Paraform, RoleList, Route};
 use crate::fetch::{ClientSettings, FetchError, HttpClient, boards};
 use crate::llm::enrich::{Enrichment, RoleInput, enrich};
 use crate::lock::WriterLock;
@@ -229,6 +229,8 @@ struct SourceFetch {
     /// Detail calls that failed; the roles are evaluated from the list data.
     detail_errors: Vec<String>,
     requests: u64,
+    /// How Paraform was reached (Paraform only, once a session was in hand).
+    route: Option<Route>,
 }
 
 async fn fetch_sources(
@@ -285,6 +287,7 @@ async fn fetch_boards(config: &Config) -> Vec<SourceFetch> {
                 details: SpooledTexts::default(),
                 detail_errors: Vec::new(),
                 requests: after - before,
+                route: None,
             });
         }
     }
@@ -335,6 +338,7 @@ async fn fetch_paraform(
     });
     let mut details = SpooledTexts::default();
     let mut detail_errors = Vec::new();
+    let mut route = None;
     let result = async {
         let client = client.as_ref().map_err(|err| FetchError::Request {
             procedure: "client".into(),
@@ -345,7 +349,75 @@ async fn fetch_paraform(
             list_bytes: settings.max_list_bytes,
             detail_bytes: settings.max_detail_bytes,
         };
-        let paraform = Paraform::new(client, &settings.base_url, &session, now, limits)?;
+        let access = Access {
+            mode: settings.fetch,
+            browser: find_browser(env),
+        };
+        let paraform = Paraform::new(client, &settings.base_url, &session, now, limits, access)?;
+        // Whatever happens below, the browser (if one started) is closed:
+        // by `close` here, or by dropping `paraform` on an early return.
+        let fetched =
+            fetch_listing_and_details(&paraform, config, options, db, stored, rules).await;
+        let fetched = fetched.map(|(roles, texts, errors)| {
+            details = texts;
+            detail_errors = errors;
+            roles
+        });
+        route = Some(paraform.route());
+        if let Some(procedure) = paraform.challenged_at() {
+            detail_errors.push(format!(
+                "paraform: {procedure} was answered with a browser challenge; the rest of the run went through headless Chromium"
+            ));
+        }
+        paraform.close().await;
+        fetched
+    }
+    .await;
+    let requests = client.map(|c| c.request_count()).unwrap_or(0);
+    SourceFetch {
+        scope: Scope::Paraform,
+        result,
+        details,
+        detail_errors,
+        requests,
+        route,
+    }
+}
+
+/// The browser `[paraform] fetch` may come to: `AIR_DEMAND_BROWSER`, else
+/// the first Chromium or Chrome on `PATH`; none in a build without the
+/// `browser` feature.
+fn find_browser(env: &Env) -> Option<std::path::PathBuf> {
+    #[cfg(feature = "browser")]
+    {
+        crate::browser::find(
+            None,
+            env.var(crate::fetch::BROWSER_ENV),
+            std::env::var_os("PATH"),
+        )
+        .ok()
+    }
+    #[cfg(not(feature = "browser"))]
+    {
+        let _ = env;
+        None
+    }
+}
+
+/// The listing, then the details of the roles worth one (their texts,
+/// and the detail calls that failed).
+async fn fetch_listing_and_details(
+    paraform: &Paraform<'_>,
+    config: &Config,
+    options: &ScrapeOptions,
+    db: &Db,
+    stored: &HashMap<String, RoleSummary>,
+    rules: &Rules,
+) -> Result<(RoleList, SpooledTexts, Vec<String>), FetchError> {
+    let settings = &config.paraform;
+    let mut details = SpooledTexts::default();
+    let mut detail_errors = Vec::new();
+    {
         // A role listed exactly as stored is only counted as seen (the model
         // phase, when on, reads every role).
         let by_text: HashMap<&str, &str> = if config.llm.enabled {
@@ -373,7 +445,7 @@ async fn fetch_paraform(
                 progress: &options.progress,
             };
             fetch_details(
-                &paraform,
+                paraform,
                 &candidates,
                 &wanted,
                 &mut details,
@@ -381,16 +453,7 @@ async fn fetch_paraform(
             )
             .await;
         }
-        Ok(roles)
-    }
-    .await;
-    let requests = client.map(|c| c.request_count()).unwrap_or(0);
-    SourceFetch {
-        scope: Scope::Paraform,
-        result,
-        details,
-        detail_errors,
-        requests,
+        Ok((roles, details, detail_errors))
     }
 }
 
@@ -536,6 +599,9 @@ fn record_run(
     let mut suspicious = false;
     for fetch in fetches {
         counts.requests += fetch.requests;
+        if let Some(route) = fetch.route {
+            tx.record_paraform_fetch(run.run_id, route.as_str())?;
+        }
         let stored = match &fetch.scope {
             Scope::Paraform => stored,
             Scope::Board { .. } => stored_boards

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# A build without the `simulator` feature (a production binary) carries none
-# of the simulated marketplace, and `demo` and `simulate` still answer: one
-# line on stderr saying how to get them, and a non-zero exit.
+# A build without the `simulator` feature (a production binary, which keeps
+# the `browser` feature) carries none of the simulated marketplace, and
+# `demo` and `simulate` still answer: one line on stderr saying how to get
+# them, and a non-zero exit.
 # Builds into its own target dir so the default-feature builds are untouched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target=target/no-sim
-cargo build --locked --no-default-features --bin air-demand --target-dir "$target"
+cargo build --locked --no-default-features --features browser --bin air-demand --target-dir "$target"
 bin=$PWD/$target/debug/air-demand
 
 fail() {

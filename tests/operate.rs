@@ -599,6 +599,47 @@ fn a_model_without_credits_alerts_once_and_the_scrapes_go_on() {
     );
 }
 
+#[test]
+fn paraform_asking_for_a_browser_alerts_once_and_clears_when_it_stops() {
+    const ALERT: &str = "Air Demand alert: Paraform asks for a browser";
+    const RECOVERED: &str = "Air Demand recovered: Paraform asks for a browser";
+    common::require(common::Tool::Chromium);
+    let s = Sandbox::new();
+    configure(&s, "fetch = \"auto\"", &["* * * * * *"], &[], "");
+    s.sim.require_browser(true);
+    let mut run = Scheduler::start(&s);
+    run.wait_for("two runs through the browser", || {
+        try_count(
+            &s,
+            "select count(*) from runs where paraform_fetch = 'browser-after-challenge' and status = 'ok'",
+        )
+        .unwrap_or(0)
+            >= 2
+    });
+    run.wait_for("the alert", || mails_with_subject(&s, ALERT) >= 1);
+    s.sim.require_browser(false);
+    run.wait_for("the recovery message", || {
+        mails_with_subject(&s, RECOVERED) >= 1
+    });
+    run.stop();
+    assert_eq!(mails_with_subject(&s, ALERT), 1, "{:?}", outbox(&s));
+    assert_eq!(mails_with_subject(&s, RECOVERED), 1, "{:?}", outbox(&s));
+    let alert = outbox(&s)
+        .into_iter()
+        .find(|(_, text)| text.contains(ALERT))
+        .unwrap()
+        .1;
+    assert!(alert.contains("Paraform asked for a browser"), "{alert}");
+    assert_eq!(
+        s.count("select count(*) from alerts where incident = 'browser-required'"),
+        1
+    );
+    assert_eq!(
+        s.count("select count(*) from runs where status = 'failed'"),
+        0
+    );
+}
+
 // ---------------------------------------------------------------- backup and export
 
 /// A copy that is a state some transaction left: integrity ok, every role

@@ -2,6 +2,11 @@
 //! source adapters built on it. Nothing outside this module does HTTP.
 
 pub mod boards;
+#[cfg(feature = "browser")]
+pub mod browser;
+#[cfg(not(feature = "browser"))]
+#[path = "no_browser.rs"]
+pub mod browser;
 pub mod llm;
 pub mod paraform;
 pub mod rawjson;
@@ -21,6 +26,13 @@ pub enum FetchError {
     SessionExpired(String),
     #[error("{0}")]
     SessionMissing(String),
+    /// A bot-protection edge wants a browser and none could answer it: the
+    /// full sentence, with what to do.
+    #[error("{0}")]
+    Challenge(String),
+    /// The browser that makes the requests would not start or stopped.
+    #[error("{0}")]
+    Browser(String),
     #[error("{procedure}: still rate limited (HTTP 429) after {}", attempts_text(*attempts))]
     RateLimited { procedure: String, attempts: u32 },
     #[error("{procedure}: {detail} after {}", attempts_text(*attempts))]
@@ -146,12 +158,39 @@ pub struct ClientSettings {
 }
 
 /// A finished HTTP exchange that was not retried away.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RawResponse {
     pub status: u16,
     pub location: Option<String>,
     pub content_type: Option<String>,
     pub body: String,
+    /// A bot-protection edge asked for a browser ([`is_challenge`]).
+    pub challenge: bool,
+}
+
+/// Whether an answer is a browser challenge (bot protection, a JavaScript
+/// check) rather than the server's own: a 403 or 503 with an HTML page, or
+/// any answer carrying `cf-mitigated`. Such an answer is never retried by
+/// the HTTP client: asking the same way again gets the same page.
+pub fn is_challenge(status: u16, content_type: Option<&str>, cf_mitigated: bool) -> bool {
+    cf_mitigated
+        || ((status == 403 || status == 503)
+            && content_type.is_some_and(|t| t.to_ascii_lowercase().contains("html")))
+}
+
+/// How one attempt at an exchange ended, for [`HttpClient::with_retries`].
+#[derive(Debug)]
+pub enum Outcome {
+    /// An answer. Retried when its status is one [`should_retry`] allows
+    /// (unless it is a challenge), honouring `retry_after`.
+    Answer {
+        response: RawResponse,
+        retry_after: Option<Duration>,
+    },
+    /// No answer: what kind of failure, described without URLs.
+    Failed { attempt: Attempt, detail: String },
+    /// The body outgrew its cap.
+    TooLarge,
 }
 
 /// One client for all requests: timeouts, gzip, a user agent, no redirects
@@ -162,6 +201,9 @@ pub struct HttpClient {
     last_request: Mutex<Option<Instant>>,
     requests: AtomicU64,
 }
+
+/// Names the browser to use (`session login --browser` wins over it).
+pub const BROWSER_ENV: &str = "AIR_DEMAND_BROWSER";
 
 pub const USER_AGENT: &str = concat!("air-demand/", env!("CARGO_PKG_VERSION"));
 
@@ -184,6 +226,11 @@ impl HttpClient {
             last_request: Mutex::new(None),
             requests: AtomicU64::new(0),
         })
+    }
+
+    /// The timeout of one request.
+    pub fn timeout(&self) -> Duration {
+        self.settings.timeout
     }
 
     /// How many HTTP requests were sent, retries included.
@@ -231,12 +278,7 @@ impl HttpClient {
         procedure: &str,
         limit: BodyLimit,
     ) -> Result<RawResponse, FetchError> {
-        let max_attempts = self.settings.max_retries + 1;
-        let mut attempt_no = 0;
-        loop {
-            attempt_no += 1;
-            self.wait_politely().await;
-            self.requests.fetch_add(1, Ordering::Relaxed);
+        self.with_retries(procedure, limit, || {
             let request = match &body {
                 None => self.client.get(url),
                 Some(bytes) => self
@@ -245,44 +287,68 @@ impl HttpClient {
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(bytes.clone()),
             };
-            let sent = request.headers(headers.clone()).send().await;
-            let (attempt, retry_after, failure) = match sent {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    if !should_retry(Attempt::Status(status)) {
-                        match read_response(response, limit.bytes).await {
-                            Ok(raw) => return Ok(raw),
-                            Err(BodyError::TooLarge) => {
-                                return Err(FetchError::TooLarge {
-                                    procedure: procedure.into(),
-                                    what: limit.what.into(),
-                                    limit: limit.bytes,
-                                });
-                            }
-                            // `describe`, never the error itself: its text carries the URL.
-                            Err(BodyError::Read(err)) => (
-                                Attempt::Body,
-                                None,
-                                format!("reading the body failed: {}", describe(&err)),
-                            ),
-                        }
-                    } else {
-                        let retry_after = response
-                            .headers()
-                            .get(reqwest::header::RETRY_AFTER)
-                            .and_then(parse_retry_after);
-                        (
-                            Attempt::Status(status),
-                            retry_after,
-                            format!("HTTP {status}"),
-                        )
-                    }
+            let sent = request.headers(headers.clone()).send();
+            async move {
+                match sent.await {
+                    Ok(response) => read_attempt(response, limit.bytes).await,
+                    Err(err) => Outcome::Failed {
+                        attempt: classify(&err),
+                        detail: describe(&err),
+                    },
                 }
-                Err(err) => (classify(&err), None, describe(&err)),
+            }
+        })
+        .await
+    }
+
+    /// Runs `attempt` until it gives an answer that is not worth asking
+    /// again, or the retries run out: politeness before each attempt,
+    /// [`should_retry`] and [`backoff`] between them, every attempt counted.
+    /// The same for every way of reaching a server (this client, a
+    /// browser's `fetch()`).
+    pub async fn with_retries<F, Fut>(
+        &self,
+        procedure: &str,
+        limit: BodyLimit,
+        mut attempt: F,
+    ) -> Result<RawResponse, FetchError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Outcome>,
+    {
+        let max_attempts = self.settings.max_retries + 1;
+        let mut attempt_no = 0;
+        loop {
+            attempt_no += 1;
+            self.wait_politely().await;
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let (kind, retry_after, failure) = match attempt().await {
+                Outcome::Answer {
+                    response,
+                    retry_after,
+                } => {
+                    let status = response.status;
+                    if response.challenge || !should_retry(Attempt::Status(status)) {
+                        return Ok(response);
+                    }
+                    (
+                        Attempt::Status(status),
+                        retry_after,
+                        format!("HTTP {status}"),
+                    )
+                }
+                Outcome::TooLarge => {
+                    return Err(FetchError::TooLarge {
+                        procedure: procedure.into(),
+                        what: limit.what.into(),
+                        limit: limit.bytes,
+                    });
+                }
+                Outcome::Failed { attempt, detail } => (attempt, None, detail),
             };
-            let retry = should_retry(attempt) && attempt_no < max_attempts;
+            let retry = should_retry(kind) && attempt_no < max_attempts;
             if !retry {
-                return Err(match attempt {
+                return Err(match kind {
                     Attempt::Status(429) => FetchError::RateLimited {
                         procedure: procedure.into(),
                         attempts: attempt_no,
@@ -340,6 +406,49 @@ impl HttpClient {
     }
 }
 
+/// One exchange of the HTTP client as an [`Outcome`]: the body of an
+/// answer worth keeping is read (under `limit`); a retryable one's is not.
+async fn read_attempt(response: reqwest::Response, limit: u64) -> Outcome {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let challenge = is_challenge(
+        status,
+        content_type,
+        response.headers().contains_key("cf-mitigated"),
+    );
+    if should_retry(Attempt::Status(status)) && !challenge {
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(parse_retry_after);
+        return Outcome::Answer {
+            response: RawResponse {
+                status,
+                ..RawResponse::default()
+            },
+            retry_after,
+        };
+    }
+    match read_response(response, limit).await {
+        Ok(mut raw) => {
+            raw.challenge = challenge;
+            Outcome::Answer {
+                response: raw,
+                retry_after: None,
+            }
+        }
+        Err(BodyError::TooLarge) => Outcome::TooLarge,
+        // `describe`, never the error itself: its text carries the URL.
+        Err(BodyError::Read(err)) => Outcome::Failed {
+            attempt: Attempt::Body,
+            detail: format!("reading the body failed: {}", describe(&err)),
+        },
+    }
+}
+
 /// Why a body was not read whole.
 #[derive(Debug)]
 enum BodyError {
@@ -394,6 +503,7 @@ async fn read_response(
         location,
         content_type,
         body,
+        challenge: false,
     })
 }
 
@@ -559,6 +669,41 @@ mod tests {
             "{base}/api/trpc/activeRoles.searchActiveRoles?input=%7B%22json%22{}",
             "%7B".repeat(300)
         )
+    }
+
+    #[test]
+    fn challenges_are_html_refusals_or_marked() {
+        assert!(is_challenge(403, Some("text/html; charset=utf-8"), false));
+        assert!(is_challenge(503, Some("TEXT/HTML"), false));
+        assert!(is_challenge(200, Some("application/json"), true));
+        assert!(!is_challenge(403, Some("application/json"), false));
+        assert!(!is_challenge(401, Some("text/html"), false));
+        assert!(!is_challenge(503, None, false));
+        assert!(!is_challenge(200, Some("text/html"), false));
+    }
+
+    #[tokio::test]
+    async fn a_challenge_is_returned_at_once_not_retried() {
+        // A 503 would be retried; a 503 challenge page is what any retry
+        // would get again.
+        let base = serve(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\ncf-mitigated: challenge\r\nContent-Length: 14\r\nConnection: close\r\n\r\n<html></html>\n",
+            Then::Close,
+        )
+        .await;
+        let client = client();
+        let response = client
+            .get(
+                &url(&base),
+                HeaderMap::new(),
+                "activeRoles.searchActiveRoles",
+                LIMIT,
+            )
+            .await
+            .unwrap();
+        assert!(response.challenge);
+        assert_eq!(response.status, 503);
+        assert_eq!(client.request_count(), 1);
     }
 
     #[tokio::test]

@@ -44,12 +44,85 @@ impl Default for Limits {
     }
 }
 
+/// How Paraform is reached (`[paraform] fetch`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FetchMode {
+    /// The HTTP client with the session's cookie.
+    Direct,
+    /// `fetch()` inside a headless Chromium page at `base_url`, every call.
+    Browser,
+    /// Direct until an answer is a browser challenge, then the browser for
+    /// the rest of the run.
+    #[default]
+    Auto,
+}
+
+impl FetchMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FetchMode::Direct => "direct",
+            FetchMode::Browser => "browser",
+            FetchMode::Auto => "auto",
+        }
+    }
+}
+
+/// How a run's Paraform calls went (`runs.paraform_fetch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Direct,
+    /// Through the browser, as `fetch = "browser"` asks.
+    Browser,
+    /// `auto`: an answer was a browser challenge, and the calls from there
+    /// on went through the browser.
+    BrowserAfterChallenge,
+}
+
+impl Route {
+    pub const ALL: [Route; 3] = [Route::Direct, Route::Browser, Route::BrowserAfterChallenge];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::Direct => "direct",
+            Route::Browser => "browser",
+            Route::BrowserAfterChallenge => "browser-after-challenge",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Route> {
+        Route::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// How to reach Paraform: the mode, and the browser to use when it comes
+/// to that (`None`: none was found on this machine).
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub mode: FetchMode,
+    pub browser: Option<std::path::PathBuf>,
+}
+
+impl Default for Access {
+    fn default() -> Access {
+        Access {
+            mode: FetchMode::Direct,
+            browser: None,
+        }
+    }
+}
+
 /// A logged-in view of Paraform.
 pub struct Paraform<'a> {
     client: &'a HttpClient,
     base_url: String,
     session: &'a Session,
     limits: Limits,
+    access: Access,
+    /// The browser page the calls go through, once they do.
+    page: tokio::sync::OnceCell<super::browser::PageFetcher>,
+    /// The call whose answer was a challenge (`auto`), once one was.
+    challenged: std::sync::Mutex<Option<String>>,
 }
 
 /// The empty search filters a browser sends to list every active role (API.md).
@@ -209,6 +282,7 @@ impl<'a> Paraform<'a> {
         session: &'a Session,
         now: DateTime<Utc>,
         limits: Limits,
+        access: Access,
     ) -> Result<Paraform<'a>, FetchError> {
         if session.is_expired(now) {
             return Err(session_expired(session));
@@ -221,7 +295,39 @@ impl<'a> Paraform<'a> {
             base_url: base_url.trim_end_matches('/').to_string(),
             session,
             limits,
+            access,
+            page: tokio::sync::OnceCell::new(),
+            challenged: std::sync::Mutex::new(None),
         })
+    }
+
+    /// How the calls so far went.
+    pub fn route(&self) -> Route {
+        let challenged = self
+            .challenged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some();
+        match (self.access.mode, challenged) {
+            (FetchMode::Browser, _) => Route::Browser,
+            (_, true) => Route::BrowserAfterChallenge,
+            _ => Route::Direct,
+        }
+    }
+
+    /// The call whose answer was a browser challenge, if one was (`auto`).
+    pub fn challenged_at(&self) -> Option<String> {
+        self.challenged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Closes the browser, if one was started (dropping kills it too).
+    pub async fn close(self) {
+        if let Some(page) = self.page.into_inner() {
+            page.close().await;
+        }
     }
 
     /// Every active role, following pages if the server paginates.
@@ -304,6 +410,8 @@ impl<'a> Paraform<'a> {
     }
 
     /// One tRPC query, its body capped at `limit`; read it with [`interpret`].
+    /// Direct or through the browser, as [`Access`] says: in `auto`, the
+    /// first challenge moves this call and every later one to the browser.
     async fn fetch(
         &self,
         procedure: &str,
@@ -311,6 +419,70 @@ impl<'a> Paraform<'a> {
         limit: BodyLimit,
     ) -> Result<RawResponse, FetchError> {
         let url = trpc_url(&self.base_url, procedure, input);
+        if self.page.initialized() || self.access.mode == FetchMode::Browser {
+            return self.through_browser(&url, procedure, limit).await;
+        }
+        let response = self.direct(&url, procedure, limit).await?;
+        if !response.challenge {
+            return Ok(response);
+        }
+        let status = response.status;
+        match (self.access.mode, &self.access.browser) {
+            (FetchMode::Auto, Some(_)) => {
+                tracing::warn!(
+                    procedure,
+                    status,
+                    "Paraform answered with a browser challenge; the rest of this run goes through Chromium"
+                );
+                *self.challenged.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(procedure.to_string());
+                self.through_browser(&url, procedure, limit).await
+            }
+            (FetchMode::Auto, None) => Err(FetchError::Challenge(format!(
+                "{procedure}: Paraform answered with a browser challenge (HTTP {status}), and no Chromium or Chrome was found to answer it: install one (`sudo apt-get install chromium`) or name it with {}",
+                super::BROWSER_ENV
+            ))),
+            _ => Err(FetchError::Challenge(format!(
+                "{procedure}: Paraform answered with a browser challenge (HTTP {status}): set [paraform] fetch = \"auto\" (or \"browser\") so that air-demand fetches through Chromium"
+            ))),
+        }
+    }
+
+    /// The call made by `fetch()` in the browser page, started on first use.
+    async fn through_browser(
+        &self,
+        url: &str,
+        procedure: &str,
+        limit: BodyLimit,
+    ) -> Result<RawResponse, FetchError> {
+        let page = self
+            .page
+            .get_or_try_init(|| async {
+                let Some(executable) = &self.access.browser else {
+                    return Err(FetchError::Browser(format!(
+                        "[paraform] fetch = \"browser\" needs Chromium or Chrome, and none was found: install one (`sudo apt-get install chromium`) or name it with {}",
+                        super::BROWSER_ENV
+                    )));
+                };
+                super::browser::PageFetcher::open(
+                    executable,
+                    &self.base_url,
+                    self.session,
+                    self.client.timeout(),
+                )
+                .await
+            })
+            .await?;
+        page.get(self.client, url, procedure, limit).await
+    }
+
+    /// The call made by the HTTP client with the session's cookie.
+    async fn direct(
+        &self,
+        url: &str,
+        procedure: &str,
+        limit: BodyLimit,
+    ) -> Result<RawResponse, FetchError> {
         let mut headers = HeaderMap::new();
         headers.insert(
             reqwest::header::ACCEPT,
@@ -329,7 +501,7 @@ impl<'a> Paraform<'a> {
             headers.insert(COOKIE, value);
         }
         self.client
-            .get(&url, headers, procedure, limit)
+            .get(url, headers, procedure, limit)
             .await
             .map_err(|err| {
                 err.checking("the network, [paraform] base_url and any proxy (HTTPS_PROXY)")
@@ -361,6 +533,12 @@ pub fn interpret<'a>(
     session: &Session,
 ) -> Result<&'a RawValue, FetchError> {
     let status = response.status;
+    if response.challenge {
+        // Even through the browser: the edge did not let it through.
+        return Err(FetchError::Challenge(format!(
+            "{procedure}: Paraform answered with a browser challenge (HTTP {status}) that the browser did not pass: sign in again with `air-demand session login` and retry"
+        )));
+    }
     if status == 401 || status == 403 {
         return Err(session_rejected(session));
     }
@@ -589,6 +767,7 @@ mod tests {
             location: location.map(str::to_string),
             content_type: Some(content_type.into()),
             body: body.into(),
+            ..RawResponse::default()
         };
         match interpret(LIST_PROCEDURE, &response, &session())
             .and_then(|d| list_payload(LIST_PROCEDURE, d))
@@ -600,6 +779,23 @@ mod tests {
             Err(FetchError::SessionExpired(_)) => "expired".into(),
             Err(FetchError::Malformed { detail, .. }) => format!("malformed: {detail}"),
             Err(other) => format!("other: {other}"),
+        }
+    }
+
+    #[test]
+    fn a_challenge_is_neither_a_rejected_session_nor_data() {
+        let response = RawResponse {
+            status: 403,
+            content_type: Some("text/html".into()),
+            body: "<html>Just a moment...</html>".into(),
+            challenge: true,
+            ..RawResponse::default()
+        };
+        let err = interpret(LIST_PROCEDURE, &response, &session()).unwrap_err();
+        assert!(matches!(err, FetchError::Challenge(_)), "{err:?}");
+        assert!(err.to_string().contains("browser challenge"), "{err}");
+        for route in Route::ALL {
+            assert_eq!(Route::parse(route.as_str()), Some(route));
         }
     }
 
@@ -707,6 +903,7 @@ mod tests {
                 r#"{{"result":{{"data":{{"json":[{}]}}}}}}"#,
                 roles.join(",")
             ),
+            ..RawResponse::default()
         }
     }
 

@@ -31,7 +31,7 @@ use market::Market;
 use server::{SESSION_COOKIE, Shared, State, lock};
 
 pub use boards::{FollowedBoard, job as board_job};
-pub use server::{DETAILED_PROCEDURE, LIST_PROCEDURE, LLM_PATH, SIMPLE_PROCEDURE};
+pub use server::{CHALLENGED, DETAILED_PROCEDURE, LIST_PROCEDURE, LLM_PATH, SIMPLE_PROCEDURE};
 
 /// The most roles `simulate --roles` builds: far more than Paraform lists,
 /// and still a marketplace generated in seconds.
@@ -57,6 +57,8 @@ pub struct SimOptions {
     /// (Ashby, Greenhouse, Lever) that moves every round: see
     /// [`Simulator::generated_boards`].
     pub boards: bool,
+    /// "Browser required" from the start: see [`Simulator::require_browser`].
+    pub browser_required: bool,
 }
 
 impl Default for SimOptions {
@@ -69,6 +71,7 @@ impl Default for SimOptions {
             page_size: None,
             hostile: false,
             boards: false,
+            browser_required: false,
         }
     }
 }
@@ -394,7 +397,15 @@ impl Simulator {
             .collect()
     }
 
-    /// How many requests named `procedure` arrived, failed ones included.
+    /// Turns "browser required" on or off: API calls without the clearance
+    /// cookie that the home page's script sets get a 403 challenge page
+    /// (counted under [`CHALLENGED`]).
+    pub fn require_browser(&self, on: bool) {
+        lock(&self.state).browser_required = on;
+    }
+
+    /// How many requests named `procedure` arrived, failed ones included;
+    /// a path the simulator does not serve is counted by its path.
     pub fn requests(&self, procedure: &str) -> usize {
         lock(&self.state)
             .requests
@@ -499,6 +510,7 @@ fn new_state(opts: SimOptions) -> Shared {
         boards,
         generated_boards,
         board_faults: VecDeque::new(),
+        browser_required: opts.browser_required,
     }))
 }
 

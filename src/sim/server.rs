@@ -61,6 +61,10 @@ pub(crate) struct State {
     /// The boards `SimOptions::boards` made up, moved by every round.
     pub(crate) generated_boards: Vec<super::boards::FollowedBoard>,
     pub(crate) board_faults: VecDeque<Fault>,
+    /// "Browser required": API calls without the clearance cookie that the
+    /// home page's script sets get a 403 challenge page, as a bot-protection
+    /// edge answers a client that runs no JavaScript.
+    pub(crate) browser_required: bool,
 }
 
 /// One model request as received, for tests.
@@ -359,11 +363,18 @@ pub(crate) fn respond(state: &Mutex<State>, request: &Request) -> Response {
     if request.method == "POST" && request.path == LLM_PATH {
         return chat_completion(state, request);
     }
+    if request.method == "POST" && request.path == SIGN_IN_PATH {
+        return signed_in(&lock(state).session_token);
+    }
     if request.method != "GET" {
         return error_page(404, "not found");
     }
     if request.path == "/login" {
-        return Response::html(200, LOGIN_PAGE);
+        return Response::html(200, LOGIN_FORM);
+    }
+    if request.path == "/" {
+        let state = lock(state);
+        return Response::html(200, &home_page(state.browser_required));
     }
     if let Some((kind, board)) = super::boards::route(&request.path) {
         let mut state = lock(state);
@@ -378,9 +389,23 @@ pub(crate) fn respond(state: &Mutex<State>, request: &Request) -> Response {
         };
     }
     let Some(procedure) = request.path.strip_prefix("/api/trpc/") else {
+        // Counted by path, for tests that wait for a browser to get there.
+        *lock(state)
+            .requests
+            .entry(request.path.clone())
+            .or_default() += 1;
         return error_page(404, "not found");
     };
     let mut state = lock(state);
+    if state.browser_required
+        && !request
+            .cookies
+            .iter()
+            .any(|(n, v)| n == CLEARANCE_COOKIE && v == CLEARANCE)
+    {
+        *state.requests.entry(CHALLENGED.to_string()).or_default() += 1;
+        return challenge_page();
+    }
     *state.requests.entry(procedure.to_string()).or_default() += 1;
 
     let authorized = request
@@ -850,6 +875,70 @@ fn reason_phrase(status: u16) -> &'static str {
         500 => "Internal Server Error",
         _ => "Unknown",
     }
+}
+
+/// Where the login form posts; answered with the session cookie.
+const SIGN_IN_PATH: &str = "/api/auth/callback/credentials";
+/// The cookie the home page's script sets in browser-required mode.
+pub(crate) const CLEARANCE_COOKIE: &str = "cf_clearance";
+const CLEARANCE: &str = "sim-clearance";
+/// Where [`Simulator::requests`] counts the API calls turned away with a
+/// challenge page.
+pub const CHALLENGED: &str = "challenged";
+
+/// The login page: a form that signs in whoever submits it, and submits
+/// itself once loaded (a simulator has no passwords to check).
+const LOGIN_FORM: &str = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>Log in | Paraform (simulated)</title></head><body><main><h1>Welcome back</h1>\
+<form id=\"login\" method=\"post\" action=\"/api/auth/callback/credentials\">\
+<label>Email <input type=\"email\" name=\"email\" value=\"headhunter@example.com\"></label>\
+<button type=\"submit\">Sign in</button></form>\
+<p>This simulated marketplace signs you in by itself.</p>\
+<script>window.addEventListener('load', () => setTimeout(() => document.getElementById('login').submit(), 200));</script>\
+</main></body></html>";
+
+/// The form's answer: the session cookie (30 days, as NextAuth sets it)
+/// and a redirect home.
+fn signed_in(token: &str) -> Response {
+    let expires = (chrono::Utc::now() + chrono::Duration::days(30))
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let mut response = Response::html(302, "<!DOCTYPE html><title>Signed in</title>");
+    response.headers.push(("Location", "/".into()));
+    response.headers.push((
+        "Set-Cookie",
+        format!(
+            "{SESSION_COOKIE}={token}; Path=/; Expires={expires}; HttpOnly; Secure; SameSite=Lax"
+        ),
+    ));
+    response
+}
+
+/// The home page; in browser-required mode its script sets the clearance
+/// cookie, as a bot-protection check does once it is satisfied.
+fn home_page(browser_required: bool) -> String {
+    let script = if browser_required {
+        format!(
+            "<script>document.cookie = '{CLEARANCE_COOKIE}={CLEARANCE}; path=/; max-age=3600; SameSite=Lax';</script>"
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Paraform (simulated)</title>{script}</head>\
+<body><main><h1>Roles</h1><p>The simulated marketplace.</p></main></body></html>"
+    )
+}
+
+/// A bot-protection edge's answer to a client without clearance.
+fn challenge_page() -> Response {
+    let mut response = Response::html(
+        403,
+        "<!DOCTYPE html><html lang=\"en\"><head><title>Just a moment...</title></head>\
+<body><noscript>Enable JavaScript and cookies to continue</noscript></body></html>",
+    );
+    response.headers.push(("cf-mitigated", "challenge".into()));
+    response
 }
 
 /// What a browser sees when its session is gone.

@@ -1581,3 +1581,81 @@ fn data_exercises_every_tier_and_every_skip_reason() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_login_form_sets_the_session_cookie() {
+    let sim = Simulator::start(options()).await.unwrap();
+    let page = client()
+        .get(format!("{}/login", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("action=\"/api/auth/callback/credentials\""),
+        "{page}"
+    );
+    let signed_in = client()
+        .post(format!("{}/api/auth/callback/credentials", sim.base_url()))
+        .header("Content-Length", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status().as_u16(), 302);
+    assert_eq!(signed_in.headers()["location"], "/");
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with(&format!("{SESSION_COOKIE}={};", sim.session_token())),
+        "{cookie}"
+    );
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn browser_required_turns_away_calls_without_clearance() {
+    let sim = Simulator::start(options()).await.unwrap();
+    sim.require_browser(true);
+    let challenged = call(&sim, LIST_PROCEDURE, json!({})).await;
+    assert_eq!(challenged.status().as_u16(), 403);
+    assert_eq!(challenged.headers()["cf-mitigated"], "challenge");
+    assert!(
+        challenged.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("html")
+    );
+    assert_eq!(sim.requests(CHALLENGED), 1);
+    assert_eq!(sim.requests(LIST_PROCEDURE), 0);
+    // The home page's script sets the clearance; with it, calls go through.
+    let home = client().get(sim.base_url()).send().await.unwrap();
+    let home = home.text().await.unwrap();
+    assert!(
+        home.contains("document.cookie = 'cf_clearance=sim-clearance"),
+        "{home}"
+    );
+    let cleared = client()
+        .get(url(&sim, LIST_PROCEDURE, &json!({})))
+        .header(
+            "Cookie",
+            format!(
+                "{SESSION_COOKIE}={}; cf_clearance=sim-clearance",
+                sim.session_token()
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status().as_u16(), 200);
+    sim.require_browser(false);
+    assert_eq!(
+        call(&sim, LIST_PROCEDURE, json!({}))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+}

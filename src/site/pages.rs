@@ -681,6 +681,7 @@ mod tests {
             llm_tokens: 0,
             llm_cost_usd: 0.0,
             llm_error: None,
+            paraform_fetch: None,
         }
     }
 
@@ -849,6 +850,8 @@ mod tests {
             next_scrape: last_run.as_ref().map(|_| "2025-12-19T18:00:00Z".into()),
             next_digest: None,
             llm: crate::health::LlmHealth::default(),
+            paraform_fetch: None,
+            paraform_fetch_note: None,
             last_ok_run_at: last_run.as_ref().map(|r| r.started_at.clone()),
             last_digest: last_run.as_ref().map(|_| DigestRow {
                 id: 1,

@@ -80,6 +80,9 @@ pub struct RunRow {
     pub llm_tokens: i64,
     pub llm_cost_usd: f64,
     pub llm_error: Option<String>,
+    /// How the run reached Paraform: `direct`, `browser`,
+    /// `browser-after-challenge`; `None` when it did not.
+    pub paraform_fetch: Option<String>,
 }
 
 impl Db {
@@ -139,6 +142,15 @@ impl Db {
 }
 
 impl StoreTx<'_> {
+    /// Records how the run reached Paraform (`Route::as_str`).
+    pub fn record_paraform_fetch(&self, run_id: i64, route: &str) -> Result<()> {
+        self.execute(
+            "UPDATE runs SET paraform_fetch = ?2 WHERE id = ?1",
+            params![run_id, route],
+        )?;
+        Ok(())
+    }
+
     /// Closes the run row with its outcome, inside the run's transaction.
     pub fn finish_run(
         &self,
@@ -177,7 +189,7 @@ impl StoreTx<'_> {
 const RUN_SELECT: &str =
     "SELECT id, started_at, finished_at, status, trigger, roles_seen, roles_new,
         roles_changed, roles_gone, roles_reappeared, roles_qualified, errors, duration_ms,
-        llm_calls, llm_tokens, llm_cost_usd, llm_error FROM runs";
+        llm_calls, llm_tokens, llm_cost_usd, llm_error, paraform_fetch FROM runs";
 
 fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
     let errors: String = r.get("errors")?;
@@ -200,6 +212,7 @@ fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
         llm_tokens: r.get("llm_tokens")?,
         llm_cost_usd: r.get("llm_cost_usd")?,
         llm_error: r.get("llm_error")?,
+        paraform_fetch: r.get("paraform_fetch")?,
     })
 }
 
