@@ -68,6 +68,33 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Kills the sandbox's browser (its main process, as a crash or a person
+/// closing it would end it); returns the processes there were.
+fn kill_the_browser(s: &Sandbox) -> Vec<(i32, String)> {
+    let browsers = browsers_of(s);
+    let main = browsers
+        .iter()
+        .find(|(_, cmdline)| cmdline.contains("--remote-debugging-port"))
+        .unwrap_or_else(|| panic!("no browser process among {browsers:?}"));
+    // SAFETY: a signal to a process this test found by its command line.
+    unsafe {
+        libc::kill(main.0, libc::SIGKILL);
+    }
+    browsers
+}
+
+/// The `active` roles are all still active, and none is gone.
+fn assert_nobody_gone(s: &Sandbox, active: i64) {
+    assert_eq!(
+        s.count("select count(*) from roles where status = 'active'"),
+        active
+    );
+    assert_eq!(
+        s.count("select count(*) from roles where status = 'gone'"),
+        0
+    );
+}
+
 fn chromium() -> &'static str {
     require(Tool::Chromium)
 }
@@ -226,14 +253,7 @@ fn a_challenge_fails_a_direct_run_and_marks_nobody_gone() {
         .expect(1)
         .stderr_has("browser challenge")
         .stderr_has("fetch = \"auto\"");
-    assert_eq!(
-        s.count("select count(*) from roles where status = 'active'"),
-        active
-    );
-    assert_eq!(
-        s.count("select count(*) from roles where status = 'gone'"),
-        0
-    );
+    assert_nobody_gone(&s, active);
     assert_eq!(
         s.strings("select status from runs order by id"),
         vec!["ok", "failed"]
@@ -321,28 +341,13 @@ fn a_browser_killed_mid_run_fails_the_source_and_leaves_nothing_behind() {
     wait_until("the listing request", Duration::from_secs(120), || {
         s.sim.requests(LIST_PROCEDURE) > before
     });
-    let browsers = browsers_of(&s);
-    let main = browsers
-        .iter()
-        .find(|(_, cmdline)| cmdline.contains("--remote-debugging-port"))
-        .unwrap_or_else(|| panic!("no browser process among {browsers:?}"));
-    // SAFETY: a signal to a process this test found by its command line.
-    unsafe {
-        libc::kill(main.0, libc::SIGKILL);
-    }
+    let browsers = kill_the_browser(&s);
     let output = scrape.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr} {browsers:?}");
     assert!(stderr.contains("browser"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(
-        s.count("select count(*) from roles where status = 'active'"),
-        active
-    );
-    assert_eq!(
-        s.count("select count(*) from roles where status = 'gone'"),
-        0
-    );
+    assert_nobody_gone(&s, active);
     assert_eq!(
         s.strings("select status from runs order by id desc limit 1"),
         vec!["failed"]
@@ -387,13 +392,7 @@ fn a_browser_closed_during_login_keeps_the_installed_session() {
         Duration::from_secs(120),
         || s.sim.requests("/nowhere/login") > 0,
     );
-    let main = browsers_of(&s)
-        .into_iter()
-        .find(|(_, cmdline)| cmdline.contains("--remote-debugging-port"));
-    // SAFETY: a signal to a process this test found by its command line.
-    unsafe {
-        libc::kill(main.unwrap().0, libc::SIGKILL);
-    }
+    kill_the_browser(&s);
     let output = login.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
