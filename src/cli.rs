@@ -830,11 +830,23 @@ async fn companies_discover(
         return Ok(ExitCode::SUCCESS);
     }
     if write {
-        crate::discover::append_to_config(
+        let written = crate::discover::append_to_config(
             config_path,
             &crate::discover::entries(&discovery.found),
         )?;
-        say!("added them to {}", config_path.display())?;
+        for note in &written.skipped {
+            say!("skipped {note}")?;
+        }
+        if written.added.is_empty() {
+            say!("nothing written: no proposal fits the config")?;
+        } else {
+            say!(
+                "added {} compan{} to {}",
+                written.added.len(),
+                if written.added.len() == 1 { "y" } else { "ies" },
+                config_path.display()
+            )?;
+        }
     } else {
         say!("nothing written: run again with --write to add them to the config")?;
     }

@@ -311,6 +311,18 @@ impl CompanyConfig {
         .filter_map(|(source, board)| Some((source, board.as_deref()?)))
         .collect()
     }
+
+    /// Board names in their one spelling, lower case: Greenhouse, Lever and
+    /// Ashby read board names without regard to case, so `"Acme"` and
+    /// `"acme"` are one board, one removal scope and one set of role ids.
+    pub fn canonicalize(&mut self) {
+        for board in [&mut self.greenhouse, &mut self.lever, &mut self.ashby]
+            .into_iter()
+            .flatten()
+        {
+            board.make_ascii_lowercase();
+        }
+    }
 }
 
 /// Whether `name` can be a board name: it goes into a URL path and a role id.
@@ -474,11 +486,14 @@ impl Config {
 
     /// Parses config text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<Config> {
-        let config: Config =
+        let mut config: Config =
             toml::from_str(text).map_err(|err| crate::toml_error::describe(origin, text, &err))?;
         config
             .validate()
             .with_context(|| format!("invalid config {}", origin.display()))?;
+        for company in &mut config.companies {
+            company.canonicalize();
+        }
         Ok(config)
     }
 
@@ -920,6 +935,19 @@ mod tests {
         assert!(
             readme.contains(DEFAULT_CONFIG_TOML),
             "README.md's config block differs from DEFAULT_CONFIG_TOML: copy it over"
+        );
+    }
+
+    #[test]
+    fn board_names_are_read_in_lower_case() {
+        let config = Config::parse(
+            "[[companies]]\nname = \"Acme\"\ngreenhouse = \"Acme\"\nlever = \"ACME-inc\"\n",
+            Path::new("a"),
+        )
+        .unwrap();
+        assert_eq!(
+            config.companies[0].boards(),
+            [("greenhouse", "acme"), ("lever", "acme-inc")]
         );
     }
 

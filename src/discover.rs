@@ -3,7 +3,9 @@
 //! `acmerobotics`, `acme-robotics`), tried politely against the three
 //! board APIs; a 404 means no. It prints what it found and writes nothing
 //! unless asked; `--write` appends `[[companies]]` entries to the config
-//! file as text, so its comments stay.
+//! file as text, so its comments stay, one entry at a time: one that would
+//! not read (a name too long for a board, a board proposed twice) is
+//! skipped with a note.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -99,44 +101,135 @@ pub async fn discover(config: &Config, db: &Db, limit: usize) -> Result<Discover
     Ok(discovery)
 }
 
-/// The `[[companies]]` entries for what was found, one per company.
-pub fn entries(found: &[Found]) -> String {
-    let mut text = String::new();
+/// The `[[companies]]` entries for what was found, one per company, each
+/// with the company's name and its entry's text.
+pub fn entries(found: &[Found]) -> Vec<(String, String)> {
     let mut companies: Vec<&str> = found.iter().map(|f| f.company.as_str()).collect();
     companies.dedup();
-    for company in companies {
-        text.push_str(&format!(
-            "\n[[companies]]   # added by `air-demand companies discover`\nname = {}\n",
-            toml_string(company)
-        ));
-        for f in found.iter().filter(|f| f.company == company) {
-            text.push_str(&format!(
-                "{} = {}\n",
-                f.kind.source(),
-                toml_string(&f.board)
-            ));
-        }
-    }
-    text
+    companies
+        .into_iter()
+        .map(|company| {
+            let mut text = format!(
+                "\n[[companies]]   # added by `air-demand companies discover`\nname = {}\n",
+                toml_string(company)
+            );
+            for f in found.iter().filter(|f| f.company == company) {
+                text.push_str(&format!(
+                    "{} = {}\n",
+                    f.kind.source(),
+                    toml_string(&f.board)
+                ));
+            }
+            (company.to_string(), text)
+        })
+        .collect()
 }
 
-/// Appends `entries` to the config file, checking first that the result
-/// still reads; the file is replaced in one rename.
-pub fn append_to_config(path: &Path, entries: &str) -> Result<()> {
+/// What `--write` did: the companies added, and a note per entry skipped.
+#[derive(Debug, Default, PartialEq)]
+pub struct Written {
+    pub added: Vec<String>,
+    pub skipped: Vec<String>,
+}
+
+/// Appends the entries that fit to `text`, one at a time: an entry is kept
+/// only if the config still reads with it (so a board name that is not one,
+/// or one board proposed for two spellings of a company, is skipped with a
+/// note and the rest go on). Returns the new text and what happened.
+pub fn append_entries(
+    text: &str,
+    entries: &[(String, String)],
+    origin: &Path,
+) -> (String, Written) {
+    let mut updated = text.to_string();
+    let mut written = Written::default();
+    // Companies in the config, by normalised name: "Acme Robotics, Inc." is
+    // another spelling of "Acme Robotics", whatever boards it gave.
+    let mut names: HashSet<String> = Config::parse(text, origin)
+        .map(|c| {
+            c.companies
+                .iter()
+                .map(|c| normalise_company(&c.name))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (company, entry) in entries {
+        let name = normalise_company(company);
+        if names.contains(&name) {
+            written.skipped.push(format!(
+                "{}: another spelling of a company already in the config",
+                crate::text::terminal(company, 80)
+            ));
+            continue;
+        }
+        let separator = if updated.is_empty() || updated.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
+        let candidate = format!("{updated}{separator}{entry}");
+        match Config::parse(&candidate, origin) {
+            Ok(_) => {
+                updated = candidate;
+                names.insert(name);
+                written.added.push(company.clone());
+            }
+            Err(err) => written.skipped.push(format!(
+                "{}: {}",
+                crate::text::terminal(company, 80),
+                crate::text::terminal(&err.root_cause().to_string(), 300)
+            )),
+        }
+    }
+    (updated, written)
+}
+
+/// Appends the entries that fit to the config file ([`append_entries`]).
+/// The file is edited in place: through a symlink, the file it points to is
+/// replaced (the link stays a link), with its mode kept; the new text is
+/// written to a temporary file beside it and renamed over it, so a reader
+/// sees the old file or the new one, never half.
+pub fn append_to_config(path: &Path, entries: &[(String, String)]) -> Result<Written> {
     if !path.exists() {
         bail!(
             "--write needs a config file, and {} does not exist: create it with `air-demand init`",
             path.display()
         );
     }
+    let target = std::fs::canonicalize(path)
+        .with_context(|| format!("finding the file {} names", path.display()))?;
     let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let separator = if text.ends_with('\n') { "" } else { "\n" };
-    let updated = format!("{text}{separator}{entries}");
-    Config::parse(&updated, path).context("the config with the new entries would not read")?;
-    let staging = path.with_extension("toml.new");
-    std::fs::write(&staging, &updated).with_context(|| format!("writing {}", staging.display()))?;
-    std::fs::rename(&staging, path).with_context(|| format!("replacing {}", path.display()))
+        std::fs::read_to_string(&target).with_context(|| format!("reading {}", path.display()))?;
+    let (updated, written) = append_entries(&text, entries, path);
+    if written.added.is_empty() {
+        return Ok(written);
+    }
+    replace_file(&target, &updated)?;
+    Ok(written)
+}
+
+/// Replaces `target` (a regular file) with `text` in one rename, keeping
+/// its permissions.
+fn replace_file(target: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let permissions = std::fs::metadata(target)
+        .with_context(|| format!("reading {}", target.display()))?
+        .permissions();
+    let mut staging = tempfile::Builder::new()
+        .prefix(".air-demand-config.")
+        .tempfile_in(dir)
+        .with_context(|| format!("writing beside {}", target.display()))?;
+    staging
+        .write_all(text.as_bytes())
+        .and_then(|()| staging.as_file().set_permissions(permissions))
+        .and_then(|()| staging.as_file().sync_all())
+        .with_context(|| format!("writing beside {}", target.display()))?;
+    staging
+        .persist(target)
+        .map_err(|err| err.error)
+        .with_context(|| format!("replacing {}", target.display()))?;
+    Ok(())
 }
 
 /// `text` as a TOML string, quoted and escaped by the toml crate.
@@ -175,12 +268,82 @@ mod tests {
                 open_roles: 1,
             },
         ];
-        let config = Config::parse(&entries(&found), Path::new("t.toml")).unwrap();
+        let (text, written) = append_entries("", &entries(&found), Path::new("t.toml"));
+        assert_eq!(written.added, ["Acme \"Robotics\""]);
+        let config = Config::parse(&text, Path::new("t.toml")).unwrap();
         assert_eq!(config.companies.len(), 1);
         assert_eq!(config.companies[0].name, "Acme \"Robotics\"");
         assert_eq!(
             config.companies[0].boards(),
             [("lever", "acmerobotics"), ("ashby", "acmerobotics")]
         );
+    }
+
+    fn found(company: &str, kind: Kind, board: &str) -> Found {
+        Found {
+            company: company.into(),
+            kind,
+            board: board.into(),
+            open_roles: 1,
+        }
+    }
+
+    #[test]
+    fn a_bad_or_repeated_entry_is_skipped_and_the_rest_are_written() {
+        let long = "a".repeat(101);
+        let proposals = [
+            found("Acme Robotics", Kind::Greenhouse, "acmerobotics"),
+            found("Acme Robotics, Inc.", Kind::Greenhouse, "acmerobotics"),
+            found(&long, Kind::Lever, &long),
+            // Its board already followed by another entry, in another case.
+            found("Initech", Kind::Ashby, "initech"),
+            found("Globex", Kind::Ashby, "globex"),
+        ];
+        let config = "# mine\n[[companies]]\nname = \"Init\"\nashby = \"Initech\"\n";
+        let (text, written) = append_entries(config, &entries(&proposals), Path::new("t.toml"));
+        assert_eq!(written.added, ["Acme Robotics", "Globex"]);
+        assert_eq!(written.skipped.len(), 3, "{:?}", written.skipped);
+        assert!(
+            written.skipped[0].starts_with("Acme Robotics, Inc.: ")
+                && written.skipped[0].contains("another spelling"),
+            "{:?}",
+            written.skipped
+        );
+        assert!(written.skipped[1].contains("is not a board name"));
+        assert!(
+            written.skipped[2].starts_with("Initech: ")
+                && written.skipped[2].contains("followed twice"),
+            "{:?}",
+            written.skipped
+        );
+        assert!(text.starts_with(config), "the text before is kept");
+        let read = Config::parse(&text, Path::new("t.toml")).unwrap();
+        let names: Vec<&str> = read.companies.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["Init", "Acme Robotics", "Globex"]);
+        // Nothing fits: nothing changes.
+        let (same, written) = append_entries(&text, &entries(&proposals[..2]), Path::new("t"));
+        assert_eq!((same, written.added.len()), (text, 0));
+    }
+
+    #[test]
+    fn the_config_is_edited_through_its_symlink_with_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("etc").join("real.toml");
+        std::fs::create_dir(real.parent().unwrap()).unwrap();
+        std::fs::write(&real, "# kept\n").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("air-demand.toml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let proposals = [found("Globex", Kind::Ashby, "globex")];
+        let written = append_to_config(&link, &entries(&proposals)).unwrap();
+        assert_eq!(written.added, ["Globex"]);
+        assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+        let text = std::fs::read_to_string(&real).unwrap();
+        assert!(text.starts_with("# kept\n") && text.contains("ashby = \"globex\""));
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o640);
+        let others: Vec<_> = std::fs::read_dir(real.parent().unwrap()).unwrap().collect();
+        assert_eq!(others.len(), 1, "no staging file left");
     }
 }

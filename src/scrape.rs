@@ -84,7 +84,7 @@ pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Resu
     let started = Instant::now();
     let run_id = db.start_run(options.now, &options.trigger)?;
     let stored = db.role_summaries(Some(paraform::SOURCE))?;
-    let stored_boards = board_summaries(&db, config)?;
+    let stored_boards = board_summaries(&db)?;
     let fetches = fetch_sources(config, env, options, &db, &stored, &rules).await;
     let enrichment = ask_the_model(config, env, &mut db, options, &fetches, &rules).await;
     options.progress.step("storing roles");
@@ -265,6 +265,8 @@ async fn fetch_boards(config: &Config) -> Vec<SourceFetch> {
             let Some(kind) = boards::Kind::from_source(source) else {
                 continue;
             };
+            // Already lower case when the config was read; made sure here.
+            let board = &board.to_ascii_lowercase();
             let base_url = boards::base_url(settings, kind);
             let before = client.as_ref().map(|c| c.request_count()).unwrap_or(0);
             let result = match &client {
@@ -294,30 +296,67 @@ async fn fetch_boards(config: &Config) -> Vec<SourceFetch> {
     fetches
 }
 
-/// The stored roles of every followed board, by [`Scope::prefix`]: each
-/// board's removals are judged against its own roles only.
-fn board_summaries(
-    db: &Db,
-    config: &Config,
-) -> Result<HashMap<String, HashMap<String, RoleSummary>>> {
-    let mut by_board: HashMap<String, HashMap<String, RoleSummary>> = HashMap::new();
-    if !config.boards.enabled || config.companies.is_empty() {
-        return Ok(by_board);
-    }
-    for kind in boards::Kind::ALL {
-        for (id, summary) in db.role_summaries(Some(kind.source()))? {
-            let Some((board, _)) = id
-                .strip_prefix(kind.source())
-                .and_then(|rest| rest.strip_prefix(':'))
-                .and_then(|rest| rest.split_once('/'))
-            else {
-                continue;
-            };
-            let prefix = format!("{}:{board}/", kind.source());
-            by_board.entry(prefix).or_default().insert(id, summary);
+/// The stored board roles, every board's (followed or not): each followed
+/// board's removals are judged against its own roles only, and the roles of
+/// the others are closed as no longer followed.
+#[derive(Debug, Default)]
+struct StoredBoards {
+    /// By [`Scope::prefix`], then by canonical id (see [`canonical_board_id`]).
+    by_board: HashMap<String, HashMap<String, RoleSummary>>,
+    /// Roles stored twice under two spellings of one board (`greenhouse:Acme/1`
+    /// and `greenhouse:acme/1`, left by versions that read board names with
+    /// case): the one not kept in `by_board`. Never listed again, so closed
+    /// as no longer followed when active.
+    duplicates: Vec<RoleSummary>,
+}
+
+/// A board role's id in its one spelling, with its board's prefix:
+/// `greenhouse:Acme/123` → (`greenhouse:acme/`, `greenhouse:acme/123`).
+/// Board names are read without regard to case (as the three APIs read
+/// them); the job id keeps its case. `None` for an id of another shape.
+fn canonical_board_id(id: &str) -> Option<(String, String)> {
+    let (source, rest) = id.split_once(':')?;
+    let (board, job) = rest.split_once('/')?;
+    let prefix = format!("{source}:{}/", board.to_ascii_lowercase());
+    let canonical = format!("{prefix}{job}");
+    Some((prefix, canonical))
+}
+
+/// Groups stored board roles by board, each by its canonical id.
+///
+/// Ids stored by older versions keep their case (`greenhouse:Acme/123`):
+/// nothing is rewritten, they are matched to what a board lists without
+/// regard to case, and updated under the id they were first stored with.
+/// Where one role is stored under two spellings, the one already in the
+/// canonical spelling wins (else the active one, else the first by id).
+fn group_board_roles(roles: impl IntoIterator<Item = RoleSummary>) -> StoredBoards {
+    let mut roles: Vec<RoleSummary> = roles.into_iter().collect();
+    roles.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut stored = StoredBoards::default();
+    for role in roles {
+        let Some((prefix, canonical)) = canonical_board_id(&role.id) else {
+            continue;
+        };
+        let board = stored.by_board.entry(prefix).or_default();
+        let rank = |r: &RoleSummary| (r.id == canonical, r.active);
+        match board.get(&canonical) {
+            Some(kept) if rank(kept) >= rank(&role) => stored.duplicates.push(role),
+            _ => {
+                if let Some(replaced) = board.insert(canonical, role) {
+                    stored.duplicates.push(replaced);
+                }
+            }
         }
     }
-    Ok(by_board)
+    stored
+}
+
+fn board_summaries(db: &Db) -> Result<StoredBoards> {
+    let mut roles = Vec::new();
+    for kind in boards::Kind::ALL {
+        roles.extend(db.role_summaries(Some(kind.source()))?.into_values());
+    }
+    Ok(group_board_roles(roles))
 }
 
 async fn fetch_paraform(
@@ -589,7 +628,7 @@ fn record_run(
     run: &RunContext<'_>,
     fetches: &[SourceFetch],
     stored: &HashMap<String, RoleSummary>,
-    stored_boards: &HashMap<String, HashMap<String, RoleSummary>>,
+    stored_boards: &StoredBoards,
 ) -> Result<ScrapeReport> {
     let no_roles = HashMap::new();
     let tx = db.transaction()?;
@@ -605,6 +644,7 @@ fn record_run(
         let stored = match &fetch.scope {
             Scope::Paraform => stored,
             Scope::Board { .. } => stored_boards
+                .by_board
                 .get(&fetch.scope.prefix())
                 .unwrap_or(&no_roles),
         };
@@ -633,6 +673,7 @@ fn record_run(
             }
         }
     }
+    close_unfollowed(&tx, run, fetches, stored_boards)?;
     let status = if fetches.is_empty() {
         errors.push("no source is enabled in the config ([paraform] enabled = false)".into());
         RunStatus::Failed
@@ -659,6 +700,53 @@ fn record_run(
         errors,
         duration,
     })
+}
+
+/// Closes the active roles of every board no longer followed (its company
+/// entry removed, its board name removed or changed, or `[boards]` turned
+/// off) with `UNFOLLOWED`: gone from our watch, not from the company's
+/// board, so never `DISAPPEARED` and not counted as gone. Whether the board
+/// answered does not matter: what is followed is the config's word. A run
+/// with no source at all (a failed run) closes nothing.
+///
+/// Such a role, followed and listed again later, is simply active again
+/// (no `REAPPEARED`: it never left the board as far as anyone knows, and
+/// the digest must not call it opened); see `SourceRun::record_role`.
+fn close_unfollowed(
+    tx: &StoreTx<'_>,
+    run: &RunContext<'_>,
+    fetches: &[SourceFetch],
+    stored_boards: &StoredBoards,
+) -> Result<()> {
+    if fetches.is_empty() {
+        return Ok(());
+    }
+    let followed: HashSet<String> = fetches
+        .iter()
+        .filter(|f| matches!(f.scope, Scope::Board { .. }))
+        .map(|f| f.scope.prefix())
+        .collect();
+    let unfollowed = stored_boards
+        .by_board
+        .iter()
+        .filter(|(prefix, _)| !followed.contains(*prefix))
+        .flat_map(|(_, roles)| roles.values());
+    let mut closing: Vec<&RoleSummary> = unfollowed
+        .chain(&stored_boards.duplicates)
+        .filter(|role| role.active)
+        .collect();
+    closing.sort_by(|a, b| a.id.cmp(&b.id));
+    for role in closing {
+        tx.mark_gone(&role.id, run.now)?;
+        let change = FieldChange::new(
+            ChangeKind::Unfollowed,
+            "status",
+            Some("active".into()),
+            Some("gone".into()),
+        );
+        tx.insert_change(&role.id, Some(run.run_id), run.now, &change)?;
+    }
+    Ok(())
 }
 
 /// Stores new details and evaluates the roles seen in this run that need
@@ -881,11 +969,12 @@ impl SourceRun<'_> {
             errors.push(reason);
             return Ok(Completeness::Suspicious);
         }
+        // By the stored map's key: a board role's canonical id, which an
+        // id stored with another case of its board name is not.
         let mut gone: Vec<&RoleSummary> = stored
-            .values()
-            .filter(|role| {
-                role.active && !seen.contains(&role.id) && !unreadable.contains(&role.id)
-            })
+            .iter()
+            .filter(|(key, role)| role.active && !seen.contains(*key) && !unreadable.contains(*key))
+            .map(|(_, role)| role)
             .collect();
         gone.sort_by(|a, b| a.id.cmp(&b.id));
         for role in gone {
@@ -938,7 +1027,9 @@ impl SourceRun<'_> {
         stored: Option<&RoleSummary>,
         counts: &mut RunCounts,
     ) -> Result<()> {
-        let (id, raw, raw_text) = (role.id, role.raw, role.text);
+        // A role stored under an older spelling of its board keeps its id.
+        let id = stored.map_or(role.id, |s| s.id.as_str());
+        let (raw, raw_text) = (role.raw, role.text);
         let hash = role.content_hash.to_string();
         let raw_hash = text_hash(raw_text);
         let columns = match self.scope {
@@ -971,7 +1062,9 @@ impl SourceRun<'_> {
             counts.new += 1;
             return Ok(());
         };
-        if !stored.active {
+        // Closed as no longer followed and followed again: simply active
+        // again (see `close_unfollowed`); gone from its board: back.
+        if !stored.active && !stored.unfollowed {
             let change = FieldChange::new(
                 ChangeKind::Reappeared,
                 "status",
@@ -1017,4 +1110,66 @@ const MAX_UNREADABLE_NOTED: usize = 10;
 /// Scraped ids go into messages; keep a hostile one from flooding them.
 fn shorten(text: &str) -> String {
     crate::text::terminal(text, 80)
+}
+
+#[cfg(test)]
+mod board_scope_tests {
+    use super::*;
+
+    fn summary(id: &str, active: bool) -> RoleSummary {
+        RoleSummary {
+            id: id.into(),
+            active,
+            content_hash: "h".into(),
+            raw_hash: None,
+            detail_fetched_at: None,
+            tier: None,
+            trend: None,
+            evaluation_key: None,
+            evaluation_input: None,
+            unfollowed: false,
+        }
+    }
+
+    #[test]
+    fn board_ids_are_compared_without_the_case_of_the_board_name() {
+        let check = |id: &str, expected: Option<(&str, &str)>| {
+            assert_eq!(
+                canonical_board_id(id),
+                expected.map(|(p, c)| (p.to_string(), c.to_string())),
+                "{id}"
+            );
+        };
+        check(
+            "greenhouse:Acme/123",
+            Some(("greenhouse:acme/", "greenhouse:acme/123")),
+        );
+        // The job id keeps its case.
+        check(
+            "lever:ACME-ai/AbC",
+            Some(("lever:acme-ai/", "lever:acme-ai/AbC")),
+        );
+        check("paraform:abc", None);
+    }
+
+    #[test]
+    fn a_role_stored_under_two_spellings_is_kept_once() {
+        let stored = group_board_roles([
+            summary("greenhouse:Acme/1", true),
+            summary("greenhouse:acme/1", true),
+            summary("greenhouse:Acme/2", true),
+            summary("greenhouse:ACME/3", false),
+            summary("greenhouse:Acme/3", true),
+            summary("lever:globex/9", true),
+        ]);
+        let acme = &stored.by_board["greenhouse:acme/"];
+        let kept = |canonical: &str| acme[canonical].id.as_str();
+        // The canonical spelling wins; else the active one; the old id is kept.
+        assert_eq!(kept("greenhouse:acme/1"), "greenhouse:acme/1");
+        assert_eq!(kept("greenhouse:acme/2"), "greenhouse:Acme/2");
+        assert_eq!(kept("greenhouse:acme/3"), "greenhouse:Acme/3");
+        let duplicates: Vec<&str> = stored.duplicates.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(duplicates, ["greenhouse:ACME/3", "greenhouse:Acme/1"]);
+        assert_eq!(stored.by_board["lever:globex/"].len(), 1);
+    }
 }

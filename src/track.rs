@@ -73,10 +73,13 @@ pub enum ChangeKind {
     TierChange,
     Disappeared,
     Reappeared,
+    /// A board role closed because its company or board is no longer
+    /// followed: not gone from the company's board, only from our watch.
+    Unfollowed,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 15] = [
+    pub const ALL: [ChangeKind; 16] = [
         ChangeKind::New,
         ChangeKind::SalaryIncrease,
         ChangeKind::SalaryDecrease,
@@ -92,6 +95,7 @@ impl ChangeKind {
         ChangeKind::TierChange,
         ChangeKind::Disappeared,
         ChangeKind::Reappeared,
+        ChangeKind::Unfollowed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -111,6 +115,7 @@ impl ChangeKind {
             ChangeKind::TierChange => "TIER_CHANGE",
             ChangeKind::Disappeared => "DISAPPEARED",
             ChangeKind::Reappeared => "REAPPEARED",
+            ChangeKind::Unfollowed => "UNFOLLOWED",
         }
     }
 
@@ -135,6 +140,7 @@ impl ChangeKind {
             ChangeKind::New => ("New role", "new"),
             ChangeKind::Disappeared => ("Gone", "gone"),
             ChangeKind::Reappeared => ("Back", "back"),
+            ChangeKind::Unfollowed => ("No longer followed", "neutral"),
             ChangeKind::SalaryIncrease => ("Salary up", "up"),
             ChangeKind::SalaryDecrease => ("Salary down", "down"),
             ChangeKind::FeeChange => {

@@ -382,7 +382,7 @@ fn discover_proposes_boards_by_slug_and_writes_only_when_asked() {
     );
     s.run(&["companies", "discover", "--write", "--limit", "100"])
         .expect(0)
-        .stdout_has("added them to");
+        .stdout_has("added 1 company to");
     let after = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
     assert!(
         after.starts_with(&before),
@@ -423,4 +423,225 @@ fn a_rate_limited_or_slow_board_is_retried_and_read() {
         s.sim.board_requests(Kind::Lever, "acme") >= 2,
         "the 429 was retried"
     );
+}
+
+/// Replaces `from` (once, and it must be there) in the sandbox's config.
+fn edit_config(s: &Sandbox, from: &str, to: &str) {
+    let path = s.path().join("air-demand.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{from:?} is not in the config");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// The "Open on its board" cell of a company's row on the Companies page.
+fn open_on_its_board(s: &Sandbox, company: &str) -> String {
+    let page = read(s, "companies.html");
+    let row = page
+        .split("<tr>")
+        .find(|row| row.contains(&format!(">{company}</a></td>")))
+        .unwrap_or_else(|| panic!("{company} is not on the Companies page"));
+    let cell = row.split("<td").nth(4).unwrap();
+    let text = &cell[cell.find('>').unwrap() + 1..];
+    text[..text.find("</td>").unwrap()].to_string()
+}
+
+const OPEN_ON_BOARDS: &str =
+    "select count(*) from roles where source != 'paraform' and status = 'active'";
+
+#[test]
+fn a_board_name_in_another_case_is_the_same_board() {
+    let s = sandbox();
+    s.run(&["scrape"]).expect(0);
+    assert_eq!(s.count(OPEN_ON_BOARDS), 4);
+    assert_eq!(open_on_its_board(&s, "Acme Robotics"), "3");
+
+    edit_config(&s, "lever = \"acme\"", "lever = \"Acme\"");
+    edit_config(&s, "greenhouse = \"globex\"", "greenhouse = \"GLOBEX\"");
+    s.run(&["scrape"]).expect(0);
+    assert_eq!(s.count(OPEN_ON_BOARDS), 4, "no role opened twice");
+    assert_eq!(
+        s.count("select count(*) from roles where source != 'paraform'"),
+        4
+    );
+    assert_eq!(
+        s.strings(
+            "select kind || ' ' || count(*) from changes where role_id not like 'paraform:%' group by kind"
+        ),
+        ["NEW 4"],
+        "nothing opened, closed or unfollowed"
+    );
+    assert_eq!(open_on_its_board(&s, "Acme Robotics"), "3");
+    assert_eq!(open_on_its_board(&s, "Globex"), "1");
+
+    // A database from before board names were read in lower case holds
+    // `lever:Acme/l-1`: it is the same role, kept under its id.
+    let db = s.db();
+    db.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         UPDATE role_rows SET id = 'lever:Acme/l-1', external_id = 'Acme/l-1' WHERE id = 'lever:acme/l-1';
+         UPDATE role_seen SET role_id = 'lever:Acme/l-1' WHERE role_id = 'lever:acme/l-1';
+         UPDATE role_version_data SET role_id = 'lever:Acme/l-1' WHERE role_id = 'lever:acme/l-1';
+         UPDATE changes SET role_id = 'lever:Acme/l-1' WHERE role_id = 'lever:acme/l-1';",
+    )
+    .unwrap();
+    drop(db);
+    s.sim.edit_board(Kind::Lever, "acme", |jobs| {
+        jobs[0]["salaryRange"]["max"] = serde_json::json!(210_000);
+    });
+    s.run(&["scrape"]).expect(0);
+    assert_eq!(s.count(OPEN_ON_BOARDS), 4);
+    assert_eq!(
+        kinds(&s, "lever:Acme/l-1"),
+        ["NEW", "SALARY_INCREASE salary_max"]
+    );
+    assert_eq!(
+        s.count("select count(*) from roles where id = 'lever:acme/l-1'"),
+        0,
+        "not opened again under the new spelling"
+    );
+}
+
+#[test]
+fn the_roles_of_a_board_no_longer_followed_are_closed_as_unfollowed() {
+    let s = sandbox();
+    s.run(&["scrape"]).expect(0);
+    assert_eq!(s.count(OPEN_ON_BOARDS), 4);
+
+    // Acme's Ashby board and the whole of Globex are no longer followed.
+    edit_config(&s, "ashby = \"acme-ai\"\n", "");
+    edit_config(
+        &s,
+        "[[companies]]\nname = \"Globex\"\ngreenhouse = \"globex\"\n",
+        "",
+    );
+    s.run(&["scrape"]).expect(0);
+    assert_eq!(s.count(OPEN_ON_BOARDS), 2, "only Acme's Lever roles");
+    let globex = s
+        .strings("select id from roles where id like 'greenhouse:globex/%'")
+        .remove(0);
+    for id in ["ashby:acme-ai/a-1", globex.as_str()] {
+        assert_eq!(kinds(&s, id), ["NEW", "UNFOLLOWED status"], "{id}");
+        assert_eq!(
+            s.strings(&format!("select status from roles where id = '{id}'")),
+            ["gone"]
+        );
+    }
+    assert_eq!(
+        s.count("select count(*) from changes where kind = 'DISAPPEARED'"),
+        0
+    );
+    assert_eq!(
+        s.strings("select roles_gone || ' ' || status from runs order by id desc limit 1"),
+        ["0 ok"],
+        "not counted as gone"
+    );
+    assert_eq!(open_on_its_board(&s, "Acme Robotics"), "2");
+    let page = format!(
+        "companies/{}",
+        air_demand::site::model::page_file("company:acme robotics")
+    );
+    let acme = read(&s, &page);
+    assert!(acme.contains("no longer followed since"), "{acme}");
+    assert!(!acme.contains(">gone "), "not called gone");
+    let role_page = read(
+        &s,
+        &format!(
+            "roles/{}",
+            air_demand::site::model::page_file("ashby:acme-ai/a-1")
+        ),
+    );
+    assert!(role_page.contains("NO LONGER FOLLOWED") && !role_page.contains(">GONE<"));
+
+    // A quiet run changes nothing more; following again brings them back
+    // as they were, active, without calling them new or back.
+    s.run(&["scrape"]).expect(0);
+    assert_eq!(
+        s.count("select count(*) from changes where kind = 'UNFOLLOWED'"),
+        2
+    );
+    edit_config(
+        &s,
+        "lever = \"acme\"\n",
+        "lever = \"acme\"\nashby = \"acme-ai\"\n",
+    );
+    s.run(&["scrape"]).expect(0);
+    assert_eq!(s.count(OPEN_ON_BOARDS), 3);
+    assert_eq!(kinds(&s, "ashby:acme-ai/a-1"), ["NEW", "UNFOLLOWED status"]);
+    assert_eq!(
+        s.strings("select roles_new || ' ' || roles_reappeared from runs order by id desc limit 1"),
+        ["0 0"]
+    );
+    assert_eq!(open_on_its_board(&s, "Acme Robotics"), "3");
+
+    // Turning the boards off follows none of them.
+    edit_config(&s, "[boards]\n", "[boards]\nenabled = false\n");
+    s.run(&["scrape"]).expect(0);
+    assert_eq!(s.count(OPEN_ON_BOARDS), 0);
+    assert_eq!(
+        s.count("select count(*) from changes where kind = 'DISAPPEARED'"),
+        0
+    );
+}
+
+#[test]
+fn discover_writes_the_good_proposals_through_the_symlink_keeping_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Sandbox::new();
+    s.follow("");
+    s.scrape().expect(0);
+    // Four Paraform companies: two spellings of one, one whose board name
+    // would be too long, and a good one.
+    let long = format!("Very{}", "long".repeat(30));
+    let names = [
+        "Acme Robotics",
+        "Acme Robotics, Inc.",
+        long.as_str(),
+        "Globex Labs",
+    ];
+    let ids = s.strings("select external_id from roles where source = 'paraform' and status = 'active' order by id limit 4");
+    for (id, name) in ids.iter().zip(names) {
+        s.sim
+            .edit_role(id, |role| role["company"]["name"] = serde_json::json!(name));
+    }
+    s.scrape().expect(0);
+    let job = |kind| vec![board_job(kind, "j-1", "Staff Engineer", "Remote", None)];
+    s.sim
+        .set_board(Kind::Greenhouse, "acmerobotics", job(Kind::Greenhouse));
+    s.sim
+        .set_board(Kind::Lever, &long.to_lowercase(), job(Kind::Lever));
+    s.sim.set_board(Kind::Ashby, "globexlabs", job(Kind::Ashby));
+
+    // The config is a symlink to a file of mode 0640 elsewhere.
+    let real = s.path().join("etc").join("air-demand.toml");
+    std::fs::create_dir(real.parent().unwrap()).unwrap();
+    let link = s.path().join("air-demand.toml");
+    std::fs::rename(&link, &real).unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let before = std::fs::read_to_string(&real).unwrap();
+
+    let run = s
+        .run(&["companies", "discover", "--write", "--limit", "1000"])
+        .expect(0)
+        .stdout_has("skipped Acme Robotics, Inc.: another spelling")
+        .stdout_has("is not a board name")
+        .stdout_has("added 2 companies to");
+    assert!(
+        run.stdout().matches("skipped ").count() == 2,
+        "{}",
+        run.stdout()
+    );
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    assert_eq!(
+        std::fs::metadata(&real).unwrap().permissions().mode() & 0o7777,
+        0o640
+    );
+    let after = std::fs::read_to_string(&real).unwrap();
+    assert!(after.starts_with(&before), "the config's text kept");
+    assert!(after.contains("name = \"Acme Robotics\"\ngreenhouse = \"acmerobotics\""));
+    assert!(after.contains("name = \"Globex Labs\"\nashby = \"globexlabs\""));
+    assert!(!after.contains("Inc.") && !after.contains("Verylong"));
+    // And it reads: the next scrape follows both.
+    s.scrape().expect(0);
+    assert_eq!(s.count(OPEN_ON_BOARDS), 2);
 }

@@ -30,7 +30,8 @@ pub(crate) fn route(path: &str) -> Option<(Kind, String)> {
     } else {
         return None;
     };
-    (!rest.is_empty() && !rest.contains('/')).then(|| (kind, rest.to_string()))
+    // As on the real APIs, a board name is read without regard to case.
+    (!rest.is_empty() && !rest.contains('/')).then(|| (kind, rest.to_ascii_lowercase()))
 }
 
 /// A company whose board the simulator made up (`SimOptions::boards`).

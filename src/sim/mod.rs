@@ -343,7 +343,7 @@ impl Simulator {
         lock(&self.state)
             .boards
             .jobs
-            .insert((kind, board.to_string()), jobs);
+            .insert((kind, board.to_ascii_lowercase()), jobs);
     }
 
     /// Edits a board's jobs in place (adds, removes, changes); a board not
@@ -359,14 +359,14 @@ impl Simulator {
             state
                 .boards
                 .jobs
-                .entry((kind, board.to_string()))
+                .entry((kind, board.to_ascii_lowercase()))
                 .or_default(),
         );
     }
 
     /// How many requests a board received, faulted ones included.
     pub fn board_requests(&self, kind: crate::fetch::boards::Kind, board: &str) -> usize {
-        let key = format!("{}:{board}", kind.source());
+        let key = format!("{}:{}", kind.source(), board.to_ascii_lowercase());
         lock(&self.state).requests.get(&key).copied().unwrap_or(0)
     }
 

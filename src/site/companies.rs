@@ -170,11 +170,12 @@ pub fn board_status(data: &SiteData, companies: &[CompanyView]) -> HashMap<Strin
         for &i in &company.paraform_roles {
             let role = &data.roles[i];
             let title = words(&role.title);
+            // A posting of a board no longer followed says nothing either way.
             let candidates: Vec<&RoleView> = company
                 .board_roles
                 .iter()
                 .map(|&b| &data.board_roles[b])
-                .filter(|b| words(&b.title) == title)
+                .filter(|b| words(&b.title) == title && b.status != crate::store::UNFOLLOWED_STATUS)
                 .collect();
             let located = candidates
                 .iter()

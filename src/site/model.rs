@@ -70,7 +70,8 @@ pub struct RoleView {
     pub company: String,
     /// The Paraform page, only if it is an http(s) URL.
     pub url: Option<String>,
-    /// `active` or `gone`.
+    /// `active`, `gone`, or `unfollowed` (a board role closed because its
+    /// board is no longer followed: not open, and not gone from the board).
     pub status: &'static str,
     /// The stored tier (`LOCATION_UNCERTAIN`), or `UNRATED`.
     pub tier: &'static str,
@@ -643,10 +644,10 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
             .url
             .clone()
             .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
-        status: if row.status == "gone" {
-            "gone"
-        } else {
-            "active"
+        status: match row.status.as_str() {
+            "gone" => "gone",
+            crate::store::UNFOLLOWED_STATUS => crate::store::UNFOLLOWED_STATUS,
+            _ => "active",
         },
         score,
         score_text: score_text(row.combined_score),

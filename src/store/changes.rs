@@ -1074,4 +1074,74 @@ mod tests {
         tx.commit().unwrap();
         assert_eq!(view_versions(&db, "paraform:role-1").last(), Some(&next));
     }
+
+    /// V12 rebuilds `changes` for `UNFOLLOWED`: every row, id, index and
+    /// foreign key of a schema-11 database survives it.
+    #[test]
+    fn the_unfollowed_kind_arrives_keeping_every_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v11.db");
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        super::super::embedded::migrations::runner()
+            .set_target(refinery::Target::Version(11))
+            .run(&mut conn)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO runs (id, started_at, status) VALUES (1, '2026-01-01T00:00:00Z', 'ok');
+             INSERT INTO role_rows (id, source, external_id, status, first_seen_at, content_hash,
+                                    raw, last_changed_at)
+             VALUES ('lever:acme/1', 'lever', 'acme/1', 'active', '2026-01-01T00:00:00Z', 'h',
+                     '{}', '2026-01-01T00:00:00Z');
+             INSERT INTO role_seen (role_id, last_seen_at) VALUES ('lever:acme/1', '2026-01-01T00:00:00Z');
+             INSERT INTO changes (id, role_id, run_id, detected_at, kind, field, old_value, new_value)
+             VALUES (7, 'lever:acme/1', 1, '2026-01-01T00:00:00Z', 'NEW', NULL, NULL, NULL),
+                    (9, 'lever:acme/1', NULL, '2026-01-02T00:00:00Z', 'TIER_CHANGE', 'tier', 'SKIP', 'MAYBE');",
+        )
+        .unwrap();
+        let rows = |conn: &rusqlite::Connection| -> Vec<String> {
+            let mut stmt = conn.prepare("SELECT * FROM changes ORDER BY id").unwrap();
+            stmt.query_map([], |r| {
+                let cells: Vec<String> = (0..8)
+                    .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                    .collect();
+                Ok(cells.join("|"))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+        };
+        let before = rows(&conn);
+        drop(conn);
+
+        let mut db = Db::open(&path).unwrap();
+        assert_eq!(db.schema_version().unwrap(), 12);
+        assert_eq!(rows(&db.conn), before);
+        let indexes: i64 = db
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'changes'
+                   AND name IN ('changes_detected_at', 'changes_role', 'changes_kind')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 3);
+        let tx = db.transaction().unwrap();
+        let unfollowed = FieldChange::new(ChangeKind::Unfollowed, "status", None, None);
+        tx.insert_change("lever:acme/1", Some(1), at(3), &unfollowed)
+            .unwrap();
+        assert!(
+            tx.insert_change("lever:nobody/1", Some(1), at(3), &unfollowed)
+                .is_err(),
+            "role_id still references the roles"
+        );
+        tx.commit().unwrap();
+        let problems: i64 = db
+            .conn
+            .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(problems, 0);
+    }
 }

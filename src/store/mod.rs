@@ -27,7 +27,7 @@ pub use digests::{DigestRow, DigestWrite};
 pub use llm::{CachedAnswer, LlmUsage};
 pub use roles::{
     DetailWrite, Evaluation, RoleExplained, RoleFilter, RoleRow, RoleSummary, RoleWrite, SiteRole,
-    StoredRole,
+    StoredRole, UNFOLLOWED_STATUS,
 };
 pub use runs::{RunCounts, RunRow, RunStatus};
 
@@ -283,7 +283,7 @@ mod tests {
     #[test]
     fn in_memory_database_has_every_migration() {
         let db = Db::open_in_memory().unwrap();
-        assert_eq!(db.schema_version().unwrap(), 11);
+        assert_eq!(db.schema_version().unwrap(), 12);
         assert_eq!(db.path(), None);
     }
 
@@ -320,7 +320,7 @@ mod tests {
         let path = dir.path().join("nested").join("air.db");
         let db = Db::open(&path).unwrap();
         assert_eq!(db.path(), Some(path.as_path()));
-        assert_eq!(db.schema_version().unwrap(), 11);
+        assert_eq!(db.schema_version().unwrap(), 12);
     }
 
     #[test]

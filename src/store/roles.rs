@@ -10,6 +10,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::{Db, StoreTx};
 use crate::evaluate::{Tier, Trend};
 use crate::role::timestamp;
+use crate::track::ChangeKind;
 
 /// What the tracker and the evaluator need to know about a stored role.
 #[derive(Debug, Clone)]
@@ -44,6 +45,9 @@ pub struct RoleSummary {
     /// `track::evaluation_input` of `raw`, part of the key (NULL before
     /// schema 10).
     pub evaluation_input: Option<String>,
+    /// Gone because its board was no longer followed (its latest closing
+    /// change is `UNFOLLOWED`), not because it left the board.
+    pub unfollowed: bool,
 }
 
 /// A role's stored verdict, as written: equal values mean nothing to write.
@@ -122,9 +126,14 @@ pub struct RoleRow {
     pub trend: Option<Trend>,
 }
 
+/// `SiteRole`'s `row.status` for a role closed as `UNFOLLOWED` (its status
+/// in the database is `gone`).
+pub const UNFOLLOWED_STATUS: &str = "unfollowed";
+
 /// Everything the site shows of a role.
 #[derive(Debug, Clone)]
 pub struct SiteRole {
+    /// `status` is `active`, `gone`, or [`UNFOLLOWED_STATUS`].
     pub row: RoleRow,
     pub engineer_score: Option<f64>,
     pub headhunter_score: Option<f64>,
@@ -168,10 +177,21 @@ impl Db {
     pub fn role_summaries(&self, source: Option<&str>) -> Result<HashMap<String, RoleSummary>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, status, content_hash, raw_hash, detail_fetched_at, tier, trend,
-                    evaluation_key, evaluation_input
+                    evaluation_key, evaluation_input,
+                    CASE WHEN status = 'gone' THEN
+                        (SELECT c.kind FROM changes c
+                         WHERE c.role_id = role_rows.id
+                           AND c.kind IN (?2, ?3, ?4)
+                         ORDER BY c.id DESC LIMIT 1) = ?4
+                    END AS unfollowed
              FROM role_rows WHERE ?1 IS NULL OR source = ?1",
         )?;
-        let rows = stmt.query_map([source], |r| {
+        let closing = [
+            ChangeKind::Disappeared,
+            ChangeKind::Reappeared,
+            ChangeKind::Unfollowed,
+        ];
+        let rows = stmt.query_map(params![source, closing[0], closing[1], closing[2]], |r| {
             Ok(RoleSummary {
                 id: r.get("id")?,
                 active: r.get::<_, String>("status")? == "active",
@@ -182,6 +202,7 @@ impl Db {
                 trend: r.get("trend")?,
                 evaluation_key: r.get("evaluation_key")?,
                 evaluation_input: r.get("evaluation_input")?,
+                unfollowed: r.get::<_, Option<bool>>("unfollowed")?.unwrap_or(false),
             })
         })?;
         let mut roles = HashMap::new();
@@ -272,7 +293,12 @@ impl Db {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {ROLE_COLUMNS}, engineer_score, headhunter_score, excitement_score, raw,
                     {detail} AS detail,
-                    reasons, signals, score_breakdown, last_changed_at, equity, requirements
+                    reasons, signals, score_breakdown, last_changed_at, equity, requirements,
+                    CASE WHEN status = 'gone' THEN
+                        (SELECT c.kind FROM changes c
+                         WHERE c.role_id = roles.id AND c.kind IN (?1, ?2, ?3)
+                         ORDER BY c.id DESC LIMIT 1) = ?3
+                    END AS unfollowed
              FROM roles
              ORDER BY status,
                  {tier_rank},
@@ -280,7 +306,11 @@ impl Db {
             detail = if with_detail { "detail" } else { "NULL" },
             tier_rank = Tier::rank_sql("tier")
         ))?;
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query(params![
+            ChangeKind::Disappeared,
+            ChangeKind::Reappeared,
+            ChangeKind::Unfollowed
+        ])?;
         loop {
             let mut roles = Vec::with_capacity(batch);
             while roles.len() < batch.max(1) {
@@ -551,8 +581,14 @@ fn role_explained(r: &Row<'_>) -> rusqlite::Result<RoleExplained> {
 }
 
 fn site_role(r: &Row<'_>) -> rusqlite::Result<SiteRole> {
+    let mut row = role_row(r)?;
+    // The site's one status word more: a board role closed because its
+    // board is no longer followed is shown as such, not as gone.
+    if r.get::<_, Option<bool>>("unfollowed")? == Some(true) {
+        row.status = UNFOLLOWED_STATUS.to_string();
+    }
     Ok(SiteRole {
-        row: role_row(r)?,
+        row,
         engineer_score: r.get("engineer_score")?,
         headhunter_score: r.get("headhunter_score")?,
         excitement_score: r.get("excitement_score")?,
@@ -818,6 +854,28 @@ mod tests {
         let row = db.list_roles(&RoleFilter::default()).unwrap().remove(0);
         assert_eq!(row.status, "active");
         assert_eq!(row.gone_at, None);
+    }
+
+    #[test]
+    fn a_summary_says_whether_a_gone_role_was_unfollowed() {
+        use crate::track::{ChangeKind, FieldChange};
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1", "paraform:2"]);
+        let close = |db: &mut Db, id: &str, kind: ChangeKind, minute: i64| {
+            let tx = db.transaction().unwrap();
+            tx.mark_gone(id, at(minute)).unwrap();
+            let change = FieldChange::new(kind, "status", Some("active".into()), None);
+            tx.insert_change(id, Some(run_id), at(minute), &change)
+                .unwrap();
+            tx.commit().unwrap();
+        };
+        close(&mut db, "paraform:1", ChangeKind::Unfollowed, 1);
+        close(&mut db, "paraform:2", ChangeKind::Unfollowed, 1);
+        // Closed again later as gone from its board: that is the last word.
+        close(&mut db, "paraform:2", ChangeKind::Disappeared, 2);
+        let summaries = db.role_summaries(None).unwrap();
+        assert!(summaries["paraform:1"].unfollowed);
+        assert!(!summaries["paraform:2"].unfollowed);
     }
 
     #[test]
