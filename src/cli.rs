@@ -677,7 +677,7 @@ pub fn status(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
         crate::health::Level::Unhealthy => 2,
     };
     if json {
-        say!("{}", serde_json::to_string_pretty(&health)?)?;
+        say!("{}", crate::text::json_pretty(&health)?)?;
         return Ok(ExitCode::from(code));
     }
     say!("{}", health.status.as_str())?;
@@ -903,7 +903,7 @@ pub fn roles(config: &Config, filter: RoleFilter, json: bool) -> Result<ExitCode
     let roles = db.list_roles(&filter)?;
     let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer_pretty(&mut out, &roles)?;
+        crate::text::write_json_list(&mut out, &roles)?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -929,7 +929,13 @@ pub fn roles(config: &Config, filter: RoleFilter, json: bool) -> Result<ExitCode
                     .map(|f| format!("{f}%"))
                     .unwrap_or_else(dash),
                 role.salary_max
-                    .map(|s| format!("${}K", s / 1000))
+                    .map(|s| {
+                        if crate::role::plausible_salary(s as f64) {
+                            format!("${}K", s / 1000)
+                        } else {
+                            crate::site::model::UNREADABLE_SALARY.into()
+                        }
+                    })
                     .unwrap_or_else(dash),
                 role.trend.map(|t| t.to_string()).unwrap_or_else(dash),
                 crate::text::terminal(role.company.as_deref().unwrap_or("-"), 24),
@@ -977,7 +983,7 @@ pub fn history(config: &Config, id: &str, json: bool) -> Result<ExitCode> {
     };
     let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer_pretty(&mut out, &history.versions)?;
+        crate::text::write_json_list(&mut out, &history.versions)?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -1029,7 +1035,7 @@ pub fn explain(config: &Config, id: &str, json: bool) -> Result<ExitCode> {
             "role": role.role, "reasons": reasons, "signals": signals, "score_breakdown": breakdown,
             "company_notes": role.company_notes, "detail_fetched_at": role.detail_fetched_at,
         });
-        serde_json::to_writer_pretty(&mut out, &value)?;
+        out.write_all(crate::text::json_pretty(&value)?.as_bytes())?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -1088,7 +1094,7 @@ pub fn explain(config: &Config, id: &str, json: bool) -> Result<ExitCode> {
                 c.weight_label(),
                 crate::text::terminal(&c.name, 40),
                 c.value,
-                crate::text::terminal(&c.detail, 120)
+                crate::text::terminal(&crate::text::short_numbers(&c.detail), 120)
             )?;
         }
     }
@@ -1196,7 +1202,7 @@ pub async fn brief(
             "role": role_id, "model": answer.model, "prompt_version": answer.prompt_version,
             "created_at": answer.created_at, "briefing": briefing,
         });
-        serde_json::to_writer_pretty(&mut out, &value)?;
+        out.write_all(crate::text::json_pretty(&value)?.as_bytes())?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -1263,7 +1269,7 @@ pub fn changes(config: &Config, since: &str, json: bool) -> Result<ExitCode> {
     let changes = db.list_changes(since)?;
     let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer_pretty(&mut out, &changes)?;
+        crate::text::write_json_list(&mut out, &changes)?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }

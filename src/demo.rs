@@ -227,14 +227,14 @@ fn print_top_roles(db: &Db) -> Result<()> {
     println!("Top qualified roles:");
     for role in db.list_roles(&filter)? {
         println!(
-            "  {:.2}  {} — {}  ({}%, up to ${}K){}",
+            "  {:.2}  {} — {}  ({}%, up to {}){}",
             role.combined_score.unwrap_or_default(),
             crate::text::terminal(role.company.as_deref().unwrap_or("-"), 28),
             crate::text::terminal(role.title.as_deref().unwrap_or("-"), 40),
             role.fee_percent
                 .map(crate::role::format_number)
                 .unwrap_or_else(|| "-".into()),
-            role.salary_max.unwrap_or_default() / 1000,
+            crate::site::model::salary(None, Some(role.salary_max.unwrap_or_default())).0,
             role.trend.map(|t| format!("  [{t}]")).unwrap_or_default()
         );
     }

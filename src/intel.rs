@@ -399,9 +399,15 @@ static SANITIZER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::La
 pub fn sanitize_html(html: &str) -> String {
     let html = bounded(html);
     if too_deep(html) {
-        return format!("<p>{}</p>", escape_html(&strip_tags(html)));
+        return format!(
+            "<p>{}</p>",
+            escape_html(&crate::text::clean(&strip_tags(html)))
+        );
     }
-    let clean = SANITIZER.clean(html).to_string();
+    // The parser turns character references (`&#x202e;`) into characters,
+    // so hidden and control ones are removed from what it wrote; markup is
+    // ASCII and escaped text, so removing them cannot make a tag.
+    let clean = crate::text::clean(&SANITIZER.clean(html).to_string());
     // Text is escaped in the output, so these strings can only be the tags.
     clean
         .replace("<h1>", "<h3>")
@@ -571,6 +577,12 @@ mod tests {
         );
         check("<svg><script>x</script></svg><style>p{}</style>", "");
         check("<p>unclosed <em>tags", "<p>unclosed <em>tags</em></p>");
+        // Hidden and control characters go, written raw or as references;
+        // lines stay lines.
+        check(
+            "<p title=\"x\u{202e}\">a\u{202e}\u{200b}\u{1b}[1m\u{7}\u{0}b &#x2066;&#27;&#7;c</p>\n<p>d</p>",
+            "<p title=\"x\">a[1mb c</p>\n<p>d</p>",
+        );
     }
 
     #[test]

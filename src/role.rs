@@ -132,6 +132,18 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// The most a yearly salary bound can plausibly be, in dollars. A figure
+/// above it (1e30 is a typo, a unit mix-up or a hostile value) or below 0
+/// is unreadable for people: shown as such, not sorted or charted. The
+/// rules read the raw figure (SCORING.md), so scores do not change.
+pub const MAX_PLAUSIBLE_SALARY: f64 = 10_000_000.0;
+
+/// A salary bound that can be shown as money: finite, 0 to
+/// [`MAX_PLAUSIBLE_SALARY`].
+pub fn plausible_salary(amount: f64) -> bool {
+    amount.is_finite() && (0.0..=MAX_PLAUSIBLE_SALARY).contains(&amount)
+}
+
 /// Formats a number the way people write it: no trailing `.0` on whole numbers.
 pub fn format_number(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
@@ -215,5 +227,22 @@ mod tests {
         assert_eq!(number_at(&raw, "n"), None);
         assert_eq!(format_number(17.0), "17");
         assert_eq!(format_number(17.5), "17.5");
+    }
+
+    #[test]
+    fn plausible_salaries() {
+        for (amount, plausible) in [
+            (0.0, true),
+            (250_000.0, true),
+            (10_000_000.0, true),
+            (10_000_001.0, false),
+            (1e30, false),
+            (i64::MAX as f64, false),
+            (-1.0, false),
+            (f64::NAN, false),
+            (f64::INFINITY, false),
+        ] {
+            assert_eq!(plausible_salary(amount), plausible, "{amount}");
+        }
     }
 }

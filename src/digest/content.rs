@@ -342,11 +342,7 @@ fn company_moves(
 
 /// `Salary up: salaryUpperBound $250K → $275K`
 fn summary(change: &ChangeView) -> String {
-    let money = |v: &str| {
-        v.parse::<f64>()
-            .map(crate::site::model::money_k)
-            .unwrap_or_else(|_| v.to_string())
-    };
+    let money = crate::site::model::salary_figure;
     let (old, new) = match change.kind {
         ChangeKind::SalaryIncrease | ChangeKind::SalaryDecrease => {
             (money(&change.old_value), money(&change.new_value))

@@ -16,6 +16,17 @@ use super::{BodyLimit, ClientSettings, FetchError, HttpClient};
 /// The most an answer's body may hold: a briefing is a few KiB.
 const MAX_ANSWER_BYTES: u64 = 2 * 1024 * 1024;
 
+/// The most tokens one call is counted for, each way: no model reads or
+/// writes a billion tokens in one answer. A larger count (`u64::MAX` from a
+/// broken provider) saturates here, so that sums over a run and the stored
+/// `i64` counters never wrap.
+pub const MAX_TOKENS_PER_CALL: u64 = 1_000_000_000;
+
+/// The most one call can believably cost, in USD: what `[llm]
+/// max_cost_per_run_usd` allows for a whole run at most. A reported cost
+/// above it, or below zero, is an error and the answer is not used.
+pub const MAX_COST_PER_CALL_USD: f64 = 1000.0;
+
 /// How to reach the model.
 #[derive(Clone)]
 pub struct ChatSettings {
@@ -193,11 +204,16 @@ pub fn read_response(status: u16, body: &str, name: &str) -> Result<ChatAnswer, 
             ChatError::Failed(format!("model {name}: the response has no message content"))
         })?;
     let usage = &envelope["usage"];
-    let count = |key: &str| usage[key].as_u64().unwrap_or(0);
-    let cost = usage["cost"]
-        .as_f64()
-        .filter(|c| c.is_finite() && *c >= 0.0)
-        .unwrap_or(0.0);
+    let count = |key: &str| usage[key].as_u64().unwrap_or(0).min(MAX_TOKENS_PER_CALL);
+    // Not reported (a local server) is free; a figure no call can cost is
+    // not believed, and neither is the answer that came with it.
+    let cost = usage["cost"].as_f64().unwrap_or(0.0);
+    if !(0.0..=MAX_COST_PER_CALL_USD).contains(&cost) {
+        return Err(ChatError::Failed(format!(
+            "model {name}: the provider reported a cost of {} for one call, which cannot be right; the answer was not used",
+            usd_rounded(cost)
+        )));
+    }
     Ok(ChatAnswer {
         content: content.to_string(),
         prompt_tokens: count("prompt_tokens"),
@@ -206,9 +222,62 @@ pub fn read_response(status: u16, body: &str, name: &str) -> Result<ChatAnswer, 
     })
 }
 
+/// A dollar figure short enough to read whatever it is: `$12.35`,
+/// `$1.0e308`, `$-3.00`.
+fn usd_rounded(amount: f64) -> String {
+    if amount.abs() < 1e6 {
+        format!("${amount:.2}")
+    } else {
+        format!("${amount:.1e}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Usage no provider can mean: counts saturate, a cost is an error
+    /// with a figure a person can read.
+    #[test]
+    fn absurd_usage_saturates_and_absurd_costs_are_errors() {
+        let answer = |usage: &str| {
+            read_response(
+                200,
+                &format!(r#"{{"choices":[{{"message":{{"content":"{{}}"}}}}],"usage":{usage}}}"#),
+                "briefing",
+            )
+        };
+        let max = u64::MAX;
+        let saturated = answer(&format!(
+            r#"{{"prompt_tokens":{max},"completion_tokens":{max},"cost":0.5}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            (saturated.prompt_tokens, saturated.completion_tokens),
+            (MAX_TOKENS_PER_CALL, MAX_TOKENS_PER_CALL)
+        );
+        assert_eq!(saturated.cost, 0.5);
+        for (cost, figure) in [
+            ("1e308", "$1.0e308"),
+            ("-3", "$-3.00"),
+            ("1000.01", "$1000.01"),
+        ] {
+            match answer(&format!(r#"{{"cost":{cost}}}"#)) {
+                Err(ChatError::Failed(message)) => {
+                    assert!(
+                        message.contains(&format!(
+                            "the provider reported a cost of {figure} for one call, which cannot be right; the answer was not used"
+                        )),
+                        "{message}"
+                    );
+                    assert!(message.len() < 200, "{message}");
+                }
+                other => panic!("{cost}: {other:?}"),
+            }
+        }
+        assert_eq!(answer(r#"{"cost":"n/a"}"#).unwrap().cost, 0.0);
+        assert_eq!(answer(r#"{"cost":1000}"#).unwrap().cost, 1000.0);
+    }
 
     #[test]
     fn responses_are_read_with_usage_and_cost() {

@@ -1033,23 +1033,42 @@ pub(crate) fn money(amount: i64) -> String {
     format!("${grouped}")
 }
 
+/// Invisible and control characters that reorder, hide or colour text
+/// ("Trojan Source" bidi overrides and isolates, a zero-width space, an ANSI
+/// escape, BEL and NUL): none may reach a published file.
+pub(crate) const HIDDEN_TEXT: &str =
+    "\u{202e}\u{200b}\u{2066}\u{2067}\u{2068}\u{2069}\u{1b}[31m\u{7}\u{0}";
+
+/// [`HIDDEN_TEXT`] without NUL, for the fields that become database columns
+/// (SQLite's text functions stop at a NUL).
+const HIDDEN_COLUMN_TEXT: &str = "\u{202e}\u{200b}\u{2066}\u{2069}\u{1b}[31m\u{7}";
+
 /// Makes a role carry hostile scraped text of one of three kinds while
-/// keeping it valid; its detail gets hostile HTML through `detail(.., true)`.
+/// keeping it valid (and its tier: only text after the words the rules read
+/// is added); its detail gets hostile HTML through `detail(.., true)`.
 pub(crate) fn make_hostile(role: &mut Value, kind: usize) {
     match kind % 3 {
         0 => {
-            role["name"] = json!("Staff Engineer <script>alert('title')</script>");
+            role["name"] = json!(format!(
+                "Staff Engineer <script>alert('title')</script>{HIDDEN_COLUMN_TEXT}"
+            ));
+            role["yoe_string"] = json!(format!("5+ years{HIDDEN_TEXT}"));
         }
         1 => {
             let name = role["company"]["name"]
                 .as_str()
                 .unwrap_or("Company")
                 .to_string();
-            role["company"]["name"] = json!(format!("{name} <img src=x onerror=alert(1)>"));
+            role["company"]["name"] = json!(format!(
+                "{name} <img src=x onerror=alert(1)>{HIDDEN_COLUMN_TEXT}"
+            ));
+            role["company"]["oneLiner"] = json!(format!("Ledgers{HIDDEN_TEXT} for banks"));
         }
         _ => {
-            role["salary_string"] =
-                json!("$200K - $260K\"><svg/onload=alert('salary')>'; DROP TABLE roles;--");
+            role["salary_string"] = json!(format!(
+                "$200K - $260K\"><svg/onload=alert('salary')>'; DROP TABLE roles;--{HIDDEN_TEXT}"
+            ));
+            role["equity"] = json!(format!("0.1%{HIDDEN_TEXT}"));
         }
     }
 }
@@ -1161,7 +1180,7 @@ pub(crate) fn detail(role: &Value, hint: LocationHint, hostile: bool, rng: &mut 
     );
 
     let requirement_count = rng.between(2, 4) as usize;
-    let requirements: Vec<Value> = rng
+    let mut requirements: Vec<Value> = rng
         .sample(REQUIREMENTS, requirement_count)
         .into_iter()
         .map(|(requirement, kind, group)| {
@@ -1212,6 +1231,14 @@ pub(crate) fn detail(role: &Value, hint: LocationHint, hostile: bool, rng: &mut 
              <iframe src=\"https://evil.invalid/frame\"></iframe>",
         );
         description.push_str("<img src=x onerror=alert('description')>");
+        // Hidden characters, raw and as character references.
+        description.push_str(&format!(
+            "<p>Remote{HIDDEN_TEXT} friendly &#x202e;&#27;&#7;&#x200b;&#x2066;</p>"
+        ));
+        company_tip.push_str(&format!(
+            "<p title=\"perks{HIDDEN_TEXT}\">Perks{HIDDEN_TEXT}</p>"
+        ));
+        requirements.push(json!({"requirement": format!("Rust{HIDDEN_TEXT}"), "type": "NICE_TO_HAVE", "group": "skills"}));
         company_description.push_str("<iframe src=\"javascript:alert('company')\"></iframe>");
     }
 

@@ -14,8 +14,33 @@ use serde_json::{Value, json};
 pub const TASKS: &[&str] = &["role_intel", "company_excitement", "briefing"];
 
 /// Put into one string of every answer when the input is hostile, so that
-/// tests can check model output is escaped wherever it is shown.
-pub const HOSTILE_ANSWER: &str = "<script>alert(\"model\")</script><img src=x onerror=alert(1)>";
+/// tests can check model output is escaped wherever it is shown, and
+/// cleaned of hidden and control characters (a bidi override, a zero-width
+/// space, an isolate, an ANSI escape, BEL).
+pub const HOSTILE_ANSWER: &str = "<script>alert(\"model\")</script><img src=x onerror=alert(1)>\u{202e}\u{200b}\u{2066}\u{1b}[31m\u{7}";
+
+/// A model of this name reports `u64::MAX` prompt and completion tokens for
+/// every answer (and a plausible cost): a provider whose counters broke.
+pub const HUGE_TOKENS_MODEL: &str = "sim/huge-token-counts";
+
+/// A model of this name reports a cost of 1e308 USD for every answer.
+pub const HUGE_COST_MODEL: &str = "sim/huge-cost";
+
+/// An answer's `usage`: the tokens counted and their `cost`, unless the
+/// model is one of the two whose usage cannot be believed.
+pub(crate) fn usage(model: &str, prompt: u64, completion: u64, cost: f64) -> Value {
+    let (prompt, completion, cost) = match model {
+        HUGE_TOKENS_MODEL => (u64::MAX, u64::MAX, cost),
+        HUGE_COST_MODEL => (prompt, completion, 1e308),
+        _ => (prompt, completion, cost),
+    };
+    json!({
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt.saturating_add(completion),
+        "cost": cost,
+    })
+}
 
 /// What `Fault::InvalidAnswer` puts in the message content: a chatty model
 /// that ignored the schema and ran out of tokens.

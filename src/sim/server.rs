@@ -814,6 +814,12 @@ fn task_of(body: &Value) -> Option<&'static str> {
 fn envelope(number: u64, chat: &ChatRequest, content: &str) -> Value {
     let prompt = chat.prompt_chars.div_ceil(4) as u64;
     let completion = content.chars().count().div_ceil(4) as u64;
+    let usage = llm::usage(
+        &chat.model,
+        prompt,
+        completion,
+        cost(&chat.model, prompt, completion),
+    );
     json!({
         "id": format!("sim-chatcmpl-{number}"),
         "object": "chat.completion",
@@ -823,12 +829,7 @@ fn envelope(number: u64, chat: &ChatRequest, content: &str) -> Value {
             "message": {"role": "assistant", "content": content},
             "finish_reason": "stop",
         }],
-        "usage": {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-            "cost": cost(&chat.model, prompt, completion),
-        },
+        "usage": usage,
     })
 }
 

@@ -75,7 +75,9 @@ fn or_none(text: &str) -> &str {
 /// What `roles.json` and `roles.csv` say of a role.
 #[derive(Serialize)]
 struct RoleRecord<'a> {
-    id: &'a str,
+    /// The role's id is scraped text too; everything else comes clean from
+    /// the view (`model::role_view`).
+    id: std::borrow::Cow<'a, str>,
     title: &'a str,
     company: &'a str,
     tier: &'a str,
@@ -100,7 +102,7 @@ struct RoleRecord<'a> {
 
 fn record(role: &RoleView) -> RoleRecord<'_> {
     RoleRecord {
-        id: &role.id,
+        id: crate::text::clean_cow(&role.id),
         title: &role.title,
         company: &role.company,
         tier: role.tier,

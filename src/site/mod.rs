@@ -88,7 +88,7 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
         &pages::health_page(&data, health, &charts).context("rendering health.html")?,
     )?;
     write("feed.atom", &feeds::atom(&data, &config.site.base_url))?;
-    write("health.json", &serde_json::to_string_pretty(health)?)?;
+    write("health.json", &crate::text::json_pretty(health)?)?;
     write("robots.txt", "User-agent: *\nDisallow: /\n")?;
     // The pages and feeds that list every role are written as they render:
     // at 100,000 roles each would be a string of a hundred megabytes.

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::evaluate::{Breakdown, Tier, Trend};
 use crate::intel::sanitize_html;
 use crate::llm::{Briefing, StoredBriefing, is_gap};
-use crate::role::{format_number, number_at, strings_at, text_at};
+use crate::role::{format_number, number_at, plausible_salary, strings_at, text_at};
 use crate::rules::Lists;
 use crate::store::{CachedAnswer, ChangeRow, Db, RunRow, SiteRole, VersionRow};
 use crate::track::ChangeKind;
@@ -532,6 +532,39 @@ pub fn money_k(n: f64) -> String {
     format!("${}K", format_number((n / 1000.0).round()))
 }
 
+/// What a salary shows where a figure is outside the plausible range.
+pub const UNREADABLE_SALARY: &str = "unreadable";
+
+/// A role's salary for people (`$200K–$260K`, `$260K`, or nothing) and its
+/// sort key (the upper bound). A bound outside the plausible range
+/// (`role::plausible_salary`) makes it [`UNREADABLE_SALARY`] with a sort
+/// key of 0: it is not sorted or charted as money.
+pub fn salary(min: Option<i64>, max: Option<i64>) -> (String, f64) {
+    let readable = |bound: Option<i64>| bound.is_none_or(|b| plausible_salary(b as f64));
+    if !readable(min) || !readable(max) {
+        return (UNREADABLE_SALARY.into(), 0.0);
+    }
+    let text = match (min, max) {
+        (Some(lo), Some(hi)) if lo != hi && lo > 0 => {
+            format!("{}–{}", money_k(lo as f64), money_k(hi as f64))
+        }
+        (_, Some(hi)) => money_k(hi as f64),
+        (Some(lo), None) => money_k(lo as f64),
+        (None, None) => String::new(),
+    };
+    (text, max.or(min).unwrap_or(0) as f64)
+}
+
+/// A salary figure as text (a change's old or new value): `$250K`, or
+/// [`UNREADABLE_SALARY`] when it is not a plausible salary.
+pub fn salary_figure(value: &str) -> String {
+    match value.trim().parse::<f64>() {
+        Ok(n) if plausible_salary(n) => money_k(n),
+        Ok(_) => UNREADABLE_SALARY.into(),
+        Err(_) => value.to_string(),
+    }
+}
+
 /// `$31.5M`, `$1.2B`, `$750K` from a dollar amount.
 fn money_short(n: f64) -> String {
     if n >= 1e9 {
@@ -557,14 +590,7 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
     let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
     let display = &lists.display;
     let score = row.combined_score.unwrap_or(0.0);
-    let salary_text = match (row.salary_min, row.salary_max) {
-        (Some(lo), Some(hi)) if lo != hi && lo > 0 => {
-            format!("{}–{}", money_k(lo as f64), money_k(hi as f64))
-        }
-        (_, Some(hi)) => money_k(hi as f64),
-        (Some(lo), None) => money_k(lo as f64),
-        (None, None) => String::new(),
-    };
+    let (salary_text, salary_sort) = salary(row.salary_min, row.salary_max);
     let funding_text = text_at(&raw, "company.fundingAmount").or_else(|| text_at(&raw, "funding"));
     let raised = funding_text
         .as_deref()
@@ -607,13 +633,18 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
     if let Some(workplace) = text_at(&raw, "workplace_type") {
         location_text.push(workplace);
     }
-    let investors = strings_at(&raw, "investors").join(", ");
-    let tech = strings_at(&raw, "tech_stack").join(", ");
-    let industry = strings_at(&raw, "company.industries")
-        .iter()
-        .map(|i| i.replace('_', " "))
-        .collect::<Vec<_>>()
-        .join(", ");
+    // Every text below is built clean (`text::one_line`): the view is what
+    // the pages, `roles.json`, `roles.csv`, `export` and the digest print.
+    let shown = crate::text::one_line;
+    let investors = shown(&strings_at(&raw, "investors").join(", "));
+    let tech = shown(&strings_at(&raw, "tech_stack").join(", "));
+    let industry = shown(
+        &strings_at(&raw, "company.industries")
+            .iter()
+            .map(|i| i.replace('_', " "))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
     let rating = number_at(&raw, "manager_rating");
     let responsiveness = number_at(&raw, "responsiveness_days");
     let last_active =
@@ -642,8 +673,9 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         id: row.id.clone(),
         url: row
             .url
-            .clone()
-            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+            .as_deref()
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .map(shown),
         status: match row.status.as_str() {
             "gone" => "gone",
             crate::store::UNFOLLOWED_STATUS => crate::store::UNFOLLOWED_STATUS,
@@ -657,7 +689,7 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         posted: date_only(row.posted_at.as_deref()),
         posted_sort: row.posted_at.clone().unwrap_or_default(),
         salary_text,
-        salary_sort: row.salary_max.or(row.salary_min).unwrap_or(0) as f64,
+        salary_sort,
         fee_text: row
             .fee_percent
             .map(|f| format!("{}%", format_number(f)))
@@ -671,12 +703,12 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         stage: if stage_key.is_empty() {
             String::new()
         } else {
-            label(&display.stages, &stage_key)
+            shown(&label(&display.stages, &stage_key))
         },
-        stage_key,
+        stage_key: shown(&stage_key),
         tech,
         industry,
-        experience: text_at(&raw, "yoe_string").unwrap_or_default(),
+        experience: shown(&text_at(&raw, "yoe_string").unwrap_or_default()),
         rating_text: rating.map(format_number).unwrap_or_default(),
         rating_sort: rating.unwrap_or(0.0),
         last_active: date_only(last_active.as_deref()),
@@ -685,12 +717,18 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
             .map(|d| format!("{}d", format_number((d * 10.0).round() / 10.0)))
             .unwrap_or_default(),
         responsiveness_sort: responsiveness.unwrap_or(f64::MAX).min(1e9),
-        locations: location_text.join(", "),
+        locations: shown(&location_text.join(", ")),
         location_keys: keys.join(" "),
         trend: row.trend,
         is_new: first_seen.is_some_and(|at| at >= now - Duration::hours(NEW_HOURS)),
-        reasons: json_strings(role.reasons.as_deref()),
-        signals: json_strings(role.signals.as_deref()),
+        reasons: json_strings(role.reasons.as_deref())
+            .iter()
+            .map(|r| shown(r))
+            .collect(),
+        signals: json_strings(role.signals.as_deref())
+            .iter()
+            .map(|r| shown(r))
+            .collect(),
         first_seen: date_only(Some(&row.first_seen_at)),
         last_seen: date_only(Some(&row.last_seen_at)),
         gone_at: row.gone_at.clone(),
@@ -734,7 +772,9 @@ pub fn role_detail(role: &SiteRole) -> RoleDetail {
                             name: c.name.clone(),
                             weight: c.weight_label(),
                             value: format_number(c.value),
-                            detail: c.detail.clone(),
+                            // The rules' words with their figures: a salary of
+                            // 1e30 is not printed as 31 digits.
+                            detail: crate::text::short_numbers(&c.detail).into_owned(),
                         })
                         .collect(),
                 })
@@ -816,9 +856,10 @@ fn change_view(change: &ChangeRow, role: Option<&RoleView>) -> ChangeView {
         kind: change.kind,
         kind_class: class.into(),
         label: label.into(),
-        field: change.field.clone().unwrap_or_default(),
-        old_value: change.old_value.clone().unwrap_or_default(),
-        new_value: change.new_value.clone().unwrap_or_default(),
+        // Values are scraped text: one clean line, like the role's own.
+        field: crate::text::one_line(change.field.as_deref().unwrap_or_default()),
+        old_value: change_value(change.kind, change.old_value.as_deref()),
+        new_value: change_value(change.kind, change.new_value.as_deref()),
         role_id: change.role_id.clone(),
         page,
         title,
@@ -826,6 +867,20 @@ fn change_view(change: &ChangeRow, role: Option<&RoleView>) -> ChangeView {
         trend: role.and_then(|r| r.trend),
         run_id: change.run_id,
     }
+}
+
+/// A change's value as shown: one clean line, and a salary no one can
+/// believe as [`UNREADABLE_SALARY`] rather than 31 digits.
+fn change_value(kind: ChangeKind, value: Option<&str>) -> String {
+    let text = crate::text::one_line(value.unwrap_or_default());
+    let salary = matches!(
+        kind,
+        ChangeKind::SalaryIncrease | ChangeKind::SalaryDecrease
+    );
+    if salary && text.parse::<f64>().is_ok_and(|n| !plausible_salary(n)) {
+        return UNREADABLE_SALARY.into();
+    }
+    text
 }
 
 /// A role's history: its changes newest first, and its versions with the

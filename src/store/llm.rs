@@ -162,14 +162,18 @@ impl Db {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Totals over all runs: (calls, tokens, cost).
+    /// Totals over all runs: (calls, tokens, cost). Summed as reals and
+    /// saturated: SQLite's integer `SUM` fails on overflow, and a count
+    /// stored negative (wrapped by an older version) counts as none.
     pub fn llm_totals(&self) -> Result<(i64, i64, f64)> {
-        Ok(self.conn.query_row(
-            "SELECT COALESCE(SUM(llm_calls), 0) AS calls, COALESCE(SUM(llm_tokens), 0) AS tokens,
-                    COALESCE(SUM(llm_cost_usd), 0.0) AS cost FROM runs",
+        let (calls, tokens, cost): (f64, f64, f64) = self.conn.query_row(
+            "SELECT TOTAL(MAX(llm_calls, 0)) AS calls, TOTAL(MAX(llm_tokens, 0)) AS tokens,
+                    TOTAL(llm_cost_usd) AS cost FROM runs",
             [],
             |r| Ok((r.get("calls")?, r.get("tokens")?, r.get("cost")?)),
-        )?)
+        )?;
+        // `as` saturates a float at the integer's bounds.
+        Ok((calls as i64, tokens as i64, cost))
     }
 
     /// Links a role to its briefing outside a run (`brief --regenerate`).
@@ -180,6 +184,11 @@ impl Db {
         )?;
         Ok(())
     }
+}
+
+/// A counter for an `i64` column: at most `i64::MAX`, never wrapped negative.
+pub fn saturating_i64(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
 }
 
 impl StoreTx<'_> {
@@ -206,8 +215,8 @@ impl StoreTx<'_> {
              WHERE id = ?1",
             params![
                 run_id,
-                usage.calls as i64,
-                usage.tokens as i64,
+                saturating_i64(usage.calls),
+                saturating_i64(usage.tokens),
                 usage.cost_usd,
                 usage.error
             ],
@@ -247,6 +256,29 @@ mod tests {
         db.save_llm_answers(&[answer("k1", 0.75)]).unwrap();
         assert_eq!(db.llm_answer("k1").unwrap().unwrap().cost_usd, 0.75);
         assert_eq!(db.llm_answer("nope").unwrap(), None);
+    }
+
+    /// Counts no provider can mean are stored saturated and summed
+    /// without overflow; none is stored negative.
+    #[test]
+    fn usage_counters_saturate() {
+        let mut db = Db::open_in_memory().unwrap();
+        let usage = LlmUsage {
+            calls: u64::MAX,
+            tokens: u64::MAX,
+            cost_usd: 0.5,
+            error: None,
+        };
+        for _ in 0..3 {
+            let run = db.start_run(chrono::Utc::now(), "manual").unwrap();
+            let tx = db.transaction().unwrap();
+            tx.record_llm_usage(run, &usage).unwrap();
+            tx.commit().unwrap();
+        }
+        let runs = db.recent_runs(5).unwrap();
+        assert!(runs.iter().all(|r| r.llm_tokens == i64::MAX), "{runs:?}");
+        assert_eq!(db.llm_totals().unwrap(), (i64::MAX, i64::MAX, 1.5));
+        assert_eq!(saturating_i64(7), 7);
     }
 
     #[test]
