@@ -207,6 +207,9 @@ pub struct LlmConfig {
     pub max_calls_per_run: u64,
     /// …or once it has spent this much (as the provider reports it).
     pub max_cost_per_run_usd: f64,
+    /// The run's model phase ends by then, whatever the provider says
+    /// (`Retry-After` included): a misbehaving model cannot hold a run.
+    pub max_run_secs: u64,
 }
 
 impl Default for LlmConfig {
@@ -227,6 +230,7 @@ impl Default for LlmConfig {
             company_cache_days: 30,
             max_calls_per_run: 300,
             max_cost_per_run_usd: 1.0,
+            max_run_secs: 600,
         }
     }
 }
@@ -642,6 +646,7 @@ impl Config {
                 3_650,
             ),
             ("max_calls_per_run", l.max_calls_per_run, 0, 1_000_000),
+            ("max_run_secs", l.max_run_secs, 1, 86_400),
         ] {
             if !(low..=high).contains(&value) {
                 bail!("[llm] {name} must be between {low} and {high}, not {value}");
@@ -824,6 +829,7 @@ excitement_band = [0.50, 0.70]                # only an uncertain rules' excitem
 company_cache_days = 30
 max_calls_per_run = 300                       # then the run stops calling (a warning, not a failure)
 max_cost_per_run_usd = 1.0
+max_run_secs = 600                            # the run's model phase ends by then, whatever the provider says
 
 [boards]
 # The followed companies' own job boards (public APIs, no key): their roles

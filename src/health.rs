@@ -224,6 +224,9 @@ fn warning_span(days: i64) -> Duration {
     })
 }
 
+/// The most error lines of the last run the report carries.
+const MAX_ERRORS_SHOWN: usize = 100;
+
 /// Gathers health from the database and the session.
 pub fn check(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<Health> {
     let runs = db.recent_runs(50)?;
@@ -236,7 +239,17 @@ pub fn check(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<
         .take_while(|r| r.status == RunStatus::Failed)
         .count() as u32;
     let last_ok = runs.iter().find(|r| r.status.is_good());
-    let last_run = runs.first().cloned();
+    // A run stored before errors were bounded per source may hold a
+    // million lines: the report shows a page of them.
+    let last_run = runs.first().cloned().map(|mut run| {
+        if run.errors.len() > MAX_ERRORS_SHOWN {
+            let more = run.errors.len() - MAX_ERRORS_SHOWN;
+            run.errors.truncate(MAX_ERRORS_SHOWN);
+            run.errors
+                .push(format!("and {more} more lines (in runs.errors)"));
+        }
+        run
+    });
     let paraform_fetch = runs.iter().find_map(|r| r.paraform_fetch.clone());
     let age = |at: &str| {
         DateTime::parse_from_rfc3339(at)

@@ -399,6 +399,26 @@ pub struct InvestorLists {
     pub tier1: Vec<String>,
     pub tier2: Vec<String>,
     pub angels: Vec<String>,
+    /// Other names of one investor ("andreessen horowitz" = ["a16z"]): a
+    /// model's claim is found in the text when any of them is.
+    #[serde(default)]
+    pub aliases: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl InvestorLists {
+    /// The other names `name` goes by (compared case-insensitively).
+    pub fn aliases_of(&self, name: &str) -> Vec<&str> {
+        let name = name.trim().to_lowercase();
+        let mut found: Vec<&str> = Vec::new();
+        for (canonical, others) in &self.aliases {
+            let group =
+                std::iter::once(canonical.as_str()).chain(others.iter().map(String::as_str));
+            if group.clone().any(|n| n.eq_ignore_ascii_case(&name)) {
+                found.extend(group.filter(|n| !n.eq_ignore_ascii_case(&name)));
+            }
+        }
+        found
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

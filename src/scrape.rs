@@ -648,13 +648,14 @@ fn record_run(
                 .get(&fetch.scope.prefix())
                 .unwrap_or(&no_roles),
         };
+        let mut lines = SourceErrors::new(&fetch.scope.label());
         match &fetch.result {
             Err(err) => {
                 failed_sources += 1;
-                errors.push(format!(
-                    "{}: {err}; no role was marked gone",
-                    fetch.scope.label()
-                ));
+                lines.push(
+                    "failure",
+                    format!("{}: {err}; no role was marked gone", fetch.scope.label()),
+                );
             }
             Ok(list) => {
                 let source = SourceRun {
@@ -663,15 +664,18 @@ fn record_run(
                     now: run.now,
                     base_url: run.config.paraform.link_base(),
                 };
-                let outcome = source.record(&tx, list, stored, &mut counts, &mut errors)?;
+                let outcome = source.record(&tx, list, stored, &mut counts, &mut lines)?;
                 suspicious |= outcome == Completeness::Suspicious;
-                errors.extend(fetch.detail_errors.iter().cloned());
+                for line in &fetch.detail_errors {
+                    lines.push("role details", line.clone());
+                }
                 // Board roles are company signals, not placements: no tier.
                 if fetch.scope == Scope::Paraform {
                     evaluate_seen(&tx, run, paraform::SOURCE, list, &fetch.details, stored)?;
                 }
             }
         }
+        errors.extend(lines.into_lines());
     }
     close_unfollowed(&tx, run, fetches, stored_boards)?;
     let status = if fetches.is_empty() {
@@ -888,7 +892,7 @@ impl SourceRun<'_> {
         list: &RoleList,
         stored: &HashMap<String, RoleSummary>,
         counts: &mut RunCounts,
-        errors: &mut Vec<String>,
+        errors: &mut SourceErrors,
     ) -> Result<Completeness> {
         // Listed but unreadable: noted, kept as they were, and never gone.
         let unreadable = self.note_unreadable(list, errors);
@@ -898,11 +902,14 @@ impl SourceRun<'_> {
         for external_id in &list.unchanged {
             let id = format!("{}:{external_id}", self.scope.source());
             if !seen.insert(id.clone()) {
-                errors.push(format!(
-                    "{}: skipped a second role with id {} in one response",
-                    self.scope.source(),
-                    shorten(external_id)
-                ));
+                errors.push(
+                    "repeated ids",
+                    format!(
+                        "{}: skipped a second role with id {} in one response",
+                        self.scope.source(),
+                        shorten(external_id)
+                    ),
+                );
                 continue;
             }
             touched.push(id);
@@ -910,20 +917,26 @@ impl SourceRun<'_> {
         tx.touch_roles(&touched, self.now)?;
         for listed in &list.roles {
             let Some(external_id) = listed.external_id.clone() else {
-                errors.push(format!(
-                    "{}: skipped the role at position {}: it has no id",
-                    self.scope.source(),
-                    listed.position
-                ));
+                errors.push(
+                    "roles without an id",
+                    format!(
+                        "{}: skipped the role at position {}: it has no id",
+                        self.scope.source(),
+                        listed.position
+                    ),
+                );
                 continue;
             };
             let id = format!("{}:{external_id}", self.scope.source());
             if !seen.insert(id.clone()) {
-                errors.push(format!(
-                    "{}: skipped a second role with id {} in one response",
-                    self.scope.source(),
-                    shorten(&external_id)
-                ));
+                errors.push(
+                    "repeated ids",
+                    format!(
+                        "{}: skipped a second role with id {} in one response",
+                        self.scope.source(),
+                        shorten(&external_id)
+                    ),
+                );
                 continue;
             }
             let previous = stored.get(&id);
@@ -966,7 +979,7 @@ impl SourceRun<'_> {
             None
         };
         if let Some(reason) = reason {
-            errors.push(reason);
+            errors.push("suspicious listing", reason);
             return Ok(Completeness::Suspicious);
         }
         // By the stored map's key: a board role's canonical id, which an
@@ -993,29 +1006,35 @@ impl SourceRun<'_> {
 
     /// Records a problem per unreadable role (the first few; then a count)
     /// and returns the ids of those whose id could be read.
-    fn note_unreadable(&self, list: &RoleList, errors: &mut Vec<String>) -> HashSet<String> {
+    fn note_unreadable(&self, list: &RoleList, errors: &mut SourceErrors) -> HashSet<String> {
         for role in list.unreadable.iter().take(MAX_UNREADABLE_NOTED) {
             let id = match &role.id {
                 Some(id) => format!(" (id {})", shorten(id)),
                 None => String::new(),
             };
-            errors.push(format!(
-                "{}: skipped the role at position {}{id}: {}",
-                self.scope.source(),
-                role.position,
-                role.problem
-            ));
+            errors.push(
+                "unreadable roles",
+                format!(
+                    "{}: skipped the role at position {}{id}: {}",
+                    self.scope.source(),
+                    role.position,
+                    role.problem
+                ),
+            );
         }
-        if list.unreadable.len() > MAX_UNREADABLE_NOTED {
-            errors.push(format!(
-                "{}: skipped {} more roles that could not be read",
-                self.scope.source(),
-                list.unreadable.len() - MAX_UNREADABLE_NOTED
-            ));
+        let named = list.unreadable.len().min(MAX_UNREADABLE_NOTED);
+        if list.unreadable_count > named {
+            errors.push(
+                "unreadable roles",
+                format!(
+                    "{}: skipped {} more roles that could not be read",
+                    self.scope.source(),
+                    list.unreadable_count - named
+                ),
+            );
         }
-        list.unreadable
+        list.unreadable_ids
             .iter()
-            .filter_map(|role| role.id.as_ref())
             .map(|id| format!("{}:{id}", self.scope.source()))
             .collect()
     }
@@ -1107,6 +1126,55 @@ struct Listed<'a> {
 /// Unreadable roles named one by one in a run's errors; the rest are counted.
 const MAX_UNREADABLE_NOTED: usize = 10;
 
+/// Lines one source may add to a run's errors; the rest are counted.
+pub const MAX_ERRORS_PER_SOURCE: usize = 20;
+
+/// One source's lines for the run's errors: the first
+/// [`MAX_ERRORS_PER_SOURCE`] as they come, the rest counted by kind and
+/// summed up in one closing line. A listing that repeats one id 20,000
+/// times costs 21 lines in `runs.errors`, `status` and `health.json`.
+struct SourceErrors {
+    label: String,
+    lines: Vec<String>,
+    more: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl SourceErrors {
+    fn new(label: &str) -> SourceErrors {
+        SourceErrors {
+            label: label.to_string(),
+            lines: Vec::new(),
+            more: Default::default(),
+        }
+    }
+
+    /// `kind` names what the line is about ("repeated ids"), for the count.
+    fn push(&mut self, kind: &'static str, line: String) {
+        if self.lines.len() < MAX_ERRORS_PER_SOURCE {
+            self.lines.push(line);
+        } else {
+            *self.more.entry(kind).or_default() += 1;
+        }
+    }
+
+    fn into_lines(mut self) -> Vec<String> {
+        if !self.more.is_empty() {
+            let total: u64 = self.more.values().sum();
+            let kinds: Vec<String> = self
+                .more
+                .iter()
+                .map(|(kind, n)| format!("{n} {kind}"))
+                .collect();
+            self.lines.push(format!(
+                "{}: and {total} more like this ({})",
+                self.label,
+                kinds.join(", ")
+            ));
+        }
+        self.lines
+    }
+}
+
 /// Scraped ids go into messages; keep a hostile one from flooding them.
 fn shorten(text: &str) -> String {
     crate::text::terminal(text, 80)
@@ -1171,5 +1239,29 @@ mod board_scope_tests {
         let duplicates: Vec<&str> = stored.duplicates.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(duplicates, ["greenhouse:ACME/3", "greenhouse:Acme/1"]);
         assert_eq!(stored.by_board["lever:globex/"].len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod source_errors_tests {
+    use super::*;
+
+    #[test]
+    fn a_source_names_twenty_lines_and_counts_the_rest_by_kind() {
+        let mut lines = SourceErrors::new("lever board echo");
+        for i in 0..30 {
+            lines.push("repeated ids", format!("repeat {i}"));
+        }
+        lines.push("role details", "details failed".into());
+        let lines = lines.into_lines();
+        assert_eq!(lines.len(), MAX_ERRORS_PER_SOURCE + 1);
+        assert_eq!(lines[0], "repeat 0");
+        assert_eq!(
+            lines[MAX_ERRORS_PER_SOURCE],
+            "lever board echo: and 11 more like this (10 repeated ids, 1 role details)"
+        );
+        let mut few = SourceErrors::new("paraform");
+        few.push("failure", "one".into());
+        assert_eq!(few.into_lines(), vec!["one"]);
     }
 }

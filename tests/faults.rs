@@ -408,3 +408,136 @@ fn another_programs_database_is_refused_in_one_line() {
         .unwrap();
     assert_eq!(tables, 1);
 }
+
+/// Runs the binary in `s` to its end; its exit code and peak resident
+/// memory in MB (the kernel's count, `wait4`'s `ru_maxrss`).
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also measures it
+fn run_measured(s: &Sandbox, args: &[&str]) -> (i32, f64, String) {
+    // stderr into a file: a pipe nobody reads while waiting could fill up.
+    let log = s.path().join("measured.stderr");
+    let child = common::command_in(s.path(), args)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("starting air-demand");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our own child, not yet waited for; both pointers are live.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 failed");
+    let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, usage.ru_maxrss as f64 / 1024.0, stderr)
+}
+
+#[test]
+fn a_flood_of_unreadable_roles_costs_bounded_memory_and_a_few_error_lines() {
+    // 1.5 million `{}` items (4.5 MB of JSON): once 1.5 million error lines
+    // (95 MB) and a 961 MB peak.
+    let s = Sandbox::new();
+    s.scrape().expect(0);
+    let active = s.count("select count(*) from roles where status = 'active'");
+    for round in 0..rounds().min(3) {
+        s.sim.inject(
+            air_demand::sim::Target::List,
+            air_demand::sim::Fault::Flood { items: 1_500_000 },
+            1,
+        );
+        let (code, peak_mb, stderr) = run_measured(&s, &["scrape", "--no-site"]);
+        // Suspicious (far fewer readable roles than before): partial, and
+        // nobody is gone.
+        assert_eq!(code, 3, "round {round}: {stderr}");
+        assert!(peak_mb < 200.0, "round {round}: peak {peak_mb:.0} MB");
+        let errors: Vec<String> =
+            serde_json::from_str(&s.strings("select errors from runs order by id desc limit 1")[0])
+                .unwrap();
+        assert!(errors.len() < 100, "{} error lines", errors.len());
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("1499990 more roles that could not be read")),
+            "{errors:?}"
+        );
+        assert!(
+            stderr.lines().count() < 100,
+            "{} stderr lines",
+            stderr.lines().count()
+        );
+        assert_eq!(
+            s.count("select count(*) from roles where status = 'active'"),
+            active
+        );
+        println!(
+            "flood round {round}: peak {peak_mb:.0} MB, {} error lines",
+            errors.len()
+        );
+    }
+    let health = s.run(&["status", "--json"]).stdout();
+    assert!(
+        health.len() < 64 * 1024,
+        "health.json is {} bytes",
+        health.len()
+    );
+}
+
+#[test]
+fn a_model_answering_429_forever_cannot_hold_the_run() {
+    // Each round: every model call hears 429 with a day's Retry-After.
+    for round in 0..rounds() {
+        let s = Sandbox::with(air_demand::sim::SimOptions {
+            roles: 12,
+            ..common::sim_options()
+        });
+        s.enable_llm("concurrency = 2\nmax_retries = 4\nmax_run_secs = 60");
+        s.sim.inject(
+            air_demand::sim::Target::Llm,
+            air_demand::sim::Fault::RateLimited {
+                retry_after_secs: 86_400,
+            },
+            10_000,
+        );
+        s.scrape().expect(0);
+        let error = s.strings("select coalesce(llm_error, '-') from runs order by id desc limit 1");
+        assert!(
+            error[0].contains("in a row failed"),
+            "round {round}: {error:?}"
+        );
+        s.run(&["status"])
+            .expect(1)
+            .stdout_has("model calls are failing");
+    }
+}
+
+#[test]
+fn a_board_repeating_one_job_id_costs_a_few_error_lines() {
+    use air_demand::fetch::boards::Kind;
+    let s = Sandbox::new();
+    s.follow("[[companies]]\nname = \"Echo Co\"\nlever = \"echo\"\n");
+    let job = air_demand::sim::board_job(Kind::Lever, "same-id", "Engineer", "London", None);
+    s.sim.set_board(Kind::Lever, "echo", vec![job; 19_999]);
+    s.scrape().expect(0);
+    let errors: Vec<String> =
+        serde_json::from_str(&s.strings("select errors from runs order by id desc limit 1")[0])
+            .unwrap();
+    assert!(
+        errors.len() <= 21,
+        "{} error lines: {errors:?}",
+        errors.len()
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("and 19978 more like this (19978 repeated ids)")),
+        "{errors:?}"
+    );
+    assert_eq!(
+        s.count("select count(*) from roles where source = 'lever' and status = 'active'"),
+        1
+    );
+}

@@ -634,10 +634,8 @@ fn paraform_asking_for_a_browser_alerts_once_and_clears_when_it_stops() {
         s.count("select count(*) from alerts where incident = 'browser-required'"),
         1
     );
-    assert_eq!(
-        s.count("select count(*) from runs where status = 'failed'"),
-        0
-    );
+    // (The scheduler's stop may cut the last run short; that one aside.)
+    assert_eq!(finished_with(&runs(&s), "failed"), 0);
 }
 
 // ---------------------------------------------------------------- backup and export

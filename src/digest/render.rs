@@ -328,7 +328,12 @@ impl RoleLine {
             .into_iter()
             .filter(|p| !p.is_empty())
             .collect();
-        let tier = one_line(role.tier_label);
+        // A tier that rests on the model says so, in both parts.
+        let tier = if role.tier_from_model() {
+            format!("{} (model)", one_line(role.tier_label))
+        } else {
+            one_line(role.tier_label)
+        };
         let trend = role.trend.map(|t| t.as_str().to_string());
         let mut text_lines = wrap(
             &format!("{score:>4}  {company} — {title}"),

@@ -123,6 +123,18 @@ pub struct Verdict {
     pub headhunter: Score,
     pub excitement: Score,
     pub combined: f64,
+    /// The tier would be another without the model's facts (`[llm]`).
+    pub tier_from_model: bool,
+}
+
+/// The reason that says a tier rests on the model: one spelling, written
+/// by `Verdict::reasons` and recognised by `rests_on_model`.
+pub const TIER_FROM_MODEL_REASON: &str =
+    "◆ this tier rests on the model's reading of the role's text";
+
+/// Whether stored reasons say the tier rests on the model.
+pub fn rests_on_model(reasons: &[String]) -> bool {
+    reasons.iter().any(|r| r == TIER_FROM_MODEL_REASON)
 }
 
 impl Verdict {
@@ -137,6 +149,9 @@ impl Verdict {
         reasons.extend(self.quality_signals.iter().map(|s| format!("✓ {s}")));
         if self.failed_filters.is_empty() && self.quality_signals.is_empty() {
             reasons.push("✗ no quality signals".into());
+        }
+        if self.tier_from_model {
+            reasons.push(TIER_FROM_MODEL_REASON.into());
         }
         reasons
     }
@@ -457,17 +472,17 @@ struct Investors {
     tier2: Vec<String>,
     angels: Vec<String>,
     total: usize,
-    /// Entries only a model named (`[llm]` role intel).
-    from_model: Vec<String>,
+    /// Entries only a model named (`[llm]` role intel), with the field of
+    /// the text that names them.
+    from_model: Vec<(String, &'static str)>,
 }
 
 impl Investors {
     /// "Sequoia", or "Kleiner Perkins (from company notes, model)".
     fn shown(&self, entry: &str) -> String {
-        if self.from_model.iter().any(|m| m == entry) {
-            format!("{entry} (from company notes, model)")
-        } else {
-            entry.to_string()
+        match self.from_model.iter().find(|(name, _)| name == entry) {
+            Some((_, field)) => format!("{entry} (from {field}, model)"),
+            None => entry.to_string(),
         }
     }
 
@@ -497,16 +512,24 @@ impl Investors {
                 entries.push(mention.name.clone());
             }
         }
-        // What a model read in the notes counts like a listed investor, and
-        // says where it came from.
+        // What a model read counts like a listed investor only when the
+        // text it read names it, and says where; a name the text does not
+        // hold (planted by an instruction in the notes, or the model's own
+        // idea) is shown as such and counts for nothing.
         let mut from_model = Vec::new();
         for name in &intel.model.investors {
-            if !known(&entries, name) {
-                signals.push(format!(
-                    "investor {name} named in the company notes (model)"
-                ));
-                entries.push(name.clone());
-                from_model.push(name.clone());
+            if known(&entries, name) {
+                continue;
+            }
+            match crate::intel::source_of(name, intel, &lists.investors.aliases_of(name)) {
+                Some(field) => {
+                    signals.push(format!("investor {name} named in the {field} (model)"));
+                    entries.push(name.clone());
+                    from_model.push((name.clone(), field));
+                }
+                None => signals.push(format!(
+                    "not used: the model named investor {name}, which is not found in the source"
+                )),
             }
         }
         let mut investors = Investors {
@@ -632,6 +655,16 @@ pub fn evaluate(raw: &Value, intel: &Intel, rules: &Rules) -> Verdict {
     if !inv.angels.is_empty() {
         signals.push(format!("angels: {}", inv.shown_all(&inv.angels)));
     }
+    // Would the rules alone say otherwise? Asked only when a model said
+    // something; without model facts this is the rules' verdict itself.
+    let has_model_facts = !intel.model.investors.is_empty() || intel.model.location.is_some();
+    let tier_from_model = has_model_facts && {
+        let rules_only = Intel {
+            model: crate::intel::ModelFacts::default(),
+            ..intel.clone()
+        };
+        evaluate(raw, &rules_only, rules).tier != tier
+    };
     Verdict {
         tier,
         failed_filters,
@@ -642,6 +675,7 @@ pub fn evaluate(raw: &Value, intel: &Intel, rules: &Rules) -> Verdict {
         headhunter,
         excitement,
         combined,
+        tier_from_model,
     }
 }
 
@@ -707,9 +741,16 @@ fn hard_filters(
         && facts.locations.is_empty()
         && let Some(model) = &intel.model.location
     {
+        // Where the words name the place, the field says so; a place the
+        // model read between the lines ("Brooklyn HQ" as New York) is said
+        // to be the model's reading of the role's text, no more.
         location_passes = true;
+        let from = crate::intel::source_of(&model.stated, intel, &[])
+            .map_or("the role's text".to_string(), |field| {
+                format!("the {field}")
+            });
         signals.push(format!(
-            "location {} read from the company notes (model, {} confidence: \"{}\")",
+            "location {} read from {from} (model, {} confidence: \"{}\")",
             model.label, model.confidence, model.stated
         ));
     }

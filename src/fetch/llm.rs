@@ -39,6 +39,8 @@ pub struct ChatSettings {
     pub retry_base: Duration,
     pub temperature: f64,
     pub max_tokens: u32,
+    /// No retry waits past this: the end of the run's model phase.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for ChatSettings {
@@ -94,13 +96,16 @@ pub struct ChatClient {
 
 impl ChatClient {
     pub fn new(settings: ChatSettings) -> Result<ChatClient, FetchError> {
-        let http = HttpClient::new(ClientSettings {
+        let mut http = HttpClient::new(ClientSettings {
             timeout: settings.timeout,
             // Concurrency is the caller's; no politeness pause between calls.
             request_delay: Duration::ZERO,
             max_retries: settings.max_retries,
             retry_base: settings.retry_base,
         })?;
+        if let Some(deadline) = settings.deadline {
+            http = http.with_deadline(deadline);
+        }
         let base = settings.base_url.trim_end_matches('/');
         Ok(ChatClient {
             http,
@@ -329,6 +334,7 @@ mod tests {
             retry_base: Duration::from_millis(10),
             temperature: 0.0,
             max_tokens: 100,
+            deadline: None,
         };
         assert!(!format!("{settings:?}").contains("sk-or-secret"));
         let client = ChatClient::new(settings.clone()).unwrap();

@@ -200,6 +200,8 @@ pub struct HttpClient {
     settings: ClientSettings,
     last_request: Mutex<Option<Instant>>,
     requests: AtomicU64,
+    /// No retry waits past this (`with_deadline`).
+    deadline: Option<Instant>,
 }
 
 /// Names the browser to use (`session login --browser` wins over it).
@@ -225,7 +227,16 @@ impl HttpClient {
             settings,
             last_request: Mutex::new(None),
             requests: AtomicU64::new(0),
+            deadline: None,
         })
+    }
+
+    /// The same client, giving up instead of waiting for a retry that would
+    /// start after `deadline` (a `Retry-After` of an hour included): the
+    /// failure is returned at once, as after the last retry.
+    pub fn with_deadline(mut self, deadline: Instant) -> HttpClient {
+        self.deadline = Some(deadline);
+        self
     }
 
     /// The timeout of one request.
@@ -346,7 +357,16 @@ impl HttpClient {
                 }
                 Outcome::Failed { attempt, detail } => (attempt, None, detail),
             };
-            let retry = should_retry(kind) && attempt_no < max_attempts;
+            let wait = backoff(
+                attempt_no - 1,
+                self.settings.retry_base,
+                retry_after,
+                jitter(),
+            );
+            let out_of_time = self
+                .deadline
+                .is_some_and(|deadline| Instant::now() + wait >= deadline);
+            let retry = should_retry(kind) && attempt_no < max_attempts && !out_of_time;
             if !retry {
                 return Err(match kind {
                     Attempt::Status(429) => FetchError::RateLimited {
@@ -370,12 +390,6 @@ impl HttpClient {
                     },
                 });
             }
-            let wait = backoff(
-                attempt_no - 1,
-                self.settings.retry_base,
-                retry_after,
-                jitter(),
-            );
             tracing::warn!(
                 procedure,
                 attempt = attempt_no,

@@ -151,8 +151,15 @@ pub struct RoleList {
     /// [`Unchanged`]): kept as ids only, so a quiet listing of 100,000 roles
     /// costs a few megabytes, not the listing.
     pub unchanged: Vec<String>,
-    /// In listing order.
+    /// The first [`MAX_UNREADABLE_KEPT`] roles that could not be read, in
+    /// listing order (the rest are counted in `unreadable_count`: a listing
+    /// of a million broken items costs a number, not a million records).
     pub unreadable: Vec<UnreadableRole>,
+    /// The ids of every unreadable role whose id could be read: listed, so
+    /// never marked gone.
+    pub unreadable_ids: Vec<String>,
+    /// How many listed roles could not be read, in all.
+    pub unreadable_count: usize,
     /// The texts of `roles`.
     spool: Spool,
 }
@@ -175,6 +182,9 @@ pub struct ListedRole {
 /// a role listed exactly as stored is not parsed at all, only counted as
 /// seen (its text holds its id, so equal text is the same role).
 pub type Unchanged<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Unreadable roles kept with their place and problem; the rest are counted.
+pub const MAX_UNREADABLE_KEPT: usize = 20;
 
 /// A listed role that could not be read.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,17 +219,27 @@ impl RoleList {
         let position = self.len();
         match serde_json::from_str::<Value>(text) {
             Ok(role) => {
+                // No id, no role: it cannot be stored or followed, so it is
+                // neither spooled nor hashed.
+                let Some(external_id) = id_of(&role) else {
+                    self.push_unreadable(UnreadableRole {
+                        position,
+                        id: None,
+                        problem: "it has no id".into(),
+                    });
+                    return;
+                };
                 let content_hash = crate::track::content_hash(&role);
                 let listed = ListedRole {
                     position,
                     text: self.spool.put(text),
-                    external_id: id_of(&role),
+                    external_id: Some(external_id),
                     evaluation_input: crate::track::evaluation_input(&role, &content_hash),
                     content_hash,
                 };
                 self.roles.push(listed);
             }
-            Err(err) => self.unreadable.push(UnreadableRole {
+            Err(err) => self.push_unreadable(UnreadableRole {
                 position,
                 id: id_of_unreadable(text, id_of),
                 problem: format!("it is {}", unreadable(&err)),
@@ -227,9 +247,21 @@ impl RoleList {
         }
     }
 
+    /// Counts an unreadable role, keeps its id, and keeps it whole while
+    /// fewer than [`MAX_UNREADABLE_KEPT`] are.
+    fn push_unreadable(&mut self, role: UnreadableRole) {
+        self.unreadable_count += 1;
+        if let Some(id) = &role.id {
+            self.unreadable_ids.push(id.clone());
+        }
+        if self.unreadable.len() < MAX_UNREADABLE_KEPT {
+            self.unreadable.push(role);
+        }
+    }
+
     /// How many roles were listed, read or not.
     pub fn len(&self) -> usize {
-        self.roles.len() + self.unchanged.len() + self.unreadable.len()
+        self.roles.len() + self.unchanged.len() + self.unreadable_count
     }
 
     pub fn is_empty(&self) -> bool {
@@ -252,11 +284,18 @@ impl RoleList {
             });
         }
         self.unchanged.extend(page.unchanged);
-        self.unreadable
-            .extend(page.unreadable.into_iter().map(|u| UnreadableRole {
-                position: u.position + offset,
-                ..u
-            }));
+        let room = MAX_UNREADABLE_KEPT.saturating_sub(self.unreadable.len());
+        self.unreadable.extend(
+            page.unreadable
+                .into_iter()
+                .take(room)
+                .map(|u| UnreadableRole {
+                    position: u.position + offset,
+                    ..u
+                }),
+        );
+        self.unreadable_ids.extend(page.unreadable_ids);
+        self.unreadable_count += page.unreadable_count;
         Ok(())
     }
 }
@@ -968,6 +1007,23 @@ mod tests {
             panic!("the listing was not read");
         };
         assert_eq!(list.unreadable[0].id, None);
+    }
+
+    #[test]
+    fn a_flood_of_unreadable_roles_is_counted_not_kept() {
+        // Ten thousand roles without an id, and thirty too deep with one.
+        let mut items = vec!["{}".to_string(); 10_000];
+        items.extend((0..30).map(|i| nested_role(&format!("deep-{i}"), 150)));
+        let Ok(Payload::All(list)) = read_listing(&listing(&items)) else {
+            panic!("the listing was not read");
+        };
+        assert_eq!(list.unreadable_count, 10_030);
+        assert_eq!(list.len(), 10_030);
+        assert_eq!(list.unreadable.len(), MAX_UNREADABLE_KEPT);
+        assert_eq!(list.unreadable[0].problem, "it has no id");
+        // Every id that could be read is kept: those roles are never gone.
+        assert_eq!(list.unreadable_ids.len(), 30);
+        assert!(list.roles.is_empty());
     }
 
     #[test]

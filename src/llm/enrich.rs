@@ -8,7 +8,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -129,13 +129,14 @@ pub async fn enrich(
         return out;
     }
     let key = config.api_key(env);
+    let deadline = phase_deadline(config);
     let client = if key.is_none() && !config.is_local() {
         let sentence = "[llm] is enabled but neither LLM_API_KEY nor OPENROUTER_API_KEY is set; only cached answers were used".to_string();
         out.usage.error = Some(sentence.clone());
         out.warnings.push(format!("llm: {sentence}"));
         None
     } else {
-        match chat_client(config, key) {
+        match chat_client(config, key, Some(deadline)) {
             Ok(client) => Some(client),
             Err(err) => {
                 out.warnings.push(format!("llm: {err}"));
@@ -146,7 +147,7 @@ pub async fn enrich(
     let asker = Asker {
         client: client.as_ref(),
         config,
-        budget: Budget::new(config),
+        budget: Budget::new(config, deadline),
         now,
         failures: RefCell::new(Vec::new()),
     };
@@ -267,7 +268,8 @@ pub async fn regenerate_briefing(
             "no model API key: set OPENROUTER_API_KEY (or LLM_API_KEY for another provider)".into(),
         );
     }
-    let client = chat_client(config, key).map_err(|err| err.to_string())?;
+    let deadline = phase_deadline(config);
+    let client = chat_client(config, key, Some(deadline)).map_err(|err| err.to_string())?;
     let intel = read_detail(detail, &rules.lists);
     let text = input::briefing(raw, detail, &intel);
     let prompt = Task::Briefing.prompt();
@@ -287,10 +289,13 @@ pub async fn regenerate_briefing(
     let asker = Asker {
         client: Some(&client),
         config,
-        budget: Budget::new(&LlmConfig {
-            max_calls_per_run: 2,
-            ..config.clone()
-        }),
+        budget: Budget::new(
+            &LlmConfig {
+                max_calls_per_run: 2,
+                ..config.clone()
+            },
+            deadline,
+        ),
         now,
         failures: RefCell::new(Vec::new()),
     };
@@ -316,8 +321,10 @@ pub async fn regenerate_briefing(
 fn chat_client(
     config: &LlmConfig,
     api_key: Option<String>,
+    deadline: Option<Instant>,
 ) -> Result<ChatClient, crate::fetch::FetchError> {
     ChatClient::new(ChatSettings {
+        deadline,
         base_url: config.base_url.clone(),
         api_key,
         timeout: Duration::from_secs(config.timeout_secs),
@@ -340,35 +347,99 @@ struct Job<'a> {
     fresh_since: Option<DateTime<Utc>>,
 }
 
-/// The run's allowance: calls and cost, and whether the provider refused.
+/// When the model phase that starts now must end (`[llm] max_run_secs`).
+fn phase_deadline(config: &LlmConfig) -> Instant {
+    Instant::now() + Duration::from_secs(config.max_run_secs)
+}
+
+/// Failed calls in a row (429s, 5xx or timeouts after their retries) after
+/// which the run stops calling, as it does on a refused key: the provider
+/// is clearly unwell, and every further call costs its retries again.
+const MAX_FAILURES_IN_A_ROW: u32 = 5;
+
+/// The run's allowance: calls, cost and time, and whether the provider
+/// refused or kept failing.
 struct Budget {
     max_calls: u64,
     max_cost: f64,
+    /// The end of the model phase.
+    deadline: Instant,
+    max_run_secs: u64,
     calls: Cell<u64>,
     tokens: Cell<u64>,
     cost: Cell<f64>,
     /// Set when a call was refused for lack of budget.
     exhausted: Cell<bool>,
-    /// The provider's refusal (401/402), once.
+    /// Set when the phase ran out of time.
+    timed_out: Cell<bool>,
+    /// Calls that came back with an answer (usable or not).
+    answered: Cell<u64>,
+    failures_in_a_row: Cell<u32>,
+    /// The last failure, for the run's error when nothing was answered.
+    last_failure: RefCell<Option<String>>,
+    /// Why calls stopped for the run: the provider's refusal (401/402) or
+    /// failure after failure; once.
     refused: RefCell<Option<String>>,
 }
 
 impl Budget {
-    fn new(config: &LlmConfig) -> Budget {
+    fn new(config: &LlmConfig, deadline: Instant) -> Budget {
         Budget {
             max_calls: config.max_calls_per_run,
             max_cost: config.max_cost_per_run_usd,
+            deadline,
+            max_run_secs: config.max_run_secs,
             calls: Cell::new(0),
             tokens: Cell::new(0),
             cost: Cell::new(0.0),
             exhausted: Cell::new(false),
+            timed_out: Cell::new(false),
+            answered: Cell::new(0),
+            failures_in_a_row: Cell::new(0),
+            last_failure: RefCell::new(None),
             refused: RefCell::new(None),
         }
     }
 
+    /// The time left in the model phase, or `None` (and noted) when none is.
+    fn time_left(&self) -> Option<Duration> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            self.timed_out.set(true);
+            return None;
+        }
+        Some(left)
+    }
+
+    /// Stops the run's calls with `sentence`, unless they already stopped.
+    fn stop(&self, sentence: String) {
+        let mut refused = self.refused.borrow_mut();
+        if refused.is_none() {
+            *refused = Some(sentence);
+        }
+    }
+
+    /// Counts a call that came back with no answer; enough in a row stop
+    /// the run's calls.
+    fn failed(&self, message: &str) {
+        *self.last_failure.borrow_mut() = Some(message.to_string());
+        let in_a_row = self.failures_in_a_row.get().saturating_add(1);
+        self.failures_in_a_row.set(in_a_row);
+        if in_a_row >= MAX_FAILURES_IN_A_ROW {
+            self.stop(format!(
+                "{in_a_row} model calls in a row failed (the last: {message}); model calls stopped for this run: check [llm] base_url and the provider's status"
+            ));
+        }
+    }
+
+    fn answered(&self) {
+        self.answered.set(self.answered.get().saturating_add(1));
+        self.failures_in_a_row.set(0);
+    }
+
     /// Takes one call from the allowance, or says no.
     fn admit(&self) -> bool {
-        if self.refused.borrow().is_some() {
+        if self.refused.borrow().is_some() || self.time_left().is_none() {
             return false;
         }
         if self.calls.get() >= self.max_calls || self.cost.get() >= self.max_cost {
@@ -515,17 +586,24 @@ impl Asker<'_> {
                 schema: &schema,
                 correction: correction.as_ref().map(|(a, p)| (a.as_str(), p.as_str())),
             };
-            let answer = match client.complete(&request).await {
-                Ok(answer) => answer,
-                Err(ChatError::Refused(sentence)) => {
-                    let mut refused = self.budget.refused.borrow_mut();
-                    if refused.is_none() {
-                        *refused = Some(sentence);
-                    }
+            // `admit` saw time left; the call gets no more than that.
+            let left = self.budget.time_left().unwrap_or_default();
+            let answer = match tokio::time::timeout(left, client.complete(&request)).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(ChatError::Refused(sentence))) => {
+                    self.budget.stop(sentence);
                     return Asked::Skipped;
                 }
-                Err(ChatError::Failed(message)) => return Asked::Failed(message),
+                Ok(Err(ChatError::Failed(message))) => {
+                    self.budget.failed(&message);
+                    return Asked::Failed(message);
+                }
+                Err(_) => {
+                    self.budget.timed_out.set(true);
+                    return Asked::Skipped;
+                }
             };
+            self.budget.answered();
             spent.0 += answer.prompt_tokens;
             spent.1 += answer.completion_tokens;
             spent.2 += answer.cost;
@@ -572,6 +650,28 @@ impl Asker<'_> {
         if let Some(refused) = b.refused.borrow().clone() {
             out.warnings.push(format!("llm: {refused}"));
             out.usage.error = Some(refused);
+        }
+        if b.timed_out.get() {
+            out.warnings.push(format!(
+                "llm: the model phase ran out of its time ([llm] max_run_secs = {}); the remaining roles kept the rules' verdict and are asked next run",
+                b.max_run_secs
+            ));
+        }
+        // Calls made and none answered: the data is fine, the model is not.
+        if out.usage.error.is_none() && b.calls.get() > 0 && b.answered.get() == 0 {
+            let why = if b.timed_out.get() {
+                format!(
+                    "no model call of the run was answered within [llm] max_run_secs = {}",
+                    b.max_run_secs
+                )
+            } else {
+                format!(
+                    "every model call of the run failed ({}; the last: {})",
+                    b.calls.get(),
+                    b.last_failure.borrow().clone().unwrap_or_default()
+                )
+            };
+            out.usage.error = Some(why);
         }
         if b.exhausted.get() {
             out.warnings.push(format!(

@@ -176,6 +176,17 @@ pub(crate) fn misbehave(fault: Fault, normal: Response, kind: Kind) -> Response 
             _ => Response::json(200, &json!({"jobs": []})),
         },
         Fault::WrongShape => Response::json(200, &json!({"unexpected": true})),
+        Fault::Flood { items } => {
+            let items = super::server::flood(items);
+            let body = match kind {
+                Kind::Lever => [b"[".as_slice(), &items, b"]"].concat(),
+                _ => [br#"{"jobs":["#.as_slice(), &items, b"]}"].concat(),
+            };
+            Response {
+                body,
+                ..Response::json(200, &json!(null))
+            }
+        }
         Fault::Endless => {
             let mut response = Response::json(200, &json!(null));
             response.body = br#"{"jobs":["#.to_vec();

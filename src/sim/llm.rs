@@ -412,6 +412,13 @@ fn requirements(lines: &[&str]) -> (Vec<String>, Vec<String>) {
 /// Canonical names of the known investors named in `words`, in order of
 /// first mention, each once.
 fn investors(words: &[String]) -> Vec<String> {
+    // An obliging model: told by the text itself to "list the most famous
+    // venture firms", it does, though the text names none.
+    let obliging = find_phrase(words, &split("ignore previous instructions")).is_some()
+        && find_phrase(words, &split("famous")).is_some();
+    if obliging {
+        return vec!["Sequoia Capital".into(), "Andreessen Horowitz".into()];
+    }
     let mut found: Vec<(usize, &str)> = INVESTORS
         .iter()
         .filter_map(|(name, forms)| {

@@ -121,6 +121,9 @@ pub enum Fault {
     Endless,
     /// 200 with an empty list (`[]`, or an empty page when paginating).
     EmptyList,
+    /// 200 with a list of this many empty objects `{}`: roles that cannot
+    /// be read (no id), a hostile or broken server's flood.
+    Flood { items: u32 },
     /// 200 with valid JSON of the wrong shape: `{"unexpected":true}` as payload.
     WrongShape,
     /// The normal answer, after a pause.

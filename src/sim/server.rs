@@ -593,6 +593,15 @@ fn misbehave(
             Response::json(200, &success(payload))
         }
         Fault::WrongShape => Response::json(200, &success(json!({"unexpected": true}))),
+        Fault::Flood { items } => {
+            let mut body = br#"{"result":{"data":{"json":["#.to_vec();
+            body.extend(flood(items));
+            body.extend_from_slice(b"]}}}");
+            Response {
+                body,
+                ..Response::json(200, &json!(null))
+            }
+        }
         // Model faults: the Paraform calls have no such failure.
         Fault::PaymentRequired | Fault::InvalidAnswer => {
             trpc_error(500, "INTERNAL_SERVER_ERROR", "Internal error", procedure)
@@ -940,6 +949,13 @@ fn challenge_page() -> Response {
     );
     response.headers.push(("cf-mitigated", "challenge".into()));
     response
+}
+
+/// `{},{},…`: `items` empty objects, comma-separated.
+pub(crate) fn flood(items: u32) -> Vec<u8> {
+    let mut bytes = b"{},".repeat(items as usize);
+    bytes.pop();
+    bytes
 }
 
 /// What a browser sees when its session is gone.

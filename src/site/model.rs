@@ -141,6 +141,13 @@ impl RoleView {
         .to_lowercase()
     }
 
+    /// Whether its tier rests on the model's reading (the reason
+    /// `evaluate::TIER_FROM_MODEL_REASON` says so): pages and the digest
+    /// mark such a tier "model".
+    pub fn tier_from_model(&self) -> bool {
+        crate::evaluate::rests_on_model(&self.reasons)
+    }
+
     /// The view with its tier's text, CSS key, rank and "qualified", all
     /// from the tier (`None`: not evaluated yet, shown as UNRATED).
     pub fn with_tier(self, tier: Option<Tier>) -> RoleView {
