@@ -174,16 +174,6 @@ impl Chromium {
         })
     }
 
-    /// Whether the browser process is still running.
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// The browser's process id (its process group's too).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Closes the browser politely, then makes sure of it.
     pub async fn close(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.browser.close()).await;

@@ -770,7 +770,7 @@ session_warning_days = 7                      # warn (digest, status, alert) bef
 alert_after_failed_scrapes = 2                # one alert email per incident, one when it clears
 
 [qualification]
-# The defaults reproduce the headhunter's rules (see the README).
+# The defaults reproduce the headhunter's rules (see docs/qualification.md).
 # lists_file = "my-lists.toml"               # replaces the built-in reference lists (start from data/reference-lists.toml)
 status = "ACTIVE"
 min_salary = 200000                           # salaryUpperBound at least this
@@ -808,11 +808,11 @@ candidate_fit = 0.15
 # [scoring.tables.fee]
 # bands = [{ min = 20, value = 1.0 }, { min = 15, value = 0.7 }]
 # otherwise = 0.3
-# See the README for every key.
+# See docs/qualification.md for every key.
 
 [llm]
 # Model-assisted intel: role intel from the company notes, company excitement,
-# briefings (see the README). Off unless enabled; needs OPENROUTER_API_KEY or
+# briefings (see docs/model.md). Off unless enabled; needs OPENROUTER_API_KEY or
 # LLM_API_KEY in the environment (optional for a local Ollama or llama.cpp).
 enabled = false
 base_url = "https://openrouter.ai/api/v1"    # or http://127.0.0.1:11434/v1 (Ollama)
@@ -845,7 +845,7 @@ timeout_secs = 30
 max_board_bytes = 16777216                    # 16 MiB: a larger answer fails that board for the run
 
 # One [[companies]] entry per followed company, with any of its board names
-# (the README says how to find them):
+# (docs/boards.md says how to find them):
 # [[companies]]
 # name = "Supabase"
 # ashby = "supabase"
@@ -937,10 +937,10 @@ mod tests {
 
     #[test]
     fn the_readme_shows_the_template_as_it_is() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../docs/configuration.md");
         assert!(
             readme.contains(DEFAULT_CONFIG_TOML),
-            "README.md's config block differs from DEFAULT_CONFIG_TOML: copy it over"
+            "docs/configuration.md's config block differs from DEFAULT_CONFIG_TOML: copy it over"
         );
     }
 

@@ -83,11 +83,6 @@ impl PageFetcher {
             .await
     }
 
-    /// The browser's process id, for the record.
-    pub fn pid(&self) -> u32 {
-        self.chromium.pid()
-    }
-
     /// Closes the browser (dropping does too, less politely).
     pub async fn close(self) {
         let PageFetcher { page, chromium, .. } = self;

@@ -33,10 +33,6 @@ impl PageFetcher {
         match *self {}
     }
 
-    pub fn pid(&self) -> u32 {
-        match *self {}
-    }
-
     pub async fn close(self) {
         match self {}
     }
