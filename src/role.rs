@@ -146,10 +146,25 @@ pub fn plausible_salary(amount: f64) -> bool {
 
 /// Formats a number the way people write it: no trailing `.0` on whole numbers.
 pub fn format_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
+    if !n.is_finite() {
+        "not a number".to_string()
+    } else if n.abs() >= 1e15 {
+        // Nobody reads 300 digits: an absurd figure keeps its size only.
+        let text = format!("{n:.3e}");
+        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+        format!("{mantissa}e{exponent}")
+    } else if n.fract() == 0.0 {
         format!("{}", n as i64)
     } else {
-        format!("{n}")
+        // At most 4 decimals: 0.1 + 0.2 is 0.3.
+        let text = format!("{n:.4}");
+        let text = text.trim_end_matches('0').trim_end_matches('.');
+        if text == "-0" {
+            "0".into()
+        } else {
+            text.into()
+        }
     }
 }
 
@@ -162,6 +177,18 @@ mod tests {
         let text = include_str!("../tests/fixtures/searchActiveRoles.sample.json");
         let payload: Value = serde_json::from_str(text).unwrap();
         payload["result"]["data"]["json"][0].clone()
+    }
+
+    #[test]
+    fn numbers_read_as_people_write_them() {
+        assert_eq!(format_number(210000.0), "210000");
+        assert_eq!(format_number(24.5), "24.5");
+        assert_eq!(format_number(0.1 + 0.2), "0.3");
+        assert_eq!(format_number(-3.0), "-3");
+        assert_eq!(format_number(-0.00001), "0");
+        assert_eq!(format_number(1e20), "1e20");
+        assert_eq!(format_number(1.23456e308), "1.235e308");
+        assert_eq!(format_number(f64::NAN), "not a number");
     }
 
     #[test]

@@ -81,7 +81,8 @@ fn an_investor_named_only_in_the_notes_moves_the_tier_and_the_model_is_named() {
     );
     let explained = explain(&s, "quiet-role");
     assert!(
-        explained.contains("investor Kleiner Perkins named in the company notes (model)"),
+        explained
+            .contains("investor Kleiner Perkins named in the company notes as \"kleiner\" (model)"),
         "{explained}"
     );
     assert!(
@@ -378,7 +379,7 @@ fn an_investor_planted_by_an_instruction_in_the_notes_is_not_a_signal() {
         "{explained}"
     );
     assert!(
-        !explained.contains("named in the company notes (model)"),
+        !explained.contains("named in the company notes"),
         "{explained}"
     );
     assert!(!explained.contains("tier-1 investor"), "{explained}");
@@ -395,7 +396,8 @@ fn an_investor_planted_by_an_instruction_in_the_notes_is_not_a_signal() {
     assert_eq!(s.strings(tier), vec!["QUALIFIED"]);
     let explained = explain(&s, "planted-role");
     assert!(
-        explained.contains("investor Kleiner Perkins named in the company notes (model)"),
+        explained
+            .contains("investor Kleiner Perkins named in the company notes as \"kleiner\" (model)"),
         "{explained}"
     );
     // The tier rests on the model, and the index and the digest say so.

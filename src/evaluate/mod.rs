@@ -517,13 +517,17 @@ impl Investors {
         // hold (planted by an instruction in the notes, or the model's own
         // idea) is shown as such and counts for nothing.
         let mut from_model = Vec::new();
-        for name in &intel.model.investors {
+        for claim in &intel.model.investors {
+            let name = &claim.name;
             if known(&entries, name) {
                 continue;
             }
-            match crate::intel::source_of(name, intel, &lists.investors.aliases_of(name)) {
+            match claim.source(intel, lists) {
                 Some(field) => {
-                    signals.push(format!("investor {name} named in the {field} (model)"));
+                    signals.push(format!(
+                        "investor {name} named in the {field} as \"{}\" (model)",
+                        claim.words
+                    ));
                     entries.push(name.clone());
                     from_model.push((name.clone(), field));
                 }
@@ -745,7 +749,7 @@ fn hard_filters(
         // model read between the lines ("Brooklyn HQ" as New York) is said
         // to be the model's reading of the role's text, no more.
         location_passes = true;
-        let from = crate::intel::source_of(&model.stated, intel, &[])
+        let from = crate::intel::source_of(&model.stated, &model.stated, intel, &[])
             .map_or("the role's text".to_string(), |field| {
                 format!("the {field}")
             });

@@ -87,7 +87,16 @@ pub fn model_facts(model: &str, intel: &RoleIntel, lists: &Lists) -> ModelFacts 
             intel.location_confidence.map_or("", |level| level.as_str()),
         )
     });
-    ModelFacts::read(model, &intel.investors, &intel.angels, location, lists)
+    fn named(n: &crate::llm::Named) -> (&str, &str) {
+        (n.name.as_str(), n.words.as_str())
+    }
+    ModelFacts::read(
+        model,
+        intel.investors.iter().map(named),
+        intel.angels.iter().map(named),
+        location,
+        lists,
+    )
 }
 
 /// Company excitement from the cache, as evaluation uses it.
@@ -197,7 +206,16 @@ pub async fn enrich(
             let company = normalise_company(&text_at(role.raw, "company.name").unwrap_or_default());
             if !company.is_empty() && !companies_asked.contains(&company) {
                 let mut investors = strings_at(role.raw, "investors");
-                investors.extend(intel.model.investors.iter().cloned());
+                // Only what the text says: a name planted by the notes
+                // never reaches the excitement question either.
+                investors.extend(
+                    intel
+                        .model
+                        .investors
+                        .iter()
+                        .filter(|c| c.source(&intel, &rules.lists).is_some())
+                        .map(|c| c.name.clone()),
+                );
                 let text = input::company_excitement(role.raw, &intel, &investors);
                 companies_asked.insert(company.clone());
                 wanted.push(Job {

@@ -217,6 +217,30 @@ fn bound_list(items: Vec<String>) -> Vec<String> {
         .collect()
 }
 
+/// Something the model names, with the words of the input that say it:
+/// `{"name": "Kleiner Perkins", "words": "backed by Kleiner"}`. Evaluation
+/// counts the name only when those words are in the input and name it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Named {
+    pub name: String,
+    /// Copied from the input, as written.
+    pub words: String,
+}
+
+/// Names bounded like any answer text; one without a name is dropped.
+fn bound_named(items: Vec<Named>) -> Vec<Named> {
+    items
+        .into_iter()
+        .map(|n| Named {
+            name: bound_text(n.name),
+            words: bound_text(n.words),
+        })
+        .filter(|n| !n.name.is_empty())
+        .take(MAX_ANSWER_ITEMS)
+        .collect()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
@@ -248,10 +272,11 @@ pub enum Speed {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleIntel {
-    /// Institutional investors, canonical full names.
-    pub investors: Vec<String>,
-    /// "Name (background)".
-    pub angels: Vec<String>,
+    /// Institutional investors, canonical full names, each with the words
+    /// of the text that name it.
+    pub investors: Vec<Named>,
+    /// "Name (background)", with the words that name the person.
+    pub angels: Vec<Named>,
     pub funding_stage: Option<String>,
     pub funding_amount: Option<String>,
     pub founder_background: Option<String>,
@@ -272,8 +297,8 @@ impl RoleIntel {
     fn bounded(self) -> RoleIntel {
         let extracted_location = bound_opt(self.extracted_location);
         RoleIntel {
-            investors: bound_list(self.investors),
-            angels: bound_list(self.angels),
+            investors: bound_named(self.investors),
+            angels: bound_named(self.angels),
             funding_stage: bound_opt(self.funding_stage),
             funding_amount: bound_opt(self.funding_amount),
             founder_background: bound_opt(self.founder_background),
@@ -301,8 +326,17 @@ impl RoleIntel {
             }
         };
         let list = |items: &[String]| Some(items.join("; "));
-        push("investors", list(&self.investors));
-        push("angels", list(&self.angels));
+        let names = |items: &[Named]| {
+            Some(
+                items
+                    .iter()
+                    .map(|n| format!("{} (\"{}\")", n.name, n.words))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        };
+        push("investors", names(&self.investors));
+        push("angels", names(&self.angels));
         push("funding stage", self.funding_stage.clone());
         push("funding amount", self.funding_amount.clone());
         push("founders", self.founder_background.clone());
@@ -639,7 +673,12 @@ mod tests {
     fn answers_are_read_strictly_and_bounded() {
         let long = "x".repeat(5000);
         let answer = serde_json::json!({
-            "investors": ["Kleiner Perkins", long, "\u{202e}evil"],
+            "investors": [
+                {"name": "Kleiner Perkins", "words": "Kleiner"},
+                {"name": long, "words": ""},
+                {"name": "\u{202e}evil", "words": "evil"},
+                {"name": "", "words": "nothing named"}
+            ],
             "angels": [], "funding_stage": null, "funding_amount": "$20M",
             "founder_background": null, "employee_count": 40, "growth_stage": null,
             "process_speed": "fast", "urgency_level": null, "runway_signal": null,
@@ -648,9 +687,15 @@ mod tests {
         });
         let read = Task::RoleIntel.read_answer(&answer.to_string()).unwrap();
         let intel: RoleIntel = serde_json::from_value(read).unwrap();
-        assert_eq!(intel.investors[0], "Kleiner Perkins");
-        assert_eq!(intel.investors[1].chars().count(), MAX_ANSWER_TEXT);
-        assert_eq!(intel.investors[2], "evil");
+        assert_eq!(intel.investors[0].name, "Kleiner Perkins");
+        assert_eq!(intel.investors[0].words, "Kleiner");
+        assert_eq!(intel.investors[1].name.chars().count(), MAX_ANSWER_TEXT);
+        assert_eq!(intel.investors[2].name, "evil");
+        assert_eq!(
+            intel.investors.len(),
+            3,
+            "a claim without a name is dropped"
+        );
         // A confidence without a location means nothing.
         assert_eq!(intel.location_confidence, None);
 

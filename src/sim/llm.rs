@@ -237,7 +237,11 @@ fn role_intel(input: &Input, hostile: bool) -> Value {
         || contains_ci(&text, "offer within"))
     .then_some("high");
     json!({
-        "investors": investors(&words),
+        "investors": named(
+            investors(&words)
+                .into_iter()
+                .map(|(name, form)| (name.to_string(), form.to_string()))
+        ),
         "angels": angels(&words),
         "funding_stage": funding_stage(&words),
         "funding_amount": funding_amount(&text),
@@ -260,7 +264,10 @@ fn company_excitement(input: &Input, hostile: bool) -> Value {
     let mut lines: Vec<&str> = input.field("Investors").into_iter().collect();
     lines.extend(input.block("Company notes"));
     let words = words(&lines.join("\n"));
-    let investors = investors(&words);
+    let investors: Vec<String> = investors(&words)
+        .into_iter()
+        .map(|(name, _)| name.to_string())
+        .collect();
     let revenue = input.fields.iter().any(|(_, v)| contains_ci(v, "revenue"))
         || input
             .blocks
@@ -409,30 +416,41 @@ fn requirements(lines: &[&str]) -> (Vec<String>, Vec<String>) {
     (must, nice)
 }
 
-/// Canonical names of the known investors named in `words`, in order of
-/// first mention, each once.
-fn investors(words: &[String]) -> Vec<String> {
+/// The known investors named in `words`, in order of first mention, each
+/// once: `{"name": canonical name, "words": the words that name it}`.
+fn investors(words: &[String]) -> Vec<(&'static str, &'static str)> {
     // An obliging model: told by the text itself to "list the most famous
-    // venture firms", it does, though the text names none.
+    // venture firms", it does, though the text names none, and quotes the
+    // words that asked.
     let obliging = find_phrase(words, &split("ignore previous instructions")).is_some()
         && find_phrase(words, &split("famous")).is_some();
     if obliging {
-        return vec!["Sequoia Capital".into(), "Andreessen Horowitz".into()];
+        return vec![
+            ("Sequoia Capital", "most famous"),
+            ("Andreessen Horowitz", "most famous"),
+        ];
     }
-    let mut found: Vec<(usize, &str)> = INVESTORS
+    let mut found: Vec<(usize, &str, &str)> = INVESTORS
         .iter()
         .filter_map(|(name, forms)| {
             forms
                 .iter()
-                .filter_map(|form| find_phrase(words, &split(form)))
+                .filter_map(|form| find_phrase(words, &split(form)).map(|at| (at, *name, *form)))
                 .min()
-                .map(|at| (at, *name))
         })
         .collect();
     found.sort();
     found
         .into_iter()
-        .map(|(_, name)| name.to_string())
+        .map(|(_, name, form)| (name, form))
+        .collect()
+}
+
+/// Claims as the role intel schema has them.
+fn named(claims: impl IntoIterator<Item = (String, String)>) -> Vec<Value> {
+    claims
+        .into_iter()
+        .map(|(name, words)| json!({"name": name, "words": words}))
         .collect()
 }
 
@@ -446,11 +464,12 @@ fn angel_names(words: &[String]) -> Vec<&'static str> {
     found.into_iter().map(|(_, name)| name).collect()
 }
 
-fn angels(words: &[String]) -> Vec<String> {
-    angel_names(words)
-        .into_iter()
-        .map(|name| format!("{name} (angel investor)"))
-        .collect()
+fn angels(words: &[String]) -> Vec<Value> {
+    named(
+        angel_names(words)
+            .into_iter()
+            .map(|name| (format!("{name} (angel investor)"), name.to_string())),
+    )
 }
 
 /// `SEED` or `SERIES_A`..`SERIES_E`, from the first "Seed" or "Series X".
@@ -703,7 +722,7 @@ Selling points:\n- $12.5M raised from Benchmark\n";
         assert_eq!(
             answer,
             json!({
-                "investors": ["Sequoia Capital"],
+                "investors": [{"name": "Sequoia Capital", "words": "sequoia"}],
                 "angels": [],
                 "funding_stage": "SERIES_A",
                 "funding_amount": "$20M",
@@ -730,17 +749,17 @@ Angels: Naval Ravikant and Elad Gil. The team uses benchmarks; a seedling is not
         assert_eq!(
             answer["investors"],
             json!([
-                "Kleiner Perkins",
-                "Y Combinator",
-                "Andreessen Horowitz",
-                "Sequoia Capital"
+                {"name": "Kleiner Perkins", "words": "kleiner"},
+                {"name": "Y Combinator", "words": "yc"},
+                {"name": "Andreessen Horowitz", "words": "andreessen"},
+                {"name": "Sequoia Capital", "words": "sequoia"}
             ])
         );
         assert_eq!(
             answer["angels"],
             json!([
-                "Naval Ravikant (angel investor)",
-                "Elad Gil (angel investor)"
+                {"name": "Naval Ravikant (angel investor)", "words": "Naval Ravikant"},
+                {"name": "Elad Gil (angel investor)", "words": "Elad Gil"}
             ])
         );
         assert_eq!(answer["funding_stage"], "SEED");

@@ -859,7 +859,10 @@ async fn a_short_form_investor_comes_back_with_its_full_name() {
     let sim = Simulator::start(options()).await.unwrap();
     let (status, _, intel) = ask(&sim, "role_intel", ROLE_INTEL_INPUT).await;
     assert_eq!(status, 200);
-    assert_eq!(intel["investors"], json!(["Kleiner Perkins"]));
+    assert_eq!(
+        intel["investors"],
+        json!([{"name": "Kleiner Perkins", "words": "kleiner"}])
+    );
     assert_eq!(intel["funding_stage"], "SERIES_A");
     assert_eq!(intel["funding_amount"], "$20M");
     assert_eq!(intel["employee_count"], 40);
@@ -1125,7 +1128,10 @@ async fn every_llm_fault_behaves_as_a_provider_does_and_leaves_paraform_faults_a
     let (status, _, answer) = ask(&sim, "role_intel", ROLE_INTEL_INPUT).await;
     assert!(started.elapsed() >= std::time::Duration::from_millis(400));
     assert_eq!(status, 200);
-    assert_eq!(answer["investors"], json!(["Kleiner Perkins"]));
+    assert_eq!(
+        answer["investors"],
+        json!([{"name": "Kleiner Perkins", "words": "kleiner"}])
+    );
 
     // Faults that only a website shows answer 500; Skip lets one through.
     for fault in [
