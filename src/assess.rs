@@ -25,7 +25,7 @@ pub const TREND_WINDOW_DAYS: i64 = 7;
 
 /// Bumped when evaluation's code changes what it concludes, so that every
 /// stored verdict is evaluated again once (the rules' fingerprint includes it).
-const EVALUATION_VERSION: &str = "3";
+const EVALUATION_VERSION: &str = "4";
 
 /// The fingerprint of the rules in force (thresholds, weights, lists) and of
 /// this evaluation code: part of every role's evaluation key.

@@ -1273,13 +1273,21 @@ pub fn changes(config: &Config, since: &str, json: bool) -> Result<ExitCode> {
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let lists = config.rules()?.lists;
     for change in &changes {
-        let values = crate::text::change_values(change);
+        let values = crate::vocab::terminal_line(
+            &lists,
+            change.kind,
+            change.field.as_deref(),
+            change.old_value.as_deref(),
+            change.new_value.as_deref(),
+        );
         writeln!(
             out,
-            "{}  {:<18} {} — {}{}",
+            "{}  {:<18} {:<9} {} — {}{}",
             change.detected_at,
             change.kind,
+            crate::vocab::source_name(&change.role_id),
             crate::text::terminal(change.company.as_deref().unwrap_or("-"), 30),
             crate::text::terminal(change.title.as_deref().unwrap_or("-"), 50),
             values

@@ -55,6 +55,7 @@ pub async fn demo(options: &DemoOptions) -> Result<()> {
     fresh_database(&config.database_path())?;
     install_session(&config, &sim)?;
     let env = Env::isolated(&[]);
+    let lists = config.rules()?.lists;
     println!(
         "Simulated Paraform on {} (seed {}); {rounds} scrape round{} {ROUND_SPACING_HOURS} hours apart.\n",
         sim.base_url(),
@@ -104,7 +105,7 @@ pub async fn demo(options: &DemoOptions) -> Result<()> {
                 }
             );
         }
-        print_changes(&db, report.run_id)?;
+        print_changes(&db, report.run_id, &lists)?;
         let tiers: Vec<String> = db
             .tier_counts()?
             .iter()
@@ -191,7 +192,7 @@ fn misbehave(sim: &Simulator, round: u32, rounds: u32) -> Option<&'static str> {
     None
 }
 
-fn print_changes(db: &Db, run_id: i64) -> Result<()> {
+fn print_changes(db: &Db, run_id: i64, lists: &crate::rules::Lists) -> Result<()> {
     let changes = db.changes_in_run(run_id)?;
     if changes.is_empty() {
         println!("  no changes");
@@ -207,12 +208,19 @@ fn print_changes(db: &Db, run_id: i64) -> Result<()> {
         .collect();
     println!("  changes: {}", counts.join(", "));
     for change in changes.iter().filter(|c| c.kind != ChangeKind::New).take(6) {
-        let values = crate::text::change_values(change);
+        let values = crate::vocab::terminal_line(
+            lists,
+            change.kind,
+            change.field.as_deref(),
+            change.old_value.as_deref(),
+            change.new_value.as_deref(),
+        );
         println!(
-            "    {:<18} {} — {}{values}",
+            "    {:<18} {} — {} ({}){values}",
             change.kind,
             crate::text::terminal(change.company.as_deref().unwrap_or("-"), 28),
-            crate::text::terminal(change.title.as_deref().unwrap_or("-"), 40)
+            crate::text::terminal(change.title.as_deref().unwrap_or("-"), 40),
+            crate::vocab::source(&change.role_id)
         );
     }
     Ok(())

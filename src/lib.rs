@@ -41,3 +41,4 @@ pub mod store;
 pub mod text;
 pub mod toml_error;
 pub mod track;
+pub mod vocab;

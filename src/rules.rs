@@ -477,7 +477,7 @@ mod tests {
         let lists =
             Lists::parse(DEFAULT_LISTS_TOML, Path::new("data/reference-lists.toml")).unwrap();
         assert!(lists.investors.tier1.contains(&"sequoia".to_string()));
-        assert_eq!(lists.display.locations["new_york"], "NYC");
+        assert_eq!(lists.display.locations["new_york"], "New York");
     }
 
     #[test]

@@ -19,8 +19,6 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::store::ChangeRow;
-
 /// Bidi controls and zero-width characters: invisible, but they reorder or
 /// hide what is around them ("Trojan Source").
 fn is_hidden(c: char) -> bool {
@@ -181,19 +179,6 @@ pub fn short_numbers(text: &str) -> std::borrow::Cow<'_, str> {
     }
     out.push_str(rest);
     std::borrow::Cow::Owned(out)
-}
-
-/// ` field: old -> new` of a change, terminal-safe; empty for NEW and the like.
-pub fn change_values(change: &ChangeRow) -> String {
-    match (&change.old_value, &change.new_value) {
-        (None, None) => String::new(),
-        (old, new) => format!(
-            " {}: {} -> {}",
-            terminal(change.field.as_deref().unwrap_or(""), 40),
-            terminal(old.as_deref().unwrap_or("none"), 40),
-            terminal(new.as_deref().unwrap_or("none"), 40)
-        ),
-    }
 }
 
 #[cfg(test)]

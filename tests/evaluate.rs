@@ -332,10 +332,10 @@ fn zeros_that_mean_not_set_get_the_old_systems_scores_and_explain_says_so() {
     s.run(&["roles", "--explain", "zeros-role"])
         .expect(0)
         .stdout_has("Defaulted inputs")
-        .stdout_has("openings 0.333 (hiring_count 0 = not set, read as 1)")
-        .stdout_has("interview stages 5 (interview_stages 0 = not set)")
-        .stdout_has("manager rating 4.0 (manager_rating 0 = not set)")
-        .stdout_has("title 0.8, openings 0.333 (hiring_count 0 = not set, read as 1)");
+        .stdout_has("openings 0.333 (openings 0 means not set, read as 1)")
+        .stdout_has("interview stages 5 (interview stages 0 means not set)")
+        .stdout_has("manager rating 4.0 (manager rating 0 means not set)")
+        .stdout_has("title 0.8, openings 0.333 (openings 0 means not set, read as 1)");
     let json: serde_json::Value = serde_json::from_str(
         &s.run(&["roles", "--explain", "zeros-role", "--json"])
             .expect(0)
@@ -344,7 +344,7 @@ fn zeros_that_mean_not_set_get_the_old_systems_scores_and_explain_says_so() {
     .unwrap();
     assert_eq!(
         json["score_breakdown"]["defaulted"][0],
-        "openings 0.333 (hiring_count 0 = not set, read as 1)"
+        "openings 0.333 (openings 0 means not set, read as 1)"
     );
 }
 
@@ -411,7 +411,7 @@ fn roles_scored_by_the_old_openings_rule_are_rescored_without_change_rows() {
     assert_eq!(s.count("select count(*) from role_versions"), versions);
     s.run(&["roles", "--explain", "count-absent"])
         .expect(0)
-        .stdout_has("openings 0.333 (hiring_count missing, read as 1)");
+        .stdout_has("openings 0.333 (openings not given, read as 1)");
 
     // `requalify` does the same without a scrape.
     old(&s);

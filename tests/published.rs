@@ -438,7 +438,9 @@ fn implausible_salaries_are_shown_as_unreadable() {
     }
     let changes = read(site.join("changes.html"));
     assert!(
-        changes.contains("<span class=\"change-old\">260000</span> → <span class=\"change-new\">unreadable</span>"),
+        changes.contains(
+            "<span class=\"change-old\">$260K</span> → <span class=\"change-new\">unreadable</span>"
+        ),
         "{changes}"
     );
 }

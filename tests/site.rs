@@ -478,7 +478,7 @@ fn nginx_serves_a_site_chromium_sorts_and_filters_and_no_scraped_script_runs() {
     assert!(
         history
             .iter()
-            .any(|row| row.contains("percent_fee") && row.contains("30")),
+            .any(|row| row.contains("Fee") && row.contains("→ 30%")),
         "{}",
         context(&format!("{page}: no fee change in {history:?}"), &role_dom)
     );

@@ -340,38 +340,26 @@ fn company_moves(
     (moves, pulled)
 }
 
-/// `Salary up: salaryUpperBound $250K → $275K`
+/// `Salary max $250K → $275K`, `Gone from the market`: the change in
+/// the words of the site's changes page (the values are already said in
+/// people's words by the change's view).
 fn summary(change: &ChangeView) -> String {
-    let money = crate::site::model::salary_figure;
-    let (old, new) = match change.kind {
-        ChangeKind::SalaryIncrease | ChangeKind::SalaryDecrease => {
-            (money(&change.old_value), money(&change.new_value))
-        }
-        ChangeKind::FeeChange => (
-            format!("{}%", change.old_value),
-            format!("{}%", change.new_value),
-        ),
-        _ => (change.old_value.clone(), change.new_value.clone()),
-    };
-    let none = |v: String| {
-        if v.is_empty() || v == "%" {
-            "none".to_string()
-        } else {
-            v
-        }
-    };
     match change.kind {
         ChangeKind::Reappeared => "Back on the market".into(),
         ChangeKind::Disappeared => "Gone from the market".into(),
-        ChangeKind::SalaryIncrease | ChangeKind::SalaryDecrease => {
-            let bound = if change.field == "salaryLowerBound" {
-                "min"
-            } else {
-                "max"
+        _ => {
+            let said = crate::vocab::Said {
+                field: change.field.clone(),
+                old: change.old_value.clone(),
+                new: change.new_value.clone(),
             };
-            format!("{} ({bound}): {} → {}", change.label, none(old), none(new))
+            let line = said.line();
+            if line.is_empty() {
+                change.label.clone()
+            } else {
+                line
+            }
         }
-        _ => format!("{}: {} → {}", change.label, none(old), none(new)),
     }
 }
 
@@ -402,6 +390,20 @@ mod tests {
 
     fn change(id: i64, role_id: &str, kind: ChangeKind, old: &str, new: &str) -> ChangeView {
         let (label, class) = kind.label(Some(old), Some(new));
+        let field = match kind {
+            ChangeKind::SalaryIncrease | ChangeKind::SalaryDecrease => "salaryUpperBound",
+            ChangeKind::FeeChange => "percent_fee",
+            ChangeKind::TierChange => "tier",
+            _ => "status",
+        };
+        // As the site's change view says it.
+        let said = crate::vocab::said(
+            &crate::rules::Lists::defaults(),
+            kind,
+            Some(field),
+            Some(old),
+            Some(new),
+        );
         ChangeView {
             id,
             detected_at: "2025-12-19T05:00:00Z".into(),
@@ -409,10 +411,11 @@ mod tests {
             kind,
             kind_class: class.into(),
             label: label.into(),
-            field: "f".into(),
-            old_value: old.into(),
-            new_value: new.into(),
+            field: said.field,
+            old_value: said.old,
+            new_value: said.new,
             role_id: role_id.into(),
+            source: "Paraform",
             page: String::new(),
             title: String::new(),
             company: String::new(),
@@ -500,8 +503,8 @@ mod tests {
                 ("q", ChangeKind::Disappeared)
             ]
         );
-        assert_eq!(digest.changes[0].summary, "Salary up (max): $250K → $275K");
-        assert_eq!(digest.changes[2].summary, "Fee down: 20% → 15%");
+        assert_eq!(digest.changes[0].summary, "Salary max $250K → $275K");
+        assert_eq!(digest.changes[2].summary, "Fee 20% → 15%");
         assert_eq!(digest.gone_count, 1);
         assert!(digest.subject.contains("4 changes"), "{}", digest.subject);
     }

@@ -217,8 +217,8 @@ pub fn compose(
     let (paraform_rows, board_rows): (Vec<_>, Vec<_>) = rows
         .into_iter()
         .partition(|row| row.role_id.starts_with("paraform:"));
-    let changes = change_views(&paraform_rows, &roles);
-    let board_changes = change_views(&board_rows, &[]);
+    let changes = change_views(&paraform_rows, &roles, &rules.lists);
+    let board_changes = change_views(&board_rows, &[], &rules.lists);
     let session = crate::health::session_health(config, env, now);
     // A broken session file warns too: the next scrapes will fail.
     let session_warning = session.state.needs_attention().then_some(session.message);

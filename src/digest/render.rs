@@ -597,6 +597,7 @@ mod tests {
                 old_value: "250000".into(),
                 new_value: "275000".into(),
                 role_id: role.id.clone(),
+                source: "Paraform",
                 page: role.page.clone(),
                 title: role.title.clone(),
                 company: role.company.clone(),

@@ -117,7 +117,7 @@ pub struct Verdict {
     /// Score signals and inferences, each saying where it came from.
     pub signals: Vec<String>,
     /// Score inputs that were unset and took their default, each saying what
-    /// was used and why: "openings 1 (hiring_count 0 = not set)".
+    /// was used and why: "openings 1 (openings 0 means not set)".
     pub defaulted: Vec<String>,
     pub engineer: Score,
     pub headhunter: Score,
@@ -380,12 +380,14 @@ impl Input {
         }
     }
 
-    /// Why the input is unset: "hiring_count 0 = not set", "hiring_count missing".
+    /// Why the input is unset, in people's words: "openings 0 means not
+    /// set", "openings not given".
     fn unset_reason(&self) -> Option<String> {
+        let label = crate::vocab::label_in_text(self.field);
         if self.zero_unset {
-            Some(format!("{} 0 = not set", self.field))
+            Some(format!("{label} 0 means not set"))
         } else if self.value.is_none() {
-            Some(format!("{} missing", self.field))
+            Some(format!("{label} not given"))
         } else {
             None
         }
@@ -406,7 +408,7 @@ impl Input {
         default
     }
 
-    /// " (hiring_count 0 = not set)" when unset, for a component's detail.
+    /// " (openings 0 means not set)" when unset, for a component's detail.
     fn mark(&self) -> String {
         self.unset_reason()
             .map(|r| format!(" ({r})"))
@@ -737,8 +739,10 @@ fn hard_filters(
     {
         location_passes = true;
         signals.push(format!(
-            "location {} inferred from the {} (\"{}\")",
-            mention.name, mention.field, mention.matched
+            "location {} inferred from the {}, which name {}",
+            mention.name,
+            mention.field,
+            crate::vocab::location(lists, &mention.matched.replace(' ', "_"))
         ));
     }
     if !location_passes
@@ -765,7 +769,12 @@ fn hard_filters(
         } else {
             format!(
                 "location: {} is not NYC metro or London, and not remote",
-                facts.locations.join(", ")
+                facts
+                    .locations
+                    .iter()
+                    .map(|l| crate::vocab::location(lists, l))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         });
     }

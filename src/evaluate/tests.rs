@@ -199,10 +199,10 @@ fn location_must_be_nyc_metro_london_or_remote() {
     };
     check_filter(
         sf("Hybrid"),
-        Some("location: san_francisco is not NYC metro or London, and not remote"),
+        Some("location: San Francisco is not NYC metro or London, and not remote"),
     );
-    check_filter(sf("On-site"), Some("location: san_francisco"));
-    check_filter(sf(""), Some("location: san_francisco"));
+    check_filter(sf("On-site"), Some("location: San Francisco"));
+    check_filter(sf(""), Some("location: San Francisco"));
     // `remote` in any case passes on its own.
     for remote in ["Remote", "remote", "REMOTE", " Remote "] {
         check_filter(sf(remote), None);
@@ -210,7 +210,7 @@ fn location_must_be_nyc_metro_london_or_remote() {
     // A word that merely contains "remote" is not remote.
     check_filter(
         sf("Remote-friendly hybrid"),
-        Some("location: san_francisco"),
+        Some("location: San Francisco"),
     );
 }
 
@@ -719,7 +719,7 @@ fn a_location_in_the_detail_resolves_location_uncertain() {
     assert!(v.failed_filters.is_empty());
     assert!(
         v.signals.contains(
-            &"location NYC metro inferred from the company notes (\"new york\")".to_string()
+            &"location NYC metro inferred from the company notes, which name New York".to_string()
         ),
         "{:?}",
         v.signals
@@ -1440,7 +1440,7 @@ fn lists_of_odd_shapes() {
     check_filter(|r| set(r, "locations", json!("new_york")), None);
     check_filter(
         |r| set(r, "locations", json!("san_francisco")),
-        Some("location: san_francisco"),
+        Some("location: San Francisco"),
     );
     // Non-string items are skipped or read as their text.
     check_filter(|r| set(r, "locations", json!([null, 7, "london"])), None);
@@ -1550,13 +1550,13 @@ fn hiring_count_0_reads_as_one_opening() {
         (v.engineer.value, v.headhunter.value, v.combined),
         (0.81, 0.75, 0.78)
     );
-    has_default(&v, "openings 0.333 (hiring_count 0 = not set, read as 1)");
+    has_default(&v, "openings 0.333 (openings 0 means not set, read as 1)");
     for detail in [
         &v.engineer.components[2].detail,
         &v.headhunter.components[1].detail,
     ] {
         assert!(
-            detail.contains("openings 0.333 (hiring_count 0 = not set, read as 1)"),
+            detail.contains("openings 0.333 (openings 0 means not set, read as 1)"),
             "{detail}"
         );
     }
@@ -1637,7 +1637,7 @@ fn interview_stages_0_scores_stages_as_5() {
             .any(|s| s.contains("interview stages"))
     );
     assert_eq!(v.tier, Tier::Qualified);
-    has_default(&v, "interview stages 5 (interview_stages 0 = not set)");
+    has_default(&v, "interview stages 5 (interview stages 0 means not set)");
 }
 
 #[test]
@@ -1657,7 +1657,7 @@ fn manager_rating_0_scores_rating_as_4() {
             .iter()
             .any(|s| s.contains("manager rating"))
     );
-    has_default(&v, "manager rating 4.0 (manager_rating 0 = not set)");
+    has_default(&v, "manager rating 4.0 (manager rating 0 means not set)");
 }
 
 #[test]
@@ -1674,7 +1674,7 @@ fn percent_fee_0_fails_the_filter_but_scores_the_fee_as_15() {
     assert_eq!(v.headhunter.components[1].value, 0.65);
     assert_eq!(v.headhunter.value, 0.77);
     assert_eq!(v.combined, 0.81);
-    has_default(&v, "fee 15% (percent_fee 0 = not set)");
+    has_default(&v, "fee 15% (fee 0 means not set)");
 }
 
 #[test]
@@ -1688,7 +1688,7 @@ fn company_size_0_reads_as_50_and_team_size_stands_in_for_the_signal() {
     check_excitement(&v.excitement, 0.75, [0.30, 0.20, 0.15, 0.05, 0.05, 0.0]);
     // The size signal falls back to team_size (42), as for a missing size.
     assert!(v.quality_signals.contains(&"company size 42".to_string()));
-    has_default(&v, "company size 50 (company.size 0 = not set)");
+    has_default(&v, "company size 50 (company size 0 means not set)");
 }
 
 #[test]
@@ -1699,9 +1699,9 @@ fn founding_year_0_reads_as_2020() {
     check_excitement(&v.excitement, 0.7, [0.30, 0.20, 0.15, 0.0, 0.05, 0.0]);
     assert_eq!(
         v.excitement.components[3].detail,
-        "2020 (company.foundingYear 0 = not set)"
+        "2020 (founding year 0 means not set)"
     );
-    has_default(&v, "founded 2020 (company.foundingYear 0 = not set)");
+    has_default(&v, "founded 2020 (founding year 0 means not set)");
 }
 
 #[test]
@@ -1752,9 +1752,9 @@ fn the_old_systems_scores_for_a_role_with_unset_counts() {
     assert_eq!(
         v.defaulted,
         vec![
-            "openings 0.333 (hiring_count 0 = not set, read as 1)",
-            "interview stages 5 (interview_stages 0 = not set)",
-            "manager rating 4.0 (manager_rating 0 = not set)",
+            "openings 0.333 (openings 0 means not set, read as 1)",
+            "interview stages 5 (interview stages 0 means not set)",
+            "manager rating 4.0 (manager rating 0 means not set)",
         ]
     );
 }

@@ -38,11 +38,11 @@ pub fn build(data: &SiteData) -> Charts {
             .unwrap_or(0.0)
     };
     let activity = line_chart(
-        "Active and qualified roles, per successful scrape",
+        "Roles seen (Paraform and company boards) and qualified roles, per successful scrape",
         "roles",
         &[
             Series {
-                name: "active",
+                name: "seen, boards included",
                 color: "#2563eb",
                 points: runs
                     .iter()

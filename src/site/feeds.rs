@@ -7,7 +7,7 @@ use std::fmt::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::model::{RoleView, SiteData};
+use super::model::{ChangeView, RoleView, SiteData};
 use crate::evaluate::Trend;
 use crate::intel::escape_html;
 
@@ -22,55 +22,65 @@ fn xml(text: &str) -> String {
 /// An Atom feed of recent changes, newest first, with absolute links.
 pub fn atom(data: &SiteData, base_url: &str) -> String {
     let base = base_url.trim_end_matches('/');
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <title>Air Demand: role changes</title>\n  <id>{}/feed.atom</id>\n  <updated>{}</updated>\n  <link rel=\"self\" href=\"{}/feed.atom\"/>\n  <link rel=\"alternate\" type=\"text/html\" href=\"{}/changes.html\"/>\n  <author><name>air-demand</name></author>\n  <generator>air-demand</generator>\n",
-        xml(base),
-        data.header.updated_iso,
-        xml(base),
-        xml(base)
-    );
-    for change in data
+    let entries: Vec<&ChangeView> = data
         .days
         .iter()
         .flat_map(|day| &day.changes)
         .take(FEED_ENTRIES)
-    {
-        let what = if change.field.is_empty()
-            || (change.old_value.is_empty() && change.new_value.is_empty())
-        {
+        .collect();
+    // The feed changes when its entries do: its time is the newest one's.
+    let updated = entries
+        .iter()
+        .map(|c| c.detected_at.as_str())
+        .max()
+        .unwrap_or(FEED_EPOCH);
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <title>Air Demand: role changes</title>\n  <id>{TAG}:feed</id>\n  <updated>{}</updated>\n  <link rel=\"self\" href=\"{}/feed.atom\"/>\n  <link rel=\"alternate\" type=\"text/html\" href=\"{}/changes.html\"/>\n  <author><name>air-demand</name></author>\n  <generator>air-demand</generator>\n",
+        xml(updated),
+        xml(base),
+        xml(base)
+    );
+    for change in entries {
+        // In the words of the changes page: `Salary max $210K → $225K`.
+        let said = crate::vocab::Said {
+            field: change.field.clone(),
+            old: change.old_value.clone(),
+            new: change.new_value.clone(),
+        }
+        .line();
+        let what = if said.is_empty() {
             change.label.clone()
         } else {
-            format!(
-                "{}: {} → {}",
-                change.field,
-                or_none(&change.old_value),
-                or_none(&change.new_value)
-            )
+            said
         };
         let _ = write!(
             out,
-            "  <entry>\n    <title>{}: {} — {}</title>\n    <id>{}/changes/{}</id>\n    <updated>{}</updated>\n    <link rel=\"alternate\" type=\"text/html\" href=\"{}/{}\"/>\n    <category term=\"{}\"/>\n    <summary>{}</summary>\n  </entry>\n",
+            "  <entry>\n    <title>{}: {} — {}</title>\n    <id>{TAG}:change/{}</id>\n    <updated>{}</updated>\n    <link rel=\"alternate\" type=\"text/html\" href=\"{}/{}\"/>\n    <category term=\"{}\"/>\n    <summary>{} ({})</summary>\n  </entry>\n",
             xml(&change.label),
             xml(&change.company),
             xml(&change.title),
-            xml(base),
             change.id,
             xml(&change.detected_at),
             xml(base),
             xml(&change.page),
             xml(change.kind.as_str()),
-            xml(&what)
+            xml(&what),
+            change.source
         );
     }
     out.push_str("</feed>\n");
     out
 }
 
-fn or_none(text: &str) -> &str {
-    if text.is_empty() { "none" } else { text }
-}
+/// The feed's and its entries' ids: `tag:` URIs (RFC 4151), which stay the
+/// same when `[site] base_url` changes, so readers never see old entries
+/// as new.
+const TAG: &str = "tag:air-demand,2025";
+
+/// The feed's time while it has no entry.
+const FEED_EPOCH: &str = "2025-01-01T00:00:00Z";
 
 /// What `roles.json` and `roles.csv` say of a role.
 #[derive(Serialize)]

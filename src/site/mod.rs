@@ -186,7 +186,7 @@ fn company_pages(
             .iter()
             .filter_map(|c| views.get(c.role_id.as_str()).map(|v| (*v).clone()))
             .collect();
-        let changes = model::change_views(&rows, &roles);
+        let changes = model::change_views(&rows, &roles, &data.lists);
         let page = pages::company_page(data, company, changes)
             .with_context(|| format!("rendering the page of {}", company.name))?;
         staging.write(&company.page, &page)?;

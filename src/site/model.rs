@@ -45,6 +45,8 @@ pub struct SiteData {
     pub briefings: HashMap<String, StoredBriefing>,
     pub database_bytes: u64,
     pub schema_version: i64,
+    /// The reference lists, for the names of places and stages.
+    pub lists: Lists,
 }
 
 /// The numbers and times in every page's header.
@@ -73,6 +75,9 @@ pub struct RoleView {
     /// `active`, `gone`, or `unfollowed` (a board role closed because its
     /// board is no longer followed: not open, and not gone from the board).
     pub status: &'static str,
+    /// What the role page says of it: `Active`, `Paused` (Paraform's own
+    /// status), `Gone from the market`, `No longer followed`.
+    pub market_status: String,
     /// The stored tier (`LOCATION_UNCERTAIN`), or `UNRATED`.
     pub tier: &'static str,
     /// For people: `LOCATION UNCERTAIN`.
@@ -265,9 +270,14 @@ pub struct ChangeView {
     pub kind_class: String,
     /// `Salary up`, `New role`, …
     pub label: String,
+    /// The field in people's words (`Salary max`), empty when none.
     pub field: String,
+    /// Values in people's words (`$210K`, `United Kingdom`), `not set`
+    /// where missing, empty for a change without values.
     pub old_value: String,
     pub new_value: String,
+    /// `Paraform`, or the company board it came from (`Greenhouse`).
+    pub source: &'static str,
     pub role_id: String,
     pub page: String,
     pub title: String,
@@ -347,7 +357,7 @@ pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
         day.gone += usize::from(change.kind == ChangeKind::Disappeared);
         if day.changes.len() < MAX_CHANGES_SHOWN_PER_DAY {
             let role = index.get(change.role_id.as_str()).copied();
-            day.changes.push(change_view(&change, role));
+            day.changes.push(change_view(&change, role, lists));
         }
     })?;
     let days = by_day.into_values().rev().collect();
@@ -386,6 +396,7 @@ pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
         briefings: load_briefings(db)?,
         database_bytes: db.size_bytes(),
         schema_version: db.schema_version()?,
+        lists: lists.clone(),
     })
 }
 
@@ -534,13 +545,7 @@ fn json_strings(text: Option<&str>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `$250K` from a dollar amount.
-pub fn money_k(n: f64) -> String {
-    format!("${}K", format_number((n / 1000.0).round()))
-}
-
-/// What a salary shows where a figure is outside the plausible range.
-pub const UNREADABLE_SALARY: &str = "unreadable";
+pub use crate::vocab::{UNREADABLE_SALARY, money_k};
 
 /// A role's salary for people (`$200K–$260K`, `$260K`, or nothing) and its
 /// sort key (the upper bound). A bound outside the plausible range
@@ -562,16 +567,6 @@ pub fn salary(min: Option<i64>, max: Option<i64>) -> (String, f64) {
     (text, max.or(min).unwrap_or(0) as f64)
 }
 
-/// A salary figure as text (a change's old or new value): `$250K`, or
-/// [`UNREADABLE_SALARY`] when it is not a plausible salary.
-pub fn salary_figure(value: &str) -> String {
-    match value.trim().parse::<f64>() {
-        Ok(n) if plausible_salary(n) => money_k(n),
-        Ok(_) => UNREADABLE_SALARY.into(),
-        Err(_) => value.to_string(),
-    }
-}
-
 /// `$31.5M`, `$1.2B`, `$750K` from a dollar amount.
 fn money_short(n: f64) -> String {
     if n >= 1e9 {
@@ -585,17 +580,10 @@ fn money_short(n: f64) -> String {
     }
 }
 
-fn label(map: &BTreeMap<String, String>, key: &str) -> String {
-    map.get(key)
-        .cloned()
-        .unwrap_or_else(|| key.replace('_', " "))
-}
-
 /// Builds a role's view from its row and JSON.
 pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView {
     let row = &role.row;
     let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
-    let display = &lists.display;
     let score = row.combined_score.unwrap_or(0.0);
     let (salary_text, salary_sort) = salary(row.salary_min, row.salary_max);
     let funding_text = text_at(&raw, "company.fundingAmount").or_else(|| text_at(&raw, "funding"));
@@ -635,7 +623,7 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
     }
     let mut location_text: Vec<String> = locations
         .iter()
-        .map(|l| label(&display.locations, l))
+        .map(|l| crate::vocab::location(lists, l))
         .collect();
     if let Some(workplace) = text_at(&raw, "workplace_type") {
         location_text.push(workplace);
@@ -683,6 +671,14 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
             .as_deref()
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
             .map(shown),
+        market_status: match row.status.as_str() {
+            "gone" => "Gone from the market".into(),
+            crate::store::UNFOLLOWED_STATUS => "No longer followed".into(),
+            _ => text_at(&raw, "status")
+                .map(|s| crate::vocab::field_value(lists, "status", &s))
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "Active".into()),
+        },
         status: match row.status.as_str() {
             "gone" => "gone",
             crate::store::UNFOLLOWED_STATUS => crate::store::UNFOLLOWED_STATUS,
@@ -710,7 +706,7 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         stage: if stage_key.is_empty() {
             String::new()
         } else {
-            shown(&label(&display.stages, &stage_key))
+            shown(&crate::vocab::stage(lists, &stage_key))
         },
         stage_key: shown(&stage_key),
         tech,
@@ -834,20 +830,27 @@ fn scalar_text(value: &Value) -> String {
 }
 
 /// Views of changes, named after their roles.
-pub fn change_views(changes: &[ChangeRow], roles: &[RoleView]) -> Vec<ChangeView> {
+pub fn change_views(changes: &[ChangeRow], roles: &[RoleView], lists: &Lists) -> Vec<ChangeView> {
     let index: HashMap<&str, &RoleView> = roles.iter().map(|r| (r.id.as_str(), r)).collect();
     changes
         .iter()
-        .map(|c| change_view(c, index.get(c.role_id.as_str()).copied()))
+        .map(|c| change_view(c, index.get(c.role_id.as_str()).copied(), lists))
         .collect()
 }
 
 /// A change for display, named after its role (or, for a role not in
 /// view, after what the change row knows).
-fn change_view(change: &ChangeRow, role: Option<&RoleView>) -> ChangeView {
+fn change_view(change: &ChangeRow, role: Option<&RoleView>, lists: &Lists) -> ChangeView {
     let (label, class) = change
         .kind
         .label(change.old_value.as_deref(), change.new_value.as_deref());
+    let said = crate::vocab::said(
+        lists,
+        change.kind,
+        change.field.as_deref(),
+        change.old_value.as_deref(),
+        change.new_value.as_deref(),
+    );
     let (page, title, company) = match role {
         Some(r) => (r.page.clone(), r.title.clone(), r.company.clone()),
         None => (
@@ -863,10 +866,12 @@ fn change_view(change: &ChangeRow, role: Option<&RoleView>) -> ChangeView {
         kind: change.kind,
         kind_class: class.into(),
         label: label.into(),
-        // Values are scraped text: one clean line, like the role's own.
-        field: crate::text::one_line(change.field.as_deref().unwrap_or_default()),
-        old_value: change_value(change.kind, change.old_value.as_deref()),
-        new_value: change_value(change.kind, change.new_value.as_deref()),
+        // In people's words (`Salary max`, `$210K`); values are scraped
+        // text, one clean line each.
+        field: said.field,
+        old_value: said.old,
+        new_value: said.new,
+        source: crate::vocab::source_name(&change.role_id),
         role_id: change.role_id.clone(),
         page,
         title,
@@ -876,30 +881,20 @@ fn change_view(change: &ChangeRow, role: Option<&RoleView>) -> ChangeView {
     }
 }
 
-/// A change's value as shown: one clean line, and a salary no one can
-/// believe as [`UNREADABLE_SALARY`] rather than 31 digits.
-fn change_value(kind: ChangeKind, value: Option<&str>) -> String {
-    let text = crate::text::one_line(value.unwrap_or_default());
-    let salary = matches!(
-        kind,
-        ChangeKind::SalaryIncrease | ChangeKind::SalaryDecrease
-    );
-    if salary && text.parse::<f64>().is_ok_and(|n| !plausible_salary(n)) {
-        return UNREADABLE_SALARY.into();
-    }
-    text
-}
-
 /// A role's history: its changes newest first, and its versions with the
 /// changes each one brought.
-pub fn history(histories: &Histories, role: &RoleView) -> (Vec<ChangeView>, Vec<VersionView>) {
+pub fn history(
+    histories: &Histories,
+    role: &RoleView,
+    lists: &Lists,
+) -> (Vec<ChangeView>, Vec<VersionView>) {
     let changes: Vec<ChangeView> = histories
         .changes
         .get(&role.id)
         .map(|list| {
             list.iter()
                 .rev()
-                .map(|c| change_view(c, Some(role)))
+                .map(|c| change_view(c, Some(role), lists))
                 .collect()
         })
         .unwrap_or_default();

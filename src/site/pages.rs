@@ -212,7 +212,7 @@ pub fn role_page(
     detail: &RoleDetail,
     histories: &Histories,
 ) -> askama::Result<String> {
-    let (changes, versions) = model::history(histories, role);
+    let (changes, versions) = model::history(histories, role, &data.lists);
     let briefing = data.briefings.get(&role.id).map(model::briefing_view);
     RolePage {
         root: ROLE_ROOT,
@@ -505,8 +505,9 @@ fn board_status<'a>(data: &'a SiteData, role: &RoleView) -> &'a str {
 fn role_facts<'a>(role: &'a RoleView, board: &'a str) -> Vec<(&'static str, &'a str)> {
     [
         ("On the company's own board", board),
-        ("Salary", role.salary_text.as_str()),
-        ("Fee", &role.fee_text),
+        ("Salary", or_not_set(&role.salary_text)),
+        // The verdict speaks of the fee whether or not it is set.
+        ("Fee", or_not_set(&role.fee_text)),
         ("Openings", &role.openings),
         ("Posted", &role.posted),
         ("Locations", &role.locations),
@@ -519,12 +520,16 @@ fn role_facts<'a>(role: &'a RoleView, board: &'a str) -> Vec<(&'static str, &'a 
         ("Manager rating", &role.rating_text),
         ("Manager last active", &role.last_active),
         ("Responds in", &role.responsiveness_text),
-        ("Status", role.status),
+        ("Status", &role.market_status),
         ("Id", &role.id),
     ]
     .into_iter()
     .filter(|(_, value)| !value.is_empty())
     .collect()
+}
+
+fn or_not_set(text: &str) -> &str {
+    if text.is_empty() { "not set" } else { text }
 }
 
 /// Template filters: `{{ at|when }}` prints a stored RFC 3339 time as
@@ -654,6 +659,7 @@ mod tests {
             old_value: format!("200000 {ATTR}"),
             new_value: format!("250000 {SCRIPT}"),
             role_id: role.id.clone(),
+            source: "Paraform",
             page: role.page.clone(),
             title: role.title.clone(),
             company: role.company.clone(),
@@ -718,6 +724,7 @@ mod tests {
             briefings: HashMap::new(),
             database_bytes: 0,
             schema_version: 1,
+            lists: crate::rules::Lists::defaults(),
         }
     }
 

@@ -243,7 +243,7 @@ impl Db {
     pub fn list_roles(&self, filter: &RoleFilter) -> Result<Vec<RoleRow>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {ROLE_COLUMNS} FROM roles
-             WHERE (?1 OR status = 'active') AND (?2 IS NULL OR tier = ?2)
+             WHERE source = 'paraform' AND (?1 OR status = 'active') AND (?2 IS NULL OR tier = ?2)
              ORDER BY status,
                  {tier_rank},
                  combined_score DESC NULLS LAST, posted_at DESC, id
