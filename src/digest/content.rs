@@ -30,8 +30,8 @@ pub struct CompanyMove {
     pub company: String,
     pub opened: usize,
     pub closed: usize,
-    /// The titles it opened, first few.
-    pub opened_titles: Vec<String>,
+    /// The titles it opened (the first few), each with how many times.
+    pub opened_titles: Vec<(String, usize)>,
 }
 
 /// A Paraform role whose posting on its company's own board disappeared:
@@ -302,8 +302,14 @@ fn company_moves(
         match change.kind {
             ChangeKind::New | ChangeKind::Reappeared => {
                 entry.opened += 1;
-                if entry.opened_titles.len() < 5 {
-                    entry.opened_titles.push(change.title.clone());
+                let titles = &mut entry.opened_titles;
+                match titles
+                    .iter()
+                    .position(|(title, _)| title.eq_ignore_ascii_case(&change.title))
+                {
+                    Some(at) => titles[at].1 += 1,
+                    None if titles.len() < 5 => titles.push((change.title.clone(), 1)),
+                    None => {}
                 }
             }
             ChangeKind::Disappeared => {

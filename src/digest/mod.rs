@@ -234,15 +234,24 @@ pub fn compose(
     Ok((digest, last_change_id))
 }
 
-/// `<digest-2025-12-19@example.com>`; the n-th forced resend adds `-n`.
-fn message_id(config: &Config, period: &str, resend: Option<i64>) -> String {
-    let domain = config
+/// The domain of `[digest] from` (`example.com`), or `air-demand.local`.
+fn mail_domain(config: &Config) -> String {
+    config
         .digest
         .from
         .rsplit_once('@')
         .map(|(_, d)| d.trim_end_matches('>').trim().to_string())
-        .filter(|d| !d.is_empty())
-        .unwrap_or_else(|| "air-demand.local".into());
+        .filter(|d| {
+            !d.is_empty()
+                && d.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
+        })
+        .unwrap_or_else(|| "air-demand.local".into())
+}
+
+/// `<digest-2025-12-19@example.com>`; the n-th forced resend adds `-n`.
+fn message_id(config: &Config, period: &str, resend: Option<i64>) -> String {
+    let domain = mail_domain(config);
     match resend {
         None => format!("<digest-{period}@{domain}>"),
         Some(at) => format!("<digest-{period}-{at}@{domain}>"),
@@ -291,7 +300,60 @@ fn message_builder(
         .mailbox(header::To::from(to))
         .subject(subject)
         .date(now.into())
-        .message_id(Some(message_id.to_string())))
+        .message_id(Some(message_id.to_string()))
+        // A machine wrote it: no vacation auto-replies (RFC 3834), and
+        // mail clients can file and filter it as one list (RFC 2919).
+        .header(Plain::<AutoSubmitted>::new("auto-generated"))
+        .header(Plain::<ListId>::new(&format!(
+            "Air Demand digest <digest.{}>",
+            mail_domain(config)
+        ))))
+}
+
+/// A header with a plain ASCII value, named by `N`.
+#[derive(Debug, Clone)]
+struct Plain<N> {
+    value: String,
+    name: std::marker::PhantomData<N>,
+}
+
+impl<N> Plain<N> {
+    fn new(value: &str) -> Self {
+        Plain {
+            value: value.to_string(),
+            name: std::marker::PhantomData,
+        }
+    }
+}
+
+trait HeaderNamed: Clone {
+    const NAME: &'static str;
+}
+
+#[derive(Debug, Clone)]
+struct AutoSubmitted;
+impl HeaderNamed for AutoSubmitted {
+    const NAME: &'static str = "Auto-Submitted";
+}
+
+#[derive(Debug, Clone)]
+struct ListId;
+impl HeaderNamed for ListId {
+    const NAME: &'static str = "List-Id";
+}
+
+impl<N: HeaderNamed> header::Header for Plain<N> {
+    fn name() -> header::HeaderName {
+        header::HeaderName::new_from_ascii_str(N::NAME)
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Plain::new(s))
+    }
+
+    fn display(&self) -> header::HeaderValue {
+        header::HeaderValue::new(Self::name(), self.value.clone())
+    }
 }
 
 /// The message as a person reads it: Subject, From and To, the text part,
@@ -414,4 +476,37 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("writing {} (it must not exist already)", path.display()))?;
     file.write_all(bytes)
         .with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_says_a_machine_sent_it_to_a_list() {
+        let config = Config::parse(
+            "[digest]\nfrom = \"Air Demand <digest@example.com>\"\nto = [\"me@example.com\"]\n",
+            Path::new("/tmp/air-demand.toml"),
+        )
+        .unwrap();
+        let now = Utc::now();
+        let message = build_message(
+            &config,
+            "s",
+            "<id@example.com>",
+            "t".into(),
+            "h".into(),
+            now,
+        )
+        .unwrap();
+        let text = String::from_utf8(message.formatted()).unwrap();
+        assert!(
+            text.contains("Auto-Submitted: auto-generated\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("List-Id: Air Demand digest <digest.example.com>\r\n"),
+            "{text}"
+        );
+    }
 }

@@ -171,21 +171,30 @@ impl BriefLines {
     }
 }
 
-/// `Acme opened 5 roles on its own board (Backend Engineer, …) and closed 1`.
+/// `Acme opened 5 roles on its own board (3 × Staff Engineer, Designer, …)
+/// and closed 1`.
 fn move_line(m: &crate::digest::content::CompanyMove) -> String {
     let roles = |n: usize| plural(n, "role", "roles");
     let titles: Vec<String> = m
         .opened_titles
         .iter()
-        .map(|t| cut(&one_line(t), 60))
+        .map(|(t, n)| {
+            let title = cut(&one_line(t), 60);
+            if *n > 1 {
+                format!("{n} × {title}")
+            } else {
+                title
+            }
+        })
         .collect();
+    let listed: usize = m.opened_titles.iter().map(|(_, n)| n).sum();
     let opened = (m.opened > 0).then(|| {
         format!(
             "opened {} {} on its own board ({}{})",
             m.opened,
             roles(m.opened),
             titles.join(", "),
-            if m.opened > titles.len() { ", …" } else { "" }
+            if m.opened > listed { ", …" } else { "" }
         )
     });
     let closed = (m.closed > 0).then(|| format!("closed {} {}", m.closed, roles(m.closed)));
@@ -305,7 +314,7 @@ impl View {
             ),
             posted_header,
             posted_rule,
-            site_url: format!("{base}/index.html"),
+            site_url: format!("{base}/all.html"),
             changes_url: format!("{base}/changes.html"),
             since,
         }
@@ -663,9 +672,9 @@ mod tests {
             gone_count: 2,
             company_moves: vec![crate::digest::content::CompanyMove {
                 company: HOSTILE_COMPANY.into(),
-                opened: 3,
+                opened: 5,
                 closed: 1,
-                opened_titles: vec![HOSTILE_TITLE.into(), "Designer".into()],
+                opened_titles: vec![(HOSTILE_TITLE.into(), 1), ("Designer".into(), 3)],
             }],
             session_warning: Some(
                 "The Paraform session expires in 3 days.\nRun `air-demand login`.".into(),
@@ -680,14 +689,28 @@ mod tests {
         }
     }
 
+    #[test]
+    fn company_moves_count_repeated_titles() {
+        let m = crate::digest::content::CompanyMove {
+            company: "Acme".into(),
+            opened: 5,
+            closed: 1,
+            opened_titles: vec![("Designer".into(), 1), ("Staff Engineer".into(), 3)],
+        };
+        assert_eq!(
+            move_line(&m),
+            "Acme opened 5 roles on its own board (Designer, 3 × Staff Engineer, …) and closed 1 role"
+        );
+    }
+
     /// Renders both parts; asserts what holds for every digest.
     fn render(digest: &Digest) -> (String, String) {
         let html = html(digest, &links()).unwrap();
         let text = text(digest, &links()).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
         assert!(html.contains(&format!("<title>{}</title>", digest.subject)));
-        assert!(html.contains("https://demand.example.com/index.html"));
-        assert!(text.contains("https://demand.example.com/index.html"));
+        assert!(html.contains("https://demand.example.com/all.html"));
+        assert!(text.contains("https://demand.example.com/all.html"));
         assert!(html.contains("https://demand.example.com/changes.html"));
         assert!(text.contains("https://demand.example.com/changes.html"));
         assert!(!html.contains("<style") && !html.contains("class=") && !html.contains("<img"));

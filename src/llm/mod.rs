@@ -452,6 +452,26 @@ pub struct BriefingInterview {
 }
 
 /// One line of a briefing for people: a label, and the text or items.
+/// An item without the label a model may have repeated in it: under "Must
+/// have", `Must: 5+ years` reads `5+ years`; under "Problem", `Problem: …`
+/// reads `…`. Only a short head before a colon that starts the label (or is
+/// its first word) goes; `Stage 1: phone screen` stays.
+fn without_label(label: &str, item: &str) -> String {
+    if let Some((head, rest)) = item.split_once(':') {
+        let head = head.trim().to_lowercase();
+        let label = label.to_lowercase();
+        let first = label.split_whitespace().next().unwrap_or_default();
+        if !head.is_empty()
+            && head.chars().count() <= 24
+            && !rest.trim().is_empty()
+            && (label.starts_with(&head) || head == first)
+        {
+            return rest.trim().to_string();
+        }
+    }
+    item.to_string()
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BriefingLine {
     pub section: &'static str,
@@ -511,12 +531,15 @@ impl Briefing {
         let one = |section, label, text: &String| BriefingLine {
             section,
             label,
-            items: vec![text.clone()],
+            items: vec![without_label(label, text)],
         };
         let many = |section, label, items: &Vec<String>| BriefingLine {
             section,
             label,
-            items: items.clone(),
+            items: items
+                .iter()
+                .map(|item| without_label(label, item))
+                .collect(),
         };
         let (p, c, r, i) = (
             &self.problem,
@@ -719,6 +742,22 @@ mod tests {
         // Deeply nested junk is an error, not a stack overflow.
         let deep = "[".repeat(100_000);
         assert!(Task::Briefing.read_answer(&deep).is_err());
+    }
+
+    #[test]
+    fn a_briefing_line_does_not_repeat_its_label() {
+        assert_eq!(without_label("Must have", "Must: 5+ years"), "5+ years");
+        assert_eq!(without_label("Must have", "must have: Rust"), "Rust");
+        assert_eq!(
+            without_label("Problem", "Problem: slow builds"),
+            "slow builds"
+        );
+        assert_eq!(
+            without_label("Stages", "Stage 1: phone screen"),
+            "Stage 1: phone screen"
+        );
+        assert_eq!(without_label("Must have", "Rust: 3 years"), "Rust: 3 years");
+        assert_eq!(without_label("Must have", "Must:"), "Must:");
     }
 
     #[test]
