@@ -17,6 +17,9 @@ pub struct DigestRow {
     /// `sending`, `sent`, `failed`.
     pub status: String,
     pub transport: String,
+    /// A JSON array as stored; `status --json` and `health.json` show it
+    /// as an array.
+    #[serde(serialize_with = "json_list")]
     pub recipients: String,
     pub subject: String,
     pub role_count: i64,
@@ -24,6 +27,16 @@ pub struct DigestRow {
     pub period: Option<String>,
     pub message_id: Option<String>,
     pub last_change_id: Option<i64>,
+}
+
+/// Stored JSON list text as a list: `["a@example.com"]` → an array (text
+/// that is not a list of strings is one item, as it stands).
+fn json_list<S: serde::Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    match serde_json::from_str::<Vec<String>>(text) {
+        Ok(list) => list.serialize(serializer),
+        Err(_) => [text].serialize(serializer),
+    }
 }
 
 /// A digest about to be sent.
@@ -185,6 +198,9 @@ mod tests {
             .unwrap();
         let row = db.last_digest().unwrap().unwrap();
         assert_eq!(row.id, id);
+        // People's JSON (`status --json`) has the recipients as an array.
+        let json = serde_json::to_value(&row).unwrap();
+        assert_eq!(json["recipients"], serde_json::json!(["ops@example.test"]));
         assert_eq!(row.created_at, timestamp(at(0)));
         assert_eq!(row.sent_at, None);
         assert_eq!(row.status, "sending");
