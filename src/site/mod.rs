@@ -394,6 +394,7 @@ impl Staging {
 
     /// Swaps the staging directory in as the live site.
     fn publish(mut self, site_dir: &Path) -> Result<()> {
+        share_with_group(&self.dir)?;
         let install = |staging: &Path| {
             std::fs::rename(staging, site_dir).with_context(|| {
                 format!("publishing {} as {}", staging.display(), site_dir.display())
@@ -425,6 +426,61 @@ impl Drop for Staging {
             let _ = remove_ours(&self.dir);
         }
     }
+}
+
+/// A site built beside its live copy in a setgid directory that its group
+/// may read (deploy/install.sh makes `/var/www/air-demand` so, group
+/// `www-data`) is for that group: nginx reads it. The setgid bit already
+/// gives every file the group; read access comes from the umask, and one
+/// stricter than the units' 0027 (077, say) would hide the site from nginx.
+/// Then the group gets read on the files and search on the directories.
+/// Nothing is done when the staging directory already grants them (the
+/// umask is the process's, the same for every file of the build).
+fn share_with_group(staging: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| -> Result<u32> {
+        let meta = std::fs::symlink_metadata(path)
+            .with_context(|| format!("reading the mode of {}", path.display()))?;
+        Ok(meta.permissions().mode() & 0o7777)
+    };
+    let Some(parent) = staging.parent() else {
+        return Ok(());
+    };
+    let shared = mode(parent)?;
+    if shared & 0o2000 == 0 || shared & 0o050 != 0o050 {
+        return Ok(());
+    }
+    if mode(staging)? & 0o050 == 0o050 && mode(&staging.join(MARKER))? & 0o040 == 0o040 {
+        return Ok(());
+    }
+    let grant = |path: &Path, bits: u32| -> Result<()> {
+        let current = mode(path)?;
+        if current & bits == bits {
+            return Ok(());
+        }
+        let set = |mode: u32| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+        // systemd's RestrictSUIDSGID= refuses a chmod naming the setgid
+        // bit; without it the directory still keeps its group.
+        set(current | bits)
+            .or_else(|_| set((current & 0o777) | bits))
+            .with_context(|| format!("letting the group read {}", path.display()))
+    };
+    let mut dirs = vec![staging.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        grant(&dir, 0o050)?;
+        let entries =
+            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            } else if kind.is_file() {
+                grant(&entry.path(), 0o040)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Atomically exchanges two directories (Linux `renameat2(RENAME_EXCHANGE)`).
@@ -512,5 +568,43 @@ mod tests {
         assert!(!marked.exists());
         assert!(!skeleton.exists());
         assert!(foreign.join("keep.txt").exists());
+    }
+
+    #[test]
+    fn a_site_in_a_setgid_directory_is_readable_by_its_group_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o7777;
+        let set = |path: &Path, mode: u32| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        let check = |parent_mode: u32, shared: bool| {
+            let parent = tempfile::tempdir().unwrap();
+            set(parent.path(), parent_mode);
+            // What a build leaves under umask 077 (the group's bits gone).
+            let staging = parent.path().join(".site.building-1");
+            std::fs::create_dir_all(staging.join("roles")).unwrap();
+            for file in [MARKER, "index.html", "roles/a.html"] {
+                std::fs::write(staging.join(file), "x").unwrap();
+                set(&staging.join(file), 0o600);
+            }
+            set(&staging.join("roles"), 0o2700);
+            set(&staging, 0o2700);
+            share_with_group(&staging).unwrap();
+            let (dir, file) = if shared {
+                (0o2750, 0o640)
+            } else {
+                (0o2700, 0o600)
+            };
+            assert_eq!(mode(&staging), dir, "{parent_mode:o}");
+            assert_eq!(mode(&staging.join("roles")), dir, "{parent_mode:o}");
+            for file_name in [MARKER, "index.html", "roles/a.html"] {
+                assert_eq!(mode(&staging.join(file_name)), file, "{parent_mode:o}");
+            }
+        };
+        check(0o2750, true);
+        check(0o2770, true);
+        // Not setgid, or not for the group to read: the umask stands.
+        check(0o750, false);
+        check(0o2700, false);
     }
 }
