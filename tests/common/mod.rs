@@ -25,16 +25,22 @@ pub enum Tool {
     Aiosmtpd,
     /// Python's `feedparser`, the Atom reader.
     Feedparser,
+    /// `openssl`: self-signed certificates, password hashes, a TLS client.
+    Openssl,
+    /// `systemd-analyze`: `verify` and `security --offline` on the units.
+    SystemdAnalyze,
 }
 
 impl Tool {
-    const ALL: [Tool; 6] = [
+    const ALL: [Tool; 8] = [
         Tool::Sqlite3,
         Tool::Nginx,
         Tool::Chromium,
         Tool::Python3,
         Tool::Aiosmtpd,
         Tool::Feedparser,
+        Tool::Openssl,
+        Tool::SystemdAnalyze,
     ];
 
     /// What the tests execute for it.
@@ -44,6 +50,8 @@ impl Tool {
             Tool::Nginx => "/usr/sbin/nginx",
             Tool::Chromium => "/usr/bin/chromium",
             Tool::Python3 | Tool::Aiosmtpd | Tool::Feedparser => "/usr/bin/python3",
+            Tool::Openssl => "/usr/bin/openssl",
+            Tool::SystemdAnalyze => "/usr/bin/systemd-analyze",
         }
     }
 
@@ -55,6 +63,8 @@ impl Tool {
             Tool::Python3 => "python3",
             Tool::Aiosmtpd => "aiosmtpd (Python)",
             Tool::Feedparser => "feedparser (Python)",
+            Tool::Openssl => "openssl",
+            Tool::SystemdAnalyze => "systemd-analyze",
         }
     }
 
@@ -66,6 +76,8 @@ impl Tool {
             Tool::Python3 => "python3",
             Tool::Aiosmtpd => "python3-aiosmtpd",
             Tool::Feedparser => "python3-feedparser",
+            Tool::Openssl => "openssl",
+            Tool::SystemdAnalyze => "systemd",
         }
     }
 
@@ -80,6 +92,8 @@ impl Tool {
             Tool::Python3 => command.args(["-c", "pass"]),
             Tool::Aiosmtpd => command.args(["-c", "from aiosmtpd.smtp import SMTP"]),
             Tool::Feedparser => command.args(["-c", "from feedparser import parse"]),
+            Tool::Openssl => command.arg("version"),
+            Tool::SystemdAnalyze => command.arg("--version"),
         };
         command
             .stdin(Stdio::null())
