@@ -86,7 +86,7 @@ pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Resu
     let stored = db.role_summaries(Some(paraform::SOURCE))?;
     let stored_boards = board_summaries(&db)?;
     let fetches = fetch_sources(config, env, options, &db, &stored, &rules).await;
-    let enrichment = ask_the_model(config, env, &mut db, options, &fetches, &rules).await;
+    let enrichment = ask_the_model(config, env, &db, options, &fetches, &rules).await;
     options.progress.step("storing roles");
     let run = RunContext {
         config,
@@ -111,13 +111,13 @@ pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Resu
 }
 
 /// The model phase (`[llm]`): role intel, excitement and briefings for the
-/// roles listed in this run, before the run's transaction. New answers are
-/// cached at once, in their own transaction: what was paid for is kept even
-/// if the run fails later.
+/// roles listed in this run, before the run's transaction. Each new answer
+/// is cached the moment it arrives: what was paid for is kept even if the
+/// run is killed or fails later.
 async fn ask_the_model(
     config: &Config,
     env: &Env,
-    db: &mut Db,
+    db: &Db,
     options: &ScrapeOptions,
     fetches: &[SourceFetch],
     rules: &Rules,
@@ -164,7 +164,7 @@ async fn ask_the_model(
             detail: detail_of(id),
         })
         .collect();
-    let enrichment = enrich(
+    enrich(
         &config.llm,
         env,
         db,
@@ -173,11 +173,7 @@ async fn ask_the_model(
         options.now,
         &options.progress,
     )
-    .await;
-    if let Err(err) = db.save_llm_answers(&enrichment.answers) {
-        tracing::warn!("keeping the model's answers failed: {err:#}");
-    }
-    enrichment
+    .await
 }
 
 /// What a fetch covers: Paraform's whole listing, or one company board.

@@ -415,3 +415,125 @@ fn an_investor_planted_by_an_instruction_in_the_notes_is_not_a_signal() {
     let digest = s.run(&["digest", "--dry-run"]).expect(0).stdout();
     assert!(digest.contains("QUALIFIED (model)"), "{digest}");
 }
+
+#[test]
+fn concurrent_calls_never_pass_the_call_limit_or_the_cost_budget() {
+    // The call limit, with more calls in flight than it allows.
+    let s = Sandbox::new();
+    s.enable_llm("max_calls_per_run = 3\nconcurrency = 4");
+    s.scrape().expect(0);
+    assert_eq!(
+        s.sim.llm_requests().len(),
+        3,
+        "requests that reached the model"
+    );
+    assert_eq!(last_run(&s, "llm_calls"), "3");
+
+    // The cost budget: $0.40 an answer, $1.00 to spend, 16 at a time. The
+    // first call goes alone (its price is unknown until it comes back),
+    // then each call reserves that price before it goes.
+    let s = Sandbox::new();
+    let dear = air_demand::sim::llm::DEAR_MODEL;
+    s.enable_llm(&format!(
+        "intel_model = \"{dear}\"\nexcitement_model = \"{dear}\"\nbriefing_model = \"{dear}\"\nmax_cost_per_run_usd = 1.0\nconcurrency = 16"
+    ));
+    s.scrape().expect(0);
+    let cost: f64 = last_run(&s, "llm_cost_usd").parse().unwrap();
+    assert!(cost <= 1.20 + 1e-9, "spent ${cost} of a $1.00 budget");
+    assert!(cost > 0.0, "nothing was asked");
+    assert!(
+        s.sim.llm_requests().len() <= 3,
+        "{} requests at $0.40",
+        s.sim.llm_requests().len()
+    );
+    assert!(last_run(&s, "errors").contains("model budget is spent"));
+}
+
+#[test]
+fn a_new_funding_round_asks_for_the_companys_excitement_again() {
+    let s = Sandbox::new();
+    s.enable_llm("");
+    s.scrape().expect(0);
+    let asked = s.sim.llm_calls("company_excitement");
+    assert!(asked > 0, "no excitement was asked");
+    // A role whose company the model judged.
+    let company = s
+        .strings("select subject from llm_cache where task = 'company_excitement' and answer is not null limit 1")
+        .remove(0);
+    let roles: Vec<String> = s
+        .strings("select id from roles where source = 'paraform' order by id")
+        .into_iter()
+        .filter(|id| {
+            let name = s
+                .strings(&format!("select company from roles where id = '{id}'"))
+                .remove(0);
+            air_demand::llm::normalise_company(&name) == company
+        })
+        .collect();
+    assert!(!roles.is_empty(), "no role of the judged company");
+
+    // A quiet run: the answer is cached under the company's facts.
+    s.scrape().expect(0);
+    assert_eq!(s.sim.llm_calls("company_excitement"), asked);
+
+    // The same company, a new round (every role of it says so): asked again.
+    for role in &roles {
+        s.sim.edit_role(role.trim_start_matches("paraform:"), |r| {
+            r["company"]["fundingAmount"] = json!("$61.5M");
+            r["funding"] = json!("$61.5M");
+        });
+    }
+    s.scrape().expect(0);
+    assert_eq!(
+        s.sim.llm_calls("company_excitement"),
+        asked + 1,
+        "the company's excitement was not asked again after its funding changed"
+    );
+}
+
+#[test]
+fn a_run_killed_in_the_model_phase_never_pays_twice() {
+    // What a whole first run asks, one call at a time.
+    let whole = Sandbox::new();
+    whole.enable_llm("concurrency = 1");
+    whole.scrape().expect(0);
+    let all = whole.sim.llm_requests().len();
+    assert!(all > 7, "too few model calls ({all}) to kill a run after 6");
+
+    // The same marketplace: six answers, then a model that stalls, and the
+    // run is killed (as by SIGKILL) while it waits for the seventh.
+    let s = Sandbox::new();
+    s.enable_llm("concurrency = 1\ntimeout_secs = 300\nmax_run_secs = 600");
+    s.sim.inject(Target::Llm, Fault::Skip, 6);
+    s.sim
+        .inject(Target::Llm, Fault::Slow { millis: 600_000 }, 1);
+    let mut child = common::command_in(s.path(), &["scrape", "--no-site"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let guard = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while s.sim.llm_requests().len() < 7 {
+        assert!(
+            std::time::Instant::now() < guard,
+            "the seventh model call never came"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended by itself"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(s.count("select count(*) from llm_cache"), 6);
+
+    s.sim.clear_faults();
+    let before = s.sim.llm_requests().len();
+    s.scrape().expect(0);
+    assert_eq!(
+        s.sim.llm_requests().len() - before,
+        all - 6,
+        "the six answered calls were asked again"
+    );
+}

@@ -44,8 +44,6 @@ pub struct Enrichment {
     pub usage: LlmUsage,
     /// One line each, for the run's errors (the run stays `ok`).
     pub warnings: Vec<String>,
-    /// New answers, for the cache.
-    pub answers: Vec<CachedAnswer>,
     /// The model behind the intel, for provenance.
     pub intel_model: String,
     pub band: [f64; 2],
@@ -108,14 +106,16 @@ pub fn model_excitement(model: &str, answer: &CompanyExcitement) -> ModelExcitem
     }
 }
 
-/// The excitement cache key of a company.
-pub fn excitement_key(config: &LlmConfig, company: &str) -> String {
+/// The excitement cache key of a role's company: its facts as the role
+/// lists them (name, funding, stage, investors, industries, size), so a new
+/// funding round asks again and an unchanged company never does.
+pub fn excitement_key(config: &LlmConfig, raw: &Value) -> String {
     let prompt = Task::CompanyExcitement.prompt();
     cache_key(
         Task::CompanyExcitement,
         &config.excitement_model,
         &prompt.version,
-        company,
+        &input::company_facts(raw),
     )
 }
 
@@ -221,7 +221,7 @@ pub async fn enrich(
                 wanted.push(Job {
                     task: Task::CompanyExcitement,
                     model: &config.excitement_model,
-                    key: excitement_key(config, &company),
+                    key: excitement_key(config, role.raw),
                     subject: company,
                     input: text,
                     fresh_since: Some(now - chrono::Duration::days(days)),
@@ -386,6 +386,12 @@ struct Budget {
     calls: Cell<u64>,
     tokens: Cell<u64>,
     cost: Cell<f64>,
+    /// What calls in flight may cost: each reserves the price of the
+    /// dearest call so far before it goes, so concurrent calls never
+    /// overshoot `max_cost` by more than one call's worth.
+    reserved: Cell<f64>,
+    /// The most one call has cost so far; `None` until one came back.
+    price: Cell<Option<f64>>,
     /// Set when a call was refused for lack of budget.
     exhausted: Cell<bool>,
     /// Set when the phase ran out of time.
@@ -410,6 +416,8 @@ impl Budget {
             calls: Cell::new(0),
             tokens: Cell::new(0),
             cost: Cell::new(0.0),
+            reserved: Cell::new(0.0),
+            price: Cell::new(None),
             exhausted: Cell::new(false),
             timed_out: Cell::new(false),
             answered: Cell::new(0),
@@ -455,17 +463,41 @@ impl Budget {
         self.failures_in_a_row.set(0);
     }
 
-    /// Takes one call from the allowance, or says no.
-    fn admit(&self) -> bool {
+    /// Takes one call from the allowance and reserves its likely cost
+    /// (returned, for [`Budget::settle`]), or says no.
+    fn admit(&self) -> Option<f64> {
         if self.refused.borrow().is_some() || self.time_left().is_none() {
-            return false;
+            return None;
         }
-        if self.calls.get() >= self.max_calls || self.cost.get() >= self.max_cost {
+        let estimate = self.price.get().unwrap_or(0.0);
+        let committed = self.cost.get() + self.reserved.get();
+        if self.calls.get() >= self.max_calls
+            || committed >= self.max_cost
+            || (estimate > 0.0 && committed + estimate > self.max_cost)
+        {
             self.exhausted.set(true);
-            return false;
+            return None;
         }
         self.calls.set(self.calls.get() + 1);
-        true
+        self.reserved.set(self.reserved.get() + estimate);
+        Some(estimate)
+    }
+
+    /// A call admitted with `reservation` came back: answered at `cost`,
+    /// or (`None`) not answered and not paid for.
+    fn settle(&self, reservation: f64, cost: Option<f64>) {
+        self.reserved
+            .set((self.reserved.get() - reservation).max(0.0));
+        if let Some(cost) = cost {
+            self.cost.set(self.cost.get() + cost);
+            self.price
+                .set(Some(self.price.get().unwrap_or(0.0).max(cost)));
+        }
+    }
+
+    /// Whether a call has come back, so that what a call costs is known.
+    fn priced(&self) -> bool {
+        self.price.get().is_some()
     }
 }
 
@@ -493,7 +525,7 @@ const MAX_FAILURES_NAMED: usize = 3;
 
 impl Asker<'_> {
     /// Answers every job from the cache or the model; returns the usable
-    /// answers. New answers are added to `out.answers`.
+    /// answers. New answers are cached as each arrives.
     async fn resolve<'j>(
         &self,
         db: &Db,
@@ -547,21 +579,37 @@ impl Asker<'_> {
         };
         progress.counted("asking the model", to_ask.len() as u64);
         let concurrency = self.config.concurrency.max(1);
-        let asked: Vec<(Job<'j>, Asked)> = futures_util::stream::iter(to_ask)
-            .map(|job| async move {
-                let asked = self.ask(&job).await;
-                progress.advance();
-                (job, asked)
-            })
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
+        let run = |job: Job<'j>| async move {
+            let asked = self.ask(&job).await;
+            // Kept the moment it arrives: a run killed in the model
+            // phase never pays for it twice.
+            if let Asked::Answer(row, _) | Asked::Unusable(row) = &asked
+                && let Err(err) = db.save_llm_answer(row)
+            {
+                self.note(format!("keeping the model's answer failed: {err:#}"));
+            }
+            progress.advance();
+            (job, asked)
+        };
+        let mut to_ask = to_ask.into_iter();
+        let mut asked: Vec<(Job<'j>, Asked)> = Vec::new();
+        // Until a call has come back, what one costs is unknown: calls go
+        // one at a time until then, so that a budget is never overshot by a
+        // whole wave.
+        while !self.budget.priced() {
+            let Some(job) = to_ask.next() else { break };
+            asked.push(run(job).await);
+        }
+        asked.extend(
+            futures_util::stream::iter(to_ask)
+                .map(run)
+                .buffer_unordered(concurrency)
+                .collect::<Vec<_>>()
+                .await,
+        );
         for (job, asked) in asked {
             match asked {
-                Asked::Answer(row, answer) => {
-                    out.answers.push(row);
-                    usable.push((job, answer));
-                }
+                Asked::Answer(_, answer) => usable.push((job, answer)),
                 Asked::Unusable(row) => {
                     self.note(format!(
                         "the model's {} for {} was unusable twice ({}); the rules' verdict was used",
@@ -569,7 +617,6 @@ impl Asker<'_> {
                         shorten(&job.subject),
                         row.error.as_deref().unwrap_or("")
                     ));
-                    out.answers.push(row);
                 }
                 Asked::Failed(message) => self.note(format!(
                     "{} for {} failed: {message}; the rules' verdict was used",
@@ -593,9 +640,9 @@ impl Asker<'_> {
         let mut correction: Option<(String, String)> = None;
         let mut spent = (0u64, 0u64, 0.0f64);
         loop {
-            if !self.budget.admit() {
+            let Some(reservation) = self.budget.admit() else {
                 return Asked::Skipped;
-            }
+            };
             let request = ChatRequest {
                 name: job.task.as_str(),
                 model: job.model,
@@ -606,7 +653,13 @@ impl Asker<'_> {
             };
             // `admit` saw time left; the call gets no more than that.
             let left = self.budget.time_left().unwrap_or_default();
-            let answer = match tokio::time::timeout(left, client.complete(&request)).await {
+            let outcome = tokio::time::timeout(left, client.complete(&request)).await;
+            let cost = match &outcome {
+                Ok(Ok(answer)) => Some(answer.cost),
+                _ => None,
+            };
+            self.budget.settle(reservation, cost);
+            let answer = match outcome {
                 Ok(Ok(answer)) => answer,
                 Ok(Err(ChatError::Refused(sentence))) => {
                     self.budget.stop(sentence);
@@ -628,7 +681,6 @@ impl Asker<'_> {
             let b = &self.budget;
             b.tokens
                 .set(b.tokens.get() + answer.prompt_tokens + answer.completion_tokens);
-            b.cost.set(b.cost.get() + answer.cost);
             let row = |answer: Option<String>, error: Option<String>| CachedAnswer {
                 key: job.key.clone(),
                 task: job.task.as_str().to_string(),
@@ -756,8 +808,7 @@ pub fn cached(
         let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
         let company = normalise_company(&text_at(&raw, "company.name").unwrap_or_default());
         if !company.is_empty() {
-            let key = excitement_key(config, &company);
-            companies.insert(key, company);
+            companies.insert(excitement_key(config, &raw), company);
         }
     }
     let excitement = db.llm_answers(companies.keys().map(String::as_str))?;

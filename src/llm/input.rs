@@ -62,6 +62,32 @@ pub fn company_excitement(raw: &Value, intel: &Intel, investors: &[String]) -> S
     out.trim_end().to_string()
 }
 
+/// What identifies a company's excitement answer: the facts the role lists
+/// of its company, in a fixed order (set-like lists sorted), the name
+/// normalised. A new funding round, stage or investor changes it.
+pub fn company_facts(raw: &Value) -> String {
+    let sorted = |path: &str| {
+        let mut items: Vec<String> = strings_at(raw, path)
+            .iter()
+            .map(|s| s.trim().to_lowercase())
+            .collect();
+        items.sort();
+        items.dedup();
+        items.join(", ")
+    };
+    [
+        super::normalise_company(&text_at(raw, "company.name").unwrap_or_default()),
+        text_at(raw, "company.fundingAmount")
+            .or_else(|| text_at(raw, "funding"))
+            .unwrap_or_default(),
+        text_at(raw, "company.company_metadata.last_funding_round").unwrap_or_default(),
+        sorted("investors"),
+        sorted("company.industries"),
+        number(raw, "company.size").unwrap_or_default(),
+    ]
+    .join("\n")
+}
+
 /// The input of a briefing: the role's description, requirements with
 /// their priority, experience, workplace, screening questions, and the
 /// company notes and selling points (from `role.getRoleByIdDetailed` and
@@ -176,6 +202,30 @@ fn bulleted(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn company_facts_change_with_a_funding_round_not_with_order() {
+        let role = |funding: &str, investors: serde_json::Value| {
+            serde_json::json!({"company": {"name": "Acme, Inc.", "fundingAmount": funding,
+                "industries": ["ai", "devtools"], "size": 40}, "investors": investors})
+        };
+        let base = company_facts(&role("$20M", serde_json::json!(["Sequoia", "Accel"])));
+        assert_eq!(
+            base,
+            company_facts(&role("$20M", serde_json::json!(["accel", "Sequoia"])))
+        );
+        assert_ne!(
+            base,
+            company_facts(&role("$60M", serde_json::json!(["Sequoia", "Accel"])))
+        );
+        assert_ne!(
+            base,
+            company_facts(&role(
+                "$20M",
+                serde_json::json!(["Sequoia", "Accel", "Thrive"])
+            ))
+        );
+    }
     use serde_json::json;
 
     fn role() -> Value {

@@ -26,12 +26,16 @@ pub const HUGE_TOKENS_MODEL: &str = "sim/huge-token-counts";
 /// A model of this name reports a cost of 1e308 USD for every answer.
 pub const HUGE_COST_MODEL: &str = "sim/huge-cost";
 
+/// A model of this name costs $0.40 an answer: a dear model, for budgets.
+pub const DEAR_MODEL: &str = "sim/forty-cents";
+
 /// An answer's `usage`: the tokens counted and their `cost`, unless the
-/// model is one of the two whose usage cannot be believed.
+/// model is one of those whose usage is set.
 pub(crate) fn usage(model: &str, prompt: u64, completion: u64, cost: f64) -> Value {
     let (prompt, completion, cost) = match model {
         HUGE_TOKENS_MODEL => (u64::MAX, u64::MAX, cost),
         HUGE_COST_MODEL => (prompt, completion, 1e308),
+        DEAR_MODEL => (prompt, completion, 0.40),
         _ => (prompt, completion, cost),
     };
     json!({

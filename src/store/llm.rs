@@ -92,6 +92,30 @@ impl Db {
     /// Stores answers in their own transaction, before the run's: what was
     /// paid for is kept even if the run fails later. A key seen again (a
     /// company asked again after its cache days) replaces the old row.
+    /// Keeps one answer at once, in its own statement: a run killed a
+    /// moment later has still paid for it only once.
+    pub fn save_llm_answer(&self, a: &CachedAnswer) -> Result<()> {
+        self.conn
+            .prepare_cached(&format!(
+                "INSERT OR REPLACE INTO llm_cache ({CACHE_COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            ))?
+            .execute(params![
+                a.key,
+                a.task,
+                a.model,
+                a.prompt_version,
+                a.subject,
+                a.answer,
+                a.error,
+                a.prompt_tokens,
+                a.completion_tokens,
+                a.cost_usd,
+                a.created_at
+            ])?;
+        Ok(())
+    }
+
     pub fn save_llm_answers(&mut self, answers: &[CachedAnswer]) -> Result<()> {
         if answers.is_empty() {
             return Ok(());
