@@ -14,7 +14,9 @@ use chromiumoxide::Browser;
 use chromiumoxide::handler::HandlerConfig;
 use futures_util::StreamExt;
 
-pub use crate::fetch::BROWSER_ENV;
+/// Names the browser to start (spelled here too, so that this module needs
+/// nothing of `fetch`; a test keeps the two equal).
+const BROWSER_ENV: &str = "AIR_DEMAND_BROWSER";
 /// Looked up on `PATH`, in this order, when neither names one.
 pub const CANDIDATES: &[&str] = &[
     "chromium",
@@ -365,6 +367,11 @@ fn last_line(log_path: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_browser_variable_has_one_name() {
+        assert_eq!(BROWSER_ENV, crate::fetch::BROWSER_ENV);
+    }
 
     fn executable(dir: &Path, name: &str) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
