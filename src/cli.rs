@@ -335,7 +335,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
     let load = || -> Result<(Config, Env)> {
         let config = Config::load_given(explicit_config)?;
-        let env = Env::load(&config.base_dir)?;
+        let env = Env::load(&config)?;
         Ok((config, env))
     };
     match cli.command {
@@ -1497,7 +1497,7 @@ pub fn session_status(config: &Config, env: &Env) -> Result<ExitCode> {
     say!("{}", session::describe_expiry(&session, now))?;
     if session.is_from_env() && file.exists() {
         say!(
-            "note: {} is ignored while {SESSION_ENV} is set; unset the variable (in the environment or the .env beside the config) to use the file",
+            "note: {} is ignored while {SESSION_ENV} is set; unset the variable (in the environment, the [secrets] env_file or the .env beside the config) to use the file",
             file.display()
         )?;
     }

@@ -36,6 +36,8 @@ pub struct Config {
     pub boards: BoardsConfig,
     /// The followed companies, each with any of its three board names.
     pub companies: Vec<CompanyConfig>,
+    /// Where secrets come from besides the process environment.
+    pub secrets: SecretsConfig,
     /// Directory that relative paths in the file are resolved against: the
     /// config file's own directory, or the working directory without a file.
     #[serde(skip)]
@@ -338,6 +340,18 @@ fn is_board_name(name: &str) -> bool {
         && !name.starts_with('.')
 }
 
+/// Where the secrets are, besides the process environment and the `.env`
+/// beside the config.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    /// The service's environment file (systemd's `EnvironmentFile=`), read
+    /// by every command so that a manual run as the service user sees what
+    /// the service sees. `KEY=VALUE` lines, values literal; it must exist
+    /// and be private (mode 0600 or stricter).
+    pub env_file: Option<PathBuf>,
+}
+
 /// When `status` calls things degraded or unhealthy, and when to alert.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -377,6 +391,7 @@ impl Default for Config {
             llm: LlmConfig::default(),
             boards: BoardsConfig::default(),
             companies: Vec::new(),
+            secrets: SecretsConfig::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -695,6 +710,14 @@ impl Config {
         self.resolve(&self.digest.outbox)
     }
 
+    /// `[secrets] env_file`, resolved, when set.
+    pub fn env_file(&self) -> Option<PathBuf> {
+        self.secrets
+            .env_file
+            .as_deref()
+            .map(|path| self.resolve(path))
+    }
+
     /// The evaluation rules: `[qualification]`, `[scoring]`, and the lists
     /// file named by `[qualification] lists_file` (else the built-in lists).
     pub fn rules(&self) -> Result<Rules> {
@@ -725,10 +748,18 @@ const MAX_BODY_BYTES: u64 = 1024 * 1024 * 1024;
 /// (a unit test holds the two together).
 pub const DEFAULT_CONFIG_TOML: &str = r#"# air-demand configuration. Every key shows its default; delete what you do not change.
 # Relative paths are resolved against this file's directory.
-# Secrets never live here: they come from the environment or a `.env` file beside
-# this file (values taken literally):
+# Secrets never live here: they come from the environment, the [secrets] env_file,
+# or a `.env` file beside this file (values taken literally), in that order:
 #   PARAFORM_SESSION_JSON  base64 of a Playwright storage_state (instead of session_file)
 #   SMTP_URL               e.g. smtps://user:pass@smtp.mailgun.org:465
+#   OPENROUTER_API_KEY     or LLM_API_KEY, for [llm]
+
+[secrets]
+# The environment file the service reads (systemd's EnvironmentFile=): named here,
+# every command reads it too, so `sudo -u air-demand air-demand digest` sees the
+# service's secrets. It must exist and be private: mode 0600, owned by the user
+# air-demand runs as (anything readable by group or others is refused).
+# env_file = "/etc/air-demand/env"
 
 [database]
 path = "data/air-demand.sqlite"
@@ -853,10 +884,10 @@ max_board_bytes = 16777216                    # 16 MiB: a larger answer fails th
 # lever = "..."
 "#;
 
-/// Secrets and settings from the environment: the process environment, over a
-/// `.env` file beside the config. Passed explicitly; never written back to the
-/// process environment.
-#[derive(Debug, Clone, Default)]
+/// Secrets and settings from the environment: the process environment, over
+/// `[secrets] env_file`, over a `.env` file beside the config. Passed
+/// explicitly; never written back to the process environment, never logged.
+#[derive(Clone, Default)]
 pub struct Env {
     dotenv: BTreeMap<String, String>,
     /// False for an environment that must not see the process's variables
@@ -865,17 +896,22 @@ pub struct Env {
 }
 
 impl Env {
-    /// Reads `.env` in `dir` when present. Values are literal: no `$VAR`
-    /// expansion, one pair of surrounding quotes removed.
-    pub fn load(dir: &Path) -> Result<Env> {
-        let path = dir.join(".env");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Env::default()),
+    /// Reads the config's `[secrets] env_file` (which must exist and be
+    /// private) and the `.env` beside the config when present; the env file
+    /// wins over `.env`, as the service's environment would. Values are
+    /// literal: no `$VAR` expansion, one pair of surrounding quotes removed.
+    pub fn load(config: &Config) -> Result<Env> {
+        let path = config.base_dir.join(".env");
+        let mut dotenv = match std::fs::read_to_string(&path) {
+            Ok(text) => parse_dotenv(&text),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
             Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
         };
+        if let Some(path) = config.env_file() {
+            dotenv.extend(read_env_file(&path)?);
+        }
         Ok(Env {
-            dotenv: parse_dotenv(&text),
+            dotenv,
             isolated: false,
         })
     }
@@ -901,6 +937,52 @@ impl Env {
         process
             .or_else(|| self.dotenv.get(name).cloned())
             .filter(|value| !value.is_empty())
+    }
+}
+
+/// `[secrets] env_file`: named, so it must be there, readable, and private
+/// (its mode is read from the open file, so it is the file that was read).
+fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>> {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let shown = path.display();
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => bail!(
+            "[secrets] env_file {shown} does not exist: create it with the secrets as KEY=VALUE lines (mode 0600, owned by the user air-demand runs as), or remove the key"
+        ),
+        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => bail!(
+            "[secrets] env_file {shown} cannot be read by this user: run air-demand as the service's user (`sudo -u air-demand air-demand ...`), or make that user the file's owner (chown air-demand {shown}; chmod 600 {shown})"
+        ),
+        Err(err) => {
+            return Err(err).with_context(|| format!("reading [secrets] env_file {shown}"));
+        }
+    };
+    let metadata = file
+        .metadata()
+        .with_context(|| format!("reading [secrets] env_file {shown}"))?;
+    if !metadata.is_file() {
+        bail!("[secrets] env_file {shown} is not a file: name the environment file itself");
+    }
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        bail!(
+            "[secrets] env_file {shown} has mode {mode:04o}, open to its group or others, and it holds secrets: run `chmod 600 {shown}` (owned by the user air-demand runs as)"
+        );
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)
+        .with_context(|| format!("reading [secrets] env_file {shown}"))?;
+    Ok(parse_dotenv(&text))
+}
+
+/// The names only: the values are secrets.
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env")
+            .field("files", &self.dotenv.keys().collect::<Vec<_>>())
+            .field("isolated", &self.isolated)
+            .finish()
     }
 }
 
@@ -1166,6 +1248,57 @@ mod tests {
             let err = format!("{:#}", Config::parse(text, Path::new("a")).unwrap_err());
             assert!(err.contains(expected), "{err}");
         }
+    }
+
+    #[test]
+    fn the_env_file_is_private_named_and_wins_over_dotenv() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let config = |extra: &str| {
+            let mut config = Config::parse(extra, Path::new("a.toml")).unwrap();
+            config.base_dir = dir.path().to_path_buf();
+            config
+        };
+        let named = config("[secrets]\nenv_file = \"secrets/env\"\n");
+        assert_eq!(named.env_file(), Some(dir.path().join("secrets/env")));
+        let err = format!("{:#}", Env::load(&named).unwrap_err());
+        assert!(err.contains("does not exist"), "{err}");
+        std::fs::create_dir(dir.path().join("secrets")).unwrap();
+        let file = dir.path().join("secrets/env");
+        std::fs::write(&file, "A_SECRET_ONE=from-file\nB_SECRET_ONE='file'\n").unwrap();
+        std::fs::write(
+            dir.path().join(".env"),
+            "A_SECRET_ONE=from-dotenv\nC_SECRET_ONE=dotenv\n",
+        )
+        .unwrap();
+        for mode in [0o640, 0o604, 0o620, 0o666] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = format!("{:#}", Env::load(&named).unwrap_err());
+            assert!(
+                err.contains(&format!("mode {mode:04o}")) && err.contains("chmod 600"),
+                "{err}"
+            );
+            assert!(!err.contains("from-file"), "a value in the error: {err}");
+        }
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let env = Env::load(&named).unwrap();
+        assert_eq!(env.var("A_SECRET_ONE").as_deref(), Some("from-file"));
+        assert_eq!(env.var("B_SECRET_ONE").as_deref(), Some("file"));
+        assert_eq!(env.var("C_SECRET_ONE").as_deref(), Some("dotenv"));
+        let shown = format!("{env:?}");
+        assert!(
+            shown.contains("A_SECRET_ONE") && !shown.contains("from-file"),
+            "{shown}"
+        );
+        // Not named: only `.env`.
+        let env = Env::load(&config("")).unwrap();
+        assert_eq!(env.var("A_SECRET_ONE").as_deref(), Some("from-dotenv"));
+        assert_eq!(env.var("B_SECRET_ONE"), None);
+        let err = format!(
+            "{:#}",
+            Env::load(&config("[secrets]\nenv_file = \".\"\n")).unwrap_err()
+        );
+        assert!(err.contains("is not a file"), "{err}");
     }
 
     #[test]

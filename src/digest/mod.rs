@@ -419,7 +419,7 @@ async fn deliver(config: &Config, env: &Env, message: &Message, file_stem: &str)
 async fn send_smtp(env: &Env, message: &Message) -> Result<String> {
     let Some(url) = env.var(SMTP_ENV) else {
         bail!(
-            "{SMTP_ENV} is not set: set it in the environment or .env, e.g. smtps://user:pass@smtp.mailgun.org:465 (or use [digest] transport = \"file\")"
+            "{SMTP_ENV} is not set: set it in the environment, the [secrets] env_file or .env, e.g. smtps://user:pass@smtp.mailgun.org:465 (or use [digest] transport = \"file\")"
         );
     };
     let server = describe_server(&url);

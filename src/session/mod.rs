@@ -422,7 +422,7 @@ pub fn export_base64(
 pub fn env_wins_notice(env_value: Option<&str>, installed_at: &Path) -> Option<String> {
     env_value.filter(|value| !value.trim().is_empty())?;
     Some(format!(
-        "note: {SESSION_ENV} is set and wins over {}: scrapes keep using the variable until you unset it (in the environment or the .env beside the config), or set it to `air-demand session export --base64`",
+        "note: {SESSION_ENV} is set and wins over {}: scrapes keep using the variable until you unset it (in the environment, the [secrets] env_file or the .env beside the config), or set it to `air-demand session export --base64`",
         installed_at.display()
     ))
 }
