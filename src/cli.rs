@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, DEFAULT_CONFIG_PATH, DEFAULT_CONFIG_TOML, Env};
 use crate::evaluate::{Breakdown, Tier};
+use crate::logs::Level;
+pub use crate::logs::LogFormat;
 use crate::progress::Progress;
 use crate::scrape::{RunStatus, ScrapeOptions};
 use crate::session::{self, SESSION_ENV, Session};
@@ -31,6 +33,30 @@ macro_rules! tell {
     ($($arg:tt)*) => {
         ignore_closed_stdout(writeln!(std::io::stdout(), $($arg)*))
     };
+}
+
+/// A mistake on the command line that clap cannot see (a `--since` span, a
+/// tier's name, a `--timeout`): `main` says it as it says clap's own, with
+/// where to read more, and exits 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl UsageError {
+    /// An argument's parser's error (one sentence, with what to give) as a
+    /// usage mistake.
+    pub fn of(err: &anyhow::Error) -> UsageError {
+        UsageError(format!("{err:#}"))
+    }
+}
+
+/// A [`UsageError`] as one line: the sentence, and the `--help` of the
+/// command `args` were aimed at.
+pub fn usage_mistake_line(err: &anyhow::Error, args: &[String]) -> String {
+    format!(
+        "{err:#}; `{} --help` lists what it takes",
+        command_path(args)
+    )
 }
 
 /// A write to a stdout nobody reads any more counts as done.
@@ -59,14 +85,6 @@ pub struct Cli {
     pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Plain lines for people.
-    Text,
-    /// JSON lines for journald and log collectors.
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -361,7 +379,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             // A config the scheduler cannot run on is unhealthy, for monitors
             // that read the exit code.
             Err(err) => {
-                eprintln!("error: {err:#}");
+                crate::logs::line(Level::Error, &format!("{err:#}"));
                 let problem = format!("the config cannot be used: {err:#}");
                 if json {
                     say!(
@@ -409,9 +427,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let tier = match tier {
                 None => None,
-                Some(text) => Some(Tier::parse(&text).with_context(|| {
+                Some(text) => Some(Tier::parse(&text).ok_or_else(|| {
                     let names: Vec<&str> = Tier::ALL.iter().map(|t| t.as_str()).collect();
-                    format!("--tier {text:?} is not one of {}", names.join(", "))
+                    UsageError(format!(
+                        "--tier {text:?} is not one of {}",
+                        names.join(", ")
+                    ))
                 })?),
             };
             roles(
@@ -567,16 +588,13 @@ pub async fn scrape(
     };
     let report = crate::scrape::scrape(config, env, &options).await?;
     tell!("{}", report.summary_line())?;
+    let level = if report.status == RunStatus::Failed {
+        Level::Error
+    } else {
+        Level::Warn
+    };
     for error in &report.errors {
-        eprintln!(
-            "{}: {}",
-            if report.status == RunStatus::Failed {
-                "error"
-            } else {
-                "warning"
-            },
-            error
-        );
+        crate::logs::line(level, error);
     }
     if with_site {
         let db = Db::open(&config.database_path())?;
@@ -881,7 +899,10 @@ pub fn export(
                 );
             }
             std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("exported {} roles to {}", roles.len(), path.display());
+            crate::logs::line(
+                Level::Info,
+                &format!("exported {} roles to {}", roles.len(), path.display()),
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -1314,23 +1335,28 @@ fn import_source(
 ) -> Result<ImportSource> {
     if let Some(cookie) = cookie {
         if cookie != "-" {
-            bail!(
-                "--cookie takes `-` and reads the value from standard input (a value on the command line would stay in your shell history): `air-demand session import --cookie - < token.txt`"
-            );
+            return Err(UsageError(
+                "--cookie takes `-` and reads the value from standard input (a value on the command line would stay in your shell history): `air-demand session import --cookie - < token.txt`".into(),
+            )
+            .into());
         }
         return Ok(ImportSource::Cookie { expires });
     }
     if expires.is_some() {
-        bail!("--expires goes with --cookie -: a file or Firefox says when its cookies expire");
+        return Err(UsageError(
+            "--expires goes with --cookie -: a file or Firefox says when its cookies expire".into(),
+        )
+        .into());
     }
     if let Some(profile) = from_firefox {
         return Ok(ImportSource::Firefox(profile));
     }
     match file {
         Some(file) => Ok(ImportSource::File(file)),
-        None => bail!(
-            "`air-demand session import` needs a source: FILE, --from-firefox [PROFILE_DIR] or --cookie -"
-        ),
+        None => Err(UsageError(
+            "`air-demand session import` needs a source: FILE, --from-firefox [PROFILE_DIR] or --cookie -".into(),
+        )
+        .into()),
     }
 }
 
@@ -1364,7 +1390,8 @@ pub fn session_import(config: &Config, env: &Env, source: &ImportSource) -> Resu
             let expires = expires
                 .as_deref()
                 .map(|text| session::formats::parse_expires(text, now))
-                .transpose()?;
+                .transpose()
+                .map_err(|err| UsageError::of(&err))?;
             let value = read_cookie_from_stdin()?;
             let session = session::import_cookie_value(value, expires, &dest, base_url, now)?;
             (session, "standard input".to_string())
@@ -1379,7 +1406,7 @@ pub fn session_import(config: &Config, env: &Env, source: &ImportSource) -> Resu
     )?;
     say!("{}", session::describe_expiry(&session, now))?;
     if let Some(notice) = session::env_wins_notice(env.var(SESSION_ENV).as_deref(), &dest) {
-        eprintln!("{notice}");
+        crate::logs::line(Level::Info, &notice);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -1410,7 +1437,7 @@ pub fn session_login(
 ) -> Result<ExitCode> {
     #[cfg(feature = "browser")]
     {
-        let timeout = crate::login::parse_timeout(timeout)?;
+        let timeout = crate::login::parse_timeout(timeout).map_err(|err| UsageError::of(&err))?;
         let browser = crate::browser::find(
             browser,
             env.var(crate::fetch::BROWSER_ENV),
@@ -1450,7 +1477,7 @@ pub fn session_login(
         )?;
         say!("{}", session::describe_expiry(&session, Utc::now()))?;
         if let Some(notice) = session::env_wins_notice(env.var(SESSION_ENV).as_deref(), &dest) {
-            eprintln!("{notice}");
+            crate::logs::line(Level::Info, &notice);
         }
         Ok(ExitCode::SUCCESS)
     }
@@ -1475,9 +1502,12 @@ pub fn session_export(config: &Config, env: &Env) -> Result<ExitCode> {
         Some(at) => format!("expires on {}", at.format("%Y-%m-%d %H:%M UTC")),
         None => "a browser-session cookie with no expiry date".to_string(),
     };
-    eprintln!(
-        "exported the Paraform session from {} ({expiry}): set {SESSION_ENV} to the line above on the server; it is a secret, a login to your account",
-        session.origin
+    crate::logs::line(
+        Level::Info,
+        &format!(
+            "exported the Paraform session from {} ({expiry}): set {SESSION_ENV} to the line above on the server; it is a secret, a login to your account",
+            session.origin
+        ),
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -1520,10 +1550,10 @@ async fn simulate(
     let roles = usize::try_from(roles)
         .ok()
         .filter(|&n| n <= max)
-        .with_context(|| {
-            format!(
+        .ok_or_else(|| {
+            UsageError(format!(
                 "--roles {roles} is more than the simulator holds: give a number from 0 to {max}"
-            )
+            ))
         })?;
     let options = crate::sim::SimOptions {
         seed,
@@ -1638,8 +1668,12 @@ pub fn missing_command_line(args: &[String]) -> String {
 }
 
 /// `24h`, `7d`, `2w`, `90m`, `2025-12-19`, or RFC 3339. A span too long to
-/// count back from `now` is an error, never an overflow.
-pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+/// count back from `now` is an error, never an overflow; any error is a
+/// command-line mistake.
+pub fn parse_since(
+    text: &str,
+    now: DateTime<Utc>,
+) -> std::result::Result<DateTime<Utc>, UsageError> {
     let text = text.trim();
     let unit_at = text.char_indices().last().map(|(at, _)| at).unwrap_or(0);
     let (number, unit) = text.split_at(unit_at);
@@ -1649,7 +1683,9 @@ pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
         && digits.bytes().all(|b| b.is_ascii_digit())
     {
         if number.starts_with('-') {
-            bail!("--since {text:?} is a negative span: give how far back to look, like 24h or 7d");
+            return Err(UsageError(format!(
+                "--since {text:?} is a negative span: give how far back to look, like 24h or 7d"
+            )));
         }
         let span = digits.parse::<i64>().ok().and_then(|n| match unit {
             "m" => chrono::Duration::try_minutes(n),
@@ -1659,8 +1695,8 @@ pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
         });
         return span
             .and_then(|span| now.checked_sub_signed(span))
-            .with_context(|| {
-                format!("--since {text:?} reaches back further than a date can: give a shorter span or a date like 2025-12-19")
+            .ok_or_else(|| {
+                UsageError(format!("--since {text:?} reaches back further than a date can: give a shorter span or a date like 2025-12-19"))
             });
     }
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
@@ -1669,9 +1705,9 @@ pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(at.with_timezone(&Utc));
     }
-    bail!(
+    Err(UsageError(format!(
         "--since {text:?} is not a span like 24h or 7d, a date like 2025-12-19, or an RFC 3339 time"
-    )
+    )))
 }
 
 #[cfg(test)]

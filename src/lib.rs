@@ -26,6 +26,7 @@ pub mod llm;
 pub mod lock;
 #[cfg(feature = "browser")]
 pub mod login;
+pub mod logs;
 pub mod patch;
 pub mod progress;
 pub mod role;

@@ -1,12 +1,11 @@
 //! The `air-demand` binary: parse flags, set up logging, run one command,
 //! and turn any error into one plain line and an exit code.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use air_demand::cli::{self, Cli, LogFormat};
+use air_demand::cli::{self, Cli, UsageError};
+use air_demand::logs::{self, Level};
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     quiet_on_closed_stdout();
@@ -17,13 +16,20 @@ fn main() -> ExitCode {
     // The scheduler is a daemon: its info lines (next-fire times, run
     // summaries) are its output.
     let daemon = matches!(cli.command, cli::Command::Run);
-    init_logging(cli.log_format, cli.verbose.saturating_add(u8::from(daemon)));
+    logs::init(cli.log_format, cli.verbose.saturating_add(u8::from(daemon)));
     match cli::run(cli) {
         Ok(code) => code,
         // A closed pipe (`air-demand roles | head`) is the reader's choice, not an error.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        // A value clap could not check (a `--since` span, a tier's name): a
+        // command-line mistake like clap's own, exit 2.
+        Err(err) if err.chain().any(|cause| cause.is::<UsageError>()) => {
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            logs::line(Level::Error, &cli::usage_mistake_line(&err, &args));
+            ExitCode::from(2)
+        }
         Err(err) => {
-            eprintln!("error: {err:#}{}", what_to_do(&err));
+            logs::line(Level::Error, &format!("{err:#}{}", what_to_do(&err)));
             ExitCode::FAILURE
         }
     }
@@ -64,12 +70,13 @@ fn usage_error(err: &clap::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
+    logs::init(logs::format_in_args(&args), 0);
     let line = if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
         cli::missing_command_line(&args)
     } else {
         cli::usage_error_line(&err.render().to_string(), &args)
     };
-    eprintln!("error: {line}");
+    logs::line(Level::Error, &line);
     ExitCode::from(2)
 }
 
@@ -106,23 +113,4 @@ fn quiet_on_closed_stdout() {
         }
         default(info);
     }));
-}
-
-/// Warnings only on a terminal by default (the command prints its own
-/// summary); info for journald's JSON; `RUST_LOG` overrides both.
-fn init_logging(format: LogFormat, verbose: u8) {
-    let default = match (format, verbose) {
-        (_, 2..) => "air_demand=debug",
-        (LogFormat::Json, _) | (_, 1) => "air_demand=info",
-        _ => "air_demand=warn",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.without_time().with_target(false).init(),
-    }
 }

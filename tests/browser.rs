@@ -200,7 +200,7 @@ fn session_login_failures_keep_the_installed_session() {
 
     // A bad timeout is a usage error.
     run(&s, &["session", "login", "--headless", "--timeout", "soon"])
-        .expect(1)
+        .expect(2)
         .stderr_has("is not a duration");
 
     assert_eq!(std::fs::read(session_file(&s)).unwrap(), installed);

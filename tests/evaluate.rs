@@ -273,7 +273,7 @@ fn roles_filters_by_tier_and_explains_a_verdict() {
         .expect(0)
         .stdout_has(&format!("{qualified} roles"));
     s.run(&["roles", "--tier", "GOOD"])
-        .expect(1)
+        .expect(2)
         .stderr_has("is not one of QUALIFIED");
     let id = s
         .strings(

@@ -301,10 +301,11 @@ fn a_bare_cookie_from_stdin_installs_a_session_the_scrape_uses() {
         assert_eq!(run.stderr().trim().lines().count(), 1);
         assert_eq!(installed(&s), before);
     }
-    // A value on the command line is refused unread (and not repeated).
+    // A value on the command line is refused unread (and not repeated): a
+    // command-line mistake, exit 2, as a bad --expires is.
     let run = s
         .run(&["session", "import", "--cookie", &token])
-        .expect(1)
+        .expect(2)
         .stderr_has("--cookie takes `-`");
     assert!(!run.stderr().contains(&token), "{}", run.stderr());
     s.run(&[
@@ -315,7 +316,7 @@ fn a_bare_cookie_from_stdin_installs_a_session_the_scrape_uses() {
         "--expires",
         "yesterday",
     ])
-    .expect(1)
+    .expect(2)
     .stderr_has("--expires \"yesterday\" is not a date");
     s.run(&[
         "session",
@@ -325,7 +326,7 @@ fn a_bare_cookie_from_stdin_installs_a_session_the_scrape_uses() {
         "--expires",
         "2001-01-01",
     ])
-    .expect(1)
+    .expect(2)
     .stderr_has("not in the future");
     assert_eq!(installed(&s), before);
 }
