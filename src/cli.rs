@@ -836,6 +836,11 @@ async fn companies_discover(
     for failure in &discovery.failures {
         say!("could not ask: {}", crate::text::terminal(failure, 200))?;
     }
+    if discovery.asked > 0 && discovery.unreachable.len() == crate::fetch::boards::Kind::ALL.len() {
+        bail!(
+            "could not reach Greenhouse, Lever or Ashby (each said once above): check the network, [boards] and any proxy (HTTPS_PROXY)"
+        );
+    }
     let companies: std::collections::HashSet<&str> =
         discovery.found.iter().map(|f| f.company.as_str()).collect();
     say!(

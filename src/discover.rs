@@ -1,8 +1,10 @@
 //! `companies discover`: board names proposed for the companies seen on
 //! Paraform. Each company's name gives a couple of slugs ("Acme Robotics":
 //! `acmerobotics`, `acme-robotics`), tried politely against the three
-//! board APIs; a 404 means no. It prints what it found and writes nothing
-//! unless asked; `--write` appends `[[companies]]` entries to the config
+//! board APIs; a 404 means no. Companies already followed, and boards the
+//! config already names, are not asked about; an API that cannot be reached
+//! (DNS, a refused connection) is said once and not asked again this run.
+//! It prints what it found and writes nothing unless asked; `--write` appends `[[companies]]` entries to the config
 //! file as text, so its comments stay, one entry at a time: one that would
 //! not read (a name too long for a board, a board proposed twice) is
 //! skipped with a note.
@@ -13,6 +15,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use crate::config::Config;
+use crate::fetch::FetchError;
 use crate::fetch::boards::{self, Kind};
 use crate::llm::normalise_company;
 use crate::store::Db;
@@ -33,6 +36,10 @@ pub struct Discovery {
     /// Companies asked about, and the questions that failed (not 404).
     pub asked: usize,
     pub failures: Vec<String>,
+    /// The APIs that could not be reached (each said once in `failures`).
+    pub unreachable: Vec<Kind>,
+    /// Requests sent, retries included.
+    pub requests: u64,
 }
 
 /// The slugs a company's boards are likely to be called, most likely first.
@@ -54,13 +61,17 @@ pub fn slugs(name: &str) -> Vec<String> {
 }
 
 /// Asks the three APIs about the `limit` companies with the most active
-/// Paraform roles that are not followed yet.
+/// Paraform roles that are not followed yet. A board the config already
+/// follows (under any company's name) is not asked about; an API that
+/// cannot be reached is reported once, and skipped for the companies after.
 pub async fn discover(config: &Config, db: &Db, limit: usize) -> Result<Discovery> {
     let followed: HashSet<String> = config
         .companies
         .iter()
         .map(|c| normalise_company(&c.name))
         .collect();
+    let followed_boards: HashSet<(&str, &str)> =
+        config.companies.iter().flat_map(|c| c.boards()).collect();
     let companies: Vec<String> = db
         .active_companies()?
         .into_iter()
@@ -68,15 +79,23 @@ pub async fn discover(config: &Config, db: &Db, limit: usize) -> Result<Discover
         .take(limit)
         .collect();
     let settings = &config.boards;
-    let client = boards::client(settings).context("starting the HTTP client")?;
+    let client = boards::client(settings)
+        .context("starting the HTTP client")?
+        .unreachable_once();
     let mut discovery = Discovery {
         asked: companies.len(),
         ..Discovery::default()
     };
     for company in companies {
         for kind in Kind::ALL {
+            if discovery.unreachable.contains(&kind) {
+                continue;
+            }
             let base_url = boards::base_url(settings, kind);
             for slug in slugs(&company) {
+                if followed_boards.contains(&(kind.source(), slug.as_str())) {
+                    continue;
+                }
                 match boards::find_jobs(&client, base_url, kind, &slug, settings.max_board_bytes)
                     .await
                 {
@@ -90,6 +109,13 @@ pub async fn discover(config: &Config, db: &Db, limit: usize) -> Result<Discover
                         });
                         break;
                     }
+                    Err(err @ FetchError::Unreachable { .. }) => {
+                        discovery
+                            .failures
+                            .push(format!("{} (not asked again this run): {err}", kind.name()));
+                        discovery.unreachable.push(kind);
+                        break;
+                    }
                     Err(err) => {
                         discovery.failures.push(format!("{company}: {err}"));
                         break;
@@ -98,6 +124,7 @@ pub async fn discover(config: &Config, db: &Db, limit: usize) -> Result<Discover
             }
         }
     }
+    discovery.requests = client.request_count();
     Ok(discovery)
 }
 

@@ -645,3 +645,136 @@ fn discover_writes_the_good_proposals_through_the_symlink_keeping_its_mode() {
     s.scrape().expect(0);
     assert_eq!(s.count(OPEN_ON_BOARDS), 2);
 }
+
+/// A loopback port nobody listens on: connecting is refused at once.
+fn closed_port_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Runs the binary in the sandbox, failing the test if it is still running
+/// after a generous hang guard (a loaded machine is slow, not wrong: the
+/// assertions are on what it said, never on how long it took).
+fn run_guarded(s: &Sandbox, args: &[&str]) -> common::Run {
+    use std::time::{Duration, Instant};
+    const HANG_GUARD: Duration = Duration::from_secs(300);
+    let mut child = common::command_in(s.path(), args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > HANG_GUARD {
+            let _ = child.kill();
+            panic!("air-demand {args:?} still running after {HANG_GUARD:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    common::Run {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        output: child.wait_with_output().unwrap(),
+    }
+}
+
+#[test]
+fn discover_without_the_network_says_so_once_per_api_and_skips_what_is_followed() {
+    let s = Sandbox::new();
+    s.scrape().expect(0);
+    let companies = s.strings(
+        "select distinct company from roles where source = 'paraform' and status = 'active' order by company",
+    );
+    assert!(companies.len() >= 5, "{companies:?}");
+    // Greenhouse answers (the simulator); Lever and Ashby cannot be reached.
+    // The retry settings are the defaults: a connection failure must not
+    // use them, per slug or at all.
+    let followed = &companies[0];
+    let followed_slug = air_demand::discover::slugs(followed).remove(0);
+    let other = &companies[1];
+    let other_slug = air_demand::discover::slugs(other).remove(0);
+    s.sim.set_board(
+        Kind::Greenhouse,
+        &other_slug,
+        vec![board_job(
+            Kind::Greenhouse,
+            "g-1",
+            "Staff Engineer",
+            "Remote",
+            None,
+        )],
+    );
+    let config = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
+    s.write_file(
+        "air-demand.toml",
+        &format!(
+            "{config}\n[boards]\ngreenhouse_url = \"{}\"\nlever_url = \"{}\"\nashby_url = \"{}\"\nrequest_delay_ms = 0\n\n\
+             [[companies]]\nname = \"Someone Else\"\ngreenhouse = \"{followed_slug}\"\n",
+            s.sim.base_url(),
+            closed_port_url(),
+            closed_port_url()
+        ),
+    );
+    let run = run_guarded(&s, &["companies", "discover", "--limit", "100"])
+        .expect(0)
+        .stdout_has(&format!("greenhouse = \"{other_slug}\" (1 open role)"));
+    let out = run.stdout();
+    let failures: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("could not ask: "))
+        .collect();
+    assert_eq!(failures.len(), 2, "one line per unreachable API\n{out}");
+    for (line, api) in failures.iter().zip(["Lever", "Ashby"]) {
+        assert!(
+            line.starts_with(&format!("could not ask: {api} (not asked again this run)")),
+            "{out}"
+        );
+        assert!(line.contains("after 1 attempt;"), "retried: {line}");
+    }
+    // Every company was asked of Greenhouse, except the board already followed.
+    assert_eq!(
+        s.sim.board_requests(Kind::Greenhouse, &followed_slug),
+        0,
+        "{out}"
+    );
+    assert!(s.sim.board_requests(Kind::Greenhouse, &other_slug) >= 1);
+    let last = &companies[companies.len() - 1];
+    let last_slug = air_demand::discover::slugs(last).remove(0);
+    assert_eq!(
+        s.sim.board_requests(Kind::Greenhouse, &last_slug),
+        1,
+        "{out}"
+    );
+
+    // Nothing reachable at all: each API said once, and a failure.
+    let config = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
+    let base = s.sim.base_url();
+    s.write_file(
+        "air-demand.toml",
+        &config.replace(
+            &format!("greenhouse_url = \"{base}\""),
+            &format!("greenhouse_url = \"{}\"", closed_port_url()),
+        ),
+    );
+    let requests_before = s.sim.board_requests(Kind::Greenhouse, &other_slug);
+    let run = run_guarded(&s, &["companies", "discover", "--limit", "100"])
+        .expect(1)
+        .stderr_has("could not reach Greenhouse, Lever or Ashby");
+    let out = run.stdout();
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.starts_with("could not ask: "))
+            .count(),
+        3,
+        "{out}"
+    );
+    assert_eq!(run.stderr().trim().lines().count(), 1, "{}", run.stderr());
+    assert_eq!(
+        s.sim.board_requests(Kind::Greenhouse, &other_slug),
+        requests_before
+    );
+}

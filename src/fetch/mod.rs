@@ -202,6 +202,8 @@ pub struct HttpClient {
     requests: AtomicU64,
     /// No retry waits past this (`with_deadline`).
     deadline: Option<Instant>,
+    /// A server that cannot be reached is asked again (`unreachable_once`).
+    retry_unreachable: bool,
 }
 
 /// Names the browser to use (`session login --browser` wins over it).
@@ -228,6 +230,7 @@ impl HttpClient {
             last_request: Mutex::new(None),
             requests: AtomicU64::new(0),
             deadline: None,
+            retry_unreachable: true,
         })
     }
 
@@ -236,6 +239,16 @@ impl HttpClient {
     /// failure is returned at once, as after the last retry.
     pub fn with_deadline(mut self, deadline: Instant) -> HttpClient {
         self.deadline = Some(deadline);
+        self
+    }
+
+    /// The same client, asking once when the server cannot be reached at all
+    /// (DNS, refused, no route, no connection in time): for questions whose
+    /// caller stops asking that server (`companies discover`), retrying the
+    /// connection only delays the one error that matters. Answers that can
+    /// change (429, 5xx) and cut bodies are retried as before.
+    pub fn unreachable_once(mut self) -> HttpClient {
+        self.retry_unreachable = false;
         self
     }
 
@@ -366,7 +379,9 @@ impl HttpClient {
             let out_of_time = self
                 .deadline
                 .is_some_and(|deadline| Instant::now() + wait >= deadline);
-            let retry = should_retry(kind) && attempt_no < max_attempts && !out_of_time;
+            let unreachable = kind == Attempt::Connect && !self.retry_unreachable;
+            let retry =
+                should_retry(kind) && attempt_no < max_attempts && !out_of_time && !unreachable;
             if !retry {
                 return Err(match kind {
                     Attempt::Status(429) => FetchError::RateLimited {
@@ -521,11 +536,14 @@ async fn read_response(
     })
 }
 
+/// A connection that could not be made (refused, DNS, no route, or no
+/// connection in time) is `Connect`; a server that answers too slowly is
+/// `Timeout`.
 fn classify(err: &reqwest::Error) -> Attempt {
-    if err.is_timeout() {
-        Attempt::Timeout
-    } else if err.is_connect() {
+    if err.is_connect() {
         Attempt::Connect
+    } else if err.is_timeout() {
+        Attempt::Timeout
     } else if err.is_body() || err.is_decode() || err.is_request() {
         Attempt::Body
     } else {
