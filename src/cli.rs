@@ -618,7 +618,12 @@ pub async fn digest(
     options: &crate::digest::DigestOptions,
 ) -> Result<ExitCode> {
     use crate::digest::DigestOutcome;
-    match crate::digest::run(config, env, options, Utc::now()).await? {
+    let outcome = crate::digest::run(config, env, options, Utc::now()).await;
+    let recording = !options.dry_run && options.out.is_none();
+    if recording && crate::schedule::digest_recorded(&outcome) {
+        crate::schedule::refresh_site_health(config, env);
+    }
+    match outcome? {
         DigestOutcome::Sent {
             id,
             subject,

@@ -272,9 +272,44 @@ async fn digest_job(config: &Config, env: &Env) -> Result<()> {
         &crate::digest::DigestOptions::default(),
         Utc::now(),
     )
-    .await?;
-    tracing::info!("digest: {outcome:?}");
+    .await;
+    if digest_recorded(&outcome) {
+        refresh_site_health(config, env);
+    }
+    tracing::info!("digest: {:?}", outcome?);
     Ok(())
+}
+
+/// Whether a digest run left a new `digests` row (sent, or failed: a
+/// failed send is recorded before it is returned as an error).
+pub fn digest_recorded(outcome: &Result<crate::digest::DigestOutcome>) -> bool {
+    matches!(
+        outcome,
+        Ok(crate::digest::DigestOutcome::Sent { .. }) | Err(_)
+    )
+}
+
+/// Rewrites the published site's `health.json` and `health.html` (never
+/// creating a site), so they tell of the digest before the next scrape. A
+/// failure here is a warning: the digest is what mattered.
+pub fn refresh_site_health(config: &Config, env: &Env) {
+    let refreshed = || -> Result<Option<std::path::PathBuf>> {
+        let path = config.database_path();
+        if !path.exists() {
+            return Ok(None);
+        }
+        let db = Db::open(&path)?;
+        let now = Utc::now();
+        let health = health(config, env, &db, now)?;
+        crate::site::health_files::refresh(config, &db, now, &health)
+    };
+    match refreshed() {
+        Ok(Some(dir)) => tracing::info!("health.json and health.html updated in {}", dir.display()),
+        Ok(None) => {}
+        Err(err) => {
+            tracing::warn!("the site's health files still tell of the previous digest: {err:#}")
+        }
+    }
 }
 
 /// A flag that turns true on SIGTERM or SIGINT.

@@ -403,3 +403,76 @@ fn new_qualified_roles_carry_the_models_short_briefing_escaped() {
     assert!(!html.contains("<script>alert(\"model\")"), "{html}");
     assert!(!html.contains("<img src=x"), "{html}");
 }
+
+/// The site's two health files, as a reader of the site gets them.
+fn site_health(s: &Sandbox) -> (serde_json::Value, String) {
+    let json = std::fs::read_to_string(s.path().join("site/health.json")).unwrap();
+    let html = std::fs::read_to_string(s.path().join("site/health.html")).unwrap();
+    (serde_json::from_str(&json).unwrap(), html)
+}
+
+/// Every file name in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_digest_run_by_hand_reads_the_services_env_file_and_the_site_says_it_was_sent() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Sandbox::new();
+    configure(&s, "smtp");
+    let smtp = Smtp::start(s.path(), false);
+    // SMTP_URL only in the service's env file, as on a server.
+    let config = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
+    s.write_file(
+        "air-demand.toml",
+        &format!("{config}\n[secrets]\nenv_file = \"service.env\"\n"),
+    );
+    s.write_file("service.env", &format!("SMTP_URL={}\n", smtp.url()));
+    let env_file = s.path().join("service.env");
+    std::fs::set_permissions(&env_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    s.run(&["scrape"]).expect(0);
+    let (health, html) = site_health(&s);
+    assert!(health["last_digest"].is_null(), "{health}");
+    assert!(html.contains("No digest yet"));
+    let site = s.path().join("site");
+    let files = names_in(&site);
+    let mode = |name: &str| {
+        std::fs::metadata(site.join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    };
+    let modes = (mode("health.json"), mode("health.html"));
+
+    run_in(s.path(), &["digest"], &[])
+        .expect(0)
+        .stdout_has("sent via smtp");
+    assert_eq!(smtp.messages().len(), 1);
+    let (health, html) = site_health(&s);
+    assert_eq!(health["last_digest"]["status"], "sent", "{health}");
+    assert!(!html.contains("No digest yet"), "{html}");
+    assert!(html.contains("status-sent"), "{html}");
+    // Only those two files changed, in place, as readable as before.
+    assert_eq!(names_in(&site), files, "a file was left in the site");
+    assert_eq!((mode("health.json"), mode("health.html")), modes);
+
+    // A failed send is told too.
+    configure(&s, "smtp");
+    let refusing = Smtp::start(s.path(), true);
+    digest(&s, &refusing, &["--force"]).expect(1);
+    let (health, _) = site_health(&s);
+    assert_eq!(health["last_digest"]["status"], "failed", "{health}");
+    assert_eq!(health["status"], "degraded", "{health}");
+
+    // Without a published site, a digest creates none.
+    std::fs::remove_dir_all(&site).unwrap();
+    digest(&s, &smtp, &["--force"]).expect(0);
+    assert!(!site.exists(), "the digest created a site");
+}

@@ -303,6 +303,14 @@ fn run_catches_up_once_builds_the_site_sends_the_digest_and_stops_on_sigterm() {
     run.wait_for("the caught-up digest", || {
         try_count(&s, "select count(*) from digests where status = 'sent'") == Some(1)
     });
+    // The site built after the scrape is told of the digest, not at the next scrape.
+    run.wait_for("the site's health files to tell of the digest", || {
+        let json = std::fs::read_to_string(s.path().join("site/health.json")).unwrap_or_default();
+        let html = std::fs::read_to_string(s.path().join("site/health.html")).unwrap_or_default();
+        serde_json::from_str::<serde_json::Value>(&json)
+            .is_ok_and(|health| health["last_digest"]["status"] == "sent")
+            && html.contains("status-sent")
+    });
     run.stop();
 
     let all = runs(&s);

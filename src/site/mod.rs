@@ -6,6 +6,7 @@
 pub mod charts;
 pub mod companies;
 pub mod feeds;
+pub mod health_files;
 pub mod model;
 pub mod pages;
 
