@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use super::Fault;
-use super::server::Response;
+use super::http::Response;
 use crate::fetch::boards::Kind;
 
 /// The boards, by API and board name, each with its open jobs in order.
@@ -177,7 +177,7 @@ pub(crate) fn misbehave(fault: Fault, normal: Response, kind: Kind) -> Response 
         },
         Fault::WrongShape => Response::json(200, &json!({"unexpected": true})),
         Fault::Flood { items } => {
-            let items = super::server::flood(items);
+            let items = super::http::flood(items);
             let body = match kind {
                 Kind::Lever => [b"[".as_slice(), &items, b"]"].concat(),
                 _ => [br#"{"jobs":["#.as_slice(), &items, b"]}"].concat(),

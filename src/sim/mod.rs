@@ -16,6 +16,7 @@
 
 mod boards;
 mod generate;
+mod http;
 pub mod llm;
 mod market;
 mod server;

@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
+use super::http::{Response, flood};
 use super::llm;
 use super::market::{DetailKind, Market};
 use super::{Fault, Target};
@@ -119,71 +120,6 @@ pub(crate) struct Request {
     /// `Content-Length`; a value too large for u64 reads as `u64::MAX`.
     pub(crate) content_length: Option<u64>,
     pub(crate) body: Vec<u8>,
-}
-
-/// A response, and how long to wait before sending it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Response {
-    pub(crate) status: u16,
-    pub(crate) content_type: &'static str,
-    pub(crate) headers: Vec<(&'static str, String)>,
-    pub(crate) body: Vec<u8>,
-    pub(crate) delay_millis: u64,
-    /// When set, sent again and again after `body` until the client hangs
-    /// up, and no Content-Length is announced.
-    pub(crate) endless: Option<Vec<u8>>,
-}
-
-impl Response {
-    pub(crate) fn json(status: u16, body: &Value) -> Response {
-        Response {
-            status,
-            content_type: "application/json",
-            headers: Vec::new(),
-            body: body.to_string().into_bytes(),
-            delay_millis: 0,
-            endless: None,
-        }
-    }
-
-    /// [`Fault::Truncated`]: a 200 whose body stops halfway (Content-Length
-    /// matching the cut body).
-    pub(crate) fn cut_in_half(mut self) -> Response {
-        let half = self.body.len() / 2;
-        self.body.truncate(half);
-        self.status = 200;
-        self
-    }
-
-    pub(crate) fn html(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            content_type: "text/html; charset=utf-8",
-            headers: Vec::new(),
-            body: body.as_bytes().to_vec(),
-            delay_millis: 0,
-            endless: None,
-        }
-    }
-
-    fn to_bytes(&self) -> Vec<u8> {
-        let mut head = format!(
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nConnection: close\r\n",
-            self.status,
-            reason_phrase(self.status),
-            self.content_type,
-        );
-        if self.endless.is_none() {
-            head.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
-        }
-        for (name, value) in &self.headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        let mut bytes = head.into_bytes();
-        bytes.extend_from_slice(&self.body);
-        bytes
-    }
 }
 
 async fn handle_connection(mut stream: TcpStream, state: Shared) {
@@ -869,24 +805,6 @@ fn error_page(status: u16, message: &str) -> Response {
     Response::json(status, &json!({"error": message}))
 }
 
-fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        302 => "Found",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        402 => "Payment Required",
-        404 => "Not Found",
-        408 => "Request Timeout",
-        411 => "Length Required",
-        413 => "Content Too Large",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        _ => "Unknown",
-    }
-}
-
 /// Where the login form posts; answered with the session cookie.
 const SIGN_IN_PATH: &str = "/api/auth/callback/credentials";
 /// The cookie the home page's script sets in browser-required mode.
@@ -949,13 +867,6 @@ fn challenge_page() -> Response {
     );
     response.headers.push(("cf-mitigated", "challenge".into()));
     response
-}
-
-/// `{},{},…`: `items` empty objects, comma-separated.
-pub(crate) fn flood(items: u32) -> Vec<u8> {
-    let mut bytes = b"{},".repeat(items as usize);
-    bytes.pop();
-    bytes
 }
 
 /// What a browser sees when its session is gone.
