@@ -95,6 +95,11 @@ pub struct RoleView {
     pub excitement_text: String,
     pub posted: String,
     pub posted_sort: String,
+    /// Days on the market (since posted, else since first seen, until gone
+    /// or now): `12d`, the index's Age column.
+    pub age_text: String,
+    /// The days behind `age_text`; `None` when neither time reads.
+    pub age_days: Option<i64>,
     pub salary_text: String,
     pub salary_sort: f64,
     pub fee_text: String,
@@ -647,6 +652,12 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
     let openings = number_at(&raw, "hiring_count");
     let first_seen = parse_time(&row.first_seen_at);
     let end = row.gone_at.as_deref().and_then(parse_time).unwrap_or(now);
+    let age_days = row
+        .posted_at
+        .as_deref()
+        .and_then(parse_time)
+        .or(first_seen)
+        .map(|at| (end - at).num_days().max(0));
     // Scraped names reach pages, feeds and email: one clean line each (no
     // NUL, no bidi overrides; askama escapes the rest).
     let title = row
@@ -691,6 +702,8 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         excitement_text: score_text(role.excitement_score),
         posted: date_only(row.posted_at.as_deref()),
         posted_sort: row.posted_at.clone().unwrap_or_default(),
+        age_text: age_days.map(|d| format!("{d}d")).unwrap_or_default(),
+        age_days,
         salary_text,
         salary_sort,
         fee_text: row
@@ -1038,5 +1051,63 @@ mod tests {
         assert_eq!(view.title, "Engineer reganaM");
         assert_eq!(view.company, "[31mAcme Co");
         assert_eq!(view.tier, "UNRATED");
+    }
+
+    /// The index's Age: days since posted, else since first seen, stopped
+    /// when the role went.
+    #[test]
+    fn age_counts_days_on_the_market() {
+        let now = DateTime::parse_from_rfc3339("2025-12-20T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let age = |posted: Option<&str>, gone: Option<&str>| {
+            let role = SiteRole {
+                row: RoleRow {
+                    id: "paraform:x".into(),
+                    title: None,
+                    company: None,
+                    url: None,
+                    status: if gone.is_some() { "gone" } else { "active" }.into(),
+                    tier: None,
+                    combined_score: None,
+                    salary_min: None,
+                    salary_max: None,
+                    fee_percent: None,
+                    posted_at: posted.map(String::from),
+                    first_seen_at: "2025-12-15T00:00:00Z".into(),
+                    last_seen_at: "2025-12-19T00:00:00Z".into(),
+                    gone_at: gone.map(String::from),
+                    trend: None,
+                },
+                engineer_score: None,
+                headhunter_score: None,
+                excitement_score: None,
+                raw: "{}".into(),
+                detail: None,
+                reasons: None,
+                signals: None,
+                score_breakdown: None,
+                last_changed_at: "2025-12-19T00:00:00Z".into(),
+                equity: None,
+                requirements: None,
+            };
+            let view = role_view(&role, &Lists::defaults(), now);
+            (view.age_text, view.age_days)
+        };
+        assert_eq!(
+            age(Some("2025-11-20T08:00:00Z"), None),
+            ("30d".into(), Some(30))
+        );
+        assert_eq!(age(None, None), ("5d".into(), Some(5)));
+        assert_eq!(age(Some("not a time"), None), ("5d".into(), Some(5)));
+        assert_eq!(
+            age(Some("2025-12-10T00:00:00Z"), Some("2025-12-12T00:00:00Z")),
+            ("2d".into(), Some(2))
+        );
+        // Posted after it went (a clock off): no negative age.
+        assert_eq!(
+            age(Some("2025-12-13T00:00:00Z"), Some("2025-12-12T00:00:00Z")),
+            ("0d".into(), Some(0))
+        );
     }
 }
