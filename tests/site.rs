@@ -498,7 +498,9 @@ fn nginx_serves_a_site_chromium_sorts_and_filters_and_no_scraped_script_runs() {
         context("the version timeline", &role_dom)
     );
     assert!(
-        versions[0].contains("Version 2") && versions[0].contains("percent_fee"),
+        versions[0].contains("Version 2")
+            && versions[0].contains("Fee")
+            && versions[0].contains("→ 30%"),
         "newest version first: {versions:?}"
     );
     assert!(
