@@ -3,10 +3,15 @@
 //! the `role_versions` view).
 //!
 //! A version is stored whole (a keyframe) or as a JSON merge patch against
-//! the role's version before (`crate::patch`): history then grows with the
-//! fields that change, not with copies of the whole role. A keyframe every
-//! `KEYFRAME_INTERVAL` versions bounds what rebuilding one costs, here (in
-//! Rust, from the table) and in the view (in SQL, with `json_patch`).
+//! its chain's keyframe, the role's latest keyframe before it
+//! (`crate::patch`): history then grows with the fields that change, not
+//! with copies of the whole role, and any version is one patch away from
+//! its keyframe, here (in Rust, from the table) and in the view (in SQL,
+//! one `json_patch` without recursion, which other tools such as DuckDB can
+//! read). A keyframe every `KEYFRAME_INTERVAL` versions bounds how much a
+//! patch gathers. Databases written before V13 held patches against the
+//! version just before; `Db::prepare` rewrites them once
+//! (`rebase_version_history`).
 
 use std::collections::HashMap;
 
@@ -20,10 +25,16 @@ use crate::patch;
 use crate::role::timestamp;
 use crate::track::{ChangeKind, FieldChange};
 
-/// A role's versions are stored whole once every this many (its first, then
-/// the 17th, 33rd, …): rebuilding any version replays at most 15 patches.
-/// The V8 migration's comments and the README name the same number.
+/// A role's versions are stored whole at least once every this many (its
+/// first, then the 17th, 33rd, …), so a patch gathers the changes of at most
+/// 15 versions. The V8 migration's comments and docs/database.md name the
+/// same number.
 pub const KEYFRAME_INTERVAL: usize = 16;
+
+/// Roles whose chained patches are rewritten per transaction when a
+/// database from before V13 is opened: a crash loses at most one batch's
+/// work, and another process opening the file waits a batch, not the lot.
+const REBASE_BATCH: usize = 200;
 
 /// Recent changes per role id: (kind, new value), oldest first.
 pub type RecentChanges = HashMap<String, Vec<(ChangeKind, Option<String>)>>;
@@ -182,16 +193,17 @@ impl Db {
             .query_map([&id], data_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut versions: Vec<VersionJson> = Vec::with_capacity(rows.len());
+        let mut replay = Replay::new(Layout::FromKeyframe);
         for row in rows {
-            let previous = versions.last().map(|v| &v.raw);
-            let raw = rebuild_next(previous, &row).with_context(|| {
+            let raw = replay.next(&row).with_context(|| {
                 format!(
                     "version {} of {id} cannot be read: its stored JSON is not valid",
                     row.id
                 )
             })?;
-            let changed = previous
-                .map(|previous| patch::touched_fields(previous, &raw))
+            let changed = versions
+                .last()
+                .map(|previous| patch::touched_fields(&previous.raw, &raw))
                 .unwrap_or_default();
             versions.push(VersionJson {
                 id: row.id,
@@ -219,7 +231,7 @@ impl Db {
     /// version's JSON is the same before and after.
     pub(super) fn compact_version_history(&mut self) -> Result<()> {
         // A read first: opening a compacted file takes no write lock.
-        if !compaction_pending(&self.conn)? {
+        if !table_exists(&self.conn, COMPACTION_MARKER)? {
             return Ok(());
         }
         // IMMEDIATE: a second process opening the file at the same moment
@@ -227,7 +239,7 @@ impl Db {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if !compaction_pending(&tx)? {
+        if !table_exists(&tx, COMPACTION_MARKER)? {
             return Ok(());
         }
         let role_ids: Vec<String> = {
@@ -236,13 +248,66 @@ impl Db {
                 .collect::<rusqlite::Result<_>>()?
         };
         for role_id in &role_ids {
-            compact_role(&tx, role_id)
+            // All copies: they read the same in either layout.
+            rewrite_role(&tx, role_id, Layout::Chained)
                 .with_context(|| format!("compacting the versions of {role_id}"))?;
         }
-        tx.execute_batch("DROP TABLE role_version_compaction_pending")?;
+        tx.execute_batch(&format!("DROP TABLE {COMPACTION_MARKER}"))?;
         tx.commit()
             .context("committing the compacted version history")?;
         Ok(())
+    }
+
+    /// Rewrites the patches of a database from before V13, each against the
+    /// version before it, as patches against their chain's keyframe (what
+    /// the V13 view reads), `REBASE_BATCH` roles per transaction: each role
+    /// leaves `role_version_rebase_pending` in the transaction that rewrites
+    /// it, and the table goes when it is empty. Idempotent and resumable
+    /// (a killed open leaves the roles not yet done listed); without the
+    /// table there is nothing to do. Every version's JSON is the same before
+    /// and after.
+    pub(super) fn rebase_version_history(&mut self) -> Result<()> {
+        while self.rebase_version_batch(REBASE_BATCH)? {}
+        Ok(())
+    }
+
+    /// One transaction of [`Db::rebase_version_history`]: at most `limit`
+    /// roles. Whether there may be more to do.
+    fn rebase_version_batch(&mut self, limit: usize) -> Result<bool> {
+        if !table_exists(&self.conn, REBASE_MARKER)? {
+            return Ok(false);
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have finished it while this one waited.
+        if !table_exists(&tx, REBASE_MARKER)? {
+            return Ok(false);
+        }
+        let role_ids: Vec<String> = {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT role_id FROM {REBASE_MARKER} ORDER BY role_id LIMIT ?1"
+            ))?;
+            stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                r.get("role_id")
+            })?
+            .collect::<rusqlite::Result<_>>()?
+        };
+        for role_id in &role_ids {
+            rewrite_role(&tx, role_id, Layout::Chained)
+                .with_context(|| format!("rewriting the versions of {role_id}"))?;
+            tx.execute(
+                &format!("DELETE FROM {REBASE_MARKER} WHERE role_id = ?1"),
+                [role_id],
+            )?;
+        }
+        let more = !role_ids.is_empty();
+        if !more {
+            tx.execute_batch(&format!("DROP TABLE {REBASE_MARKER}"))?;
+        }
+        tx.commit()
+            .context("committing rewritten version history")?;
+        Ok(more)
     }
 }
 
@@ -250,8 +315,8 @@ impl StoreTx<'_> {
     /// Records a new version of a role: `raw` is the role as observed
     /// (volatile fields included), and reading the version back gives it
     /// (as JSON: the same value, not always the same text). Stored as a
-    /// merge patch against the role's previous version, rebuilt from its
-    /// chain (at most `KEYFRAME_INTERVAL` rows), or whole when `store_as`
+    /// merge patch against the keyframe of the role's latest chain (found
+    /// within the last `KEYFRAME_INTERVAL` rows), or whole when `store_as`
     /// says so.
     pub fn insert_version(
         &self,
@@ -262,9 +327,9 @@ impl StoreTx<'_> {
         raw: &str,
     ) -> Result<()> {
         let chain = latest_chain(&self.tx, role_id)?;
-        let previous = rebuild_chain(&chain);
+        let keyframe = chain_keyframe(&chain);
         let new = serde_json::from_str::<Value>(raw).ok();
-        let stored = store_as(previous.as_ref(), chain.len(), raw, new.as_ref());
+        let stored = store_as(keyframe.as_ref(), chain.len(), raw, new.as_ref());
         self.execute(
             "INSERT INTO role_version_data
                  (role_id, run_id, observed_at, content_hash, keyframe, body)
@@ -388,11 +453,15 @@ struct Stored {
     body: String,
 }
 
-/// Whole or as a patch: whole when the role has no version yet (or its
-/// latest cannot be rebuilt), when its chain already holds
-/// `KEYFRAME_INTERVAL` versions, when `raw` is not JSON, when no merge
-/// patch can express the change (a member set to null), and when the patch
-/// would not be smaller than the copy. A whole version keeps `raw`'s text
+/// Whole or as a patch against `keyframe`, the value of the keyframe that
+/// starts the role's latest chain, which holds `chain_length` versions:
+/// whole when the role has no version yet (or its keyframe cannot be read),
+/// when its chain already holds `KEYFRAME_INTERVAL` versions, when `raw` is
+/// not JSON, when no merge patch can express the change from the keyframe
+/// (a member set to null), and when the patch would not be smaller than the
+/// copy (a patch gathers every change since its keyframe: once it weighs a
+/// copy, a new keyframe costs no more and restarts the gathering, so
+/// storage keeps growing with change). A whole version keeps `raw`'s text
 /// as it is; a patch is minified JSON.
 ///
 /// The patch is read back and replayed before it is trusted: serde_json
@@ -400,18 +469,18 @@ struct Stored {
 /// a version must rebuild to exactly what was observed; such a rare change
 /// is stored whole.
 fn store_as(
-    previous: Option<&Value>,
+    keyframe: Option<&Value>,
     chain_length: usize,
     raw: &str,
     new: Option<&Value>,
 ) -> Stored {
-    let patch = match (previous, new) {
-        (Some(previous), Some(new)) if (1..KEYFRAME_INTERVAL).contains(&chain_length) => {
-            patch::diff(previous, new)
+    let patch = match (keyframe, new) {
+        (Some(keyframe), Some(new)) if (1..KEYFRAME_INTERVAL).contains(&chain_length) => {
+            patch::diff(keyframe, new)
                 .map(|patch| patch.to_string())
                 .filter(|text| {
                     serde_json::from_str::<Value>(text)
-                        .is_ok_and(|read| patch::apply(previous.clone(), &read) == *new)
+                        .is_ok_and(|read| patch::apply(keyframe.clone(), &read) == *new)
                 })
         }
         _ => None,
@@ -429,7 +498,7 @@ fn store_as(
 }
 
 /// The role's latest keyframe and the versions after it, oldest first: what
-/// rebuilding its latest version takes (empty when it has no version). One
+/// the next version is stored against (empty when it has no version). One
 /// backward walk of the index, at most `KEYFRAME_INTERVAL` rows: a chain is
 /// never longer (a longer one would have no keyframe here, and the next
 /// version is then stored whole).
@@ -452,46 +521,82 @@ fn latest_chain(conn: &Connection, role_id: &str) -> Result<Vec<DataRow>> {
     Ok(chain)
 }
 
-/// The JSON of a chain's last version, or `None` when it cannot be rebuilt
-/// (no keyframe first, or a body that is not JSON).
-fn rebuild_chain(chain: &[DataRow]) -> Option<Value> {
-    let (first, rest) = chain.split_first()?;
-    if !first.keyframe {
-        return None;
-    }
-    let mut value = rebuild_next(None, first)?;
-    for row in rest {
-        value = rebuild_next(Some(&value), row)?;
-    }
-    Some(value)
+/// The JSON of a chain's keyframe, or `None` when the chain does not start
+/// with one or its body is not JSON.
+fn chain_keyframe(chain: &[DataRow]) -> Option<Value> {
+    let first = chain.first().filter(|row| row.keyframe)?;
+    serde_json::from_str(&first.body).ok()
 }
 
-/// A version's JSON from the version before it: a keyframe's body, or the
-/// patch applied to `previous` (`None` when there is nothing to apply it to
-/// or a body is not JSON).
-fn rebuild_next(previous: Option<&Value>, row: &DataRow) -> Option<Value> {
-    let body: Value = serde_json::from_str(&row.body).ok()?;
-    if row.keyframe {
-        return Some(body);
-    }
-    Some(patch::apply(previous?.clone(), &body))
+/// What a stored patch is a patch against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Layout {
+    /// The version just before it: how air-demand wrote patches from V8 to
+    /// V12 (a version was rebuilt by replaying its chain).
+    Chained,
+    /// Its chain's keyframe, the role's latest keyframe before it: how they
+    /// are written from V13 on, and what the `role_versions` view reads.
+    FromKeyframe,
 }
 
-/// Whether the V8 migration's marker is still there: old full copies wait
-/// to become patches.
-fn compaction_pending(conn: &Connection) -> Result<bool> {
+/// Reads one role's stored rows back into whole versions, oldest first.
+struct Replay {
+    layout: Layout,
+    /// The value of the latest keyframe read (`None` if it was unreadable).
+    keyframe: Option<Value>,
+    /// The value of the row read last (`None` if it was unreadable).
+    previous: Option<Value>,
+}
+
+impl Replay {
+    fn new(layout: Layout) -> Replay {
+        Replay {
+            layout,
+            keyframe: None,
+            previous: None,
+        }
+    }
+
+    /// The next row's JSON: a keyframe's body, or its patch applied to what
+    /// the layout says it is against; `None` when that cannot be read, or
+    /// the row's own body is not JSON.
+    fn next(&mut self, row: &DataRow) -> Option<Value> {
+        let body = serde_json::from_str::<Value>(&row.body).ok();
+        let value = if row.keyframe {
+            self.keyframe = body.clone();
+            body
+        } else {
+            let base = match self.layout {
+                Layout::Chained => self.previous.as_ref(),
+                Layout::FromKeyframe => self.keyframe.as_ref(),
+            };
+            base.zip(body)
+                .map(|(base, patch)| patch::apply(base.clone(), &patch))
+        };
+        self.previous = value.clone();
+        value
+    }
+}
+
+/// The marker tables of the two one-time rewrites done on open.
+const COMPACTION_MARKER: &str = "role_version_compaction_pending";
+const REBASE_MARKER: &str = "role_version_rebase_pending";
+
+/// Whether a table of that name exists.
+fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
     let tables: i64 = conn.query_row(
-        "SELECT COUNT(*) AS n FROM sqlite_schema
-         WHERE type = 'table' AND name = 'role_version_compaction_pending'",
-        [],
+        "SELECT COUNT(*) AS n FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+        [name],
         |r| r.get("n"),
     )?;
     Ok(tables > 0)
 }
 
-/// One role's versions, rewritten as `insert_version` would have written
-/// them: each from the version before it, as rebuilt.
-fn compact_role(conn: &Connection, role_id: &str) -> Result<()> {
+/// One role's versions, read in the layout they were written in and
+/// rewritten as `insert_version` writes them now: each against the keyframe
+/// of its chain, keyframes decided afresh by `store_as`. Only the rows whose
+/// storage changes are written.
+fn rewrite_role(conn: &Connection, role_id: &str, written_as: Layout) -> Result<()> {
     let rows = {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {DATA_COLUMNS} FROM role_version_data WHERE role_id = ?1 ORDER BY id"
@@ -501,13 +606,15 @@ fn compact_role(conn: &Connection, role_id: &str) -> Result<()> {
     };
     let mut update =
         conn.prepare_cached("UPDATE role_version_data SET keyframe = ?2, body = ?3 WHERE id = ?1")?;
-    let mut previous: Option<Value> = None;
+    let mut replay = Replay::new(written_as);
+    // The new chain: its keyframe's value and how many versions it holds.
+    let mut keyframe: Option<Value> = None;
     let mut chain_length = 0;
     for row in &rows {
         // A row this cannot read (edited by hand) stays as it is, and the
-        // next one starts a new chain.
-        let Some(value) = rebuild_next(previous.as_ref(), row) else {
-            previous = None;
+        // next readable one starts a new chain.
+        let Some(value) = replay.next(row) else {
+            keyframe = None;
             chain_length = 0;
             continue;
         };
@@ -517,12 +624,16 @@ fn compact_role(conn: &Connection, role_id: &str) -> Result<()> {
         } else {
             value.to_string()
         };
-        let stored = store_as(previous.as_ref(), chain_length, &text, Some(&value));
-        chain_length = if stored.keyframe { 1 } else { chain_length + 1 };
+        let stored = store_as(keyframe.as_ref(), chain_length, &text, Some(&value));
+        if stored.keyframe {
+            keyframe = Some(value);
+            chain_length = 1;
+        } else {
+            chain_length += 1;
+        }
         if stored.keyframe != row.keyframe || stored.body != row.body {
             update.execute(params![row.id, stored.keyframe, stored.body])?;
         }
-        previous = Some(value);
     }
     Ok(())
 }
@@ -1075,6 +1186,235 @@ mod tests {
         assert_eq!(view_versions(&db, "paraform:role-1").last(), Some(&next));
     }
 
+    /// `(id, role, JSON)` lists compared, the first difference named (a
+    /// whole list of 2.6 KB roles is no failure message).
+    fn assert_same_versions(
+        actual: &[(i64, String, Value)],
+        expected: &[(i64, String, Value)],
+        what: &str,
+    ) {
+        for (a, e) in actual.iter().zip(expected) {
+            assert!(
+                a == e,
+                "{what}: version {} of {} differs from version {} of {} in {:?}",
+                a.0,
+                a.1,
+                e.0,
+                e.1,
+                patch::touched_fields(&a.2, &e.2)
+            );
+        }
+        assert_eq!(actual.len(), expected.len(), "{what}: how many versions");
+    }
+
+    /// A database written by schema 12 (patches against the version before,
+    /// read by a recursive view) opens with its patches rewritten against
+    /// their keyframes: every version reads the same before and after, in
+    /// SQL and in Rust, and an interrupted rewrite goes on where it stopped.
+    #[test]
+    fn an_old_chained_history_is_rewritten_against_keyframes_losslessly() {
+        const ROLES: usize = 5;
+        const VERSIONS: usize = 40;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v12.db");
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        super::super::embedded::migrations::runner()
+            .set_target(refinery::Target::Version(12))
+            .run(&mut conn)
+            .unwrap();
+        // As air-demand leaves a schema-12 file: V8's compaction done.
+        conn.execute_batch(
+            "DROP TABLE role_version_compaction_pending;
+             INSERT INTO runs (id, started_at, status) VALUES (1, '2026-01-01T00:00:00Z', 'ok')",
+        )
+        .unwrap();
+        let role_id = |role: usize| format!("paraform:role-{role}");
+        for role in 0..ROLES {
+            conn.execute(
+                "INSERT INTO role_rows (id, source, external_id, status, first_seen_at,
+                     content_hash, raw, last_changed_at)
+                 VALUES (?1, 'paraform', ?2, 'active', 't', 'h', '{}', 't')",
+                [role_id(role), format!("role-{role}")],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO role_seen (role_id, last_seen_at) VALUES (?1, 't')",
+                [role_id(role)],
+            )
+            .unwrap();
+        }
+        // Written as schema 12 wrote them: each version against the one
+        // before (`store_as` given the previous version), interleaved by run.
+        let mut expected: Vec<(i64, String, Value)> = Vec::new();
+        let mut chains: Vec<(Option<Value>, usize)> = vec![(None, 0); ROLES];
+        for n in 0..VERSIONS {
+            for (role, (previous, length)) in chains.iter_mut().enumerate() {
+                if role % 2 == 1 && n % 3 == 1 {
+                    continue;
+                }
+                let value = role_json(role, n);
+                let text = if role == 0 {
+                    format!("{value:#}")
+                } else {
+                    value.to_string()
+                };
+                let stored = store_as(previous.as_ref(), *length, &text, Some(&value));
+                *length = if stored.keyframe { 1 } else { *length + 1 };
+                *previous = Some(value.clone());
+                conn.execute(
+                    "INSERT INTO role_version_data
+                         (role_id, run_id, observed_at, content_hash, keyframe, body)
+                     VALUES (?1, 1, ?2, 'h', ?3, ?4)",
+                    params![
+                        role_id(role),
+                        timestamp(at(n as i64)),
+                        stored.keyframe,
+                        stored.body
+                    ],
+                )
+                .unwrap();
+                expected.push((conn.last_insert_rowid(), role_id(role), value));
+            }
+        }
+        let versions = |conn: &rusqlite::Connection| -> Vec<(i64, String, Value)> {
+            let mut stmt = conn
+                .prepare("SELECT id, role_id, raw FROM role_versions ORDER BY id")
+                .unwrap();
+            stmt.query_map([], |r| {
+                let raw: String = r.get("raw")?;
+                Ok((
+                    r.get("id")?,
+                    r.get("role_id")?,
+                    serde_json::from_str(&raw).unwrap(),
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+        };
+        assert_same_versions(&versions(&conn), &expected, "schema 12's recursive view");
+        let body_bytes = |conn: &rusqlite::Connection| -> i64 {
+            conn.query_row("SELECT SUM(length(body)) FROM role_version_data", [], |r| {
+                r.get(0)
+            })
+            .unwrap()
+        };
+        let chained_bytes = body_bytes(&conn);
+        drop(conn);
+
+        // The migrations, then one batch of two roles, as if the process
+        // that opened the file had been killed after its first transaction.
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        super::super::embedded::migrations::runner()
+            .run(&mut conn)
+            .unwrap();
+        let mut db = Db {
+            conn,
+            path: Some(path.clone()),
+        };
+        let pending = |db: &Db| -> Vec<String> {
+            let mut stmt = db
+                .conn
+                .prepare("SELECT role_id FROM role_version_rebase_pending ORDER BY role_id")
+                .unwrap();
+            stmt.query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert_eq!(pending(&db), (0..ROLES).map(role_id).collect::<Vec<_>>());
+        assert!(db.rebase_version_batch(2).unwrap());
+        assert_eq!(pending(&db), (2..ROLES).map(role_id).collect::<Vec<_>>());
+        let done: Vec<_> = expected
+            .iter()
+            .filter(|v| v.1 == role_id(0) || v.1 == role_id(1))
+            .cloned()
+            .collect();
+        let read: Vec<_> = versions(&db.conn)
+            .into_iter()
+            .filter(|v| v.1 == role_id(0) || v.1 == role_id(1))
+            .collect();
+        assert_same_versions(&read, &done, "the roles of the first batch");
+        drop(db);
+
+        let db = Db::open(&path).unwrap();
+        assert_same_versions(
+            &versions(&db.conn),
+            &expected,
+            "the view, without recursion",
+        );
+        let marker: i64 = db
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'role_version_rebase_pending'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(marker, 0, "rewritten once, marker gone");
+        for role in 0..ROLES {
+            let history = db.role_history(&role_id(role)).unwrap().unwrap();
+            let rust: Vec<(i64, String, Value)> = history
+                .versions
+                .iter()
+                .map(|v| (v.id, role_id(role), v.raw.clone()))
+                .collect();
+            let wanted: Vec<_> = expected
+                .iter()
+                .filter(|v| v.1 == role_id(role))
+                .cloned()
+                .collect();
+            assert_same_versions(&rust, &wanted, "rebuilt in Rust");
+            // Every patch is against its chain's keyframe, within the interval.
+            let rows = stored_rows(&db, &role_id(role));
+            let mut keyframe: Option<Value> = None;
+            let mut length = 0;
+            for ((is_keyframe, body), version) in rows.iter().zip(&wanted) {
+                if *is_keyframe {
+                    keyframe = Some(serde_json::from_str(body).unwrap());
+                    length = 1;
+                    continue;
+                }
+                length += 1;
+                assert!(length <= KEYFRAME_INTERVAL);
+                let patch: Value = serde_json::from_str(body).unwrap();
+                let base = keyframe.clone().unwrap();
+                assert_eq!(patch::apply(base, &patch), version.2);
+            }
+            assert!(rows.iter().filter(|r| !r.0).count() * 2 > rows.len());
+        }
+        let first: String = db
+            .conn
+            .query_row(
+                "SELECT raw FROM role_versions WHERE role_id = 'paraform:role-0' ORDER BY id LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            first,
+            format!("{:#}", role_json(0, 0)),
+            "keyframe text kept"
+        );
+        let rebased_bytes = body_bytes(&db.conn);
+        let copy_bytes: usize = expected.iter().map(|v| v.2.to_string().len()).sum();
+        eprintln!(
+            "version bytes: {copy_bytes} as copies, {chained_bytes} chained, {rebased_bytes} from keyframes"
+        );
+        assert!(rebased_bytes * 4 < copy_bytes as i64);
+
+        // Opening again changes nothing; new versions go on from the chain.
+        drop(db);
+        let mut db = Db::open(&path).unwrap();
+        assert_eq!(body_bytes(&db.conn), rebased_bytes);
+        let next = role_json(1, VERSIONS);
+        let tx = db.transaction().unwrap();
+        tx.insert_version(&role_id(1), 1, at(99), "h", &next.to_string())
+            .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(view_versions(&db, &role_id(1)).last(), Some(&next));
+    }
+
     /// V12 rebuilds `changes` for `UNFOLLOWED`: every row, id, index and
     /// foreign key of a schema-11 database survives it.
     #[test]
@@ -1114,7 +1454,7 @@ mod tests {
         drop(conn);
 
         let mut db = Db::open(&path).unwrap();
-        assert_eq!(db.schema_version().unwrap(), 12);
+        assert!(db.schema_version().unwrap() >= 12, "V12 and any later");
         assert_eq!(rows(&db.conn), before);
         let indexes: i64 = db
             .conn

@@ -148,6 +148,9 @@ impl Db {
             })?;
         // Once, after V8: old full copies become patches (SQL cannot diff).
         self.compact_version_history()?;
+        // Once, after V13: patches against the version before become
+        // patches against their keyframe, what the view now reads.
+        self.rebase_version_history()?;
         Ok(())
     }
 
@@ -283,7 +286,7 @@ mod tests {
     #[test]
     fn in_memory_database_has_every_migration() {
         let db = Db::open_in_memory().unwrap();
-        assert_eq!(db.schema_version().unwrap(), 12);
+        assert_eq!(db.schema_version().unwrap(), 13);
         assert_eq!(db.path(), None);
     }
 
@@ -320,7 +323,7 @@ mod tests {
         let path = dir.path().join("nested").join("air.db");
         let db = Db::open(&path).unwrap();
         assert_eq!(db.path(), Some(path.as_path()));
-        assert_eq!(db.schema_version().unwrap(), 12);
+        assert_eq!(db.schema_version().unwrap(), 13);
     }
 
     #[test]
