@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use air_demand::sim::SimOptions;
 use air_demand::site::model::page_file;
 use air_demand::site::pages::html5_errors;
-use common::web::{Chromium, Nginx, elements, parse_html, python, run_probe, write_probe};
+use common::web::{
+    Chromium, Load, Nginx, elements, parse_html, python, run_probe, run_probe_with, write_probe,
+    write_probe_sized,
+};
 use common::{Run, Sandbox, Tool, command_in, require, run_in, sim_options};
 use kuchikiki::NodeRef;
 use serde_json::{Value, json};
@@ -1115,4 +1118,231 @@ fn a_fresh_database_builds_a_valid_empty_site() {
         &[site.join("feed.atom").to_str().expect("UTF-8 path")],
     )
     .expect_success();
+}
+
+/// What axe-core checks: WCAG 2.0, 2.1 and 2.2 at levels A and AA, and its
+/// best practices.
+const AXE_TAGS: [&str; 6] = [
+    "wcag2a",
+    "wcag2aa",
+    "wcag21a",
+    "wcag21aa",
+    "wcag22aa",
+    "best-practice",
+];
+
+/// Checks one page in a probe frame: loads axe-core from the site's own
+/// origin (as the site's `script-src 'self'` allows), measures sideways
+/// scroll of the page and of its first table's wrapper, lists tap targets
+/// under 24 × 24 px (WCAG 2.5.8; a link in a paragraph is exempt as text),
+/// links in the content without an underline (axe takes any style that
+/// differs from the text's, even a thickness, for one) and inline styles
+/// (the site's `style-src 'self'` refuses them), and runs axe. Where there
+/// is a "More columns" checkbox it ticks it and checks again.
+const ACCESSIBILITY: &str = r##"
+    await new Promise(function (done, fail) {
+      var script = doc.createElement("script");
+      script.src = "/__axe/axe.min.js";
+      script.onload = done;
+      script.onerror = function () { fail(new Error("axe.min.js did not load")); };
+      doc.head.appendChild(script);
+    });
+    function describe(e) {
+      var classes = typeof e.className === "string" && e.className.trim() ? "." + e.className.trim().split(/\s+/).join(".") : "";
+      return e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + classes + " " + JSON.stringify((e.textContent || e.value || "").trim().slice(0, 40));
+    }
+    function smallTargets() {
+      var found = [];
+      Array.prototype.forEach.call(doc.querySelectorAll("a[href], button, input, select, textarea, summary"), function (e) {
+        var box = e.getBoundingClientRect();
+        if (box.width === 0 || box.height === 0) return;
+        if (box.width >= 24 && box.height >= 24) return;
+        if (e.tagName === "A" && e.closest("p")) return;
+        found.push(describe(e) + ": " + Math.round(box.width) + " × " + Math.round(box.height) + " px");
+      });
+      return found;
+    }
+    function plainLinks() {
+      return Array.prototype.filter.call(doc.querySelectorAll("main a[href], footer a[href]"), function (a) {
+        return a.getClientRects().length > 0 && win.getComputedStyle(a).textDecorationLine.indexOf("underline") < 0;
+      }).map(describe);
+    }
+    function measure() {
+      var wrap = doc.querySelector(".table-wrap");
+      return {
+        viewport: doc.documentElement.clientWidth,
+        page: doc.scrollingElement.scrollWidth,
+        table: wrap ? { scroll: wrap.scrollWidth, client: wrap.clientWidth } : null,
+        small: smallTargets(),
+        plain: plainLinks(),
+        styled: Array.prototype.map.call(doc.querySelectorAll("[style], style"), describe)
+      };
+    }
+    async function audit() {
+      var result = await win.axe.run(doc, { runOnly: { type: "tag", values: TAGS }, resultTypes: ["violations"] });
+      return result.violations.map(function (v) {
+        return {
+          id: v.id, impact: v.impact, help: v.help,
+          nodes: v.nodes.map(function (n) { return { target: n.target, summary: n.failureSummary }; })
+        };
+      });
+    }
+    var out = { axe: win.axe.version, measured: measure(), violations: await audit() };
+    var more = doc.getElementById("more-columns");
+    if (more) {
+      var extra = doc.querySelector("th.more");
+      out.extraBefore = win.getComputedStyle(extra).display;
+      more.click();
+      out.extraAfter = win.getComputedStyle(extra).display;
+      out.moreMeasured = measure();
+      out.moreViolations = await audit();
+    }
+    return out;
+"##;
+
+/// One line per violation and per node it names: rule, impact, help, then
+/// each node's target and what to fix.
+fn axe_violations(label: &str, violations: &Value) -> Vec<String> {
+    let mut lines = Vec::new();
+    for violation in violations.as_array().into_iter().flatten() {
+        lines.push(format!(
+            "{label}: {} ({}): {}",
+            violation["id"].as_str().unwrap_or("?"),
+            violation["impact"].as_str().unwrap_or("?"),
+            violation["help"].as_str().unwrap_or("?")
+        ));
+        for node in violation["nodes"].as_array().into_iter().flatten() {
+            lines.push(format!(
+                "    {} — {}",
+                node["target"],
+                node["summary"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .replace('\n', " ")
+            ));
+        }
+    }
+    lines
+}
+
+/// What a measurement of a page says is wrong at that width: sideways
+/// scroll of the page, small tap targets, inline styles.
+fn layout_problems(label: &str, measured: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let viewport = measured["viewport"].as_i64().unwrap_or(0);
+    let page = measured["page"].as_i64().unwrap_or(i64::MAX);
+    if viewport == 0 || page > viewport {
+        problems.push(format!(
+            "{label}: the page scrolls sideways: {page} px wide in a {viewport} px viewport"
+        ));
+    }
+    for target in measured["small"].as_array().into_iter().flatten() {
+        problems.push(format!(
+            "{label}: a tap target under 24 × 24 px: {}",
+            target.as_str().unwrap_or_default()
+        ));
+    }
+    for link in measured["plain"].as_array().into_iter().flatten() {
+        problems.push(format!(
+            "{label}: a link without an underline, told apart by its colour alone: {}",
+            link.as_str().unwrap_or_default()
+        ));
+    }
+    for styled in measured["styled"].as_array().into_iter().flatten() {
+        problems.push(format!(
+            "{label}: an inline style (refused by the site's style-src 'self'): {}",
+            styled.as_str().unwrap_or_default()
+        ));
+    }
+    problems
+}
+
+#[test]
+fn the_pages_pass_axe_core_on_a_laptop_and_a_phone_and_the_index_fits_a_laptop() {
+    let axe = common::web::axe_core();
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The demo's site: boards, companies, changes over five rounds and the
+    // model's briefings, as a headhunter would see it.
+    run_in(dir.path(), &["demo", "--llm", "--dir", "out"], &[]).expect(0);
+    let site = dir.path().join("out/demo-site");
+    std::fs::create_dir_all(site.join("__axe")).expect("creating __axe");
+    std::fs::copy(&axe, site.join("__axe/axe.min.js")).expect("copying axe.min.js");
+    // The best role's page has the most on it: a briefing, scores, history.
+    let index = parse_html(&std::fs::read_to_string(site.join("index.html")).expect("index.html"));
+    let role_page = table_rows(&index)
+        .first()
+        .expect("a qualified role in the demo")
+        .href
+        .clone();
+    assert!(
+        std::fs::read_to_string(site.join(&role_page))
+            .expect("the role page")
+            .contains("class=\"briefing\""),
+        "{role_page} has no briefing to check"
+    );
+    let pages = [
+        "index.html",
+        role_page.as_str(),
+        "companies.html",
+        "changes.html",
+        "all.html",
+    ];
+    let nginx = Nginx::serve(&site);
+    let script = ACCESSIBILITY.replace("TAGS", &common::web::js_value(&json!(AXE_TAGS)));
+    let mut problems = Vec::new();
+    let mut checked = Vec::new();
+    for (width, height) in [(1400, 900), (390, 844)] {
+        let probe = format!("__probe-axe-{width}.html");
+        write_probe_sized(&site, &probe, &pages, &script, (width, height));
+        let results = run_probe_with(
+            &nginx,
+            &probe,
+            Load {
+                // Room for the probe's frame: what it checks is drawn.
+                window: Some((width + 100, height + 200)),
+                // Page time for axe's timers, not the wall clock.
+                budget_ms: 600_000,
+            },
+        );
+        assert_eq!(results.len(), pages.len(), "{results:?}");
+        for (page, result) in pages.iter().zip(&results) {
+            let label = format!("{page} at {width} px");
+            let out = &result["result"];
+            assert_eq!(
+                out["axe"],
+                json!(common::web::AXE_CORE_VERSION),
+                "{label}: {result}"
+            );
+            assert_eq!(result["dialogs"], json!([]), "{label}: {result}");
+            problems.extend(axe_violations(&label, &out["violations"]));
+            problems.extend(layout_problems(&label, &out["measured"]));
+            checked.push(format!("{label}: {}", out["measured"]));
+            if *page == "index.html" {
+                // Hidden extra columns until the box is ticked, CSS alone.
+                assert_eq!(out["extraBefore"], json!("none"), "{label}: {result}");
+                assert_eq!(out["extraAfter"], json!("table-cell"), "{label}: {result}");
+                let more = format!("{label} with more columns");
+                problems.extend(axe_violations(&more, &out["moreViolations"]));
+                problems.extend(layout_problems(&more, &out["moreMeasured"]));
+            }
+            // The tables the decision reads fit a laptop whole: no sideways
+            // scroll inside their wrapper either.
+            if width == 1400 && (*page == "index.html" || *page == "all.html") {
+                let table = &out["measured"]["table"];
+                let (scroll, client) = (table["scroll"].as_i64(), table["client"].as_i64());
+                if scroll.is_none() || scroll > client {
+                    problems.push(format!(
+                        "{label}: the table scrolls sideways: {scroll:?} px in {client:?} px"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}\n--- measured\n{}",
+        problems.len(),
+        problems.join("\n"),
+        checked.join("\n")
+    );
 }

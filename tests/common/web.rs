@@ -342,12 +342,64 @@ http {{
     )
 }
 
+/// The axe-core release the accessibility test runs in the pages (npm,
+/// pinned). `tests/run` reads this line and installs exactly this version.
+pub const AXE_CORE_VERSION: &str = "4.14.1";
+
+/// `axe.min.js` where `tests/run` installs it: under the target directory
+/// (`$CARGO_TARGET_DIR`, else `target/`), in `tools/axe-core`. Missing, or
+/// another version, is a failure that says how to install it, never a skip.
+pub fn axe_core() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let prefix = target.join("tools/axe-core");
+    let package = prefix.join("node_modules/axe-core");
+    let installed = std::fs::read_to_string(package.join("package.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|json| json["version"].as_str().map(String::from));
+    let script = package.join("axe.min.js");
+    assert!(
+        installed.as_deref() == Some(AXE_CORE_VERSION) && script.is_file(),
+        "axe-core {AXE_CORE_VERSION} is not installed in {} (found {installed:?}): run `bash tests/run`, which installs it, or `npm install --prefix {} --no-save axe-core@{AXE_CORE_VERSION}`",
+        package.display(),
+        prefix.display()
+    );
+    script
+}
+
 /// Headless Chromium, one fresh profile per page.
 pub struct Chromium;
+
+/// How Chromium loads a page for [`Chromium::dump_dom_with`].
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    /// `--window-size`: a probe's frames laid out within the window, so
+    /// that nothing it checks lies outside what the browser draws.
+    pub window: Option<(u32, u32)>,
+    /// `--virtual-time-budget` in milliseconds: how much page time (timers,
+    /// not the wall clock) passes before the DOM is printed.
+    pub budget_ms: u32,
+}
+
+impl Default for Load {
+    fn default() -> Load {
+        Load {
+            window: None,
+            budget_ms: 5000,
+        }
+    }
+}
 
 impl Chromium {
     /// The DOM of `url` after its scripts ran, as Chromium serialises it.
     pub fn dump_dom(url: &str) -> String {
+        Chromium::dump_dom_with(url, Load::default())
+    }
+
+    /// [`Chromium::dump_dom`] with the window and time budget of `load`.
+    pub fn dump_dom_with(url: &str, load: Load) -> String {
         let profile = tempfile::tempdir().expect("temp dir for the Chromium profile");
         let finished = run_bounded(
             Command::new(require(Tool::Chromium))
@@ -361,8 +413,12 @@ impl Chromium {
                     "--disable-component-update",
                     "--disable-sync",
                     "--disable-dev-shm-usage",
-                    "--virtual-time-budget=5000",
                 ])
+                .arg(format!("--virtual-time-budget={}", load.budget_ms))
+                .args(
+                    load.window
+                        .map(|(width, height)| format!("--window-size={width},{height}")),
+                )
                 .arg(format!("--user-data-dir={}", profile.path().display()))
                 .arg("--dump-dom")
                 .arg(url)
@@ -407,6 +463,18 @@ pub fn instrumented_copy(root: &Path, target: &str) -> String {
 /// body of `async function (doc, win, sleep, dialogs)` whose result is
 /// collected; the JSON array of results ends up in `<pre id="result">`.
 pub fn write_probe(root: &Path, name: &str, targets: &[&str], script: &str) {
+    write_probe_sized(root, name, targets, script, (1200, 800));
+}
+
+/// [`write_probe`] with frames of `(width, height)` CSS pixels: the
+/// viewport the targets are laid out in (their media queries see it).
+pub fn write_probe_sized(
+    root: &Path,
+    name: &str,
+    targets: &[&str],
+    script: &str,
+    (width, height): (u32, u32),
+) {
     let copies: Vec<String> = targets.iter().map(|t| instrumented_copy(root, t)).collect();
     let page = format!(
         r#"<!DOCTYPE html>
@@ -425,8 +493,9 @@ window.__dialogs = [];
   function load(src) {{
     return new Promise(function (done, fail) {{
       var frame = document.createElement("iframe");
-      frame.style.width = "1200px";
-      frame.style.height = "800px";
+      frame.style.width = "{width}px";
+      frame.style.height = "{height}px";
+      frame.style.border = "0";
       frame.onload = function () {{ done(frame); }};
       frame.onerror = fail;
       frame.src = src;
@@ -460,7 +529,12 @@ window.__dialogs = [];
 /// Loads the probe page `name` through `nginx` and returns its results,
 /// one per target (`{target, dialogs, result}`).
 pub fn run_probe(nginx: &Nginx, name: &str) -> Vec<serde_json::Value> {
-    let dom = Chromium::dump_dom(&nginx.url(name));
+    run_probe_with(nginx, name, Load::default())
+}
+
+/// [`run_probe`] with the window and time budget of `load`.
+pub fn run_probe_with(nginx: &Nginx, name: &str, load: Load) -> Vec<serde_json::Value> {
+    let dom = Chromium::dump_dom_with(&nginx.url(name), load);
     let doc = parse_html(&dom);
     let pre = doc
         .select_first("#result")
