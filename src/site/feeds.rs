@@ -1,6 +1,6 @@
-//! The site's machine-readable files: `feed.atom` (changes), `roles.json`,
-//! `roles.csv`. Scraped text is escaped for XML, and defused for
-//! spreadsheets.
+//! The site's machine-readable files: `feed.atom` (changes), `roles.json`
+//! (typed: numbers, lists, `null`), `roles.csv` (the texts people read).
+//! Scraped text is escaped for XML, and defused for spreadsheets.
 
 use std::fmt::Write;
 
@@ -82,27 +82,35 @@ const TAG: &str = "tag:air-demand,2025";
 /// The feed's time while it has no entry.
 const FEED_EPOCH: &str = "2025-01-01T00:00:00Z";
 
-/// What `roles.json` and `roles.csv` say of a role.
+/// What `roles.json` says of a role: typed, so that a program reads it
+/// without parsing text for people. Scores, salary bounds, fee, openings
+/// and funding are numbers (`null` when not set), investors and locations
+/// are lists; dates are `YYYY-MM-DD` text. The names are the `roles`
+/// columns' where there is one.
 #[derive(Serialize)]
-struct RoleRecord<'a> {
+struct RoleJson<'a> {
     /// The role's id is scraped text too; everything else comes clean from
     /// the view (`model::role_view`).
     id: std::borrow::Cow<'a, str>,
     title: &'a str,
     company: &'a str,
     tier: &'a str,
-    combined_score: f64,
-    engineer_score: &'a str,
-    headhunter_score: &'a str,
-    excitement_score: &'a str,
-    salary: &'a str,
-    fee_percent: f64,
-    openings: &'a str,
-    raised: &'a str,
-    investors: &'a str,
-    stage: &'a str,
-    locations: &'a str,
-    posted: &'a str,
+    combined_score: Option<f64>,
+    engineer_score: Option<f64>,
+    headhunter_score: Option<f64>,
+    excitement_score: Option<f64>,
+    salary_min: Option<i64>,
+    salary_max: Option<i64>,
+    fee_percent: Option<f64>,
+    #[serde(serialize_with = "whole_as_integer")]
+    openings: Option<f64>,
+    #[serde(serialize_with = "whole_as_integer")]
+    raised_usd: Option<f64>,
+    investors: &'a [String],
+    stage: Option<&'a str>,
+    locations: &'a [String],
+    workplace: Option<&'a str>,
+    posted: Option<&'a str>,
     first_seen: &'a str,
     trend: Option<&'a str>,
     paraform_url: Option<&'a str>,
@@ -110,29 +118,46 @@ struct RoleRecord<'a> {
     reasons: &'a [String],
 }
 
-fn record(role: &RoleView) -> RoleRecord<'_> {
-    RoleRecord {
+fn role_json(role: &RoleView) -> RoleJson<'_> {
+    let facts = &role.facts;
+    RoleJson {
         id: crate::text::clean_cow(&role.id),
         title: &role.title,
         company: &role.company,
         tier: role.tier,
-        combined_score: role.score,
-        engineer_score: &role.engineer_text,
-        headhunter_score: &role.headhunter_text,
-        excitement_score: &role.excitement_text,
-        salary: &role.salary_text,
-        fee_percent: role.fee,
-        openings: &role.openings,
-        raised: &role.raised_text,
-        investors: &role.investors,
-        stage: &role.stage,
-        locations: &role.locations,
-        posted: &role.posted,
+        combined_score: facts.combined_score,
+        engineer_score: facts.engineer_score,
+        headhunter_score: facts.headhunter_score,
+        excitement_score: facts.excitement_score,
+        salary_min: facts.salary_min,
+        salary_max: facts.salary_max,
+        fee_percent: facts.fee_percent,
+        openings: facts.openings,
+        raised_usd: facts.raised_usd,
+        investors: &facts.investors,
+        stage: Some(role.stage.as_str()).filter(|s| !s.is_empty()),
+        locations: &facts.locations,
+        workplace: facts.workplace.as_deref(),
+        posted: Some(role.posted.as_str()).filter(|p| !p.is_empty()),
         first_seen: &role.first_seen,
         trend: role.trend.map(Trend::as_str),
         paraform_url: role.url.as_deref(),
         page: &role.page,
         reasons: &role.reasons,
+    }
+}
+
+/// A count or an amount that is whole (`3.0`, `25000000.0`) as an integer
+/// (`3`), any other as it is: JSON readers then see the number people do.
+fn whole_as_integer<S: serde::Serializer>(
+    value: &Option<f64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every integer below is exact
+    match value {
+        Some(n) if n.fract() == 0.0 && n.abs() < EXACT => serializer.serialize_i64(*n as i64),
+        Some(n) => serializer.serialize_f64(*n),
+        None => serializer.serialize_none(),
     }
 }
 
@@ -147,7 +172,7 @@ pub fn roles_json(roles: &[RoleView]) -> Result<String> {
 pub fn write_roles_json(roles: &[RoleView], out: &mut dyn std::io::Write) -> std::io::Result<()> {
     use serde::Serializer as _;
     let mut json = serde_json::Serializer::pretty(out);
-    json.collect_seq(roles.iter().map(record))
+    json.collect_seq(roles.iter().map(role_json))
         .map_err(std::io::Error::other)
 }
 
@@ -190,29 +215,29 @@ pub fn write_roles_csv(roles: &[RoleView], out: &mut dyn std::io::Write) -> std:
         .from_writer(out);
     out.write_record(HEADER)?;
     for role in roles {
-        let r = record(role);
+        // The cells people read in a spreadsheet: the view's texts.
         let cells = [
-            r.id.to_string(),
-            r.title.to_string(),
-            r.company.to_string(),
-            r.tier.to_string(),
-            format!("{:.2}", r.combined_score),
-            r.engineer_score.to_string(),
-            r.headhunter_score.to_string(),
-            r.excitement_score.to_string(),
-            r.salary.to_string(),
-            crate::role::format_number(r.fee_percent),
-            r.openings.to_string(),
-            r.raised.to_string(),
-            r.investors.to_string(),
-            r.stage.to_string(),
-            r.locations.to_string(),
-            r.posted.to_string(),
-            r.first_seen.to_string(),
-            r.trend.unwrap_or("").to_string(),
-            r.paraform_url.unwrap_or("").to_string(),
-            r.page.to_string(),
-            r.reasons.join("; "),
+            crate::text::clean_cow(&role.id).into_owned(),
+            role.title.clone(),
+            role.company.clone(),
+            role.tier.to_string(),
+            format!("{:.2}", role.score),
+            role.engineer_text.clone(),
+            role.headhunter_text.clone(),
+            role.excitement_text.clone(),
+            role.salary_text.clone(),
+            crate::role::format_number(role.fee),
+            role.openings.clone(),
+            role.raised_text.clone(),
+            role.investors.clone(),
+            role.stage.clone(),
+            role.locations.clone(),
+            role.posted.clone(),
+            role.first_seen.clone(),
+            role.trend.map(Trend::as_str).unwrap_or("").to_string(),
+            role.url.clone().unwrap_or_default(),
+            role.page.clone(),
+            role.reasons.join("; "),
         ];
         out.write_record(cells.iter().map(|c| defuse(c)))?;
     }
@@ -270,6 +295,70 @@ mod tests {
         assert!(csv.starts_with("id,title,company,tier,"));
         assert_eq!(defuse("+1"), "+1");
         assert_eq!(defuse("\tx"), "'\tx");
+    }
+
+    #[test]
+    fn roles_json_is_typed() {
+        let role = RoleView {
+            id: "paraform:1".into(),
+            tier: "QUALIFIED",
+            stage: "Series B".into(),
+            posted: "2026-01-02".into(),
+            facts: crate::site::model::RoleFacts {
+                combined_score: Some(0.82),
+                engineer_score: Some(0.91),
+                salary_min: Some(180_000),
+                salary_max: Some(220_000),
+                fee_percent: Some(22.5),
+                openings: Some(3.0),
+                raised_usd: Some(25_000_000.0),
+                investors: vec!["Sequoia".into(), "Accel".into()],
+                locations: vec!["New York".into()],
+                workplace: Some("HYBRID".into()),
+                ..Default::default()
+            },
+            ..RoleView::default()
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&roles_json(&[role, RoleView::default()]).unwrap()).unwrap();
+        let typed = &json[0];
+        assert_eq!(typed["combined_score"], serde_json::json!(0.82));
+        assert_eq!(typed["engineer_score"], serde_json::json!(0.91));
+        assert!(typed["headhunter_score"].is_null());
+        assert_eq!(typed["salary_min"], 180_000);
+        assert_eq!(typed["salary_max"], 220_000);
+        assert_eq!(typed["fee_percent"], serde_json::json!(22.5));
+        assert!(typed["openings"].is_i64(), "{typed}");
+        assert_eq!(typed["openings"], 3);
+        assert_eq!(typed["raised_usd"], 25_000_000);
+        assert_eq!(typed["investors"], serde_json::json!(["Sequoia", "Accel"]));
+        assert_eq!(typed["locations"], serde_json::json!(["New York"]));
+        assert_eq!(typed["workplace"], "HYBRID");
+        assert_eq!(typed["stage"], "Series B");
+        assert_eq!(typed["posted"], "2026-01-02");
+        // Nothing known: null, or an empty list; never "" or 0.
+        let empty = &json[1];
+        for name in [
+            "combined_score",
+            "salary_min",
+            "fee_percent",
+            "openings",
+            "raised_usd",
+            "stage",
+            "workplace",
+            "posted",
+            "trend",
+        ] {
+            assert!(empty[name].is_null(), "{name}: {empty}");
+        }
+        assert_eq!(empty["investors"], serde_json::json!([]));
+        assert_eq!(empty["reasons"], serde_json::json!([]));
+        let fraction = serde_json::to_string(&RoleJson {
+            openings: Some(2.5),
+            ..role_json(&RoleView::default())
+        })
+        .unwrap();
+        assert!(fraction.contains("\"openings\":2.5"), "{fraction}");
     }
 
     #[test]

@@ -133,6 +133,31 @@ pub struct RoleView {
     pub gone_at: Option<String>,
     /// Days between first seen and gone (or now).
     pub days_open: i64,
+    /// The figures and lists above as values, for `roles.json`.
+    pub facts: RoleFacts,
+}
+
+/// A role's figures and lists as values (the texts of [`RoleView`] are for
+/// people): numbers as numbers, lists as lists, `None` when not set.
+/// `roles.json` and `export --format json` write them so.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RoleFacts {
+    pub combined_score: Option<f64>,
+    pub engineer_score: Option<f64>,
+    pub headhunter_score: Option<f64>,
+    pub excitement_score: Option<f64>,
+    /// Dollars a year; both `None` when a bound is not plausible
+    /// (`role::plausible_salary`: the salary is shown as "unreadable").
+    pub salary_min: Option<i64>,
+    pub salary_max: Option<i64>,
+    pub fee_percent: Option<f64>,
+    pub openings: Option<f64>,
+    /// The company's funding in dollars, read from its text (`$25M`).
+    pub raised_usd: Option<f64>,
+    pub investors: Vec<String>,
+    /// Places, as the pages name them; the workplace type apart.
+    pub locations: Vec<String>,
+    pub workplace: Option<String>,
 }
 
 impl RoleView {
@@ -591,6 +616,7 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
     let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
     let score = row.combined_score.unwrap_or(0.0);
     let (salary_text, salary_sort) = salary(row.salary_min, row.salary_max);
+    let salary_readable = salary_text != UNREADABLE_SALARY;
     let funding_text = text_at(&raw, "company.fundingAmount").or_else(|| text_at(&raw, "funding"));
     let raised = funding_text
         .as_deref()
@@ -630,13 +656,21 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         .iter()
         .map(|l| crate::vocab::location(lists, l))
         .collect();
+    let places = location_text
+        .iter()
+        .map(|l| crate::text::one_line(l))
+        .collect();
     if let Some(workplace) = text_at(&raw, "workplace_type") {
         location_text.push(workplace);
     }
     // Every text below is built clean (`text::one_line`): the view is what
     // the pages, `roles.json`, `roles.csv`, `export` and the digest print.
     let shown = crate::text::one_line;
-    let investors = shown(&strings_at(&raw, "investors").join(", "));
+    let investor_names: Vec<String> = strings_at(&raw, "investors")
+        .iter()
+        .map(|i| shown(i))
+        .collect();
+    let investors = shown(&investor_names.join(", "));
     let tech = shown(&strings_at(&raw, "tech_stack").join(", "));
     let industry = shown(
         &strings_at(&raw, "company.industries")
@@ -749,6 +783,20 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         last_seen: date_only(Some(&row.last_seen_at)),
         gone_at: row.gone_at.clone(),
         days_open: first_seen.map(|at| (end - at).num_days()).unwrap_or(0),
+        facts: RoleFacts {
+            combined_score: row.combined_score,
+            engineer_score: role.engineer_score,
+            headhunter_score: role.headhunter_score,
+            excitement_score: role.excitement_score,
+            salary_min: row.salary_min.filter(|_| salary_readable),
+            salary_max: row.salary_max.filter(|_| salary_readable),
+            fee_percent: row.fee_percent,
+            openings,
+            raised_usd: (raised > 0.0).then_some(raised),
+            investors: investor_names,
+            locations: places,
+            workplace: text_at(&raw, "workplace_type").map(|w| shown(&w)),
+        },
         title,
         company,
         // Set from the tier just below.
