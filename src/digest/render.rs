@@ -712,6 +712,9 @@ mod tests {
         assert!(html.contains("https://demand.example.com/all.html"));
         assert!(text.contains("https://demand.example.com/all.html"));
         assert!(html.contains("https://demand.example.com/changes.html"));
+        // Fluid on a phone: no fixed width but Outlook's (in its comment).
+        assert!(html.contains("width:100%;max-width:640px"));
+        assert!(!html.contains("\"width:640px"), "{html}");
         assert!(text.contains("https://demand.example.com/changes.html"));
         assert!(!html.contains("<style") && !html.contains("class=") && !html.contains("<img"));
         assert!(
