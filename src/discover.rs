@@ -236,13 +236,15 @@ pub fn append_to_config(path: &Path, entries: &[(String, String)]) -> Result<Wri
 }
 
 /// Replaces `target` (a regular file) with `text` in one rename, keeping
-/// its permissions.
+/// its permissions, owner and group (a config owned root:air-demand, edited
+/// by root, stays readable by the service).
 fn replace_file(target: &Path, text: &str) -> Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::MetadataExt;
     let dir = target.parent().unwrap_or(Path::new("."));
-    let permissions = std::fs::metadata(target)
-        .with_context(|| format!("reading {}", target.display()))?
-        .permissions();
+    let metadata =
+        std::fs::metadata(target).with_context(|| format!("reading {}", target.display()))?;
+    let permissions = metadata.permissions();
     let mut staging = tempfile::Builder::new()
         .prefix(".air-demand-config.")
         .tempfile_in(dir)
@@ -252,6 +254,19 @@ fn replace_file(target: &Path, text: &str) -> Result<()> {
         .and_then(|()| staging.as_file().set_permissions(permissions))
         .and_then(|()| staging.as_file().sync_all())
         .with_context(|| format!("writing beside {}", target.display()))?;
+    std::os::unix::fs::fchown(
+        staging.as_file(),
+        Some(metadata.uid()),
+        Some(metadata.gid()),
+    )
+    .with_context(|| {
+        format!(
+            "{} could not keep its owner and group (uid {}, gid {}): run this as its owner or as root",
+            target.display(),
+            metadata.uid(),
+            metadata.gid()
+        )
+    })?;
     staging
         .persist(target)
         .map_err(|err| err.error)
@@ -360,6 +375,13 @@ mod tests {
         std::fs::create_dir(real.parent().unwrap()).unwrap();
         std::fs::write(&real, "# kept\n").unwrap();
         std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+        // Run as root (as CI does), the owner and group are someone else's,
+        // as on a server: root:air-demand.
+        use std::os::unix::fs::MetadataExt;
+        let root = std::fs::metadata(dir.path()).unwrap().uid() == 0;
+        if root {
+            std::os::unix::fs::chown(&real, Some(65534), Some(65534)).unwrap();
+        }
         let link = dir.path().join("air-demand.toml");
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let proposals = [found("Globex", Kind::Ashby, "globex")];
@@ -370,6 +392,10 @@ mod tests {
         assert!(text.starts_with("# kept\n") && text.contains("ashby = \"globex\""));
         let mode = std::fs::metadata(&real).unwrap().permissions().mode();
         assert_eq!(mode & 0o7777, 0o640);
+        if root {
+            let kept = std::fs::metadata(&real).unwrap();
+            assert_eq!((kept.uid(), kept.gid()), (65534, 65534));
+        }
         let others: Vec<_> = std::fs::read_dir(real.parent().unwrap()).unwrap().collect();
         assert_eq!(others.len(), 1, "no staging file left");
     }
