@@ -29,10 +29,18 @@ pub enum Tool {
     Openssl,
     /// `systemd-analyze`: `verify` and `security --offline` on the units.
     SystemdAnalyze,
+    /// DuckDB and its sqlite extension for `/usr/bin/python3`, pinned in
+    /// `tests/duckdb-requirements.txt` and installed by pip into
+    /// [`DUCKDB_PYTHONPATH`] (PyPI's, not Debian's: Debian has no DuckDB).
+    DuckDb,
 }
 
+/// Where `tests/run` installs the DuckDB packages (`pip install --target`):
+/// cargo's temporary directory for tests, `target/tmp/duckdb-python`.
+pub const DUCKDB_PYTHONPATH: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/duckdb-python");
+
 impl Tool {
-    const ALL: [Tool; 8] = [
+    const ALL: [Tool; 9] = [
         Tool::Sqlite3,
         Tool::Nginx,
         Tool::Chromium,
@@ -41,6 +49,7 @@ impl Tool {
         Tool::Feedparser,
         Tool::Openssl,
         Tool::SystemdAnalyze,
+        Tool::DuckDb,
     ];
 
     /// What the tests execute for it.
@@ -49,7 +58,7 @@ impl Tool {
             Tool::Sqlite3 => "sqlite3",
             Tool::Nginx => "/usr/sbin/nginx",
             Tool::Chromium => "/usr/bin/chromium",
-            Tool::Python3 | Tool::Aiosmtpd | Tool::Feedparser => "/usr/bin/python3",
+            Tool::Python3 | Tool::Aiosmtpd | Tool::Feedparser | Tool::DuckDb => "/usr/bin/python3",
             Tool::Openssl => "/usr/bin/openssl",
             Tool::SystemdAnalyze => "/usr/bin/systemd-analyze",
         }
@@ -65,11 +74,13 @@ impl Tool {
             Tool::Feedparser => "feedparser (Python)",
             Tool::Openssl => "openssl",
             Tool::SystemdAnalyze => "systemd-analyze",
+            Tool::DuckDb => "DuckDB with its sqlite extension (Python)",
         }
     }
 
-    fn package(self) -> &'static str {
-        match self {
+    /// The command that installs it.
+    fn install(self) -> String {
+        let package = match self {
             Tool::Sqlite3 => "sqlite3",
             Tool::Nginx => "nginx",
             Tool::Chromium => "chromium",
@@ -78,7 +89,13 @@ impl Tool {
             Tool::Feedparser => "python3-feedparser",
             Tool::Openssl => "openssl",
             Tool::SystemdAnalyze => "systemd",
-        }
+            Tool::DuckDb => {
+                return format!(
+                    "/usr/bin/python3 -m pip install --target {DUCKDB_PYTHONPATH} -r tests/duckdb-requirements.txt"
+                );
+            }
+        };
+        format!("apt-get install -y {package}")
     }
 
     /// Whether it is there: the program runs (and imports from the module:
@@ -94,6 +111,11 @@ impl Tool {
             Tool::Feedparser => command.args(["-c", "from feedparser import parse"]),
             Tool::Openssl => command.arg("version"),
             Tool::SystemdAnalyze => command.arg("--version"),
+            // The extension file is the one for this DuckDB's version.
+            Tool::DuckDb => command.env("PYTHONPATH", DUCKDB_PYTHONPATH).args([
+                "-c",
+                "import duckdb, duckdb_extension_sqlite_scanner as e, pathlib; assert (pathlib.Path(e.__file__).parent / 'extensions' / f'v{duckdb.__version__}' / 'sqlite_scanner.duckdb_extension').is_file()",
+            ]),
         };
         command
             .stdin(Stdio::null())
@@ -115,12 +137,21 @@ pub fn require(tool: Tool) -> &'static str {
     let index = Tool::ALL.iter().position(|t| *t == tool).unwrap_or(0);
     if !*PRESENT[index].get_or_init(|| tool.present()) {
         panic!(
-            "{} is not installed: run `apt-get install -y {}` or `bash tests/run`",
+            "{} is not installed: run `{}` or `bash tests/run`",
             tool.name(),
-            tool.package()
+            tool.install()
         );
     }
     tool.program()
+}
+
+/// `/usr/bin/python3` with the pinned DuckDB packages on its path (fails the
+/// test when they are missing, as [`require`] does).
+#[track_caller]
+pub fn duckdb_python() -> Command {
+    let mut command = Command::new(require(Tool::DuckDb));
+    command.env("PYTHONPATH", DUCKDB_PYTHONPATH);
+    command
 }
 
 /// A temp dir with a config pointing at a simulator.
