@@ -276,6 +276,29 @@ pub struct BoardsConfig {
     pub max_board_bytes: u64,
 }
 
+impl BoardsConfig {
+    /// The API of `kind` as `[boards]` places it.
+    pub fn base_url(&self, kind: crate::fetch::boards::Kind) -> &str {
+        use crate::fetch::boards::Kind;
+        match kind {
+            Kind::Greenhouse => &self.greenhouse_url,
+            Kind::Lever => &self.lever_url,
+            Kind::Ashby => &self.ashby_url,
+        }
+    }
+
+    /// One polite client for every board request (as Paraform's: delay,
+    /// retries, timeout).
+    pub fn client(&self) -> Result<crate::fetch::HttpClient, crate::fetch::FetchError> {
+        crate::fetch::HttpClient::new(crate::fetch::ClientSettings {
+            timeout: std::time::Duration::from_secs(self.timeout_secs.max(1)),
+            request_delay: std::time::Duration::from_millis(self.request_delay_ms),
+            max_retries: self.max_retries,
+            retry_base: std::time::Duration::from_millis(self.retry_base_ms),
+        })
+    }
+}
+
 impl Default for BoardsConfig {
     fn default() -> Self {
         BoardsConfig {

@@ -79,7 +79,8 @@ pub async fn discover(config: &Config, db: &Db, limit: usize) -> Result<Discover
         .take(limit)
         .collect();
     let settings = &config.boards;
-    let client = boards::client(settings)
+    let client = settings
+        .client()
         .context("starting the HTTP client")?
         .unreachable_once();
     let mut discovery = Discovery {
@@ -91,7 +92,7 @@ pub async fn discover(config: &Config, db: &Db, limit: usize) -> Result<Discover
             if discovery.unreachable.contains(&kind) {
                 continue;
             }
-            let base_url = boards::base_url(settings, kind);
+            let base_url = settings.base_url(kind);
             for slug in slugs(&company) {
                 if followed_boards.contains(&(kind.source(), slug.as_str())) {
                     continue;

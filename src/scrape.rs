@@ -254,7 +254,7 @@ async fn fetch_sources(
 /// fails fails alone.
 async fn fetch_boards(config: &Config) -> Vec<SourceFetch> {
     let settings = &config.boards;
-    let client = boards::client(settings);
+    let client = settings.client();
     let mut fetches = Vec::new();
     for company in &config.companies {
         for (source, board) in company.boards() {
@@ -263,7 +263,7 @@ async fn fetch_boards(config: &Config) -> Vec<SourceFetch> {
             };
             // Already lower case when the config was read; made sure here.
             let board = &board.to_ascii_lowercase();
-            let base_url = boards::base_url(settings, kind);
+            let base_url = settings.base_url(kind);
             let before = client.as_ref().map(|c| c.request_count()).unwrap_or(0);
             let result = match &client {
                 Ok(client) => {

@@ -8,8 +8,7 @@ use serde_json::value::RawValue;
 
 use super::paraform::RoleList;
 use super::rawjson::members;
-use super::{BodyLimit, ClientSettings, FetchError, HttpClient};
-use crate::config::BoardsConfig;
+use super::{BodyLimit, FetchError, HttpClient};
 use crate::role::RoleColumns;
 
 /// Lever answers at most this many postings per request.
@@ -62,26 +61,6 @@ impl Kind {
             }
         }
     }
-}
-
-/// The API of `kind` as `[boards]` places it.
-pub fn base_url(settings: &BoardsConfig, kind: Kind) -> &str {
-    match kind {
-        Kind::Greenhouse => &settings.greenhouse_url,
-        Kind::Lever => &settings.lever_url,
-        Kind::Ashby => &settings.ashby_url,
-    }
-}
-
-/// One polite client for every board request (as Paraform's: delay,
-/// retries, timeout, from `[boards]`).
-pub fn client(settings: &BoardsConfig) -> Result<HttpClient, FetchError> {
-    HttpClient::new(ClientSettings {
-        timeout: std::time::Duration::from_secs(settings.timeout_secs.max(1)),
-        request_delay: std::time::Duration::from_millis(settings.request_delay_ms),
-        max_retries: settings.max_retries,
-        retry_base: std::time::Duration::from_millis(settings.retry_base_ms),
-    })
 }
 
 /// Every open job of one board, as roles: external id `<board>/<job id>`,
