@@ -191,6 +191,60 @@ fn duckdb_attaches_the_database_and_reads_versions_roles_and_changes_as_sqlite_d
     }
 }
 
+#[test]
+fn the_json_export_is_typed() {
+    let db = demo_db();
+    let out = db.parent().expect("the demo's directory");
+    let run = run_in(
+        out,
+        &["--config", "demo.toml", "export", "--format", "json"],
+        &[],
+    )
+    .expect(0);
+    let roles: Value = serde_json::from_str(&run.stdout()).expect("export prints JSON");
+    let roles = roles.as_array().expect("a list of roles");
+    assert!(!roles.is_empty(), "the demo has active roles");
+    let numbers = [
+        "combined_score",
+        "engineer_score",
+        "headhunter_score",
+        "excitement_score",
+        "salary_min",
+        "salary_max",
+        "fee_percent",
+        "openings",
+        "raised_usd",
+    ];
+    for role in roles {
+        for name in numbers {
+            assert!(
+                role[name].is_number() || role[name].is_null(),
+                "{name} is neither a number nor null: {role}"
+            );
+        }
+        for name in ["investors", "locations", "reasons"] {
+            assert!(role[name].is_array(), "{name} is not a list: {role}");
+        }
+        // No figure is left as text: a text that reads as a number is one.
+        for (name, value) in role.as_object().unwrap() {
+            if let Some(text) = value.as_str() {
+                assert!(
+                    text.trim().parse::<f64>().is_err()
+                        || ["title", "company"].contains(&name.as_str()),
+                    "{name} is a number written as text: {role}"
+                );
+            }
+        }
+    }
+    // Each figure is known for some role (not null everywhere).
+    for name in numbers {
+        assert!(
+            roles.iter().any(|r| r[name].is_number()),
+            "{name} is null for every role"
+        );
+    }
+}
+
 /// A ```sql block of docs/database.md and where it must run.
 struct Example {
     line: usize,
