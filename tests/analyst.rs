@@ -184,6 +184,17 @@ fn duckdb_attaches_the_database_and_reads_versions_roles_and_changes_as_sqlite_d
             assert_eq!(roles[json_column], "VARCHAR", "{how} roles.{json_column}");
         }
         assert_eq!(roles["combined_score"], "DOUBLE", "{how}");
+        let others = &read[format!("{how}_types").as_str()];
+        for (table, json_column) in [
+            ("runs", "errors"),
+            ("digests", "recipients"),
+            ("llm_cache", "answer"),
+        ] {
+            assert_eq!(
+                others[table][json_column], "VARCHAR",
+                "{how} {table}.{json_column}"
+            );
+        }
         assert_eq!(
             read[how]["role_versions"]["types"]["run_id"], "BIGINT",
             "{how}"

@@ -4,7 +4,8 @@ INSTALL, no autoload), the file attached read-only, or read by sqlite_scan.
 Prints JSON on stdout for tests/analyst.rs.
 
     duckdb_reader.py read DB          role_versions, roles and changes, with
-                                      their column types, both ways
+                                      their column types, both ways; the
+                                      column types of the other tables
     duckdb_reader.py queries DB FILE  each statement of FILE (a JSON list)
                                       run after `USE`: rows or the error
 """
@@ -23,6 +24,10 @@ RELATIONS = {
     "roles": "json_extract_string(raw, '$.id')",
     "changes": "NULL",
 }
+
+
+# The other contract tables with JSON columns: their column types only.
+TYPES_ONLY = ["runs", "digests", "llm_cache"]
 
 
 def connect(db):
@@ -48,6 +53,10 @@ def read(con, name, source):
             "rows": [dict(zip(names, row)) for row in rows]}
 
 
+def types(con, source):
+    return {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+
+
 def value(v):
     # A BLOB is what this test exists to catch: say so, do not fail here.
     return f"<{type(v).__name__}>"
@@ -61,6 +70,9 @@ def main():
             "attach": {name: read(con, name, f"demand.{name}") for name in RELATIONS},
             "scan": {name: read(con, name, f"sqlite_scan('{quote(db)}', '{name}')")
                      for name in RELATIONS},
+            "attach_types": {name: types(con, f"demand.{name}") for name in TYPES_ONLY},
+            "scan_types": {name: types(con, f"sqlite_scan('{quote(db)}', '{name}')")
+                           for name in TYPES_ONLY},
         }
     elif command == "queries":
         con.execute("USE demand")
