@@ -27,6 +27,18 @@ impl WriterLock {
         }
     }
 
+    /// Held by a scrape while it asks the model (`<db>.asking.lock`), with
+    /// the writer lock let go: `None` while another process asks.
+    pub fn acquire_asking(db_path: &Path) -> Result<Option<WriterLock>> {
+        Ok(WriterLock::try_acquire(db_path, "asking.lock")?.ok())
+    }
+
+    /// Whether a scrape is asking the model now (its run row is `running`
+    /// and alive, though it holds no writer lock).
+    pub fn someone_asking(db_path: &Path) -> Result<bool> {
+        Ok(WriterLock::acquire_asking(db_path)?.is_none())
+    }
+
     /// The digest sender's lock (`<db>.digest.lock`); `None` while another
     /// process sends.
     pub fn acquire_digest(db_path: &Path) -> Result<Option<WriterLock>> {

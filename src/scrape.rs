@@ -72,9 +72,14 @@ impl ScrapeReport {
 pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Result<ScrapeReport> {
     let rules = config.rules()?;
     let db_path = config.database_path();
-    let _lock = WriterLock::acquire(&db_path)?;
+    let lock = WriterLock::acquire(&db_path)?;
     let mut db = Db::open(&db_path)?;
-    let abandoned = db.fail_abandoned_runs(options.now)?;
+    // A run whose scrape is asking the model (writer lock let go) is alive.
+    let abandoned = if WriterLock::someone_asking(&db_path)? {
+        0
+    } else {
+        db.fail_abandoned_runs(options.now)?
+    };
     if abandoned > 0 {
         tracing::warn!(
             abandoned,
@@ -86,7 +91,19 @@ pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Resu
     let stored = db.role_summaries(Some(paraform::SOURCE))?;
     let stored_boards = board_summaries(&db)?;
     let fetches = fetch_sources(config, env, options, &db, &stored, &rules).await;
-    let enrichment = ask_the_model(config, env, &db, options, &fetches, &rules).await;
+    // The model phase may take minutes ([llm] max_run_secs): other writers
+    // (requalify, a manual scrape) go on meanwhile, and this run records
+    // only if no other run did in between.
+    let (enrichment, _lock) = if config.llm.enabled {
+        let asking = WriterLock::acquire_asking(&db_path)?;
+        drop(lock);
+        let enrichment = ask_the_model(config, env, &db, options, &fetches, &rules).await;
+        let lock = relock(&db, &db_path, run_id, options.now).await?;
+        drop(asking);
+        (enrichment, lock)
+    } else {
+        (Enrichment::default(), lock)
+    };
     options.progress.step("storing roles");
     let run = RunContext {
         config,
@@ -108,6 +125,47 @@ pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Resu
         );
     }
     recorded
+}
+
+/// How long a run that asked the model waits for the writer lock to come
+/// back (a `requalify` holds it for seconds).
+const RELOCK_WAIT: Duration = Duration::from_secs(120);
+
+/// Takes the writer lock back after the model phase. When another scrape
+/// ran meanwhile (or still holds the lock), this run's reading of the
+/// stored roles is out of date: it records nothing, says why on its row,
+/// and the model's answers stay cached for the next run.
+async fn relock(
+    db: &Db,
+    db_path: &std::path::Path,
+    run_id: i64,
+    now: DateTime<Utc>,
+) -> Result<WriterLock> {
+    let superseded = |why: &str| {
+        let message = format!(
+            "{why} while this run asked the model, so this run recorded nothing; the model's answers are kept for the next run"
+        );
+        let _ = db.fail_run(run_id, now, std::slice::from_ref(&message));
+        anyhow::anyhow!(message)
+    };
+    let waited = Instant::now();
+    let lock = loop {
+        match WriterLock::acquire(db_path) {
+            Ok(lock) => break lock,
+            Err(_) if waited.elapsed() < RELOCK_WAIT => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(_) => return Err(superseded("another scrape held the database")),
+        }
+    };
+    let newest = db.recent_runs(1)?.first().map(|r| r.id);
+    let still_running = db
+        .run(run_id)?
+        .is_some_and(|r| r.status == RunStatus::Running);
+    if newest != Some(run_id) || !still_running {
+        return Err(superseded("another scrape ran"));
+    }
+    Ok(lock)
 }
 
 /// The model phase (`[llm]`): role intel, excitement and briefings for the

@@ -537,3 +537,59 @@ fn a_run_killed_in_the_model_phase_never_pays_twice() {
         "the six answered calls were asked again"
     );
 }
+
+#[test]
+fn other_writers_go_on_while_a_scrape_asks_the_model() {
+    let s = Sandbox::new();
+    // Another config on the same database, without the model.
+    let plain = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
+    s.write_file("plain.toml", &plain);
+    s.enable_llm("concurrency = 1");
+    // The first scrape's model calls are received and not answered: it
+    // stays in its model phase until they are.
+    s.sim.hold_model(true);
+    let first = common::command_in(s.path(), &["scrape", "--no-site"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let guard = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while s.sim.llm_requests().is_empty() {
+        assert!(
+            std::time::Instant::now() < guard,
+            "the model was never asked"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Meanwhile the database's writers are not shut out.
+    s.run(&["requalify"]).expect(0);
+    s.run(&["--config", "plain.toml", "scrape", "--no-site"])
+        .expect(0);
+    // Answered now: the first run finds that another recorded while it
+    // asked, and records nothing on its out-of-date reading.
+    s.sim.hold_model(false);
+    let out = first.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("another scrape ran while this run asked the model"),
+        "{stderr}"
+    );
+    let rows = s.strings("select status || ' ' || coalesce(errors, '') from runs order by id");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows[0].starts_with("failed ") && rows[0].contains("recorded nothing"),
+        "{rows:?}"
+    );
+    assert!(rows[1].starts_with("ok"), "{rows:?}");
+    // What it was answered is kept: the next run does not ask it again.
+    let asked = s.sim.llm_requests().len();
+    let cached = s.count("select count(*) from llm_cache");
+    assert!(cached > 0);
+    s.scrape().expect(0);
+    assert_eq!(
+        (s.sim.llm_requests().len() - asked) as i64,
+        s.count("select count(*) from llm_cache") - cached,
+        "answers the first run was given were asked again"
+    );
+}

@@ -11,6 +11,8 @@ pub(crate) struct Response {
     pub(crate) headers: Vec<(&'static str, String)>,
     pub(crate) body: Vec<u8>,
     pub(crate) delay_millis: u64,
+    /// Sent only once the simulator stops holding model answers.
+    pub(crate) held: bool,
     /// When set, sent again and again after `body` until the client hangs
     /// up, and no Content-Length is announced.
     pub(crate) endless: Option<Vec<u8>>,
@@ -24,6 +26,7 @@ impl Response {
             headers: Vec::new(),
             body: body.to_string().into_bytes(),
             delay_millis: 0,
+            held: false,
             endless: None,
         }
     }
@@ -44,6 +47,7 @@ impl Response {
             headers: Vec::new(),
             body: body.as_bytes().to_vec(),
             delay_millis: 0,
+            held: false,
             endless: None,
         }
     }

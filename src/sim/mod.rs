@@ -333,6 +333,13 @@ impl Simulator {
     }
 
     /// Forgets the faults not used yet.
+    /// While `held`, the model's answers wait (the request is received and
+    /// counted, the answer is not sent) until this is called with `false`:
+    /// a test's way to keep a scrape in its model phase.
+    pub fn hold_model(&self, held: bool) {
+        lock(&self.state).model_held = held;
+    }
+
     pub fn clear_faults(&self) {
         let mut state = lock(&self.state);
         state.list_faults.clear();
@@ -507,6 +514,7 @@ fn new_state(opts: SimOptions) -> Shared {
         requests: HashMap::new(),
         hostile: opts.hostile,
         llm_faults: VecDeque::new(),
+        model_held: false,
         llm_calls: HashMap::new(),
         llm_seen: 0,
         llm_log: VecDeque::new(),

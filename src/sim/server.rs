@@ -44,6 +44,9 @@ pub(crate) struct State {
     pub(crate) session_token: String,
     pub(crate) page_size: Option<usize>,
     pub(crate) list_faults: VecDeque<Fault>,
+    /// While set, model answers wait to be sent until it is cleared
+    /// ([`super::Simulator::hold_model`]).
+    pub(crate) model_held: bool,
     pub(crate) detail_faults: VecDeque<Fault>,
     pub(crate) requests: HashMap<String, usize>,
     /// `SimOptions::hostile`: every model answer carries hostile markup.
@@ -141,6 +144,9 @@ async fn handle_connection(mut stream: TcpStream, state: Shared) {
     };
     if response.delay_millis > 0 {
         tokio::time::sleep(StdDuration::from_millis(response.delay_millis)).await;
+    }
+    while response.held && lock(&state).model_held {
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
     }
     // The client may already be gone; there is nobody to tell.
     let sent = stream.write_all(&response.to_bytes()).await;
@@ -581,7 +587,7 @@ fn chat_completion(state: &Mutex<State>, request: &Request) -> Response {
         .as_ref()
         .map_err(Clone::clone)
         .and_then(ChatRequest::read);
-    let (number, fault, hostile) = {
+    let (number, fault, hostile, held) = {
         let mut state = lock(state);
         // Counted by the task it names, even when the rest of it is wrong.
         if let Some(task) = parsed.as_ref().ok().and_then(task_of) {
@@ -598,7 +604,12 @@ fn chat_completion(state: &Mutex<State>, request: &Request) -> Response {
                 bytes: request.body.len(),
             },
         );
-        (state.llm_seen, state.llm_faults.pop_front(), state.hostile)
+        (
+            state.llm_seen,
+            state.llm_faults.pop_front(),
+            state.hostile,
+            state.model_held,
+        )
     };
     let chat = match chat {
         Ok(chat) => chat,
@@ -621,7 +632,7 @@ fn chat_completion(state: &Mutex<State>, request: &Request) -> Response {
         Err(message) => return llm_error(400, &message),
     };
     let completion = |content: &str| Response::json(200, &envelope(number, &chat, content));
-    match fault {
+    let response = match fault {
         None | Some(Fault::Skip) => completion(&content),
         Some(Fault::InvalidAnswer) => completion(llm::INVALID_ANSWER),
         Some(Fault::Slow { millis }) => Response {
@@ -635,7 +646,8 @@ fn chat_completion(state: &Mutex<State>, request: &Request) -> Response {
             response
         }
         Some(fault) => llm_fault(fault),
-    }
+    };
+    Response { held, ..response }
 }
 
 /// Keeps a model request for the tests, forgetting the oldest ones beyond
