@@ -37,23 +37,7 @@ fn main() -> ExitCode {
 
 /// What to do about failures whose cause is the machine, not the input.
 fn what_to_do(err: &anyhow::Error) -> &'static str {
-    use rusqlite::ErrorCode;
-    let code = err.chain().find_map(|cause| match cause.downcast_ref() {
-        Some(rusqlite::Error::SqliteFailure(e, _)) => Some(e.code),
-        _ => None,
-    });
-    match code {
-        Some(ErrorCode::DiskFull) => {
-            ": free space on the disk that holds the database and run again (nothing was written)"
-        }
-        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => {
-            ": make the database file and its directory writable by this user"
-        }
-        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
-            ": restore the latest backup (air-demand backup makes them)"
-        }
-        _ => "",
-    }
+    air_demand::store::Problem::of(err).map_or("", air_demand::store::Problem::advice)
 }
 
 /// `--help` and `--version` print as clap renders them; a mistake on the

@@ -167,9 +167,7 @@ impl Db {
         let history = table_count("refinery_schema_history")? > 0;
         if !history {
             if table_count("%")? > 0 {
-                anyhow::bail!(
-                    "this file is an SQLite database of another program (its tables are not air-demand's): point [database] path at an air-demand database or a new file"
-                );
+                return Err(StoreError::Foreign.into());
             }
             return Ok(());
         }
@@ -181,9 +179,7 @@ impl Db {
             .unwrap_or(0);
         let version = self.schema_version()?;
         if version > known {
-            anyhow::bail!(
-                "this database was written by a newer air-demand (schema version {version}; this one knows up to {known}): upgrade air-demand, or use a backup made by this version"
-            );
+            return Err(StoreError::NewerSchema { version, known }.into());
         }
         Ok(())
     }
@@ -222,6 +218,67 @@ impl StoreTx<'_> {
 }
 
 /// What the per-table tests share: a fixed clock and rows to build on.
+/// A file this air-demand cannot use, said once, here.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "this file is an SQLite database of another program (its tables are not air-demand's): point [database] path at an air-demand database or a new file"
+    )]
+    Foreign,
+    #[error(
+        "this database was written by a newer air-demand (schema version {version}; this one knows up to {known}): upgrade air-demand, or use a backup made by this version"
+    )]
+    NewerSchema { version: i64, known: i64 },
+}
+
+/// What kind of trouble the store is in, read from an error's causes
+/// (SQLite's codes and [`StoreError`]), for `main` and `status` to advise
+/// on; `None` for anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    DiskFull,
+    ReadOnly,
+    Damaged,
+    NewerSchema,
+    Foreign,
+}
+
+impl Problem {
+    pub fn of(err: &anyhow::Error) -> Option<Problem> {
+        use rusqlite::ErrorCode;
+        err.chain().find_map(|cause| {
+            if let Some(store) = cause.downcast_ref::<StoreError>() {
+                return Some(match store {
+                    StoreError::Foreign => Problem::Foreign,
+                    StoreError::NewerSchema { .. } => Problem::NewerSchema,
+                });
+            }
+            match cause.downcast_ref::<rusqlite::Error>()? {
+                rusqlite::Error::SqliteFailure(e, _) => match e.code {
+                    ErrorCode::DiskFull => Some(Problem::DiskFull),
+                    ErrorCode::ReadOnly | ErrorCode::PermissionDenied => Some(Problem::ReadOnly),
+                    ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => Some(Problem::Damaged),
+                    _ => None,
+                },
+                _ => None,
+            }
+        })
+    }
+
+    /// What to do, as the end of the error's line (`: …`); empty where the
+    /// error already says it.
+    pub fn advice(self) -> &'static str {
+        match self {
+            Problem::DiskFull => {
+                ": free space on the disk that holds the database and run again (nothing was written)"
+            }
+            Problem::ReadOnly => ": make the database file and its directory writable by this user",
+            Problem::Damaged => ": restore the latest backup (air-demand backup makes them)",
+            Problem::NewerSchema | Problem::Foreign => "",
+        }
+    }
+}
+
 #[cfg(test)]
 mod fixtures {
     use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -298,7 +355,9 @@ mod tests {
         conn.execute_batch("CREATE TABLE runs (x); CREATE TABLE notes (y);")
             .unwrap();
         drop(conn);
-        let err = format!("{:#}", Db::open(&foreign).err().unwrap());
+        let refused = Db::open(&foreign).err().unwrap();
+        assert_eq!(super::Problem::of(&refused), Some(super::Problem::Foreign));
+        let err = format!("{refused:#}");
         assert!(err.contains("another program"), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
 
@@ -312,7 +371,12 @@ mod tests {
         )
         .unwrap();
         drop(conn);
-        let err = format!("{:#}", Db::open(&newer).err().unwrap());
+        let refused = Db::open(&newer).err().unwrap();
+        assert_eq!(
+            super::Problem::of(&refused),
+            Some(super::Problem::NewerSchema)
+        );
+        let err = format!("{refused:#}");
         assert!(err.contains("newer air-demand (schema version 99"), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
     }
