@@ -34,6 +34,7 @@ macro_rules! tell {
 
 mod args;
 mod brief;
+mod changes;
 mod companies;
 mod jobs;
 mod ops;
@@ -45,9 +46,10 @@ mod usage;
 pub use crate::logs::LogFormat;
 pub use args::{Cli, Command, CompaniesAction, ExportFormat, ImportSource, SessionAction};
 pub use brief::brief;
+pub use changes::changes;
 pub use jobs::{digest, scrape};
 pub use ops::{backup, export, init, requalify, rules, site, status};
-pub use roles::{changes, explain, history, roles};
+pub use roles::{explain, history, roles};
 pub use session::{session_export, session_import, session_login, session_status};
 pub use usage::{
     UsageError, missing_command_line, parse_since, usage_error_line, usage_mistake_line,

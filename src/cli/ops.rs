@@ -310,3 +310,153 @@ pub fn requalify(config: &Config) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::{DatabaseHealth, LlmHealth, SessionHealth, SessionState};
+    use crate::store::{DigestRow, RunRow, RunStatus};
+
+    fn check(lines: Vec<String>, expected: &str) {
+        assert_eq!(super::super::lines_text(&lines), expected);
+    }
+
+    /// A healthy report of a database that has seen no run yet.
+    fn fresh() -> Health {
+        Health {
+            status: crate::health::Level::Healthy,
+            problems: vec![],
+            checked_at: "2025-12-19T12:00:00Z".into(),
+            last_run: None,
+            last_run_age_hours: None,
+            last_ok_run_at: None,
+            consecutive_failed_scrapes: 0,
+            last_digest: None,
+            last_digest_age_hours: None,
+            session: SessionHealth {
+                state: SessionState::Ok,
+                expires_at: None,
+                days_left: Some(12),
+                message: "Paraform session from data/session.json expires in 12 days".into(),
+            },
+            database: DatabaseHealth {
+                path: "data/air-demand.db".into(),
+                bytes: 1_234_567,
+                schema_version: 13,
+                active_roles: 0,
+            },
+            next_scrape: None,
+            next_digest: None,
+            llm: LlmHealth::default(),
+            paraform_fetch: None,
+            paraform_fetch_note: None,
+        }
+    }
+
+    #[test]
+    fn status_of_a_fresh_install() {
+        check(
+            status_lines(&fresh()),
+            "healthy\n\
+             last run:    none yet\n\
+             failed runs in a row: 0\n\
+             last digest: none yet\n\
+             session:     Paraform session from data/session.json expires in 12 days\n\
+             database:    data/air-demand.db (1.2 MB, schema version 13, 0 active roles)\n\
+             next:        scrape not scheduled, digest not scheduled\n",
+        );
+    }
+
+    #[test]
+    fn status_with_runs_a_digest_problems_and_the_model() {
+        let run = RunRow {
+            id: 7,
+            started_at: "2025-12-19T06:00:00Z".into(),
+            finished_at: None,
+            status: RunStatus::Partial,
+            trigger: "schedule".into(),
+            roles_seen: 614,
+            roles_new: 3,
+            roles_changed: 5,
+            roles_gone: 1,
+            roles_reappeared: 0,
+            roles_qualified: 2,
+            errors: vec!["one".into()],
+            duration_ms: None,
+            llm_calls: 0,
+            llm_tokens: 0,
+            llm_cost_usd: 0.0,
+            llm_error: None,
+            paraform_fetch: None,
+        };
+        let digest = DigestRow {
+            id: 2,
+            created_at: "2025-12-19T07:00:00Z".into(),
+            sent_at: None,
+            status: "failed".into(),
+            transport: "smtp".into(),
+            recipients: "[]".into(),
+            subject: "digest".into(),
+            role_count: 0,
+            error: Some("connection\nrefused".into()),
+            period: None,
+            message_id: None,
+            last_change_id: None,
+        };
+        let health = Health {
+            status: crate::health::Level::Degraded,
+            problems: vec!["the last digest failed\u{200b}".into()],
+            last_run: Some(run),
+            last_run_age_hours: Some(6.04),
+            consecutive_failed_scrapes: 2,
+            last_digest: Some(digest),
+            last_digest_age_hours: Some(5.0),
+            next_scrape: Some("2025-12-19T18:00:00+00:00".into()),
+            next_digest: Some("2025-12-20T07:00:00+00:00".into()),
+            llm: LlmHealth {
+                enabled: false,
+                last_run_calls: 4,
+                last_run_tokens: 1200,
+                last_run_cost_usd: 0.0123,
+                total_calls: 40,
+                total_cost_usd: 0.5,
+                ..LlmHealth::default()
+            },
+            paraform_fetch_note: Some("through the browser".into()),
+            ..fresh()
+        };
+        check(
+            status_lines(&health),
+            "degraded\n\
+             \x20 ! the last digest failed\n\
+             last run:    #7 partial 2025-12-19T06:00:00Z (6.0 h ago): 614 seen, 3 new, 5 changed, 1 gone, 1 errors\n\
+             failed runs in a row: 2\n\
+             last digest: failed 2025-12-19T07:00:00Z (5.0 h ago): connection refused\n\
+             session:     Paraform session from data/session.json expires in 12 days\n\
+             paraform:    through the browser\n\
+             database:    data/air-demand.db (1.2 MB, schema version 13, 0 active roles)\n\
+             model:       last run 4 calls, 1200 tokens, $0.0123; in all 40 calls, $0.5000 ([llm] is off)\n\
+             next:        scrape 2025-12-19T18:00:00+00:00, digest 2025-12-20T07:00:00+00:00\n",
+        );
+    }
+
+    #[test]
+    fn status_without_a_report_is_unhealthy_as_text_or_json() {
+        assert_eq!(
+            unreadable_text("no database at x.db", false),
+            "unhealthy\n  ! database unreadable: no database at x.db\n"
+        );
+        assert_eq!(
+            unreadable_text("database disk image is malformed", true),
+            "{\"problems\":[\"the database is damaged (database disk image is malformed): restore the latest backup (air-demand backup) or ask sqlite3 .recover\"],\"status\":\"unhealthy\"}\n"
+        );
+        assert_eq!(
+            unusable_config_text("the config cannot be used: bad", false),
+            "unhealthy: the config cannot be used: bad\n"
+        );
+        assert_eq!(
+            unusable_config_text("bad", true),
+            "{\"problems\":[\"bad\"],\"status\":\"unhealthy\"}\n"
+        );
+    }
+}

@@ -1,5 +1,5 @@
-//! The roles in the terminal: `roles` (a table), `roles --history`,
-//! `roles --explain` and `changes`. Each command reads the database, hands
+//! The roles in the terminal: `roles` (a table), `roles --history` and
+//! `roles --explain`. Each command reads the database, hands
 //! what it read to a pure function that returns the lines people see, and
 //! writes them; `--json` writes the rows as they are.
 
@@ -7,13 +7,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use chrono::{DateTime, Utc};
 
-use super::{open_existing, parse_since, write_lines};
+use super::{open_existing, write_lines};
 use crate::config::Config;
 use crate::evaluate::Breakdown;
-use crate::rules::Lists;
-use crate::store::{CachedAnswer, ChangeRow, RoleExplained, RoleFilter, RoleHistory, RoleRow};
+use crate::store::{CachedAnswer, RoleExplained, RoleFilter, RoleHistory, RoleRow};
 use crate::text::terminal;
 
 /// `roles`: a table for people, or JSON.
@@ -71,22 +69,6 @@ pub fn explain(config: &Config, id: &str, json: bool) -> Result<ExitCode> {
         None => None,
     };
     write_lines(&explain_lines(&role, intel.as_ref()))?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `changes --since`: oldest first.
-pub fn changes(config: &Config, since: &str, json: bool) -> Result<ExitCode> {
-    let since = parse_since(since, Utc::now())?;
-    let db = open_existing(config)?;
-    let changes = db.list_changes(since)?;
-    if json {
-        let mut out = std::io::stdout().lock();
-        crate::text::write_json_list(&mut out, &changes)?;
-        writeln!(out)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let lists = config.rules()?.lists;
-    write_lines(&changes_lines(&changes, &lists, since))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -312,35 +294,228 @@ pub fn explain_lines(role: &RoleExplained, intel: Option<&CachedAnswer>) -> Vec<
     lines
 }
 
-/// `changes`: one line per change (when, kind, source, company — title,
-/// and the values as people say them), then a count since `since`.
-pub fn changes_lines(changes: &[ChangeRow], lists: &Lists, since: DateTime<Utc>) -> Vec<String> {
-    let mut lines: Vec<String> = changes
-        .iter()
-        .map(|change| {
-            let values = crate::vocab::terminal_line(
-                lists,
-                change.kind,
-                change.field.as_deref(),
-                change.old_value.as_deref(),
-                change.new_value.as_deref(),
-            );
-            format!(
-                "{}  {:<18} {:<9} {} — {}{}",
-                change.detected_at,
-                change.kind,
-                crate::vocab::source_name(&change.role_id),
-                terminal(change.company.as_deref().unwrap_or("-"), 30),
-                terminal(change.title.as_deref().unwrap_or("-"), 50),
-                values
-            )
-        })
-        .collect();
-    lines.push(format!(
-        "{} change{} since {}",
-        changes.len(),
-        if changes.len() == 1 { "" } else { "s" },
-        crate::role::timestamp(since)
-    ));
-    lines
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::{Component, Score, Tier, Trend};
+    use crate::store::VersionJson;
+
+    /// The lines as the terminal shows them.
+    fn check(lines: Vec<String>, expected: &str) {
+        assert_eq!(super::super::lines_text(&lines), expected);
+    }
+
+    fn row(id: &str, company: &str, title: &str) -> RoleRow {
+        RoleRow {
+            id: id.into(),
+            title: Some(title.into()),
+            company: Some(company.into()),
+            url: Some(format!("https://www.paraform.com/{id}")),
+            status: "active".into(),
+            tier: None,
+            combined_score: None,
+            salary_min: None,
+            salary_max: None,
+            fee_percent: None,
+            posted_at: None,
+            first_seen_at: "2025-12-01T08:00:00Z".into(),
+            last_seen_at: "2025-12-19T08:00:00Z".into(),
+            gone_at: None,
+            trend: None,
+        }
+    }
+
+    #[test]
+    fn roles_table_aligns_every_column_under_its_header() {
+        let best = RoleRow {
+            tier: Some(Tier::Qualified),
+            combined_score: Some(0.8125),
+            fee_percent: Some(20.0),
+            salary_max: Some(210_000),
+            trend: Some(Trend::Surging),
+            ..row("paraform:a1", "Acme", "Staff Engineer")
+        };
+        let absurd = RoleRow {
+            tier: Some(Tier::Skip),
+            salary_max: Some(50_000_000),
+            ..row("paraform:b2", "Beta\u{202e}Corp", "Engineer\nII")
+        };
+        let gone = RoleRow {
+            status: "gone".into(),
+            tier: Some(Tier::Maybe),
+            ..row("paraform:c3", "Gamma", "CTO")
+        };
+        check(
+            roles_table(&[best, absurd, gone]),
+            "TIER       SCORE  FEE      SALARY  TREND    COMPANY   TITLE           ID\n\
+             QUALIFIED   0.81  20%       $210K  surging  Acme      Staff Engineer  paraform:a1\n\
+             SKIP           -    -  unreadable  -        BetaCorp  Engineer II     paraform:b2\n\
+             gone           -    -           -  -        Gamma     CTO             paraform:c3\n\
+             3 roles\n",
+        );
+        check(
+            roles_table(&[]),
+            "TIER  SCORE  FEE  SALARY  TREND  COMPANY  TITLE  ID\n0 roles\n",
+        );
+    }
+
+    fn version(run_id: i64, changed: &[&str]) -> VersionJson {
+        VersionJson {
+            id: run_id,
+            run_id,
+            observed_at: format!("2025-12-0{run_id}T08:00:00Z"),
+            content_hash: String::new(),
+            changed: changed.iter().map(|f| f.to_string()).collect(),
+            keyframe: false,
+            raw: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn history_says_what_each_version_changed() {
+        let history = RoleHistory {
+            id: "paraform:a1".into(),
+            title: Some("Staff Engineer".into()),
+            company: None,
+            versions: vec![
+                version(1, &["salary"]),
+                version(2, &[]),
+                version(3, &["salaryUpperBound", "status"]),
+            ],
+        };
+        check(
+            history_lines(&history),
+            "- — Staff Engineer\n\
+             paraform:a1  (3 versions)\n\
+             2025-12-01T08:00:00Z  run 1     first seen\n\
+             2025-12-02T08:00:00Z  run 2     no field changed\n\
+             2025-12-03T08:00:00Z  run 3     salaryUpperBound, status\n",
+        );
+        let one = RoleHistory {
+            versions: vec![version(1, &[])],
+            ..history
+        };
+        assert!(history_lines(&one)[1].ends_with("(1 version)"));
+    }
+
+    fn explained(role: RoleRow) -> RoleExplained {
+        RoleExplained {
+            role,
+            engineer_score: None,
+            headhunter_score: None,
+            excitement_score: None,
+            reasons: None,
+            signals: None,
+            score_breakdown: None,
+            company_notes: None,
+            detail_fetched_at: None,
+        }
+    }
+
+    #[test]
+    fn explain_of_a_role_not_evaluated_says_how_to_evaluate_it() {
+        let role = explained(RoleRow {
+            status: "gone".into(),
+            gone_at: Some("2025-12-18T08:00:00Z".into()),
+            url: None,
+            ..row("paraform:a1", "Acme", "Staff Engineer")
+        });
+        check(
+            explain_lines(&role, None),
+            "Acme — Staff Engineer\n\
+             paraform:a1  (gone since 2025-12-18T08:00:00Z)\n\
+             -\n\
+             \n\
+             not evaluated yet: run `air-demand requalify`\n",
+        );
+    }
+
+    #[test]
+    fn explain_shows_every_reason_score_and_what_the_model_said() {
+        let component = |name: &str, weight: f64, value: f64, detail: &str| Component {
+            name: name.into(),
+            weight,
+            value,
+            detail: detail.into(),
+        };
+        let breakdown = Breakdown {
+            engineer: Score {
+                value: 0.7,
+                components: vec![component("salary", 0.3, 0.9, "$210000 max")],
+            },
+            headhunter: Score {
+                value: 0.6,
+                components: vec![],
+            },
+            excitement: Score {
+                value: 0.2,
+                components: vec![component("model", 0.0, 0.2, "a strong seed round")],
+            },
+            combined: 0.65,
+            defaulted: vec!["headcount: missing, 1".into()],
+        };
+        let role = RoleExplained {
+            engineer_score: Some(0.7),
+            headhunter_score: Some(0.6),
+            excitement_score: None,
+            reasons: Some(r#"["Salary $210K clears the floor"]"#.into()),
+            signals: Some("not json".into()),
+            score_breakdown: Some(serde_json::to_string(&breakdown).unwrap()),
+            company_notes: Some("Seed, 12 people".into()),
+            ..explained(RoleRow {
+                tier: Some(Tier::Qualified),
+                trend: Some(Trend::Hired),
+                combined_score: Some(0.65),
+                ..row("paraform:a1", "Acme", "Staff Engineer")
+            })
+        };
+        let intel = crate::llm::RoleIntel {
+            funding_stage: Some("Seed".into()),
+            ..Default::default()
+        };
+        let answer = CachedAnswer {
+            key: "k".into(),
+            task: "role_intel".into(),
+            model: "sim/model".into(),
+            prompt_version: "1".into(),
+            subject: None,
+            answer: Some(serde_json::to_string(&intel).unwrap()),
+            error: None,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            cost_usd: 0.0,
+            created_at: "2025-12-19T08:00:00Z".into(),
+        };
+        let lines = explain_lines(&role, Some(&answer));
+        let facts: Vec<String> = intel
+            .facts()
+            .into_iter()
+            .map(|(label, value)| format!("  {label}: {value}\n"))
+            .collect();
+        assert_eq!(facts.len(), 1, "{facts:?}");
+        check(
+            lines,
+            &format!(
+                "Acme — Staff Engineer\n\
+                 paraform:a1  (active)\n\
+                 https://www.paraform.com/paraform:a1\n\
+                 \n\
+                 Tier QUALIFIED, trend hired\n\
+                 \x20 Salary $210K clears the floor\n\
+                 Scores: combined 0.65 (engineer 0.70, headhunter 0.60); excitement -\n\
+                 \x20 engineer 0.7\n\
+                 \x20   0.30 × salary                 0.9    $210000 max\n\
+                 \x20 headhunter 0.6\n\
+                 \x20 excitement 0.2\n\
+                 \x20   + model                  0.2    a strong seed round\n\
+                 Defaulted inputs\n\
+                 \x20 • headcount: missing, 1\n\
+                 Company notes: Seed, 12 people\n\
+                 Excitement (model): a strong seed round\n\
+                 Model intel (sim/model, from the company notes and selling points, 2025-12-19T08:00:00Z)\n\
+                 {}",
+                facts.concat()
+            ),
+        );
+    }
 }

@@ -241,3 +241,50 @@ pub fn status_lines(
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    const SAMPLE: &str = include_str!("../../tests/fixtures/storage_state.sample.json");
+
+    fn check(lines: Vec<String>, expected: &str) {
+        assert_eq!(super::super::lines_text(&lines), expected);
+    }
+
+    /// 2025-12-01: before the sample's session cookie expires.
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_764_547_200, 0).unwrap()
+    }
+
+    #[test]
+    fn status_of_a_session_file() {
+        let session = Session::parse(SAMPLE, "data/paraform_session.json").unwrap();
+        let file = Path::new("data/paraform_session.json");
+        let expected = "Paraform session from data/paraform_session.json expires on 2026-01-01 00:00 UTC (in 31 days)\n";
+        // A file read is the session in force: no note, whether or not it still exists.
+        check(status_lines(&session, file, true, now()), expected);
+        check(status_lines(&session, file, false, now()), expected);
+    }
+
+    #[test]
+    fn status_from_the_variable_says_the_file_is_ignored() {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(SAMPLE);
+        let file = Path::new("/nonexistent/paraform_session.json");
+        let session = Session::load(file, Some(encoded)).unwrap().unwrap();
+        let expiry = format!(
+            "Paraform session from {SESSION_ENV} expires on 2026-01-01 00:00 UTC (in 31 days)"
+        );
+        check(
+            status_lines(&session, file, true, now()),
+            &format!(
+                "{expiry}\nnote: /nonexistent/paraform_session.json is ignored while {SESSION_ENV} is set; unset the variable (in the environment, the [secrets] env_file or the .env beside the config) to use the file\n"
+            ),
+        );
+        check(
+            status_lines(&session, file, false, now()),
+            &format!("{expiry}\n"),
+        );
+    }
+}
