@@ -108,19 +108,18 @@ mod tests {
             Some("200000"),
             Some("210000"),
         );
-        // `{:<18}` does not pad a kind (its Display writes the word as is):
-        // the lines are as they always were.
+        // Kinds are padded to one column.
         check(
             changes_lines(&rows, &lists, since),
             &format!(
-                "2025-12-19T08:00:00Z  NEW Paraform  Acme — Staff Engineer\n\
-                 2025-12-19T08:00:00Z  SALARY_INCREASE Paraform  Acme — Staff Engineer{said}\n\
+                "2025-12-19T08:00:00Z  NEW                Paraform  Acme — Staff Engineer\n\
+                 2025-12-19T08:00:00Z  SALARY_INCREASE    Paraform  Acme — Staff Engineer{said}\n\
                  2 changes since 2025-12-18T08:00:00Z\n"
             ),
         );
         check(
             changes_lines(&rows[..1], &lists, since),
-            "2025-12-19T08:00:00Z  NEW Paraform  Acme — Staff Engineer\n\
+            "2025-12-19T08:00:00Z  NEW                Paraform  Acme — Staff Engineer\n\
              1 change since 2025-12-18T08:00:00Z\n",
         );
     }

@@ -61,7 +61,8 @@ pub fn status(config: &Config, env: &Env, json: bool) -> Result<ExitCode> {
     let health = match health {
         Ok(health) => health,
         Err(err) => {
-            write_out(&unreadable_text(&format!("{err:#}"), json))?;
+            let damaged = crate::store::Problem::of(&err) == Some(crate::store::Problem::Damaged);
+            write_out(&unreadable_text(&format!("{err:#}"), damaged, json))?;
             return Ok(ExitCode::from(2));
         }
     };
@@ -148,11 +149,12 @@ pub fn status_lines(health: &Health) -> Vec<String> {
     lines
 }
 
-/// `status` when the database cannot be read (`error`: why, as one line):
+/// `status` when the database cannot be read (`error`: why, as one line;
+/// `damaged`: SQLite found a damaged page, see `store::Problem`):
 /// unhealthy, as text or as JSON.
-pub fn unreadable_text(error: &str, json: bool) -> String {
+pub fn unreadable_text(error: &str, damaged_file: bool, json: bool) -> String {
     // A damaged page that status's own queries hit, not only the check.
-    let problem = if error.contains("malformed") {
+    let problem = if damaged_file {
         damaged(error)
     } else {
         format!("database unreadable: {error}")
@@ -443,11 +445,11 @@ mod tests {
     #[test]
     fn status_without_a_report_is_unhealthy_as_text_or_json() {
         assert_eq!(
-            unreadable_text("no database at x.db", false),
+            unreadable_text("no database at x.db", false, false),
             "unhealthy\n  ! database unreadable: no database at x.db\n"
         );
         assert_eq!(
-            unreadable_text("database disk image is malformed", true),
+            unreadable_text("database disk image is malformed", true, true),
             "{\"problems\":[\"the database is damaged (database disk image is malformed): restore the latest backup (air-demand backup) or ask sqlite3 .recover\"],\"status\":\"unhealthy\"}\n"
         );
         assert_eq!(

@@ -60,7 +60,7 @@ macro_rules! display_as_str {
     ($($type:ty),*) => {$(
         impl std::fmt::Display for $type {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
     )*};
