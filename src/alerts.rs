@@ -48,7 +48,7 @@ pub fn current_incidents(
         incidents.push(("llm-failing", failing.clone()));
     }
     if let Some(digest) = db.last_digest()?
-        && digest.status == "failed"
+        && digest.status == crate::store::DigestStatus::Failed
     {
         incidents.push((
             "digest-failed",

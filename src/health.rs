@@ -272,7 +272,10 @@ pub fn check(config: &Config, env: &Env, db: &Db, now: DateTime<Utc>) -> Result<
         _ => {}
     }
     let last_digest = db.last_digest()?;
-    if let Some(digest) = last_digest.as_ref().filter(|d| d.status == "failed") {
+    if let Some(digest) = last_digest
+        .as_ref()
+        .filter(|d| d.status == crate::store::DigestStatus::Failed)
+    {
         problems.push((
             Level::Degraded,
             format!(

@@ -259,7 +259,10 @@ async fn scrape_job(config: &Config, env: &Env, stop: &watch::Receiver<bool>) ->
         .context("building the site")?;
     tracing::info!(roles = site.roles, "site rebuilt at {}", site.dir.display());
     // A digest that failed earlier goes out with the next tick.
-    if db.last_digest()?.is_some_and(|d| d.status == "failed") {
+    if db
+        .last_digest()?
+        .is_some_and(|d| d.status == crate::store::DigestStatus::Failed)
+    {
         digest_job(config, env).await?;
     }
     Ok(())

@@ -864,7 +864,7 @@ mod tests {
                 id: 1,
                 created_at: "2025-12-19T07:00:00Z".into(),
                 sent_at: None,
-                status: "failed".into(),
+                status: crate::store::DigestStatus::Failed,
                 transport: "smtp".into(),
                 recipients: "[\"a@example.com\"]".into(),
                 subject: format!("Digest {SCRIPT}"),

@@ -8,14 +8,42 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::Db;
 use crate::role::timestamp;
 
+/// A digest's status: `sending` while it goes out, then `sent` or `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DigestStatus {
+    Sending,
+    Sent,
+    Failed,
+}
+
+impl DigestStatus {
+    pub const ALL: [DigestStatus; 3] = [
+        DigestStatus::Sending,
+        DigestStatus::Sent,
+        DigestStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DigestStatus::Sending => "sending",
+            DigestStatus::Sent => "sent",
+            DigestStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DigestStatus> {
+        DigestStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
 /// A row of `digests`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DigestRow {
     pub id: i64,
     pub created_at: String,
     pub sent_at: Option<String>,
-    /// `sending`, `sent`, `failed`.
-    pub status: String,
+    pub status: DigestStatus,
     pub transport: String,
     /// A JSON array as stored; `status --json` and `health.json` show it
     /// as an array.
@@ -173,7 +201,7 @@ fn digest_row(r: &Row<'_>) -> rusqlite::Result<DigestRow> {
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::at;
-    use super::{Db, DigestWrite};
+    use super::{Db, DigestStatus, DigestWrite};
     use crate::role::timestamp;
 
     fn write<'a>(period: &'a str, message_id: &'a str) -> DigestWrite<'a> {
@@ -203,7 +231,7 @@ mod tests {
         assert_eq!(json["recipients"], serde_json::json!(["ops@example.test"]));
         assert_eq!(row.created_at, timestamp(at(0)));
         assert_eq!(row.sent_at, None);
-        assert_eq!(row.status, "sending");
+        assert_eq!(row.status, DigestStatus::Sending);
         assert_eq!(row.transport, "file");
         assert_eq!(row.recipients, "[\"ops@example.test\"]");
         assert_eq!(row.subject, "3 roles");
@@ -238,14 +266,14 @@ mod tests {
 
         let row = db.sent_digest("2026-01-01").unwrap().unwrap();
         assert_eq!(row.id, sent);
-        assert_eq!(row.status, "sent");
+        assert_eq!(row.status, DigestStatus::Sent);
         assert_eq!(row.sent_at, Some(timestamp(at(1))));
         assert!(db.sent_digest("2026-01-02").unwrap().is_none());
         assert_eq!(db.last_sent_digest().unwrap().unwrap().id, sent);
 
         let last = db.last_digest().unwrap().unwrap();
         assert_eq!(last.id, failed);
-        assert_eq!(last.status, "failed");
+        assert_eq!(last.status, DigestStatus::Failed);
         assert_eq!(last.error.as_deref(), Some("smtp said no"));
 
         // A retry that succeeds clears the error.
@@ -283,7 +311,7 @@ mod tests {
         assert_eq!(db.fail_interrupted_digests().unwrap(), 1);
         let row = db.last_digest().unwrap().unwrap();
         assert_eq!(row.id, interrupted);
-        assert_eq!(row.status, "failed");
+        assert_eq!(row.status, DigestStatus::Failed);
         assert_eq!(
             row.error.as_deref(),
             Some("the process stopped while sending")

@@ -23,7 +23,7 @@ pub use alerts::AlertRow;
 pub use changes::{
     ChangeRow, KEYFRAME_INTERVAL, RecentChanges, RoleHistory, VersionJson, VersionRow,
 };
-pub use digests::{DigestRow, DigestWrite};
+pub use digests::{DigestRow, DigestStatus, DigestWrite};
 pub use llm::{CachedAnswer, LlmUsage};
 pub use roles::{
     DetailWrite, Evaluation, RoleExplained, RoleFilter, RoleRow, RoleSummary, RoleWrite, SiteRole,
@@ -70,14 +70,16 @@ display_as_str!(
     crate::evaluate::Tier,
     crate::evaluate::Trend,
     crate::track::ChangeKind,
-    RunStatus
+    RunStatus,
+    DigestStatus
 );
 
 text_column!(
     crate::evaluate::Tier,
     crate::evaluate::Trend,
     crate::track::ChangeKind,
-    RunStatus
+    RunStatus,
+    DigestStatus
 );
 
 mod embedded {
