@@ -19,7 +19,7 @@ pub async fn brief(
     regenerate: bool,
     json: bool,
 ) -> Result<ExitCode> {
-    let mut db = open_existing(config)?;
+    let db = open_existing(config)?;
     let Some(role) = db.explain_role(id)? else {
         bail!("no role with id {id:?}; `air-demand roles --all` lists them");
     };
@@ -45,7 +45,7 @@ pub async fn brief(
         )
         .await
         .map_err(|err| anyhow::anyhow!("the briefing of {role_id} was not written: {err}"))?;
-        db.save_llm_answers(std::slice::from_ref(&answer))
+        db.save_llm_answer(&answer)
             .and_then(|()| db.set_briefing_key(&role_id, &answer.key))
             .context("keeping the new briefing")?;
         answer

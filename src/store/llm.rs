@@ -89,11 +89,10 @@ impl Db {
         Ok(self.llm_answers([key])?.remove(key))
     }
 
-    /// Stores answers in their own transaction, before the run's: what was
-    /// paid for is kept even if the run fails later. A key seen again (a
-    /// company asked again after its cache days) replaces the old row.
-    /// Keeps one answer at once, in its own statement: a run killed a
-    /// moment later has still paid for it only once.
+    /// Keeps one answer at once, in its own statement, outside any run's
+    /// transaction: a run killed or failed a moment later has still paid
+    /// for it only once. A key seen again (a company asked again after its
+    /// cache days) replaces the old row.
     pub fn save_llm_answer(&self, a: &CachedAnswer) -> Result<()> {
         self.conn
             .prepare_cached(&format!(
@@ -113,36 +112,6 @@ impl Db {
                 a.cost_usd,
                 a.created_at
             ])?;
-        Ok(())
-    }
-
-    pub fn save_llm_answers(&mut self, answers: &[CachedAnswer]) -> Result<()> {
-        if answers.is_empty() {
-            return Ok(());
-        }
-        let tx = self.conn.transaction()?;
-        {
-            let mut stmt = tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO llm_cache ({CACHE_COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-            ))?;
-            for a in answers {
-                stmt.execute(params![
-                    a.key,
-                    a.task,
-                    a.model,
-                    a.prompt_version,
-                    a.subject,
-                    a.answer,
-                    a.error,
-                    a.prompt_tokens,
-                    a.completion_tokens,
-                    a.cost_usd,
-                    a.created_at
-                ])?;
-            }
-        }
-        tx.commit()?;
         Ok(())
     }
 
@@ -271,13 +240,13 @@ mod tests {
 
     #[test]
     fn answers_round_trip_and_replace() {
-        let mut db = Db::open_in_memory().unwrap();
-        db.save_llm_answers(&[answer("k1", 0.5), answer("k2", 0.25)])
-            .unwrap();
+        let db = Db::open_in_memory().unwrap();
+        db.save_llm_answer(&answer("k1", 0.5)).unwrap();
+        db.save_llm_answer(&answer("k2", 0.25)).unwrap();
         let found = db.llm_answers(["k1", "k2", "k3", "k1"]).unwrap();
         assert_eq!(found.len(), 2);
         assert_eq!(found["k1"], answer("k1", 0.5));
-        db.save_llm_answers(&[answer("k1", 0.75)]).unwrap();
+        db.save_llm_answer(&answer("k1", 0.75)).unwrap();
         assert_eq!(db.llm_answer("k1").unwrap().unwrap().cost_usd, 0.75);
         assert_eq!(db.llm_answer("nope").unwrap(), None);
     }
@@ -307,10 +276,10 @@ mod tests {
 
     #[test]
     fn a_bad_task_is_refused_by_the_schema() {
-        let mut db = Db::open_in_memory().unwrap();
+        let db = Db::open_in_memory().unwrap();
         let mut bad = answer("k", 0.0);
         bad.task = "horoscope".into();
-        assert!(db.save_llm_answers(&[bad]).is_err());
+        assert!(db.save_llm_answer(&bad).is_err());
         assert_eq!(db.llm_answer("k").unwrap(), None);
     }
 }
