@@ -168,7 +168,7 @@ async fn relock(
     Ok(lock)
 }
 
-/// The model phase (`[llm]`): role intel, excitement and briefings for the
+/// The model phase (`[llm]` on): role intel, excitement and briefings for the
 /// roles listed in this run, before the run's transaction. Each new answer
 /// is cached the moment it arrives: what was paid for is kept even if the
 /// run is killed or fails later.
@@ -180,9 +180,6 @@ async fn ask_the_model(
     fetches: &[SourceFetch],
     rules: &Rules,
 ) -> Enrichment {
-    if !config.llm.enabled {
-        return Enrichment::default();
-    }
     options.progress.step("asking the model");
     // With [llm] on, every role is listed in full (none is skipped as
     // unchanged): the model phase reads them all, from the cache mostly.

@@ -120,7 +120,8 @@ from email import policy
 m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=policy.default)
 parts = [{"type": p.get_content_type(), "content": p.get_content()} for p in m.walk() if not p.is_multipart()]
 print(json.dumps({"subject": m["subject"], "from": m["from"], "to": m["to"], "date": m["date"],
-  "message_id": m["message-id"], "type": m.get_content_type(), "parts": parts}))
+  "message_id": m["message-id"], "auto_submitted": m["auto-submitted"], "list_id": m["list-id"],
+  "type": m.get_content_type(), "parts": parts}))
 "#;
     let output = Command::new(require(Tool::Python3))
         .args(["-c", script, path.to_str().unwrap()])
@@ -192,6 +193,12 @@ fn the_digest_arrives_by_smtp_with_both_parts_links_and_escaped_text() {
             .as_str()
             .unwrap()
             .contains("@demand.example.com>")
+    );
+    // A machine's message to a list: no vacation replies, one filter.
+    assert_eq!(m["auto_submitted"], "auto-generated");
+    assert_eq!(
+        m["list_id"],
+        "Air Demand digest <digest.demand.example.com>"
     );
     assert_eq!(m["type"], "multipart/alternative");
     let html = part(m, "text/html");

@@ -140,4 +140,39 @@ fn a_demo_speaks_the_headhunters_words() {
     problems.sort();
     problems.dedup();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // The terminal's role table lists Paraform roles only (the demo follows
+    // three company boards, whose roles are company signals).
+    let config = out.join("demo.toml");
+    let table = run_in(
+        dir.path(),
+        &["--config", config.to_str().unwrap(), "roles", "--all"],
+        &[],
+    )
+    .expect(0)
+    .stdout();
+    assert!(table.contains("paraform:"), "{table}");
+    for board in ["greenhouse:", "lever:", "ashby:"] {
+        assert!(!table.contains(board), "{table}");
+    }
+
+    // The feed's ids do not name the site's address (a new base_url is no
+    // new entries), and its time is its newest entry's.
+    let feed = &texts[1].1;
+    let tags = |name: &str| -> Vec<String> {
+        feed.split(&format!("<{name}>"))
+            .skip(1)
+            .filter_map(|rest| rest.split_once(&format!("</{name}>")))
+            .map(|(value, _)| value.to_string())
+            .collect()
+    };
+    let ids = tags("id");
+    assert!(ids.len() > 1, "{feed}");
+    assert!(
+        ids.iter().all(|id| id.starts_with("tag:air-demand,2025:")),
+        "{ids:?}"
+    );
+    let updated = tags("updated");
+    let newest_entry = updated[1..].iter().max().unwrap();
+    assert_eq!(&updated[0], newest_entry, "{feed}");
 }

@@ -353,19 +353,7 @@ fn summary(change: &ChangeView) -> String {
     match change.kind {
         ChangeKind::Reappeared => "Back on the market".into(),
         ChangeKind::Disappeared => "Gone from the market".into(),
-        _ => {
-            let said = crate::vocab::Said {
-                field: change.field.clone(),
-                old: change.old_value.clone(),
-                new: change.new_value.clone(),
-            };
-            let line = said.line();
-            if line.is_empty() {
-                change.label.clone()
-            } else {
-                line
-            }
-        }
+        _ => change.line(),
     }
 }
 

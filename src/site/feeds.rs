@@ -44,17 +44,7 @@ pub fn atom(data: &SiteData, base_url: &str) -> String {
     );
     for change in entries {
         // In the words of the changes page: `Salary max $210K → $225K`.
-        let said = crate::vocab::Said {
-            field: change.field.clone(),
-            old: change.old_value.clone(),
-            new: change.new_value.clone(),
-        }
-        .line();
-        let what = if said.is_empty() {
-            change.label.clone()
-        } else {
-            said
-        };
+        let what = change.line();
         let _ = write!(
             out,
             "  <entry>\n    <title>{}: {} — {}</title>\n    <id>{TAG}:change/{}</id>\n    <updated>{}</updated>\n    <link rel=\"alternate\" type=\"text/html\" href=\"{}/{}\"/>\n    <category term=\"{}\"/>\n    <summary>{} ({})</summary>\n  </entry>\n",

@@ -317,6 +317,25 @@ pub struct ChangeView {
     pub run_id: Option<i64>,
 }
 
+impl ChangeView {
+    /// The change in people's words (`Salary max $210K → $225K`), or its
+    /// label (`New role`) when it has no values: what the feed and the
+    /// digest say of it.
+    pub fn line(&self) -> String {
+        let said = crate::vocab::Said {
+            field: self.field.clone(),
+            old: self.old_value.clone(),
+            new: self.new_value.clone(),
+        }
+        .line();
+        if said.is_empty() {
+            self.label.clone()
+        } else {
+            said
+        }
+    }
+}
+
 /// A version of a role and the changes it brought.
 #[derive(Debug, Clone)]
 pub struct VersionView {
