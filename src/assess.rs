@@ -1,8 +1,8 @@
-//! Evaluation applied to stored roles: gathers a role's inputs (its list JSON,
-//! its detail as intel, its recent changes as a trend), calls the pure
-//! `evaluate`, and writes the verdict only when it changed. A tier change is
-//! a `TIER_CHANGE` row. Used by `scrape` for every seen role and by
-//! `requalify` for every stored role.
+//! Evaluation applied to stored roles: a role's inputs (its list JSON, its
+//! detail as intel, the model's answers) make its verdict, its recent
+//! changes its trend, and the verdict is written only when it changed. A
+//! tier change is a `TIER_CHANGE` row. Used by `scrape` for the roles whose
+//! inputs moved and by `requalify` for every stored role.
 
 use std::collections::BTreeMap;
 
@@ -92,18 +92,23 @@ pub fn evaluation_of(verdict: &Verdict, trend: Option<Trend>) -> Evaluation {
     }
 }
 
-/// One role to assess.
-pub struct Subject<'a> {
-    pub role_id: &'a str,
-    pub raw: &'a Value,
-    pub intel: &'a Intel,
-    pub stored: Option<&'a Evaluation>,
-    /// The model's excitement for the company, and the band it may replace
-    /// the rules' excitement in (`[llm]`).
-    pub excitement: Option<(&'a ModelExcitement, [f64; 2])>,
+/// A role's verdict: the rules' evaluation of its list JSON and intel (the
+/// model's facts merged in), with the model's company excitement where the
+/// band lets it replace the rules' (`[llm] excitement_band`).
+pub fn verdict(
+    raw: &Value,
+    intel: &Intel,
+    rules: &Rules,
+    excitement: Option<(&ModelExcitement, [f64; 2])>,
+) -> Verdict {
+    let mut verdict = evaluate(raw, intel, rules);
+    if let Some((excitement, band)) = excitement {
+        verdict.apply_model_excitement(excitement, band);
+    }
+    verdict
 }
 
-/// What assessing one role did.
+/// What recording one verdict did.
 #[derive(Debug, PartialEq)]
 pub struct Assessed {
     /// The verdict differed from the stored one and was written.
@@ -130,30 +135,26 @@ pub fn trend_of(recent: &RecentChanges, role_id: &str) -> Option<Trend> {
     trend(&changes)
 }
 
-/// Evaluates and writes what changed.
-pub fn assess(
+/// Writes a role's verdict when it differs from the stored one; a tier
+/// that moved is a `TIER_CHANGE` row.
+pub fn record_verdict(
     tx: &StoreTx<'_>,
-    subject: &Subject<'_>,
-    rules: &Rules,
-    recent: &RecentChanges,
+    role_id: &str,
+    evaluation: &Evaluation,
+    stored: Option<&Evaluation>,
     run_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<Assessed> {
-    let mut verdict = evaluate(subject.raw, subject.intel, rules);
-    if let Some((excitement, band)) = subject.excitement {
-        verdict.apply_model_excitement(excitement, band);
-    }
-    let evaluation = evaluation_of(&verdict, trend_of(recent, subject.role_id));
     let tier = evaluation.tier;
-    if subject.stored == Some(&evaluation) {
+    if stored == Some(evaluation) {
         return Ok(Assessed {
             written: false,
             moved: None,
             tier,
         });
     }
-    tx.write_evaluation(subject.role_id, &evaluation, now)?;
-    let Some(old_tier) = subject.stored.map(|s| s.tier).filter(|t| *t != tier) else {
+    tx.write_evaluation(role_id, evaluation, now)?;
+    let Some(old_tier) = stored.map(|s| s.tier).filter(|t| *t != tier) else {
         return Ok(Assessed {
             written: true,
             moved: None,
@@ -166,7 +167,7 @@ pub fn assess(
         Some(old_tier.to_string()),
         Some(tier.to_string()),
     );
-    tx.insert_change(subject.role_id, run_id, now, &change)?;
+    tx.insert_change(role_id, run_id, now, &change)?;
     Ok(Assessed {
         written: true,
         moved: Some((old_tier, tier)),
@@ -183,48 +184,64 @@ pub struct RequalifyReport {
     pub moves: BTreeMap<(Tier, Tier), usize>,
 }
 
+/// Stored roles read, evaluated and written per batch by `requalify`.
+const REQUALIFY_BATCH: usize = 256;
+
 /// Re-evaluates every stored role with the current rules, in one
-/// transaction, without the network.
+/// transaction, without the network. Roles are read a batch at a time
+/// (through a second connection, which sees the store as it was before
+/// this transaction), so memory follows the batch, not the store.
 pub fn requalify(config: &Config, now: DateTime<Utc>) -> Result<RequalifyReport> {
     let rules = config.rules()?;
     let db_path = config.database_path();
     let _lock = WriterLock::acquire(&db_path)?;
     let mut db = Db::open(&db_path)?;
+    let reader = Db::open(&db_path)?;
     // Board roles are company signals, never tiered (SPEC §3a).
-    let stored = db.stored_roles(Some(crate::fetch::paraform::SOURCE))?;
-    let mut roles: Vec<&StoredRole> = stored.values().collect();
-    roles.sort_by(|a, b| a.id.cmp(&b.id));
-    // With `[llm]` on, the answers already paid for count again; nothing is asked.
-    let model = crate::llm::enrich::cached(&config.llm, &db, &roles)?;
+    let mut ids: Vec<String> = reader
+        .role_summaries(Some(crate::fetch::paraform::SOURCE))?
+        .into_keys()
+        .collect();
+    ids.sort();
     let rules_key = rules_key(&rules);
     let tx = db.transaction()?;
     let recent = tx.recent_changes(now - chrono::Duration::days(TREND_WINDOW_DAYS))?;
     let mut report = RequalifyReport::default();
-    for role in roles {
-        // An unreadable stored copy (edited by hand) evaluates as an empty role.
-        let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
-        let mut intel = intel_of(parse_detail(role.detail.as_deref()).as_ref(), &rules);
-        intel.model = model.facts(&role.id, &rules.lists);
-        let subject = Subject {
-            role_id: &role.id,
-            raw: &raw,
-            intel: &intel,
-            stored: role.evaluation.as_ref(),
-            excitement: model.excitement_for(&raw).map(|e| (e, model.band)),
-        };
-        let assessed = assess(&tx, &subject, &rules, &recent, None, now)?;
-        let input = crate::track::evaluation_input(&raw, &role.content_hash);
-        let key = evaluation_key(
-            &rules_key,
-            &input,
-            role.detail_fetched_at.as_deref(),
-            &model.fingerprint(&role.id, model.excitement_for(&raw)),
-        );
-        tx.write_evaluation_key(&role.id, &key, &input)?;
-        report.evaluated += 1;
-        report.updated += usize::from(assessed.written);
-        if let Some(moved) = assessed.moved {
-            *report.moves.entry(moved).or_default() += 1;
+    for batch in ids.chunks(REQUALIFY_BATCH) {
+        let batch: Vec<&str> = batch.iter().map(String::as_str).collect();
+        let stored = reader.stored_roles_in(&batch)?;
+        let roles: Vec<&StoredRole> = batch.iter().filter_map(|id| stored.get(*id)).collect();
+        // With `[llm]` on, the answers already paid for count again; nothing is asked.
+        let model = crate::llm::enrich::cached(&config.llm, &reader, &roles)?;
+        for role in roles {
+            // An unreadable stored copy (edited by hand) evaluates as an empty role.
+            let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
+            let mut intel = intel_of(parse_detail(role.detail.as_deref()).as_ref(), &rules);
+            intel.model = model.facts(&role.id, &rules.lists);
+            let excitement = model.excitement_for(&raw);
+            let verdict = verdict(&raw, &intel, &rules, excitement.map(|e| (e, model.band)));
+            let evaluation = evaluation_of(&verdict, trend_of(&recent, &role.id));
+            let assessed = record_verdict(
+                &tx,
+                &role.id,
+                &evaluation,
+                role.evaluation.as_ref(),
+                None,
+                now,
+            )?;
+            let input = crate::track::evaluation_input(&raw, &role.content_hash);
+            let key = evaluation_key(
+                &rules_key,
+                &input,
+                role.detail_fetched_at.as_deref(),
+                &model.fingerprint(&role.id, excitement),
+            );
+            tx.write_evaluation_key(&role.id, &key, &input)?;
+            report.evaluated += 1;
+            report.updated += usize::from(assessed.written);
+            if let Some(moved) = assessed.moved {
+                *report.moves.entry(moved).or_default() += 1;
+            }
         }
     }
     tx.commit()?;

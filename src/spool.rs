@@ -115,6 +115,11 @@ impl SpooledTexts {
         self.at.get(key).map(|at| self.spool.get(*at))
     }
 
+    /// Every key, in no particular order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.at.keys().map(String::as_str)
+    }
+
     pub fn len(&self) -> usize {
         self.at.len()
     }

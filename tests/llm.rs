@@ -593,3 +593,53 @@ fn other_writers_go_on_while_a_scrape_asks_the_model() {
         "answers the first run was given were asked again"
     );
 }
+
+/// A scrape (exit 0) and how many verdicts it computed, from its debug line.
+fn scrape_counting_verdicts(s: &Sandbox) -> u64 {
+    let run = common::run_in(
+        s.path(),
+        &["scrape", "--no-site"],
+        &[("RUST_LOG", "air_demand=debug")],
+    )
+    .expect(0);
+    let stderr = run.stderr();
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("verdicts computed"))
+        .unwrap_or_else(|| panic!("no count of verdicts in {stderr}"));
+    let at = line.find("evaluated=").expect(line) + "evaluated=".len();
+    let digits: String = line[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().expect(line)
+}
+
+#[test]
+fn a_run_evaluates_each_role_whose_inputs_moved_once_and_a_quiet_run_none() {
+    for llm in [false, true] {
+        let s = Sandbox::new();
+        if llm {
+            s.enable_llm("briefing_min_score = 0.5");
+        }
+        let listed = s.sim.active_ids().len() as u64;
+        assert_eq!(scrape_counting_verdicts(&s), listed, "cold run, llm {llm}");
+        let calls = model_calls(&s);
+        assert_eq!(model_calls(&s) > 0, llm);
+
+        assert_eq!(scrape_counting_verdicts(&s), 0, "quiet run, llm {llm}");
+        assert_eq!(model_calls(&s), calls, "the quiet run asked the model");
+
+        let ids = s.sim.active_ids();
+        for id in &ids[..2] {
+            s.sim.edit_role(id, |role| {
+                role["salaryUpperBound"] =
+                    json!(role["salaryUpperBound"].as_f64().unwrap_or(0.0) + 5000.0);
+            });
+        }
+        assert_eq!(scrape_counting_verdicts(&s), 2, "two changed, llm {llm}");
+        let changed = s.count("select count(*) from changes where kind like 'SALARY_%'");
+        assert_eq!(changed, 2, "llm {llm}");
+        assert_eq!(scrape_counting_verdicts(&s), 0, "quiet again, llm {llm}");
+    }
+}

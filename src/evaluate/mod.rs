@@ -14,7 +14,7 @@ use crate::rules::{Lists, Rules};
 use crate::track::ChangeKind;
 
 /// Declared best first, so `Ord` is the rank.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Tier {
     Qualified,
@@ -266,7 +266,7 @@ impl Breakdown {
 }
 
 /// A role's direction from its changes of the last 7 days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Trend {
     Hired,
@@ -595,12 +595,21 @@ fn contains_any(text: &str, words: &[String]) -> bool {
     words.iter().any(|w| text.contains(&w.to_lowercase()))
 }
 
-/// Evaluates one role.
-pub fn evaluate(raw: &Value, intel: &Intel, rules: &Rules) -> Verdict {
-    let mut signals = Vec::new();
-    let investors = Investors::read(raw, intel, &rules.lists, &mut signals);
+/// Full verdicts computed by this process so far: a run's pipeline computes
+/// each role's verdict once (`tests/llm.rs` and `tests/scrape.rs` read it
+/// from the scrape's debug line).
+static EVALUATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many full verdicts this process has computed ([`evaluate`] calls).
+pub fn evaluations() -> u64 {
+    EVALUATIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A role's facts as the rules read them from its list JSON and intel.
+fn facts<'a>(raw: &'a Value, intel: &Intel, rules: &Rules, signals: &mut Vec<String>) -> Facts<'a> {
+    let investors = Investors::read(raw, intel, &rules.lists, signals);
     let funding_text = text_at(raw, "company.fundingAmount").or_else(|| text_at(raw, "funding"));
-    let facts = Facts {
+    Facts {
         raw,
         numbers: Numbers::read(raw, rules),
         title: text_at(raw, "name").unwrap_or_default(),
@@ -622,11 +631,15 @@ pub fn evaluate(raw: &Value, intel: &Intel, rules: &Rules) -> Verdict {
         stage: text_at(raw, "company.company_metadata.last_funding_round")
             .map(|s| s.to_uppercase()),
         investors,
-    };
+    }
+}
 
+/// The tier, from the hard filters and the quality signals, with what
+/// decided it.
+fn tier_of(facts: &Facts<'_>, intel: &Intel, rules: &Rules, signals: &mut Vec<String>) -> Tiered {
     let (failed_filters, location_failed, location_passes) =
-        hard_filters(&facts, intel, rules, &mut signals);
-    let quality_signals = quality_signals(&facts, rules);
+        hard_filters(facts, intel, rules, signals);
+    let quality_signals = quality_signals(facts, rules);
     let tier = if !failed_filters.is_empty() {
         if failed_filters.len() == 1 && location_failed && facts.locations.is_empty() {
             Tier::LocationUncertain
@@ -640,6 +653,43 @@ pub fn evaluate(raw: &Value, intel: &Intel, rules: &Rules) -> Verdict {
     } else {
         Tier::Skip
     };
+    Tiered {
+        tier,
+        failed_filters,
+        quality_signals,
+        location_passes,
+    }
+}
+
+/// What [`tier_of`] found.
+struct Tiered {
+    tier: Tier,
+    failed_filters: Vec<String>,
+    quality_signals: Vec<String>,
+    /// The location passes (from the list data, or the detail's text).
+    location_passes: bool,
+}
+
+/// The tier alone, without the scores: what a scrape asks before spending
+/// a detail call on a role (a role that would be skipped gets none). Not a
+/// verdict, and not counted as one.
+pub fn tier(raw: &Value, intel: &Intel, rules: &Rules) -> Tier {
+    let mut signals = Vec::new();
+    let facts = facts(raw, intel, rules, &mut signals);
+    tier_of(&facts, intel, rules, &mut signals).tier
+}
+
+/// Evaluates one role.
+pub fn evaluate(raw: &Value, intel: &Intel, rules: &Rules) -> Verdict {
+    EVALUATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut signals = Vec::new();
+    let facts = facts(raw, intel, rules, &mut signals);
+    let Tiered {
+        tier,
+        failed_filters,
+        quality_signals,
+        location_passes,
+    } = tier_of(&facts, intel, rules, &mut signals);
 
     let mut defaulted = Vec::new();
     let engineer = engineer_score(&facts, rules, &mut defaulted);
@@ -669,7 +719,7 @@ pub fn evaluate(raw: &Value, intel: &Intel, rules: &Rules) -> Verdict {
             model: crate::intel::ModelFacts::default(),
             ..intel.clone()
         };
-        evaluate(raw, &rules_only, rules).tier != tier
+        self::tier(raw, &rules_only, rules) != tier
     };
     Verdict {
         tier,

@@ -7,7 +7,7 @@
 //! and says so in the run's warnings.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::{Briefing, CompanyExcitement, RoleIntel, Task, cache_key, input, normalise_company};
 use crate::config::{Env, LlmConfig};
-use crate::evaluate::{ModelExcitement, evaluate};
+use crate::evaluate::ModelExcitement;
 use crate::fetch::llm::{ChatClient, ChatError, ChatRequest, ChatSettings};
 use crate::intel::{Intel, ModelFacts, read_detail};
 use crate::progress::Progress;
@@ -24,23 +24,24 @@ use crate::role::{strings_at, text_at, timestamp};
 use crate::rules::{Lists, Rules};
 use crate::store::{CachedAnswer, Db, LlmUsage};
 
-/// One role as the model phase sees it.
+/// One role as the model phase sees it: its list JSON, its detail (fetched
+/// in this run, else the stored one) and the rules' intel of that detail,
+/// read once by the caller.
 pub struct RoleInput<'a> {
     pub id: &'a str,
     pub raw: &'a Value,
-    /// Fetched in this run, else the stored one.
-    pub detail: Option<Value>,
+    pub detail: Option<&'a Value>,
+    pub intel: &'a Intel,
 }
 
-/// What the model contributed to a run.
+/// What the model contributed to a run: the company excitement asked so
+/// far (by normalised company name), usage and warnings.
 #[derive(Debug, Default)]
 pub struct Enrichment {
-    /// Role id → (cache key, role intel), fresh or cached.
+    /// Role id → (cache key, role intel), fresh or cached (`requalify`).
     pub intel: HashMap<String, (String, RoleIntel)>,
     /// Normalised company name → the model's excitement.
     pub excitement: HashMap<String, ModelExcitement>,
-    /// Role id → cache key of its briefing.
-    pub briefings: HashMap<String, String>,
     pub usage: LlmUsage,
     /// One line each, for the run's errors (the run stays `ok`).
     pub warnings: Vec<String>,
@@ -63,17 +64,326 @@ impl Enrichment {
     /// Empty without a model.
     pub fn fingerprint(&self, id: &str, excitement: Option<&ModelExcitement>) -> String {
         let intel = self.intel.get(id).map_or("", |(key, _)| key.as_str());
-        match excitement {
-            None if intel.is_empty() => String::new(),
-            None => intel.to_string(),
-            Some(e) => format!("{intel} {} {} {:?}", e.score, e.model, self.band),
-        }
+        fingerprint(intel, excitement, self.band)
     }
 
     /// The model's excitement for the company of `raw`, if asked.
     pub fn excitement_for(&self, raw: &Value) -> Option<&ModelExcitement> {
         let company = normalise_company(&text_at(raw, "company.name").unwrap_or_default());
         self.excitement.get(&company)
+    }
+}
+
+/// What the model contributed to a verdict, for its evaluation key: the
+/// intel answer's key and the excitement used. Empty without a model.
+pub fn fingerprint(
+    intel_key: &str,
+    excitement: Option<&ModelExcitement>,
+    band: [f64; 2],
+) -> String {
+    match excitement {
+        None => intel_key.to_string(),
+        Some(e) => format!("{intel_key} {} {} {band:?}", e.score, e.model),
+    }
+}
+
+/// The fingerprint of the model settings a role's answers depend on
+/// (models, prompt versions, band, briefing threshold): part of its
+/// `model_key`, so a change of any of them asks again.
+pub fn settings_key(config: &LlmConfig) -> String {
+    let versions: Vec<String> = [Task::RoleIntel, Task::CompanyExcitement, Task::Briefing]
+        .iter()
+        .map(|t| t.prompt().version)
+        .collect();
+    crate::track::text_hash(&format!(
+        "{} {} {} {versions:?} {:?} {} {}",
+        config.intel_model,
+        config.excitement_model,
+        config.briefing_model,
+        config.excitement_band,
+        config.briefing_min_score,
+        config.company_cache_days
+    ))
+}
+
+/// What the model phase answered for one role.
+#[derive(Debug, Default)]
+pub struct RoleAnswers {
+    /// Its role intel's cache key and answer.
+    pub intel: Option<(String, RoleIntel)>,
+    /// Its briefing's cache key.
+    pub briefing: Option<String>,
+    /// Every question the role needed has an answer (or one cached as
+    /// unusable): nothing is asked for it again until its input moves.
+    pub settled: bool,
+    /// When the company excitement its verdict used grows stale.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A run's model phase: role intel, then (from the verdict with the intel
+/// merged, computed by the caller) company excitement for uncertain
+/// qualified roles and briefings for the best QUALIFIED ones, batch by
+/// batch. The cache answers first; only a new input costs a call, and only
+/// within the run's budget. Nothing here fails a scrape: an unreachable,
+/// refused or nonsensical model leaves the rules' verdict, and says so in
+/// the run's warnings.
+pub struct ModelPhase<'a> {
+    config: &'a LlmConfig,
+    asker: Asker<'a>,
+    out: Enrichment,
+    /// Company → the key of its excitement question, once per run.
+    companies: HashMap<String, String>,
+    /// Company → when the excitement answer used grows stale.
+    fresh_until: HashMap<String, DateTime<Utc>>,
+    /// Questions of this run left without an answer (failed, skipped).
+    unsettled: HashSet<String>,
+}
+
+impl<'a> ModelPhase<'a> {
+    /// Starts the phase (its clock runs from now: `[llm] max_run_secs`).
+    pub fn start(config: &'a LlmConfig, env: &Env, now: DateTime<Utc>) -> ModelPhase<'a> {
+        let mut out = Enrichment {
+            intel_model: config.intel_model.clone(),
+            band: config.excitement_band,
+            ..Enrichment::default()
+        };
+        let key = config.api_key(env);
+        let deadline = phase_deadline(config);
+        let client = if !config.enabled {
+            None
+        } else if key.is_none() && !config.is_local() {
+            let sentence = "[llm] is enabled but neither LLM_API_KEY nor OPENROUTER_API_KEY is set; only cached answers were used".to_string();
+            out.usage.error = Some(sentence.clone());
+            out.warnings.push(format!("llm: {sentence}"));
+            None
+        } else {
+            match chat_client(config, key, Some(deadline)) {
+                Ok(client) => Some(client),
+                Err(err) => {
+                    out.warnings.push(format!("llm: {err}"));
+                    None
+                }
+            }
+        };
+        ModelPhase {
+            config,
+            asker: Asker {
+                client,
+                config,
+                budget: Budget::new(config, deadline),
+                now,
+                failures: RefCell::new(Vec::new()),
+            },
+            out,
+            companies: HashMap::new(),
+            fresh_until: HashMap::new(),
+            unsettled: HashSet::new(),
+        }
+    }
+
+    /// Role intel for a batch of roles (those with a detail or notes to
+    /// read), by role id.
+    pub async fn intel(
+        &mut self,
+        db: &Db,
+        roles: &[RoleInput<'_>],
+        progress: &Progress,
+    ) -> HashMap<String, RoleAnswers> {
+        let config = self.config;
+        let prompt = Task::RoleIntel.prompt();
+        let mut answers: HashMap<String, RoleAnswers> = HashMap::new();
+        let mut wanted = Vec::new();
+        for role in roles {
+            let mut answer = RoleAnswers {
+                settled: true,
+                ..RoleAnswers::default()
+            };
+            if let Some(text) = input::role_intel(role.raw, role.intel) {
+                let key = cache_key(Task::RoleIntel, &config.intel_model, &prompt.version, &text);
+                wanted.push(Job {
+                    task: Task::RoleIntel,
+                    model: &config.intel_model,
+                    subject: role.id.to_string(),
+                    key,
+                    input: text,
+                    fresh_since: None,
+                });
+            }
+            answer.intel = None;
+            answers.insert(role.id.to_string(), answer);
+        }
+        let resolved = self
+            .asker
+            .resolve(db, wanted, progress, &mut self.out)
+            .await;
+        for job in &resolved.unsettled {
+            if let Some(answer) = answers.get_mut(&job.subject) {
+                answer.settled = false;
+            }
+        }
+        for (job, answer, _) in resolved.usable {
+            if let Ok(intel) = serde_json::from_value::<RoleIntel>(answer)
+                && let Some(role) = answers.get_mut(&job.subject)
+            {
+                role.intel = Some((job.key, intel));
+            }
+        }
+        answers
+    }
+
+    /// Company excitement and briefings for a batch of roles, each with its
+    /// verdict (the model's intel merged, the rules' excitement). Fills in
+    /// `answers` (from [`ModelPhase::intel`]).
+    pub async fn excitement_and_briefings(
+        &mut self,
+        db: &Db,
+        roles: &[(RoleInput<'_>, &crate::evaluate::Verdict)],
+        answers: &mut HashMap<String, RoleAnswers>,
+        lists: &Lists,
+        progress: &Progress,
+    ) {
+        let config = self.config;
+        let mut wanted = Vec::new();
+        let briefing_prompt = Task::Briefing.prompt();
+        let days = i64::from(config.company_cache_days);
+        let band = config.excitement_band;
+        // Role id → the company whose excitement its verdict uses.
+        let mut uses: Vec<(&str, String)> = Vec::new();
+        for (role, verdict) in roles {
+            if verdict.tier.is_qualified()
+                && (band[0]..=band[1]).contains(&verdict.excitement.value)
+            {
+                let company =
+                    normalise_company(&text_at(role.raw, "company.name").unwrap_or_default());
+                if !company.is_empty() {
+                    if !self.companies.contains_key(&company) {
+                        let mut investors = strings_at(role.raw, "investors");
+                        // Only what the text says: a name planted by the notes
+                        // never reaches the excitement question either.
+                        let facts = answers
+                            .get(role.id)
+                            .and_then(|a| a.intel.as_ref())
+                            .map(|(_, intel)| model_facts(&config.intel_model, intel, lists))
+                            .unwrap_or_default();
+                        let merged = Intel {
+                            model: facts,
+                            ..role.intel.clone()
+                        };
+                        investors.extend(
+                            merged
+                                .model
+                                .investors
+                                .iter()
+                                .filter(|c| c.source(&merged, lists).is_some())
+                                .map(|c| c.name.clone()),
+                        );
+                        let text = input::company_excitement(role.raw, &merged, &investors);
+                        let key = excitement_key(config, role.raw);
+                        self.companies.insert(company.clone(), key.clone());
+                        wanted.push(Job {
+                            task: Task::CompanyExcitement,
+                            model: &config.excitement_model,
+                            key,
+                            subject: company.clone(),
+                            input: text,
+                            fresh_since: Some(self.asker.now - chrono::Duration::days(days)),
+                        });
+                    }
+                    uses.push((role.id, company));
+                }
+            }
+            if verdict.tier == crate::evaluate::Tier::Qualified
+                && verdict.combined >= config.briefing_min_score
+                && let Some(detail) = role.detail
+            {
+                let text = input::briefing(role.raw, detail, role.intel);
+                wanted.push(Job {
+                    task: Task::Briefing,
+                    model: &config.briefing_model,
+                    key: cache_key(
+                        Task::Briefing,
+                        &config.briefing_model,
+                        &briefing_prompt.version,
+                        &text,
+                    ),
+                    subject: role.id.to_string(),
+                    input: text,
+                    fresh_since: None,
+                });
+            }
+        }
+        let resolved = self
+            .asker
+            .resolve(db, wanted, progress, &mut self.out)
+            .await;
+        for job in resolved.unsettled {
+            match job.task {
+                Task::CompanyExcitement => {
+                    self.unsettled.insert(job.key);
+                }
+                _ => {
+                    if let Some(answer) = answers.get_mut(&job.subject) {
+                        answer.settled = false;
+                    }
+                }
+            }
+        }
+        for (job, answer, created_at) in resolved.usable {
+            match job.task {
+                Task::CompanyExcitement => {
+                    if let Ok(answer) = serde_json::from_value::<CompanyExcitement>(answer) {
+                        self.out.excitement.insert(
+                            job.subject.clone(),
+                            model_excitement(&config.excitement_model, &answer),
+                        );
+                        let until = created_at + chrono::Duration::days(days);
+                        self.fresh_until.insert(job.subject.clone(), until);
+                    }
+                }
+                Task::Briefing => {
+                    if serde_json::from_value::<Briefing>(answer).is_ok()
+                        && let Some(role) = answers.get_mut(&job.subject)
+                    {
+                        role.briefing = Some(job.key);
+                    }
+                }
+                Task::RoleIntel => {}
+            }
+        }
+        for (id, company) in uses {
+            let Some(answer) = answers.get_mut(id) else {
+                continue;
+            };
+            if self
+                .companies
+                .get(&company)
+                .is_some_and(|key| self.unsettled.contains(key))
+            {
+                answer.settled = false;
+            }
+            answer.until = self.fresh_until.get(&company).copied();
+        }
+    }
+
+    /// The model's excitement for the company of `raw`, if asked this run.
+    pub fn excitement_for(&self, raw: &Value) -> Option<&ModelExcitement> {
+        self.out.excitement_for(raw)
+    }
+
+    /// The model behind role intel, for the facts' provenance.
+    pub fn intel_model(&self) -> &str {
+        &self.config.intel_model
+    }
+
+    /// The excitement band (`[llm] excitement_band`).
+    pub fn band(&self) -> [f64; 2] {
+        self.config.excitement_band
+    }
+
+    /// Ends the phase: usage and warnings, once each.
+    pub fn finish(mut self) -> Enrichment {
+        self.asker.finish(&mut self.out);
+        self.out
     }
 }
 
@@ -119,157 +429,6 @@ pub fn excitement_key(config: &LlmConfig, raw: &Value) -> String {
     )
 }
 
-/// Asks what the cache cannot answer, within the budget; see the module.
-pub async fn enrich(
-    config: &LlmConfig,
-    env: &Env,
-    db: &Db,
-    roles: &[RoleInput<'_>],
-    rules: &Rules,
-    now: DateTime<Utc>,
-    progress: &Progress,
-) -> Enrichment {
-    let mut out = Enrichment {
-        intel_model: config.intel_model.clone(),
-        band: config.excitement_band,
-        ..Enrichment::default()
-    };
-    if !config.enabled {
-        return out;
-    }
-    let key = config.api_key(env);
-    let deadline = phase_deadline(config);
-    let client = if key.is_none() && !config.is_local() {
-        let sentence = "[llm] is enabled but neither LLM_API_KEY nor OPENROUTER_API_KEY is set; only cached answers were used".to_string();
-        out.usage.error = Some(sentence.clone());
-        out.warnings.push(format!("llm: {sentence}"));
-        None
-    } else {
-        match chat_client(config, key, Some(deadline)) {
-            Ok(client) => Some(client),
-            Err(err) => {
-                out.warnings.push(format!("llm: {err}"));
-                None
-            }
-        }
-    };
-    let asker = Asker {
-        client: client.as_ref(),
-        config,
-        budget: Budget::new(config, deadline),
-        now,
-        failures: RefCell::new(Vec::new()),
-    };
-
-    // 1. Role intel, for every role with a detail.
-    let prompt = Task::RoleIntel.prompt();
-    let mut intels: HashMap<&str, Intel> = HashMap::new();
-    let mut wanted = Vec::new();
-    for role in roles {
-        let intel = role
-            .detail
-            .as_ref()
-            .map(|d| read_detail(d, &rules.lists))
-            .unwrap_or_default();
-        if let Some(text) = input::role_intel(role.raw, &intel) {
-            let key = cache_key(Task::RoleIntel, &config.intel_model, &prompt.version, &text);
-            wanted.push(Job {
-                task: Task::RoleIntel,
-                model: &config.intel_model,
-                subject: role.id.to_string(),
-                key,
-                input: text,
-                fresh_since: None,
-            });
-        }
-        intels.insert(role.id, intel);
-    }
-    for (job, answer) in asker.resolve(db, wanted, progress, &mut out).await {
-        if let Ok(intel) = serde_json::from_value::<RoleIntel>(answer) {
-            out.intel.insert(job.subject.clone(), (job.key, intel));
-        }
-    }
-
-    // 2. Excitement and briefings, from the verdict with the intel merged.
-    let mut wanted = Vec::new();
-    let mut companies_asked = std::collections::HashSet::new();
-    let briefing_prompt = Task::Briefing.prompt();
-    let days = i64::from(config.company_cache_days);
-    for role in roles {
-        let Some(mut intel) = intels.remove(role.id) else {
-            continue;
-        };
-        intel.model = out.facts(role.id, &rules.lists);
-        let verdict = evaluate(role.raw, &intel, rules);
-        let band = config.excitement_band;
-        if verdict.tier.is_qualified() && (band[0]..=band[1]).contains(&verdict.excitement.value) {
-            let company = normalise_company(&text_at(role.raw, "company.name").unwrap_or_default());
-            if !company.is_empty() && !companies_asked.contains(&company) {
-                let mut investors = strings_at(role.raw, "investors");
-                // Only what the text says: a name planted by the notes
-                // never reaches the excitement question either.
-                investors.extend(
-                    intel
-                        .model
-                        .investors
-                        .iter()
-                        .filter(|c| c.source(&intel, &rules.lists).is_some())
-                        .map(|c| c.name.clone()),
-                );
-                let text = input::company_excitement(role.raw, &intel, &investors);
-                companies_asked.insert(company.clone());
-                wanted.push(Job {
-                    task: Task::CompanyExcitement,
-                    model: &config.excitement_model,
-                    key: excitement_key(config, role.raw),
-                    subject: company,
-                    input: text,
-                    fresh_since: Some(now - chrono::Duration::days(days)),
-                });
-            }
-        }
-        if verdict.tier == crate::evaluate::Tier::Qualified
-            && verdict.combined >= config.briefing_min_score
-            && let Some(detail) = &role.detail
-        {
-            let text = input::briefing(role.raw, detail, &intel);
-            wanted.push(Job {
-                task: Task::Briefing,
-                model: &config.briefing_model,
-                key: cache_key(
-                    Task::Briefing,
-                    &config.briefing_model,
-                    &briefing_prompt.version,
-                    &text,
-                ),
-                subject: role.id.to_string(),
-                input: text,
-                fresh_since: None,
-            });
-        }
-    }
-    for (job, answer) in asker.resolve(db, wanted, progress, &mut out).await {
-        match job.task {
-            Task::CompanyExcitement => {
-                if let Ok(answer) = serde_json::from_value::<CompanyExcitement>(answer) {
-                    out.excitement.insert(
-                        job.subject.clone(),
-                        model_excitement(&config.excitement_model, &answer),
-                    );
-                }
-            }
-            Task::Briefing => {
-                if serde_json::from_value::<Briefing>(answer).is_ok() {
-                    out.briefings.insert(job.subject.clone(), job.key);
-                }
-            }
-            Task::RoleIntel => {}
-        }
-    }
-    asker.finish(&mut out);
-    out
-}
-
 /// Regenerates one briefing from a stored detail (`brief --regenerate`):
 /// a call whatever the cache holds, with today's prompt and model.
 pub async fn regenerate_briefing(
@@ -305,7 +464,7 @@ pub async fn regenerate_briefing(
         fresh_since: None,
     };
     let asker = Asker {
-        client: Some(&client),
+        client: Some(client),
         config,
         budget: Budget::new(
             &LlmConfig {
@@ -513,7 +672,7 @@ enum Asked {
 }
 
 struct Asker<'a> {
-    client: Option<&'a ChatClient>,
+    client: Option<ChatClient>,
     config: &'a LlmConfig,
     budget: Budget,
     now: DateTime<Utc>,
@@ -524,15 +683,20 @@ struct Asker<'a> {
 const MAX_FAILURES_NAMED: usize = 3;
 
 impl Asker<'_> {
-    /// Answers every job from the cache or the model; returns the usable
-    /// answers. New answers are cached as each arrives.
+    /// Answers every job from the cache or the model: the usable answers
+    /// (with when each was made), and the jobs left without one. New
+    /// answers are cached as each arrives.
     async fn resolve<'j>(
         &self,
         db: &Db,
         jobs: Vec<Job<'j>>,
         progress: &Progress,
         out: &mut Enrichment,
-    ) -> Vec<(Job<'j>, Value)> {
+    ) -> Resolved<'j> {
+        let mut resolved = Resolved::default();
+        if jobs.is_empty() {
+            return resolved;
+        }
         let cached = match db.llm_answers(jobs.iter().map(|j| j.key.as_str())) {
             Ok(cached) => cached,
             Err(err) => {
@@ -541,7 +705,6 @@ impl Asker<'_> {
                 HashMap::new()
             }
         };
-        let mut usable = Vec::new();
         let mut to_ask: Vec<Job<'j>> = Vec::new();
         // Two roles with the same input (same company, title and notes) are
         // one question: the others wait for its answer.
@@ -553,30 +716,27 @@ impl Asker<'_> {
             }
             match cached.get(&job.key) {
                 Some(row) if is_fresh(row, job.fresh_since) => {
+                    let made = made_at(row).unwrap_or(self.now);
                     if let Some(answer) = row
                         .answer
                         .as_deref()
                         .and_then(|a| job.task.read_answer(a).ok())
                     {
-                        usable.push((job, answer));
+                        resolved.usable.push((job, answer, made));
                     }
                     // A cached unusable answer: not paid for again.
                 }
                 _ => to_ask.push(job),
             }
         }
-        if to_ask.is_empty() || self.client.is_none() {
-            return usable;
+        if to_ask.is_empty() {
+            return resolved;
         }
-        let share = |usable: &mut Vec<(Job<'j>, Value)>, waiting: &mut Vec<Job<'j>>| {
-            let mut shared = Vec::new();
-            for job in waiting.drain(..) {
-                if let Some((_, answer)) = usable.iter().find(|(done, _)| done.key == job.key) {
-                    shared.push((job, answer.clone()));
-                }
-            }
-            usable.extend(shared);
-        };
+        if self.client.is_none() {
+            resolved.unsettled.extend(to_ask);
+            resolved.unsettled.extend(waiting);
+            return resolved;
+        }
         progress.counted("asking the model", to_ask.len() as u64);
         let concurrency = self.config.concurrency.max(1);
         let run = |job: Job<'j>| async move {
@@ -607,9 +767,13 @@ impl Asker<'_> {
                 .collect::<Vec<_>>()
                 .await,
         );
+        let mut settled_keys = HashSet::new();
         for (job, asked) in asked {
             match asked {
-                Asked::Answer(_, answer) => usable.push((job, answer)),
+                Asked::Answer(_, answer) => {
+                    settled_keys.insert(job.key.clone());
+                    resolved.usable.push((job, answer, self.now));
+                }
                 Asked::Unusable(row) => {
                     self.note(format!(
                         "the model's {} for {} was unusable twice ({}); the rules' verdict was used",
@@ -617,22 +781,37 @@ impl Asker<'_> {
                         shorten(&job.subject),
                         row.error.as_deref().unwrap_or("")
                     ));
+                    settled_keys.insert(job.key.clone());
                 }
-                Asked::Failed(message) => self.note(format!(
-                    "{} for {} failed: {message}; the rules' verdict was used",
-                    job.task.label(),
-                    shorten(&job.subject)
-                )),
-                Asked::Skipped => {}
+                Asked::Failed(message) => {
+                    self.note(format!(
+                        "{} for {} failed: {message}; the rules' verdict was used",
+                        job.task.label(),
+                        shorten(&job.subject)
+                    ));
+                    resolved.unsettled.push(job);
+                }
+                Asked::Skipped => resolved.unsettled.push(job),
             }
         }
-        share(&mut usable, &mut waiting);
-        usable
+        for job in waiting {
+            let shared = resolved
+                .usable
+                .iter()
+                .find(|(done, _, _)| done.key == job.key)
+                .map(|(_, answer, made)| (answer.clone(), *made));
+            match shared {
+                Some((answer, made)) => resolved.usable.push((job, answer, made)),
+                None if settled_keys.contains(&job.key) => {}
+                None => resolved.unsettled.push(job),
+            }
+        }
+        resolved
     }
 
     /// One job: ask, read, and re-ask once if the answer was unusable.
     async fn ask(&self, job: &Job<'_>) -> Asked {
-        let Some(client) = self.client else {
+        let Some(client) = &self.client else {
             return Asked::Skipped;
         };
         let prompt = job.task.prompt();
@@ -769,7 +948,24 @@ fn is_fresh(row: &CachedAnswer, since: Option<DateTime<Utc>>) -> bool {
     let Some(since) = since else {
         return true;
     };
-    DateTime::parse_from_rfc3339(&row.created_at).is_ok_and(|at| at.with_timezone(&Utc) >= since)
+    made_at(row).is_some_and(|at| at >= since)
+}
+
+/// When a cached answer was made (none for an unreadable stamp).
+fn made_at(row: &CachedAnswer) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(&row.created_at)
+        .ok()
+        .map(|at| at.with_timezone(&Utc))
+}
+
+/// What [`Asker::resolve`] found.
+#[derive(Default)]
+struct Resolved<'j> {
+    /// Usable answers, each with when it was made.
+    usable: Vec<(Job<'j>, Value, DateTime<Utc>)>,
+    /// Jobs left without an answer (failed, skipped, no client): asked again
+    /// next run.
+    unsettled: Vec<Job<'j>>,
 }
 
 fn shorten(subject: &str) -> String {

@@ -48,10 +48,14 @@ pub struct RoleSummary {
     /// Gone because its board was no longer followed (its latest closing
     /// change is `UNFOLLOWED`), not because it left the board.
     pub unfollowed: bool,
+    /// What its model answers were last settled from, and until when they
+    /// hold (see [`StoreTx::write_model_state`]).
+    pub model_key: Option<String>,
+    pub model_until: Option<String>,
 }
 
 /// A role's stored verdict, as written: equal values mean nothing to write.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Evaluation {
     pub tier: Tier,
     pub combined_score: f64,
@@ -177,7 +181,7 @@ impl Db {
     pub fn role_summaries(&self, source: Option<&str>) -> Result<HashMap<String, RoleSummary>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, status, content_hash, raw_hash, detail_fetched_at, tier, trend,
-                    evaluation_key, evaluation_input,
+                    evaluation_key, evaluation_input, model_key, model_until,
                     CASE WHEN status = 'gone' THEN
                         (SELECT c.kind FROM changes c
                          WHERE c.role_id = role_rows.id
@@ -203,8 +207,26 @@ impl Db {
                 evaluation_key: r.get("evaluation_key")?,
                 evaluation_input: r.get("evaluation_input")?,
                 unfollowed: r.get::<_, Option<bool>>("unfollowed")?.unwrap_or(false),
+                model_key: r.get("model_key")?,
+                model_until: r.get("model_until")?,
             })
         })?;
+        let mut roles = HashMap::new();
+        for role in rows {
+            let role = role?;
+            roles.insert(role.id.clone(), role);
+        }
+        Ok(roles)
+    }
+
+    /// The stored roles among `ids` in full, by id, in one statement: a
+    /// batch of the roles a run prepares (callers keep batches to a few
+    /// hundred, so memory follows the batch, not the store).
+    pub fn stored_roles_in(&self, ids: &[&str]) -> Result<HashMap<String, StoredRole>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {STORED_ROLE_COLUMNS} FROM role_rows WHERE id IN (SELECT value FROM json_each(?1))"
+        ))?;
+        let rows = stmt.query_map([serde_json::to_string(ids)?], stored_role)?;
         let mut roles = HashMap::new();
         for role in rows {
             let role = role?;
@@ -333,6 +355,10 @@ const STORED_ROLE_COLUMNS: &str =
     engineer_score, headhunter_score, excitement_score, reasons, signals, score_breakdown, trend,
     intel_key, briefing_key";
 
+/// The columns of a stored verdict.
+const EVALUATION_COLUMNS: &str = "tier, combined_score, engineer_score, headhunter_score,
+    excitement_score, reasons, signals, score_breakdown, trend";
+
 impl StoreTx<'_> {
     /// One stored role in full, inside the run's transaction.
     pub fn stored_role(&self, id: &str) -> Result<Option<StoredRole>> {
@@ -382,6 +408,41 @@ impl StoreTx<'_> {
         self.execute(
             "UPDATE role_rows SET trend = ?2 WHERE id = ?1",
             params![role_id, trend],
+        )?;
+        Ok(())
+    }
+
+    /// The stored verdicts of the roles among `ids`, by id, in one
+    /// statement (a batch of a run's verdicts to write).
+    pub fn evaluations_in(&self, ids: &[&str]) -> Result<HashMap<String, Evaluation>> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT id, {EVALUATION_COLUMNS} FROM role_rows WHERE id IN (SELECT value FROM json_each(?1))"
+        ))?;
+        let rows = stmt.query_map([serde_json::to_string(ids)?], |r| {
+            Ok((r.get::<_, String>("id")?, evaluation(r)?))
+        })?;
+        let mut found = HashMap::new();
+        for row in rows {
+            if let (id, Some(evaluation)) = row? {
+                found.insert(id, evaluation);
+            }
+        }
+        Ok(found)
+    }
+
+    /// What a role's model answers were settled from (`None`: not settled,
+    /// asked next run), and until when they hold (`None`: until the key
+    /// moves). Written when it changed.
+    pub fn write_model_state(
+        &self,
+        role_id: &str,
+        key: Option<&str>,
+        until: Option<&str>,
+    ) -> Result<()> {
+        self.execute(
+            "UPDATE role_rows SET model_key = ?2, model_until = ?3
+             WHERE id = ?1 AND (model_key IS NOT ?2 OR model_until IS NOT ?3)",
+            params![role_id, key, until],
         )?;
         Ok(())
     }
@@ -604,9 +665,10 @@ fn site_role(r: &Row<'_>) -> rusqlite::Result<SiteRole> {
 }
 
 /// A stored role; its verdict exists once a tier was written.
-fn stored_role(r: &Row<'_>) -> rusqlite::Result<StoredRole> {
+/// A row's verdict (the columns of [`EVALUATION_COLUMNS`]); none before one.
+fn evaluation(r: &Row<'_>) -> rusqlite::Result<Option<Evaluation>> {
     let tier: Option<Tier> = r.get("tier")?;
-    let evaluation = match tier {
+    Ok(match tier {
         None => None,
         Some(tier) => Some(Evaluation {
             tier,
@@ -629,7 +691,11 @@ fn stored_role(r: &Row<'_>) -> rusqlite::Result<StoredRole> {
                 .unwrap_or_default(),
             trend: r.get("trend")?,
         }),
-    };
+    })
+}
+
+fn stored_role(r: &Row<'_>) -> rusqlite::Result<StoredRole> {
+    let evaluation = evaluation(r)?;
     Ok(StoredRole {
         id: r.get("id")?,
         active: r.get::<_, String>("status")? == "active",
