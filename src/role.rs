@@ -8,6 +8,96 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
+/// `roles.source` of Paraform's roles.
+pub const PARAFORM: &str = "paraform";
+
+/// A role's id, `<source>:<external id>`: `paraform:abc`, and for a board
+/// role `greenhouse:acme/123` (`<source>:<board>/<job id>`). Ids are built
+/// and taken apart only here; the text is what `roles.id` stores.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoleId {
+    text: String,
+    /// Where the `:` after the source is.
+    colon: usize,
+}
+
+impl RoleId {
+    /// The id of `external` at `source`.
+    pub fn new(source: &str, external: &str) -> RoleId {
+        RoleId {
+            text: format!("{source}:{external}"),
+            colon: source.len(),
+        }
+    }
+
+    /// A Paraform role's id.
+    pub fn paraform(external: &str) -> RoleId {
+        RoleId::new(PARAFORM, external)
+    }
+
+    /// A board role's id: `greenhouse:acme/123`.
+    pub fn board_job(source: &str, board: &str, job: &str) -> RoleId {
+        RoleId::new(source, &format!("{board}/{job}"))
+    }
+
+    /// The start of every id of one board's roles: `greenhouse:acme/`.
+    pub fn board_prefix(source: &str, board: &str) -> String {
+        format!("{source}:{board}/")
+    }
+
+    /// An id read back (from the store, a URL, a flag): `None` without a
+    /// source before a `:`.
+    pub fn parse(text: &str) -> Option<RoleId> {
+        let (source, _) = RoleId::parts(text)?;
+        Some(RoleId {
+            text: text.to_string(),
+            colon: source.len(),
+        })
+    }
+
+    /// The source and external id of an id's text, borrowed from it.
+    pub fn parts(text: &str) -> Option<(&str, &str)> {
+        text.split_once(':')
+            .filter(|(source, _)| !source.is_empty())
+    }
+
+    /// `paraform`, `greenhouse`, …
+    pub fn source(&self) -> &str {
+        &self.text[..self.colon]
+    }
+
+    /// The source's own id: `abc`, `acme/123`.
+    pub fn external(&self) -> &str {
+        &self.text[self.colon + 1..]
+    }
+
+    /// A board role's board and job id (`acme`, `123`); `None` for an id of
+    /// another shape.
+    pub fn board_and_job(&self) -> Option<(&str, &str)> {
+        self.external().split_once('/')
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn into_string(self) -> String {
+        self.text
+    }
+}
+
+impl std::fmt::Display for RoleId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl From<RoleId> for String {
+    fn from(id: RoleId) -> String {
+        id.text
+    }
+}
+
 /// The columns of `roles` that are read out of a role's raw JSON.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RoleColumns {
@@ -172,6 +262,25 @@ pub fn format_number(n: f64) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_role_id_is_its_source_and_the_sources_own_id() {
+        let id = RoleId::paraform("abc:def");
+        assert_eq!(id.as_str(), "paraform:abc:def");
+        assert_eq!((id.source(), id.external()), ("paraform", "abc:def"));
+        assert_eq!(RoleId::parse("paraform:abc:def"), Some(id));
+        let board = RoleId::board_job("greenhouse", "acme", "12/3");
+        assert_eq!(board.to_string(), "greenhouse:acme/12/3");
+        assert_eq!(board.board_and_job(), Some(("acme", "12/3")));
+        assert!(
+            board
+                .as_str()
+                .starts_with(&RoleId::board_prefix("greenhouse", "acme"))
+        );
+        assert_eq!(RoleId::parse(":x"), None);
+        assert_eq!(RoleId::parse("no colon"), None);
+        assert_eq!(RoleId::parse("a:").map(|id| id.external().len()), Some(0));
+    }
 
     fn sample() -> Value {
         let text = include_str!("../tests/fixtures/searchActiveRoles.sample.json");

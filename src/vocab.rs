@@ -215,21 +215,20 @@ pub fn money_k(n: f64) -> String {
 /// Where a role comes from, in a word: `Paraform`, or its company board's
 /// API (`Greenhouse`), from its id.
 pub fn source_name(role_id: &str) -> &'static str {
-    role_id
-        .split_once(':')
-        .and_then(|(source, _)| crate::fetch::boards::Kind::from_source(source))
+    crate::role::RoleId::parse(role_id)
+        .and_then(|id| crate::fetch::boards::Kind::from_source(id.source()))
         .map_or("Paraform", crate::fetch::boards::Kind::name)
 }
 
 /// Where a role comes from, for people: `Paraform`, or its company board
 /// (`Greenhouse board acme`), from its id.
 pub fn source(role_id: &str) -> String {
-    let Some((source, rest)) = role_id.split_once(':') else {
+    let Some(id) = crate::role::RoleId::parse(role_id) else {
         return "Paraform".into();
     };
-    match crate::fetch::boards::Kind::from_source(source) {
+    match crate::fetch::boards::Kind::from_source(id.source()) {
         Some(kind) => {
-            let board = rest.split_once('/').map_or(rest, |(board, _)| board);
+            let board = id.board_and_job().map_or(id.external(), |(board, _)| board);
             format!("{} board {}", kind.name(), crate::text::one_line(board))
         }
         None => "Paraform".into(),

@@ -13,7 +13,7 @@ use crate::role::external_id;
 use crate::session::Session;
 use crate::spool::{Spool, Spooled};
 
-pub const SOURCE: &str = "paraform";
+pub const SOURCE: &str = crate::role::PARAFORM;
 pub const LIST_PROCEDURE: &str = "activeRoles.searchActiveRoles";
 pub const SIMPLE_PROCEDURE: &str = "role.getRoleByIdSimple";
 pub const DETAILED_PROCEDURE: &str = "role.getRoleByIdDetailed";

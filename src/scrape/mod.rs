@@ -238,7 +238,9 @@ impl Scope {
     fn prefix(&self) -> String {
         match self {
             Scope::Paraform => format!("{}:", paraform::SOURCE),
-            Scope::Board { kind, board, .. } => format!("{}:{board}/", kind.source()),
+            Scope::Board { kind, board, .. } => {
+                crate::role::RoleId::board_prefix(kind.source(), board)
+            }
         }
     }
 

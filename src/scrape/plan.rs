@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::assess::evaluation_key;
 use crate::fetch::paraform::{self, ListedRole, RoleList};
+use crate::role::RoleId;
 use crate::store::RoleSummary;
 
 /// What a run knows before it fetches: the stored summaries of Paraform's
@@ -42,8 +43,8 @@ impl<'a> Plan<'a> {
             .values()
             .filter(|s| s.active && self.model_quiet(s))
             .filter_map(|s| {
-                let external = s.id.strip_prefix(paraform::SOURCE)?.strip_prefix(':')?;
-                Some((s.raw_hash.as_deref()?, external))
+                let (source, external) = RoleId::parts(&s.id)?;
+                (source == paraform::SOURCE).then_some((s.raw_hash.as_deref()?, external))
             })
             .collect()
     }
@@ -112,7 +113,7 @@ impl<'a> Plan<'a> {
             let Some(external_id) = listed.external_id.clone() else {
                 continue;
             };
-            let id = format!("{}:{external_id}", paraform::SOURCE);
+            let id = RoleId::paraform(&external_id).into_string();
             if !seen.insert(id.clone()) {
                 continue;
             }
@@ -132,7 +133,7 @@ impl<'a> Plan<'a> {
         // Listed as before but never detailed (an earlier detail call
         // failed): worth one if its stored tier says so.
         for external_id in &list.unchanged {
-            let id = format!("{}:{external_id}", paraform::SOURCE);
+            let id = RoleId::paraform(external_id).into_string();
             if !seen.insert(id.clone()) {
                 continue;
             }

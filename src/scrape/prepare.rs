@@ -19,11 +19,11 @@ use super::sources::BATCH;
 use crate::assess::{evaluation_of, intel_of, parse_detail};
 use crate::config::{Config, Env};
 use crate::evaluate::{Verdict, evaluate};
-use crate::fetch::paraform::{self, ListedRole, RoleList};
+use crate::fetch::paraform::{ListedRole, RoleList};
 use crate::intel::Intel;
 use crate::llm::enrich::{Enrichment, ModelPhase, RoleAnswers, RoleInput, fingerprint};
 use crate::progress::Progress;
-use crate::role::timestamp;
+use crate::role::{RoleId, timestamp};
 use crate::rules::Rules;
 use crate::spool::SpooledTexts;
 use crate::store::{Db, DetailWrite, Evaluation, StoredRole};
@@ -198,7 +198,7 @@ fn wanted<'l>(
         .iter()
         .map(|external| (external.as_str(), None));
     for (external, listed) in listed.chain(quiet) {
-        let id = format!("{}:{external}", paraform::SOURCE);
+        let id = RoleId::paraform(external).into_string();
         if !seen.insert(id.clone()) {
             continue;
         }

@@ -15,8 +15,8 @@ use super::{Scope, ScrapeReport, SourceFetch, shorten};
 use crate::assess::{TREND_WINDOW_DAYS, record_verdict, trend_of};
 use crate::config::Config;
 use crate::fetch::boards;
-use crate::fetch::paraform::{self, RoleList};
-use crate::role::paraform_columns;
+use crate::fetch::paraform::RoleList;
+use crate::role::{RoleId, paraform_columns};
 use crate::spool::SpooledTexts;
 use crate::store::{Db, Evaluation, RoleSummary, RoleWrite, RunCounts, RunStatus, StoreTx};
 use crate::track::{ChangeKind, FieldChange, diff, text_hash};
@@ -40,11 +40,11 @@ pub(super) struct StoredBoards {
 /// Board names are read without regard to case (as the three APIs read
 /// them); the job id keeps its case. `None` for an id of another shape.
 fn canonical_board_id(id: &str) -> Option<(String, String)> {
-    let (source, rest) = id.split_once(':')?;
-    let (board, job) = rest.split_once('/')?;
-    let prefix = format!("{source}:{}/", board.to_ascii_lowercase());
-    let canonical = format!("{prefix}{job}");
-    Some((prefix, canonical))
+    let id = RoleId::parse(id)?;
+    let (board, job) = id.board_and_job()?;
+    let board = board.to_ascii_lowercase();
+    let canonical = RoleId::board_job(id.source(), &board, job).into_string();
+    Some((RoleId::board_prefix(id.source(), &board), canonical))
 }
 
 /// Groups stored board roles by board, each by its canonical id.
@@ -279,7 +279,7 @@ fn write_verdicts(
     let listed = list.roles.iter().filter_map(|l| l.external_id.as_deref());
     let quiet = list.unchanged.iter().map(String::as_str);
     for external_id in listed.chain(quiet) {
-        let id = format!("{}:{external_id}", paraform::SOURCE);
+        let id = RoleId::paraform(external_id).into_string();
         if done.contains(id.as_str()) {
             continue;
         }
@@ -326,7 +326,7 @@ impl SourceRun<'_> {
         // Listed exactly as stored: seen, and that is all (one statement).
         let mut touched = Vec::new();
         for external_id in &list.unchanged {
-            let id = format!("{}:{external_id}", self.scope.source());
+            let id = RoleId::new(self.scope.source(), external_id).into_string();
             if !seen.insert(id.clone()) {
                 errors.push(
                     "repeated ids",
@@ -353,7 +353,7 @@ impl SourceRun<'_> {
                 );
                 continue;
             };
-            let id = format!("{}:{external_id}", self.scope.source());
+            let id = RoleId::new(self.scope.source(), &external_id).into_string();
             if !seen.insert(id.clone()) {
                 errors.push(
                     "repeated ids",
@@ -461,7 +461,7 @@ impl SourceRun<'_> {
         }
         list.unreadable_ids
             .iter()
-            .map(|id| format!("{}:{id}", self.scope.source()))
+            .map(|id| RoleId::new(self.scope.source(), id).into_string())
             .collect()
     }
 
