@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use croner::Cron;
 use serde::Deserialize;
 
+use crate::fetch::HttpConfig;
 use crate::rules::{Lists, QualificationRules, Rules, ScoringRules};
 
 /// Where the config is looked for when neither `--config` nor `AIR_DEMAND_CONFIG` says.
@@ -91,6 +92,16 @@ impl ParaformConfig {
     /// The base of the role links people open: `link_base_url`, else `base_url`.
     pub fn link_base(&self) -> &str {
         self.link_base_url.as_deref().unwrap_or(&self.base_url)
+    }
+
+    /// How Paraform is asked: timeout, retries, backoff, pause.
+    pub fn http(&self) -> HttpConfig {
+        HttpConfig {
+            timeout_secs: self.timeout_secs,
+            max_retries: self.max_retries,
+            retry_base_ms: self.retry_base_ms,
+            request_delay_ms: self.request_delay_ms,
+        }
     }
 }
 
@@ -197,6 +208,12 @@ pub struct LlmConfig {
     pub timeout_secs: u64,
     /// Retries on 429 (honouring `Retry-After`), 5xx and timeouts.
     pub max_retries: u32,
+    /// First retry waits about this long (without a `Retry-After`); each
+    /// further retry doubles it.
+    pub retry_base_ms: u64,
+    /// The least time between the starts of two calls (0: `concurrency`
+    /// alone paces them).
+    pub request_delay_ms: u64,
     /// Calls in flight at once.
     pub concurrency: usize,
     /// QUALIFIED roles at or above this combined score get a briefing.
@@ -226,6 +243,8 @@ impl Default for LlmConfig {
             max_tokens: 4096,
             timeout_secs: 60,
             max_retries: 3,
+            retry_base_ms: 1000,
+            request_delay_ms: 0,
             concurrency: 4,
             briefing_min_score: 0.80,
             excitement_band: [0.50, 0.70],
@@ -241,6 +260,16 @@ impl Default for LlmConfig {
 pub const LLM_KEY_ENVS: [&str; 2] = ["LLM_API_KEY", "OPENROUTER_API_KEY"];
 
 impl LlmConfig {
+    /// How the model is asked: timeout, retries, backoff, pause.
+    pub fn http(&self) -> HttpConfig {
+        HttpConfig {
+            timeout_secs: self.timeout_secs,
+            max_retries: self.max_retries,
+            retry_base_ms: self.retry_base_ms,
+            request_delay_ms: self.request_delay_ms,
+        }
+    }
+
     /// The key from the environment, if any.
     pub fn api_key(&self, env: &Env) -> Option<String> {
         LLM_KEY_ENVS.iter().find_map(|name| env.var(name))
@@ -270,7 +299,9 @@ pub struct BoardsConfig {
     pub request_delay_ms: u64,
     /// Retries on timeouts, connection errors, 429 and 5xx, as for Paraform.
     pub max_retries: u32,
+    /// First retry waits about this long; each further retry doubles it.
     pub retry_base_ms: u64,
+    /// Per request.
     pub timeout_secs: u64,
     /// The largest board answer read; more fails that board for the run.
     pub max_board_bytes: u64,
@@ -287,15 +318,15 @@ impl BoardsConfig {
         }
     }
 
-    /// One polite client for every board request (as Paraform's: delay,
-    /// retries, timeout).
-    pub fn client(&self) -> Result<crate::fetch::HttpClient, crate::fetch::FetchError> {
-        crate::fetch::HttpClient::new(crate::fetch::ClientSettings {
-            timeout: std::time::Duration::from_secs(self.timeout_secs.max(1)),
-            request_delay: std::time::Duration::from_millis(self.request_delay_ms),
+    /// How the boards are asked (one polite client for every board
+    /// request): timeout, retries, backoff, pause.
+    pub fn http(&self) -> HttpConfig {
+        HttpConfig {
+            timeout_secs: self.timeout_secs,
             max_retries: self.max_retries,
-            retry_base: std::time::Duration::from_millis(self.retry_base_ms),
-        })
+            retry_base_ms: self.retry_base_ms,
+            request_delay_ms: self.request_delay_ms,
+        }
     }
 }
 
@@ -581,11 +612,8 @@ impl Config {
             bail!("[digest] to is empty: name at least one recipient, or set transport = \"file\"");
         }
         let p = &self.paraform;
+        check_http("paraform", &p.http(), &SOURCE_HTTP_BOUNDS)?;
         for (name, value, max) in [
-            ("request_delay_ms", p.request_delay_ms, 3_600_000),
-            ("retry_base_ms", p.retry_base_ms, 3_600_000),
-            ("timeout_secs", p.timeout_secs, 3_600),
-            ("max_retries", u64::from(p.max_retries), 100),
             ("max_list_bytes", p.max_list_bytes, MAX_BODY_BYTES),
             ("max_detail_bytes", p.max_detail_bytes, MAX_BODY_BYTES),
         ] {
@@ -611,16 +639,12 @@ impl Config {
                 bail!("[boards] {name} must be an http(s) URL, not {url:?}");
             }
         }
-        for (name, value, max) in [
-            ("request_delay_ms", b.request_delay_ms, 3_600_000),
-            ("retry_base_ms", b.retry_base_ms, 3_600_000),
-            ("timeout_secs", b.timeout_secs, 3_600),
-            ("max_retries", u64::from(b.max_retries), 100),
-            ("max_board_bytes", b.max_board_bytes, MAX_BODY_BYTES),
-        ] {
-            if value > max {
-                bail!("[boards] {name} must be at most {max}, not {value}");
-            }
+        check_http("boards", &b.http(), &SOURCE_HTTP_BOUNDS)?;
+        if b.max_board_bytes > MAX_BODY_BYTES {
+            bail!(
+                "[boards] max_board_bytes must be at most {MAX_BODY_BYTES}, not {}",
+                b.max_board_bytes
+            );
         }
         if b.max_board_bytes < MIN_BODY_BYTES {
             bail!(
@@ -672,10 +696,9 @@ impl Config {
                 l.excitement_band
             );
         }
+        check_http("llm", &l.http(), &MODEL_HTTP_BOUNDS)?;
         for (name, value, low, high) in [
             ("max_tokens", u64::from(l.max_tokens), 16, 1_000_000),
-            ("timeout_secs", l.timeout_secs, 1, 3_600),
-            ("max_retries", u64::from(l.max_retries), 0, 20),
             ("concurrency", l.concurrency as u64, 1, 64),
             (
                 "company_cache_days",
@@ -759,6 +782,53 @@ impl Config {
             lists,
         })
     }
+}
+
+/// What a section allows of its HTTP numbers besides the shared ceilings
+/// (an hour's timeout; an hour's pause or first backoff).
+struct HttpBounds {
+    min_timeout_secs: u64,
+    max_retries: u64,
+}
+
+/// `[paraform]` and `[boards]`: a timeout of 0 is read as 1 second.
+const SOURCE_HTTP_BOUNDS: HttpBounds = HttpBounds {
+    min_timeout_secs: 0,
+    max_retries: 100,
+};
+
+/// `[llm]`: fewer retries, since each one may be paid for.
+const MODEL_HTTP_BOUNDS: HttpBounds = HttpBounds {
+    min_timeout_secs: 1,
+    max_retries: 20,
+};
+
+/// Checks a section's four HTTP numbers, one error naming `[section] key`.
+fn check_http(section: &str, http: &HttpConfig, bounds: &HttpBounds) -> Result<()> {
+    for (name, value, low, high) in [
+        ("request_delay_ms", http.request_delay_ms, 0, 3_600_000),
+        ("retry_base_ms", http.retry_base_ms, 0, 3_600_000),
+        (
+            "timeout_secs",
+            http.timeout_secs,
+            bounds.min_timeout_secs,
+            3_600,
+        ),
+        (
+            "max_retries",
+            u64::from(http.max_retries),
+            0,
+            bounds.max_retries,
+        ),
+    ] {
+        if value > high && low == 0 {
+            bail!("[{section}] {name} must be at most {high}, not {value}");
+        }
+        if !(low..=high).contains(&value) {
+            bail!("[{section}] {name} must be between {low} and {high}, not {value}");
+        }
+    }
+    Ok(())
 }
 
 /// Bounds of `[paraform] max_list_bytes` and `max_detail_bytes`: below 1 KiB
@@ -877,6 +947,8 @@ temperature = 0
 max_tokens = 4096
 timeout_secs = 60
 max_retries = 3                               # on 429 (Retry-After honoured), 5xx, timeouts
+retry_base_ms = 1000                          # first backoff without a Retry-After; doubles on each retry
+request_delay_ms = 0                          # least time between the starts of two calls (0: concurrency paces them)
 concurrency = 4
 briefing_min_score = 0.80                     # QUALIFIED roles at or above this get a briefing
 excitement_band = [0.50, 0.70]                # only an uncertain rules' excitement is asked
@@ -1133,6 +1205,86 @@ mod tests {
             LlmConfig::default().api_key(&env).as_deref(),
             Some("or-key")
         );
+    }
+
+    #[test]
+    fn the_three_http_sections_keep_their_defaults() {
+        let config = Config::default();
+        let check = |http: HttpConfig, expected: [u64; 4]| {
+            let got = [
+                http.timeout_secs,
+                u64::from(http.max_retries),
+                http.retry_base_ms,
+                http.request_delay_ms,
+            ];
+            assert_eq!(got, expected, "timeout, retries, backoff, pause");
+        };
+        check(config.paraform.http(), [30, 4, 1000, 2000]);
+        check(config.boards.http(), [30, 4, 1000, 1000]);
+        check(config.llm.http(), [60, 3, 1000, 0]);
+    }
+
+    #[test]
+    fn the_http_keys_are_read_and_checked_alike_in_each_section() {
+        for section in ["paraform", "boards", "llm"] {
+            let text = format!(
+                "[{section}]\ntimeout_secs = 7\nmax_retries = 2\nretry_base_ms = 5\nrequest_delay_ms = 3\n"
+            );
+            let config = Config::parse(&text, Path::new("a")).unwrap();
+            let http = match section {
+                "paraform" => config.paraform.http(),
+                "boards" => config.boards.http(),
+                _ => config.llm.http(),
+            };
+            let expected = HttpConfig {
+                timeout_secs: 7,
+                max_retries: 2,
+                retry_base_ms: 5,
+                request_delay_ms: 3,
+            };
+            assert_eq!(http, expected, "[{section}]");
+            // `deny_unknown_fields` still holds for every section.
+            let err = Config::parse(
+                &format!("[{section}]\nretry_base = 5\n"),
+                Path::new("a.toml"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("a.toml line 2") && err.contains("unknown field `retry_base`"),
+                "[{section}]: {err}"
+            );
+            for (key, value, high) in [
+                ("retry_base_ms", 3_600_001, 3_600_000),
+                ("request_delay_ms", 3_600_001, 3_600_000),
+                ("timeout_secs", 3_601, 3_600),
+            ] {
+                let text = format!("[{section}]\n{key} = {value}\n");
+                let err = format!("{:#}", Config::parse(&text, Path::new("a")).unwrap_err());
+                let expected = format!("[{section}] {key} must be");
+                assert!(err.contains(&expected), "{expected:?} not in {err}");
+                assert!(err.ends_with(&format!("{high}, not {value}")), "{err}");
+            }
+        }
+        // The model's own bounds: a timeout of at least a second, fewer retries.
+        for (text, expected) in [
+            (
+                "[llm]\ntimeout_secs = 0\n",
+                "[llm] timeout_secs must be between 1 and 3600, not 0",
+            ),
+            (
+                "[llm]\nmax_retries = 21\n",
+                "[llm] max_retries must be at most 20, not 21",
+            ),
+            (
+                "[boards]\nmax_retries = 101\n",
+                "[boards] max_retries must be at most 100, not 101",
+            ),
+        ] {
+            let err = format!("{:#}", Config::parse(text, Path::new("a")).unwrap_err());
+            assert!(err.contains(expected), "{expected:?} not in {err}");
+        }
+        Config::parse("[paraform]\ntimeout_secs = 0\n", Path::new("a")).unwrap();
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub async fn demo(options: &DemoOptions) -> Result<()> {
         // The simulator answers as an OpenAI-compatible model would, offline.
         config.llm.enabled = true;
         config.llm.base_url = format!("{}/v1", sim.base_url());
+        // A local simulator: retried as quickly as its Paraform and boards.
+        config.llm.retry_base_ms = 200;
         // Few simulated roles reach the default 0.80; show a handful of briefings.
         config.llm.briefing_min_score = DEMO_BRIEFING_MIN_SCORE;
     }

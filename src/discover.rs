@@ -15,8 +15,8 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use crate::config::Config;
-use crate::fetch::FetchError;
 use crate::fetch::boards::{self, Kind};
+use crate::fetch::{FetchError, HttpClient};
 use crate::llm::normalise_company;
 use crate::store::Db;
 
@@ -79,8 +79,7 @@ pub async fn discover(config: &Config, db: &Db, limit: usize) -> Result<Discover
         .take(limit)
         .collect();
     let settings = &config.boards;
-    let client = settings
-        .client()
+    let client = HttpClient::new(&settings.http())
         .context("starting the HTTP client")?
         .unreachable_once();
     let mut discovery = Discovery {

@@ -6,12 +6,10 @@
 //! cannot help and the caller stops calling for the run. The key is sent in
 //! a sensitive header and never appears in an error, a log or a page.
 
-use std::time::Duration;
-
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
-use super::{BodyLimit, ClientSettings, FetchError, HttpClient};
+use super::{BodyLimit, FetchError, HttpClient, HttpConfig};
 
 /// The most an answer's body may hold: a briefing is a few KiB.
 const MAX_ANSWER_BYTES: u64 = 2 * 1024 * 1024;
@@ -34,9 +32,9 @@ pub struct ChatSettings {
     pub base_url: String,
     /// Optional for a local server.
     pub api_key: Option<String>,
-    pub timeout: Duration,
-    pub max_retries: u32,
-    pub retry_base: Duration,
+    /// Timeout, retries, backoff and pause, as `[llm]` sets them. Concurrency
+    /// is the caller's: the pause (0 by default) spaces the starts of calls.
+    pub http: HttpConfig,
     pub temperature: f64,
     pub max_tokens: u32,
     /// No retry waits past this: the end of the run's model phase.
@@ -96,13 +94,7 @@ pub struct ChatClient {
 
 impl ChatClient {
     pub fn new(settings: ChatSettings) -> Result<ChatClient, FetchError> {
-        let mut http = HttpClient::new(ClientSettings {
-            timeout: settings.timeout,
-            // Concurrency is the caller's; no politeness pause between calls.
-            request_delay: Duration::ZERO,
-            max_retries: settings.max_retries,
-            retry_base: settings.retry_base,
-        })?;
+        let mut http = HttpClient::new(&settings.http)?;
         if let Some(deadline) = settings.deadline {
             http = http.with_deadline(deadline);
         }
@@ -118,6 +110,11 @@ impl ChatClient {
     /// HTTP requests sent, retries included.
     pub fn request_count(&self) -> u64 {
         self.http.request_count()
+    }
+
+    /// The timeout, retries, backoff and pause the client asks with.
+    pub fn http_config(&self) -> &HttpConfig {
+        self.http.config()
     }
 
     /// The request body for `request` (public for tests).
@@ -329,9 +326,12 @@ mod tests {
         let settings = ChatSettings {
             base_url: "https://openrouter.ai/api/v1/".into(),
             api_key: Some("sk-or-secret".into()),
-            timeout: Duration::from_secs(5),
-            max_retries: 0,
-            retry_base: Duration::from_millis(10),
+            http: HttpConfig {
+                timeout_secs: 5,
+                max_retries: 0,
+                retry_base_ms: 10,
+                request_delay_ms: 0,
+            },
             temperature: 0.0,
             max_tokens: 100,
             deadline: None,

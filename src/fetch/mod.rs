@@ -148,13 +148,35 @@ pub fn backoff(retry: u32, base: Duration, retry_after: Option<Duration>, jitter
         .min(MAX_WAIT)
 }
 
-/// Settings of the shared client.
-#[derive(Debug, Clone)]
-pub struct ClientSettings {
-    pub timeout: Duration,
-    pub request_delay: Duration,
+/// How the shared client asks a server: the four numbers that `[paraform]`,
+/// `[boards]` and `[llm]` each set under the same names (their `http()`),
+/// checked when the config is read. The one way to a client is
+/// [`HttpClient::new`] with one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Per request; 0 is read as 1 (no request can answer in no time).
+    pub timeout_secs: u64,
+    /// Retries after the first attempt, for what [`should_retry`] allows.
     pub max_retries: u32,
-    pub retry_base: Duration,
+    /// The first retry waits about this long; each further one doubles it
+    /// ([`backoff`]), unless the server says how long (`Retry-After`).
+    pub retry_base_ms: u64,
+    /// Politeness: the least time between the starts of two requests.
+    pub request_delay_ms: u64,
+}
+
+impl HttpConfig {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs.max(1))
+    }
+
+    pub fn retry_base(&self) -> Duration {
+        Duration::from_millis(self.retry_base_ms)
+    }
+
+    pub fn request_delay(&self) -> Duration {
+        Duration::from_millis(self.request_delay_ms)
+    }
 }
 
 /// A finished HTTP exchange that was not retried away.
@@ -197,7 +219,7 @@ pub enum Outcome {
 /// followed (a redirect to /login must be seen), politeness and retries.
 pub struct HttpClient {
     client: reqwest::Client,
-    settings: ClientSettings,
+    config: HttpConfig,
     last_request: Mutex<Option<Instant>>,
     requests: AtomicU64,
     /// No retry waits past this (`with_deadline`).
@@ -212,11 +234,13 @@ pub const BROWSER_ENV: &str = "AIR_DEMAND_BROWSER";
 pub const USER_AGENT: &str = concat!("air-demand/", env!("CARGO_PKG_VERSION"));
 
 impl HttpClient {
-    pub fn new(settings: ClientSettings) -> Result<HttpClient, FetchError> {
+    /// The client `config` describes (a section's `http()`): every source
+    /// and the model are asked through one of these.
+    pub fn new(config: &HttpConfig) -> Result<HttpClient, FetchError> {
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .timeout(config.timeout())
+            .connect_timeout(config.timeout().min(Duration::from_secs(10)))
             .gzip(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -226,7 +250,7 @@ impl HttpClient {
             })?;
         Ok(HttpClient {
             client,
-            settings,
+            config: *config,
             last_request: Mutex::new(None),
             requests: AtomicU64::new(0),
             deadline: None,
@@ -254,7 +278,12 @@ impl HttpClient {
 
     /// The timeout of one request.
     pub fn timeout(&self) -> Duration {
-        self.settings.timeout
+        self.config.timeout()
+    }
+
+    /// What the client was built with.
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
     }
 
     /// How many HTTP requests were sent, retries included.
@@ -340,7 +369,7 @@ impl HttpClient {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Outcome>,
     {
-        let max_attempts = self.settings.max_retries + 1;
+        let max_attempts = self.config.max_retries + 1;
         let mut attempt_no = 0;
         loop {
             attempt_no += 1;
@@ -372,7 +401,7 @@ impl HttpClient {
             };
             let wait = backoff(
                 attempt_no - 1,
-                self.settings.retry_base,
+                self.config.retry_base(),
                 retry_after,
                 jitter(),
             );
@@ -422,7 +451,7 @@ impl HttpClient {
             // `checked_add`: a delay too long for the clock waits as long as tokio can.
             let ready_at = last
                 .map(|at| {
-                    at.checked_add(self.settings.request_delay)
+                    at.checked_add(self.config.request_delay())
                         .unwrap_or(now + Duration::from_secs(86_400 * 365))
                 })
                 .unwrap_or(now);
@@ -681,11 +710,11 @@ mod tests {
     }
 
     fn client() -> HttpClient {
-        HttpClient::new(ClientSettings {
-            timeout: Duration::from_secs(60),
-            request_delay: Duration::ZERO,
+        HttpClient::new(&HttpConfig {
+            timeout_secs: 60,
             max_retries: 2,
-            retry_base: Duration::from_millis(1),
+            retry_base_ms: 1,
+            request_delay_ms: 0,
         })
         .unwrap()
     }

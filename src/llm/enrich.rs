@@ -504,9 +504,7 @@ fn chat_client(
         deadline,
         base_url: config.base_url.clone(),
         api_key,
-        timeout: Duration::from_secs(config.timeout_secs),
-        max_retries: config.max_retries,
-        retry_base: Duration::from_millis(1000),
+        http: config.http(),
         temperature: config.temperature,
         max_tokens: config.max_tokens,
     })
@@ -1017,4 +1015,24 @@ pub fn cached(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_client_asks_as_llm_says() {
+        let text =
+            "[llm]\nretry_base_ms = 5\nrequest_delay_ms = 7\nmax_retries = 2\ntimeout_secs = 9\n";
+        let config = crate::config::Config::parse(text, std::path::Path::new("a")).unwrap();
+        let client = chat_client(&config.llm, None, None).unwrap();
+        let expected = crate::fetch::HttpConfig {
+            timeout_secs: 9,
+            max_retries: 2,
+            retry_base_ms: 5,
+            request_delay_ms: 7,
+        };
+        assert_eq!(*client.http_config(), expected);
+    }
 }

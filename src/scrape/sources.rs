@@ -2,14 +2,13 @@
 //! the plan wants and whose tier is worth one.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use super::plan::Plan;
 use super::{Scope, ScrapeOptions, SourceFetch, shorten};
 use crate::assess::{intel_of, parse_detail};
 use crate::config::{Config, Env};
 use crate::fetch::paraform::{Access, Limits, Paraform, RoleList};
-use crate::fetch::{ClientSettings, FetchError, HttpClient, boards};
+use crate::fetch::{FetchError, HttpClient, boards};
 use crate::progress::Progress;
 use crate::rules::Rules;
 use crate::session::{SESSION_ENV, Session};
@@ -43,7 +42,7 @@ pub(super) async fn fetch_sources(
 /// fails fails alone.
 async fn fetch_boards(config: &Config) -> Vec<SourceFetch> {
     let settings = &config.boards;
-    let client = settings.client();
+    let client = HttpClient::new(&settings.http());
     let mut fetches = Vec::new();
     for company in &config.companies {
         for (source, board) in company.boards() {
@@ -91,12 +90,7 @@ async fn fetch_paraform(
 ) -> SourceFetch {
     let now = options.now;
     let settings = &config.paraform;
-    let client = HttpClient::new(ClientSettings {
-        timeout: Duration::from_secs(settings.timeout_secs.max(1)),
-        request_delay: Duration::from_millis(settings.request_delay_ms),
-        max_retries: settings.max_retries,
-        retry_base: Duration::from_millis(settings.retry_base_ms),
-    });
+    let client = HttpClient::new(&settings.http());
     let mut details = SpooledTexts::default();
     let mut detail_errors = Vec::new();
     let mut route = None;

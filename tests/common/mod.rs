@@ -318,6 +318,7 @@ impl Sandbox {
             format!("base_url = \"{}/v1\"", self.sim.base_url()),
             "timeout_secs = 5".to_string(),
             "max_retries = 1".to_string(),
+            "retry_base_ms = 10".to_string(),
         ];
         let given = |line: &String| {
             let key = line.split('=').next().unwrap_or("").trim();
