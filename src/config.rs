@@ -1113,15 +1113,6 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_shows_the_template_as_it_is() {
-        let readme = include_str!("../docs/configuration.md");
-        assert!(
-            readme.contains(DEFAULT_CONFIG_TOML),
-            "docs/configuration.md's config block differs from DEFAULT_CONFIG_TOML: copy it over"
-        );
-    }
-
-    #[test]
     fn board_names_are_read_in_lower_case() {
         let config = Config::parse(
             "[[companies]]\nname = \"Acme\"\ngreenhouse = \"Acme\"\nlever = \"ACME-inc\"\n",
