@@ -141,16 +141,16 @@ pub async fn prepare(
     progress: &Progress,
     now: DateTime<Utc>,
 ) -> Result<Prepared> {
-    let mut phase = config
-        .llm
-        .enabled
-        .then(|| ModelPhase::start(&config.llm, env, now));
+    // Started with the first role to ask about: a quiet run builds no
+    // model client and asks nothing.
+    let mut phase: Option<ModelPhase<'_>> = None;
     let mut roles = SpooledTexts::default();
     for fetch in fetches.iter().filter(|f| f.scope == Scope::Paraform) {
         let Ok(list) = &fetch.result else { continue };
         let wanted = wanted(list, fetch, plan);
-        if phase.is_some() {
+        if config.llm.enabled && !wanted.is_empty() && phase.is_none() {
             progress.step("asking the model");
+            phase = Some(ModelPhase::start(&config.llm, env, now));
         }
         for batch in wanted.chunks(BATCH) {
             let works = read_batch(db, list, fetch, plan, rules, batch, now)?;
