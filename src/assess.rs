@@ -17,7 +17,7 @@ use crate::evaluate::{
 use crate::intel::{Intel, read_detail};
 use crate::lock::WriterLock;
 use crate::rules::Rules;
-use crate::store::{Db, DetailWrite, Evaluation, RecentChanges, StoreTx, StoredRole};
+use crate::store::{Db, Evaluation, RecentChanges, StoreTx, StoredRole};
 use crate::track::{ChangeKind, FieldChange};
 
 /// Trends look at this many days of changes.
@@ -63,18 +63,6 @@ pub fn intel_of(detail: Option<&Value>, rules: &Rules) -> Intel {
 /// A stored detail's JSON; an unreadable one counts as none.
 pub fn parse_detail(text: Option<&str>) -> Option<Value> {
     text.and_then(|t| serde_json::from_str(t).ok())
-}
-
-/// The columns a detail payload fills.
-pub fn detail_write<'a>(detail_text: &'a str, intel: &'a Intel) -> DetailWrite<'a> {
-    DetailWrite {
-        detail: detail_text,
-        company_notes: intel.company_notes.as_deref(),
-        selling_points: intel.selling_points.as_deref(),
-        description: intel.description.as_deref(),
-        equity: intel.equity.as_deref(),
-        requirements: serde_json::to_string(&intel.requirements).unwrap_or_else(|_| "[]".into()),
-    }
 }
 
 /// The stored form of a verdict.

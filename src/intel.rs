@@ -413,6 +413,34 @@ static SANITIZER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::La
     builder
 });
 
+/// The parts of a detail a role page shows as HTML, sanitised
+/// ([`sanitize_html`]) once, when the detail is fetched, and stored: a site
+/// build shows them without sanitising again.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetailHtml {
+    pub company_notes: Option<String>,
+    pub selling_points: Option<String>,
+    pub description: Option<String>,
+}
+
+impl DetailHtml {
+    /// The company notes (`companyTip`), selling points and description
+    /// (the role's, else the company's) of a detail payload; empty ones none.
+    pub fn of(detail: &Value) -> DetailHtml {
+        let html = |path: &str| {
+            crate::role::value_at(detail, path)
+                .and_then(Value::as_str)
+                .map(sanitize_html)
+                .filter(|h| !h.trim().is_empty())
+        };
+        DetailHtml {
+            company_notes: html("companyTip"),
+            selling_points: html("selling_points"),
+            description: html("description").or_else(|| html("company.description")),
+        }
+    }
+}
+
 /// Safe HTML from scraped HTML, through the `ammonia` allow-list
 /// ([`SANITIZER`]); text is escaped, and the output is serialised from the
 /// parsed tree, so nothing the source wrote survives unexamined. Headings

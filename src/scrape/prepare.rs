@@ -20,7 +20,7 @@ use crate::assess::{evaluation_of, intel_of, parse_detail};
 use crate::config::{Config, Env};
 use crate::evaluate::{Verdict, evaluate};
 use crate::fetch::paraform::{ListedRole, RoleList};
-use crate::intel::Intel;
+use crate::intel::{DetailHtml, Intel};
 use crate::llm::enrich::{Enrichment, ModelPhase, RoleAnswers, RoleInput, fingerprint};
 use crate::progress::Progress;
 use crate::role::{RoleId, timestamp};
@@ -49,7 +49,9 @@ pub struct PreparedRole {
     pub model: Option<ModelState>,
 }
 
-/// The columns a detail fetched in this run fills (see `DetailWrite`).
+/// The columns a detail fetched in this run fills (see `DetailWrite`):
+/// its clean text and display facts, read once, and the HTML a role page
+/// shows, sanitised once.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct DetailColumns {
     company_notes: Option<String>,
@@ -57,17 +59,24 @@ pub struct DetailColumns {
     description: Option<String>,
     equity: Option<String>,
     requirements: String,
+    company_notes_html: Option<String>,
+    selling_points_html: Option<String>,
+    description_html: Option<String>,
 }
 
 impl DetailColumns {
-    fn of(intel: &Intel) -> DetailColumns {
-        let write = crate::assess::detail_write("", intel);
+    fn of(intel: &Intel, detail: Option<&Value>) -> DetailColumns {
+        let html = detail.map(DetailHtml::of).unwrap_or_default();
         DetailColumns {
-            company_notes: write.company_notes.map(str::to_string),
-            selling_points: write.selling_points.map(str::to_string),
-            description: write.description.map(str::to_string),
-            equity: write.equity.map(str::to_string),
-            requirements: write.requirements,
+            company_notes: intel.company_notes.clone(),
+            selling_points: intel.selling_points.clone(),
+            description: intel.description.clone(),
+            equity: intel.equity.clone(),
+            requirements: serde_json::to_string(&intel.requirements)
+                .unwrap_or_else(|_| "[]".into()),
+            company_notes_html: html.company_notes,
+            selling_points_html: html.selling_points,
+            description_html: html.description,
         }
     }
 
@@ -80,6 +89,9 @@ impl DetailColumns {
             description: self.description.as_deref(),
             equity: self.equity.as_deref(),
             requirements: self.requirements.clone(),
+            company_notes_html: self.company_notes_html.as_deref(),
+            selling_points_html: self.selling_points_html.as_deref(),
+            description_html: self.description_html.as_deref(),
         }
     }
 }
@@ -382,7 +394,9 @@ fn prepared(w: &Work, verdict: &Verdict, key: String, model: Option<ModelState>)
         evaluation: evaluation_of(verdict, None),
         key,
         input: w.input.clone(),
-        detail: w.fetched.then(|| DetailColumns::of(&w.intel)),
+        detail: w
+            .fetched
+            .then(|| DetailColumns::of(&w.intel, w.detail.as_ref())),
         model,
     }
 }

@@ -81,6 +81,10 @@ pub struct DetailWrite<'a> {
     pub equity: Option<&'a str>,
     /// JSON array of strings.
     pub requirements: String,
+    /// What a role page shows of the detail, sanitised (`intel::DetailHtml`).
+    pub company_notes_html: Option<&'a str>,
+    pub selling_points_html: Option<&'a str>,
+    pub description_html: Option<&'a str>,
 }
 
 /// Everything `roles --explain` shows.
@@ -572,7 +576,8 @@ impl StoreTx<'_> {
     ) -> Result<()> {
         self.execute(
             "UPDATE role_rows SET detail = ?2, detail_fetched_at = ?3, company_notes = ?4,
-                 selling_points = ?5, description = ?6, equity = ?7, requirements = ?8
+                 selling_points = ?5, description = ?6, equity = ?7, requirements = ?8,
+                 company_notes_html = ?9, selling_points_html = ?10, description_html = ?11
              WHERE id = ?1",
             params![
                 role_id,
@@ -582,7 +587,10 @@ impl StoreTx<'_> {
                 d.selling_points,
                 d.description,
                 d.equity,
-                d.requirements
+                d.requirements,
+                d.company_notes_html,
+                d.selling_points_html,
+                d.description_html
             ],
         )?;
         Ok(())
@@ -977,6 +985,8 @@ mod tests {
             description: Some("description"),
             equity: Some("0.1%"),
             requirements: "[\"rust\"]".to_string(),
+            company_notes_html: Some("<p>x</p>"),
+            ..DetailWrite::default()
         };
         tx.write_detail("paraform:1", &detail, at(3)).unwrap();
         tx.commit().unwrap();
