@@ -9,10 +9,21 @@
 //!
 //! - cold run: the first `scrape --no-site`, into an empty database;
 //! - quiet run: a second scrape, the marketplace unchanged;
+//! - the same two with `[llm]` on, into a second database (the simulator's
+//!   model endpoint, no budget in the way): what the model costs a cold
+//!   run, and that a quiet run costs the same with it on as off (the ratio
+//!   of the two quiet runs' CPU is printed at the end);
 //! - site build: `air-demand site`;
 //! - churn runs: R scrapes, each after a round in which 3% of the roles are
 //!   edited (and every role's volatile fields refreshed, a few roles removed
 //!   and posted); R is 40 up to 10,000 roles and 10 above, unless given.
+//!
+//! Every config follows the simulator's three company boards
+//! (`[[companies]]`, `Simulator::generated_boards`), so each scrape also
+//! reads three boards, as a real install following companies does.
+//!
+//! The table starts with the commit measured (`git rev-parse`, `-dirty`
+//! when the tree has changes) and the command line.
 //!
 //! Then, per size, how many bytes the version history grew per churn run,
 //! beside what a store keeping a copy of every active role per run would add.
@@ -111,6 +122,15 @@ fn run(sizes: &[usize], churn_runs: Option<usize>) -> Result<()> {
     let started = Instant::now();
     // First, while this process is still small.
     let mut launcher = Launcher::start()?;
+    println!(
+        "commit {}; command: cargo bench --bench pipeline -- {}\n",
+        commit(),
+        std::env::args()
+            .skip(1)
+            .filter(|a| a != "--bench")
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     let floor_dir = tempfile::tempdir()?;
     let floor = launcher.run(floor_dir.path(), &["--version"])?;
 
@@ -133,6 +153,18 @@ fn run(sizes: &[usize], churn_runs: Option<usize>) -> Result<()> {
         }
     }
     print_history(&history);
+    if !history.is_empty() {
+        println!("\nquiet run CPU with [llm] on / off:");
+        for h in &history {
+            println!(
+                "{:>7}  {:.2} s / {:.2} s = {:.2}x",
+                thousands(h.roles as u64),
+                h.quiet_cpu_llm,
+                h.quiet_cpu,
+                h.quiet_cpu_llm / h.quiet_cpu.max(1e-9)
+            );
+        }
+    }
     let took = started.elapsed().as_secs_f64();
     println!("\nthe bench took {:.0} s ({:.1} min)", took, took / 60.0);
     Ok(())
@@ -205,33 +237,48 @@ fn bench_size(launcher: &mut Launcher, roles: usize, runs: usize) -> Result<Hist
         "{roles} roles: simulator ready in {:.1}s",
         started.elapsed().as_secs_f64()
     );
-    let config = write_config(dir.path(), &sim)?;
+    let config = write_config(dir.path(), &sim, false)?;
     let db_path = dir.path().join("data/bench.sqlite");
-    let scrape = ["--config", &config, "scrape", "--no-site"];
+    let llm_dir = tempfile::tempdir()?;
+    let llm_config = write_config(llm_dir.path(), &sim, true)?;
 
-    let scrape_step = |launcher: &mut Launcher, step: &str| -> Result<Row> {
-        eprintln!("{roles} roles: {step}");
-        let usage = launcher.run(dir.path(), &scrape)?;
-        // 0 ok, 3 partial (shown in the status column), else failed.
-        if usage.exit != 0 && usage.exit != 3 {
-            bail!(
-                "{step}: air-demand exited {} ({})",
-                usage.exit,
-                last_lines(&dir.path().join("stderr.log"))
-            );
-        }
-        let run = last_run(&db_path)?;
-        Ok(Row {
-            roles,
-            step: step.to_string(),
-            usage,
-            run: Some(run),
-            db_bytes: db_bytes(&db_path),
-        })
-    };
+    let scrape_in =
+        |launcher: &mut Launcher, dir: &Path, config: &str, step: &str| -> Result<Row> {
+            eprintln!("{roles} roles: {step}");
+            let db_path = dir.join("data/bench.sqlite");
+            let usage = launcher.run(dir, &["--config", config, "scrape", "--no-site"])?;
+            // 0 ok, 3 partial (shown in the status column), else failed.
+            if usage.exit != 0 && usage.exit != 3 {
+                bail!(
+                    "{step}: air-demand exited {} ({})",
+                    usage.exit,
+                    last_lines(&dir.join("stderr.log"))
+                );
+            }
+            let run = last_run(&db_path)?;
+            Ok(Row {
+                roles,
+                step: step.to_string(),
+                usage,
+                run: Some(run),
+                db_bytes: db_bytes(&db_path),
+            })
+        };
+    let scrape_step =
+        |launcher: &mut Launcher, step: &str| scrape_in(launcher, dir.path(), &config, step);
 
     print_row(&scrape_step(launcher, "cold run")?);
-    print_row(&scrape_step(launcher, "quiet run")?);
+    let quiet = scrape_step(launcher, "quiet run")?;
+    print_row(&quiet);
+    print_row(&scrape_in(
+        launcher,
+        llm_dir.path(),
+        &llm_config,
+        "cold run, [llm] on",
+    )?);
+    let quiet_llm = scrape_in(launcher, llm_dir.path(), &llm_config, "quiet run, [llm] on")?;
+    print_row(&quiet_llm);
+    drop(llm_dir);
 
     eprintln!("{roles} roles: site build");
     let usage = launcher.run(dir.path(), &["--config", &config, "site"])?;
@@ -302,6 +349,8 @@ fn bench_size(launcher: &mut Launcher, roles: usize, runs: usize) -> Result<Hist
         measured_as,
         active,
         average_raw,
+        quiet_cpu: quiet.usage.cpu,
+        quiet_cpu_llm: quiet_llm.usage.cpu,
     })
 }
 
@@ -314,6 +363,30 @@ struct History {
     /// Active roles after the runs, and their average `roles.raw` bytes.
     active: u64,
     average_raw: f64,
+    /// CPU seconds of the quiet run with `[llm]` off and on.
+    quiet_cpu: f64,
+    quiet_cpu_llm: f64,
+}
+
+/// The commit measured: `abc1234`, `abc1234-dirty` with uncommitted
+/// changes, or `unknown commit` without git.
+fn commit() -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(head) => match git(&["status", "--porcelain", "--untracked-files=no"]) {
+            Some(changes) if !changes.is_empty() => format!("{head}-dirty"),
+            _ => head,
+        },
+        None => "unknown commit".into(),
+    }
 }
 
 fn print_history(history: &[History]) {
@@ -355,8 +428,9 @@ fn print_history(history: &[History]) {
     }
 }
 
-/// The config of the child processes; returns its path.
-fn write_config(dir: &Path, sim: &Simulator) -> Result<String> {
+/// The config of the child processes (following the simulator's company
+/// boards; with `llm`, its model too); returns its path.
+fn write_config(dir: &Path, sim: &Simulator, llm: bool) -> Result<String> {
     std::fs::create_dir_all(dir.join("data"))?;
     let expires = (chrono::Utc::now() + chrono::Duration::days(30)).timestamp();
     air_demand::session::write_private(
@@ -369,8 +443,31 @@ fn write_config(dir: &Path, sim: &Simulator) -> Result<String> {
         format!(
             "[database]\npath = \"data/bench.sqlite\"\n\n[site]\ndir = \"site\"\n\n[paraform]\n\
              base_url = \"{}\"\nsession_file = \"data/paraform_session.json\"\n\
-             request_delay_ms = 0\nretry_base_ms = 50\ntimeout_secs = 120\n",
-            sim.base_url()
+             request_delay_ms = 0\nretry_base_ms = 50\ntimeout_secs = 120\n\n\
+             [boards]\ngreenhouse_url = \"{url}\"\nlever_url = \"{url}\"\nashby_url = \"{url}\"\n\
+             request_delay_ms = 0\nretry_base_ms = 50\n{llm}{companies}",
+            sim.base_url(),
+            url = sim.base_url(),
+            llm = if llm {
+                format!(
+                    "\n[llm]\nenabled = true\nbase_url = \"{}/v1\"\ntimeout_secs = 30\n\
+                     max_retries = 1\nretry_base_ms = 10\nconcurrency = 8\n\
+                     max_calls_per_run = 1000000\nmax_cost_per_run_usd = 1000\nmax_run_secs = 86400\n",
+                    sim.base_url()
+                )
+            } else {
+                String::new()
+            },
+            companies = sim
+                .generated_boards()
+                .iter()
+                .map(|b| format!(
+                    "\n[[companies]]\nname = {:?}\n{} = {:?}\n",
+                    b.company,
+                    b.kind.source(),
+                    b.board
+                ))
+                .collect::<String>()
         ),
     )?;
     Ok(config.display().to_string())
