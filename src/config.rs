@@ -971,7 +971,7 @@ timeout_secs = 30
 max_board_bytes = 16777216                    # 16 MiB: a larger answer fails that board for the run
 
 # One [[companies]] entry per followed company, with any of its board names
-# (docs/boards.md says how to find them):
+# (docs/companies.md says how to find them):
 # [[companies]]
 # name = "Supabase"
 # ashby = "supabase"

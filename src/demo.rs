@@ -244,7 +244,7 @@ fn print_top_roles(db: &Db) -> Result<()> {
             role.fee_percent
                 .map(crate::role::format_number)
                 .unwrap_or_else(|| "-".into()),
-            crate::site::model::salary(None, Some(role.salary_max.unwrap_or_default())).0,
+            crate::views::salary(None, Some(role.salary_max.unwrap_or_default())).0,
             role.trend.map(|t| format!("  [{t}]")).unwrap_or_default()
         );
     }

@@ -14,10 +14,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
+use crate::company::key as company_key;
 use crate::config::Config;
 use crate::fetch::boards::{self, Kind};
 use crate::fetch::{FetchError, HttpClient};
-use crate::llm::normalise_company;
 use crate::store::Db;
 
 /// One board found for a company.
@@ -45,7 +45,7 @@ pub struct Discovery {
 /// The slugs a company's boards are likely to be called, most likely first.
 pub fn slugs(name: &str) -> Vec<String> {
     // Board names are ASCII (letters, digits, '-'): other letters drop out.
-    let words: Vec<String> = normalise_company(name)
+    let words: Vec<String> = company_key(name)
         .split(' ')
         .map(|w| {
             w.chars()
@@ -68,14 +68,14 @@ pub async fn discover(config: &Config, db: &Db, limit: usize) -> Result<Discover
     let followed: HashSet<String> = config
         .companies
         .iter()
-        .map(|c| normalise_company(&c.name))
+        .map(|c| company_key(&c.name))
         .collect();
     let followed_boards: HashSet<(&str, &str)> =
         config.companies.iter().flat_map(|c| c.boards()).collect();
     let companies: Vec<String> = db
         .active_companies()?
         .into_iter()
-        .filter(|name| !followed.contains(&normalise_company(name)))
+        .filter(|name| !followed.contains(&company_key(name)))
         .take(limit)
         .collect();
     let settings = &config.boards;
@@ -173,15 +173,10 @@ pub fn append_entries(
     // Companies in the config, by normalised name: "Acme Robotics, Inc." is
     // another spelling of "Acme Robotics", whatever boards it gave.
     let mut names: HashSet<String> = Config::parse(text, origin)
-        .map(|c| {
-            c.companies
-                .iter()
-                .map(|c| normalise_company(&c.name))
-                .collect()
-        })
+        .map(|c| c.companies.iter().map(|c| company_key(&c.name)).collect())
         .unwrap_or_default();
     for (company, entry) in entries {
-        let name = normalise_company(company);
+        let name = company_key(company);
         if names.contains(&name) {
             written.skipped.push(format!(
                 "{}: another spelling of a company already in the config",

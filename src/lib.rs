@@ -13,6 +13,7 @@ pub mod assess;
 #[cfg(feature = "browser")]
 pub mod browser;
 pub mod cli;
+pub mod company;
 pub mod config;
 #[cfg(feature = "simulator")]
 pub mod demo;
@@ -42,4 +43,5 @@ pub mod store;
 pub mod text;
 pub mod toml_error;
 pub mod track;
+pub mod views;
 pub mod vocab;

@@ -11,7 +11,7 @@
 //! (`askama.toml`), so no page, feed or email part can forget;
 //! `intel::sanitize_html` cleans what it lets through; the views that
 //! `roles.json`, `roles.csv` and `export` write are built clean
-//! (`site::model`); JSON for people (`health.json`, `--json`) goes through
+//! (`views`); JSON for people (`health.json`, `--json`) goes through
 //! [`json_pretty`].
 
 use std::fmt;

@@ -6,6 +6,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::company::Kind;
+use crate::company::board_job;
 use crate::role::{format_number, number_at, strings_at, value_at};
 
 /// Fields left out of the content hash because they change without the role
@@ -367,6 +369,57 @@ fn remove_path(raw: &mut Value, path: &str) {
     }
 }
 
+/// The tracked changes between two versions of a company board's job
+/// (read by `company::board_job`): salary range,
+/// location and title. (SPEC §4 has no title kind: a new title is recorded
+/// as a STATUS_CHANGE of field `title`, the nearest the contract allows.)
+pub fn board_diff(kind: Kind, old: &Value, new: &Value) -> Vec<FieldChange> {
+    let (before, after) = (board_job(kind, old), board_job(kind, new));
+    let mut changes = Vec::new();
+    for (field, was, is) in [
+        ("salary_min", before.salary_min, after.salary_min),
+        ("salary_max", before.salary_max, after.salary_max),
+    ] {
+        if was != is {
+            let kind = match (was, is) {
+                (Some(b), Some(a)) if a > b => ChangeKind::SalaryIncrease,
+                (None, Some(_)) => ChangeKind::SalaryIncrease,
+                _ => ChangeKind::SalaryDecrease,
+            };
+            changes.push(FieldChange::new(
+                kind,
+                field,
+                was.map(|n| n.to_string()),
+                is.map(|n| n.to_string()),
+            ));
+        }
+    }
+    let set = |places: &[String]| {
+        let mut sorted: Vec<String> = places.iter().map(|p| p.trim().to_string()).collect();
+        sorted.sort();
+        sorted.dedup();
+        sorted
+    };
+    let (was, is) = (set(&before.locations), set(&after.locations));
+    if was != is {
+        changes.push(FieldChange::new(
+            ChangeKind::LocationChange,
+            "locations",
+            Some(was.join(", ")),
+            Some(is.join(", ")),
+        ));
+    }
+    if before.title != after.title {
+        changes.push(FieldChange::new(
+            ChangeKind::StatusChange,
+            "title",
+            before.title,
+            after.title,
+        ));
+    }
+    changes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -514,5 +567,24 @@ mod tests {
             assert_eq!(ChangeKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(ChangeKind::parse("nope"), None);
+    }
+
+    #[test]
+    fn diffs_salary_location_and_title() {
+        let old = serde_json::json!({"text": "Engineer", "categories": {"location": "London"}, "salaryRange": {"min": 100, "max": 200}});
+        let new = serde_json::json!({"text": "Senior Engineer", "categories": {"location": "Remote"}, "salaryRange": {"min": 100, "max": 250}});
+        let kinds: Vec<String> = board_diff(Kind::Lever, &old, &new)
+            .iter()
+            .map(|c| format!("{} {}", c.kind.as_str(), c.field.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "SALARY_INCREASE salary_max",
+                "LOCATION_CHANGE locations",
+                "STATUS_CHANGE title"
+            ]
+        );
+        assert!(board_diff(Kind::Lever, &old, &old).is_empty());
     }
 }

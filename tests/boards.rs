@@ -230,7 +230,7 @@ fn a_paraform_role_shows_whether_its_company_still_posts_it_on_its_own_board() {
     let s = Sandbox::new();
     s.scrape().expect(0);
     let (id, company, title) = paraform_role(&s);
-    let page = format!("roles/{}", air_demand::site::model::page_file(&id));
+    let page = format!("roles/{}", air_demand::views::page_file(&id));
     s.run(&["site"]).expect(0);
     assert!(
         read(&s, &page).contains("not followed"),
@@ -538,7 +538,7 @@ fn the_roles_of_a_board_no_longer_followed_are_closed_as_unfollowed() {
     assert_eq!(open_on_its_board(&s, "Acme Robotics"), "2");
     let page = format!(
         "companies/{}",
-        air_demand::site::model::page_file("company:acme robotics")
+        air_demand::views::page_file("company:acme robotics")
     );
     let acme = read(&s, &page);
     assert!(acme.contains("no longer followed since"), "{acme}");
@@ -547,7 +547,7 @@ fn the_roles_of_a_board_no_longer_followed_are_closed_as_unfollowed() {
         &s,
         &format!(
             "roles/{}",
-            air_demand::site::model::page_file("ashby:acme-ai/a-1")
+            air_demand::views::page_file("ashby:acme-ai/a-1")
         ),
     );
     assert!(role_page.contains("NO LONGER FOLLOWED") && !role_page.contains(">GONE<"));

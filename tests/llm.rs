@@ -261,7 +261,7 @@ fn briefings_reach_brief_and_the_role_page_with_model_text_escaped() {
     let page = std::fs::read_to_string(
         s.path()
             .join("site/roles")
-            .join(air_demand::site::model::page_file(id)),
+            .join(air_demand::views::page_file(id)),
     )
     .unwrap();
     assert!(page.contains("Briefing"), "no briefing section");
@@ -467,7 +467,7 @@ fn a_new_funding_round_asks_for_the_companys_excitement_again() {
             let name = s
                 .strings(&format!("select company from roles where id = '{id}'"))
                 .remove(0);
-            air_demand::llm::normalise_company(&name) == company
+            air_demand::company::key(&name) == company
         })
         .collect();
     assert!(!roles.is_empty(), "no role of the judged company");

@@ -230,7 +230,7 @@ fn no_published_file_carries_a_bidi_zero_width_or_control_character() {
     let role_page = std::fs::read_to_string(
         s.path()
             .join("site/roles")
-            .join(air_demand::site::model::page_file(&moved)),
+            .join(air_demand::views::page_file(&moved)),
     )
     .unwrap();
     assert!(
@@ -374,10 +374,7 @@ fn implausible_salaries_are_shown_as_unreadable() {
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     };
     for id in ["paraform:rich-role", "paraform:negative-role"] {
-        let page = read(
-            site.join("roles")
-                .join(air_demand::site::model::page_file(id)),
-        );
+        let page = read(site.join("roles").join(air_demand::views::page_file(id)));
         assert!(
             page.contains("<dt>Salary</dt><dd>unreadable</dd>") || page.contains(">unreadable<"),
             "{id}: {page}"

@@ -10,8 +10,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use air_demand::sim::SimOptions;
-use air_demand::site::model::page_file;
 use air_demand::site::pages::html5_errors;
+use air_demand::views::page_file;
 use common::web::{
     Chromium, Load, Nginx, elements, parse_html, python, run_probe, run_probe_with, write_probe,
     write_probe_sized,

@@ -241,7 +241,7 @@ pub fn export(
 ) -> Result<ExitCode> {
     let db = open_existing(config)?;
     let lists = config.rules()?.lists;
-    let mut roles = crate::site::model::role_views(&db, &lists, Utc::now())?;
+    let mut roles = crate::views::role_views(&db, &lists, Utc::now())?;
     roles.retain(|r| r.status == "active" && r.is_paraform());
     let text = match format {
         ExportFormat::Csv => crate::site::feeds::roles_csv(&roles),

@@ -101,7 +101,7 @@ pub fn roles_table(roles: &[RoleRow]) -> Vec<String> {
                         if crate::role::plausible_salary(s as f64) {
                             format!("${}K", s / 1000)
                         } else {
-                            crate::site::model::UNREADABLE_SALARY.into()
+                            crate::views::UNREADABLE_SALARY.into()
                         }
                     })
                     .unwrap_or_else(dash),

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::evaluate::{Tier, Trend};
 use crate::llm::{Briefing, StoredBriefing, is_gap};
-use crate::site::model::{ChangeView, RoleView};
 use crate::track::ChangeKind;
+use crate::views::{ChangeView, RoleView};
 
 /// How many roles the "top qualified" section lists.
 pub const TOP_ROLES: usize = 10;
@@ -98,7 +98,7 @@ impl Digest {
 
 impl Digest {
     /// Attaches the short briefing of each new qualified role that has one
-    /// (`briefings` is every role's, by id, as `site::model::load_briefings`
+    /// (`briefings` is every role's, by id, as `views::load_briefings`
     /// reads them). Other sections show none: the digest stays short.
     pub fn with_briefings(mut self, briefings: &HashMap<String, StoredBriefing>) -> Digest {
         self.briefings = self
@@ -164,6 +164,8 @@ pub struct Inputs<'a> {
     pub changes: &'a [ChangeView],
     /// The followed companies' board roles' changes after `since`, oldest first.
     pub board_changes: &'a [ChangeView],
+    /// Board roles' places as shown, by role id, for telling openings apart.
+    pub board_locations: &'a HashMap<String, String>,
     /// The last sent digest's time (or a day before `now`).
     pub since: DateTime<Utc>,
     pub now: DateTime<Utc>,
@@ -292,7 +294,7 @@ fn company_moves(
     let mut by_company: BTreeMap<String, CompanyMove> = BTreeMap::new();
     let mut pulled: Vec<PulledPosting> = Vec::new();
     for change in inputs.board_changes {
-        let key = crate::llm::normalise_company(&change.company);
+        let key = crate::company::key(&change.company);
         let entry = by_company.entry(key).or_insert_with(|| CompanyMove {
             company: change.company.clone(),
             opened: 0,
@@ -314,13 +316,16 @@ fn company_moves(
             }
             ChangeKind::Disappeared => {
                 entry.closed += 1;
+                let posting = crate::company::Opening {
+                    company: &change.company,
+                    title: &change.title,
+                    locations: inputs
+                        .board_locations
+                        .get(change.role_id.as_str())
+                        .map_or("", String::as_str),
+                };
                 let matching = active.iter().find(|role| {
-                    crate::site::companies::same_opening(
-                        &role.company,
-                        &role.title,
-                        &change.company,
-                        &change.title,
-                    )
+                    crate::company::same_opening(&crate::views::companies::opening(role), &posting)
                 });
                 if let Some(role) = matching
                     && !pulled.iter().any(|p| p.role.id == role.id)
@@ -429,6 +434,7 @@ mod tests {
             roles,
             changes,
             board_changes: &[],
+            board_locations: &HashMap::new(),
             since: at("2025-12-18T06:00:00Z"),
             now: at(NOW),
             session_warning: None,

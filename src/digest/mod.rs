@@ -15,8 +15,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{Config, Env, Transport};
 use crate::lock::WriterLock;
-use crate::site::model::change_views;
 use crate::store::{Db, DigestWrite};
+use crate::views::change_views;
 
 /// The environment variable holding the SMTP URL (with credentials).
 pub const SMTP_ENV: &str = "SMTP_URL";
@@ -203,9 +203,14 @@ pub fn compose(
     now: DateTime<Utc>,
 ) -> Result<(content::Digest, Option<i64>)> {
     let rules = config.rules()?;
-    let mut roles = crate::site::model::role_views(db, &rules.lists, now)?;
-    // Board roles are company signals, not placements to pitch.
-    roles.retain(|role| role.is_paraform());
+    let (roles, board_roles): (Vec<_>, Vec<_>) = crate::views::role_views(db, &rules.lists, now)?
+        .into_iter()
+        // Board roles are company signals, not placements to pitch.
+        .partition(|role| role.is_paraform());
+    let board_locations: std::collections::HashMap<String, String> = board_roles
+        .into_iter()
+        .map(|role| (role.id, role.locations))
+        .collect();
     let rows = match window {
         Window::AfterChange(id) => db.changes_after(*id)?,
         Window::Since(at) => db.list_changes(*at)?,
@@ -226,11 +231,12 @@ pub fn compose(
         roles: &roles,
         changes: &changes,
         board_changes: &board_changes,
+        board_locations: &board_locations,
         since,
         now,
         session_warning,
     })
-    .with_briefings(&crate::site::model::load_briefings(db)?);
+    .with_briefings(&crate::views::load_briefings(db)?);
     Ok((digest, last_change_id))
 }
 

@@ -10,8 +10,8 @@
 use askama::Template;
 
 use super::content::{Digest, MaterialChange, POSTED_HOURS, ShortBriefing, TOP_ROLES};
-use crate::site::model::RoleView;
 use crate::text::{clean, cut, one_line};
+use crate::views::RoleView;
 
 /// Where the digest's links point.
 pub struct Links<'a> {
@@ -546,8 +546,8 @@ fn change_style(kind_class: &str) -> (&'static str, &'static str) {
 mod tests {
     use super::*;
     use crate::evaluate::{Tier, Trend};
-    use crate::site::model::ChangeView;
     use crate::track::ChangeKind;
+    use crate::views::ChangeView;
 
     const BASE: &str = "https://demand.example.com/";
     const HOSTILE_COMPANY: &str = "<script>alert(1)</script>";

@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use super::{Briefing, CompanyExcitement, RoleIntel, Task, cache_key, input, normalise_company};
+use super::{Briefing, CompanyExcitement, RoleIntel, Task, cache_key, input};
+use crate::company::key as company_key;
 use crate::config::{Env, LlmConfig};
 use crate::evaluate::ModelExcitement;
 use crate::fetch::llm::{ChatClient, ChatError, ChatRequest, ChatSettings};
@@ -69,7 +70,7 @@ impl Enrichment {
 
     /// The model's excitement for the company of `raw`, if asked.
     pub fn excitement_for(&self, raw: &Value) -> Option<&ModelExcitement> {
-        let company = normalise_company(&text_at(raw, "company.name").unwrap_or_default());
+        let company = company_key(&text_at(raw, "company.name").unwrap_or_default());
         self.excitement.get(&company)
     }
 }
@@ -253,8 +254,7 @@ impl<'a> ModelPhase<'a> {
             if verdict.tier.is_qualified()
                 && (band[0]..=band[1]).contains(&verdict.excitement.value)
             {
-                let company =
-                    normalise_company(&text_at(role.raw, "company.name").unwrap_or_default());
+                let company = company_key(&text_at(role.raw, "company.name").unwrap_or_default());
                 if !company.is_empty() {
                     if !self.companies.contains_key(&company) {
                         let mut investors = strings_at(role.raw, "investors");
@@ -1000,7 +1000,7 @@ pub fn cached(
             out.intel.insert(role.id.clone(), (key.clone(), intel));
         }
         let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
-        let company = normalise_company(&text_at(&raw, "company.name").unwrap_or_default());
+        let company = company_key(&text_at(&raw, "company.name").unwrap_or_default());
         if !company.is_empty() {
             companies.insert(excitement_key(config, &raw), company);
         }

@@ -76,7 +76,7 @@ pub fn company_facts(raw: &Value) -> String {
         items.join(", ")
     };
     [
-        super::normalise_company(&text_at(raw, "company.name").unwrap_or_default()),
+        crate::company::key(&text_at(raw, "company.name").unwrap_or_default()),
         text_at(raw, "company.fundingAmount")
             .or_else(|| text_at(raw, "funding"))
             .unwrap_or_default(),

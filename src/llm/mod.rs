@@ -171,30 +171,6 @@ pub fn cache_key(task: Task, model: &str, prompt_version: &str, input: &str) -> 
     crate::track::hex(&hasher.finalize())
 }
 
-/// A company's name as the excitement cache knows it: lower case, words
-/// only, legal suffixes dropped ("Acme, Inc." and "acme" are one company).
-pub fn normalise_company(name: &str) -> String {
-    const SUFFIXES: &[&str] = &[
-        "inc",
-        "llc",
-        "ltd",
-        "limited",
-        "corp",
-        "corporation",
-        "co",
-        "gmbh",
-    ];
-    let lowered = name.to_lowercase();
-    let mut words: Vec<&str> = lowered
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    while words.len() > 1 && words.last().is_some_and(|w| SUFFIXES.contains(w)) {
-        words.pop();
-    }
-    words.join(" ")
-}
-
 /// Characters kept of any one string a model wrote, and items of any list.
 pub const MAX_ANSWER_TEXT: usize = 600;
 pub const MAX_ANSWER_ITEMS: usize = 12;
@@ -758,15 +734,6 @@ mod tests {
         );
         assert_eq!(without_label("Must have", "Rust: 3 years"), "Rust: 3 years");
         assert_eq!(without_label("Must have", "Must:"), "Must:");
-    }
-
-    #[test]
-    fn company_names_normalise() {
-        assert_eq!(normalise_company("Acme, Inc."), "acme");
-        assert_eq!(normalise_company("ACME"), "acme");
-        assert_eq!(normalise_company("Northwind Labs Ltd"), "northwind labs");
-        assert_eq!(normalise_company("Co"), "co");
-        assert_eq!(normalise_company(""), "");
     }
 
     #[test]

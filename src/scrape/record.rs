@@ -479,7 +479,9 @@ impl SourceRun<'_> {
         let raw_hash = text_hash(raw_text);
         let columns = match self.scope {
             Scope::Paraform => paraform_columns(raw, self.base_url),
-            Scope::Board { kind, company, .. } => boards::columns(*kind, raw, company),
+            Scope::Board { kind, company, .. } => {
+                crate::company::board_columns(*kind, raw, company)
+            }
         };
         let write = RoleWrite {
             id,
@@ -529,7 +531,7 @@ impl SourceRun<'_> {
             tx.insert_version(id, self.run_id, self.now, &hash, raw_text)?;
             let changes = match self.scope {
                 Scope::Paraform => diff(&previous, raw),
-                Scope::Board { kind, .. } => boards::diff(*kind, &previous, raw),
+                Scope::Board { kind, .. } => crate::track::board_diff(*kind, &previous, raw),
             };
             for change in changes {
                 tx.insert_change(id, Some(self.run_id), self.now, &change)?;

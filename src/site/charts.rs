@@ -7,9 +7,9 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 
 use super::Charts;
-use super::model::{RoleView, SiteData};
 use crate::intel::escape_html;
 use crate::store::RunStatus;
+use crate::views::{RoleView, SiteData};
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 260.0;

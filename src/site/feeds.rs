@@ -7,9 +7,9 @@ use std::fmt::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::model::{ChangeView, RoleView, SiteData};
 use crate::evaluate::Trend;
 use crate::intel::escape_html;
+use crate::views::{ChangeView, RoleView, SiteData};
 
 /// Entries in the feed: the newest changes.
 const FEED_ENTRIES: usize = 200;
@@ -294,7 +294,7 @@ mod tests {
             tier: "QUALIFIED",
             stage: "Series B".into(),
             posted: "2026-01-02".into(),
-            facts: crate::site::model::RoleFacts {
+            facts: crate::views::RoleFacts {
                 combined_score: Some(0.82),
                 engineer_score: Some(0.91),
                 salary_min: Some(180_000),

@@ -4,10 +4,8 @@
 //! and a failed or killed build leaves the previous site whole.
 
 pub mod charts;
-pub mod companies;
 pub mod feeds;
 pub mod health_files;
-pub mod model;
 pub mod pages;
 
 use std::path::{Path, PathBuf};
@@ -67,9 +65,9 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     let rules = config.rules()?;
     let _lock = SiteLock::acquire(&site_dir)?;
     let staging = Staging::create(&site_dir)?;
-    let mut data = model::load(db, &rules.lists, now)?;
-    let companies = companies::companies(&data, &config.companies, now);
-    data.board_status = companies::board_status(&data, &companies);
+    let mut data = crate::views::load(db, &rules.lists, now)?;
+    let companies = crate::views::companies::companies(&data, &config.companies, now);
+    data.board_status = crate::views::companies::board_status(&data, &companies);
     let charts = charts::build(&data);
 
     let mut files = 0;
@@ -115,7 +113,7 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
         .chain(&data.gone)
         .chain(&data.board_roles)
         .map(|v| (v.id.as_str(), v));
-    let views: std::collections::HashMap<&str, &model::RoleView> = views.collect();
+    let views: std::collections::HashMap<&str, &crate::views::RoleView> = views.collect();
     files += company_pages(db, &data, &companies, &views, &staging)?;
     let roles = role_pages(db, &data, &views, &staging)?;
     files += roles;
@@ -128,40 +126,13 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     })
 }
 
-/// How many threads the site build spreads per-role work over: the cores,
-/// at most 4.
-fn build_threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4)
-}
-
-/// `items.iter().map(f)`, in order, over [`build_threads`] threads: for pure
-/// per-role work (reading a role's JSON into what its rows show).
-pub(crate) fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
-    let chunk = items.len().div_ceil(build_threads()).max(1);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<U>>()))
-            .collect();
-        workers
-            .into_iter()
-            // A worker panics only if `f` does; then so does the build, as
-            // it would have without threads.
-            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
-}
-
 /// Writes a page per company of the Companies page, with its roles' latest
 /// changes.
 fn company_pages(
     db: &Db,
-    data: &model::SiteData,
-    companies: &[companies::CompanyView],
-    views: &std::collections::HashMap<&str, &model::RoleView>,
+    data: &crate::views::SiteData,
+    companies: &[crate::views::companies::CompanyView],
+    views: &std::collections::HashMap<&str, &crate::views::RoleView>,
     staging: &Staging,
 ) -> Result<usize> {
     /// The timeline shows this many changes, newest first.
@@ -183,11 +154,11 @@ fn company_pages(
             db.changes_by_role(&ids)?.into_values().flatten().collect();
         rows.sort_by_key(|row| std::cmp::Reverse(row.id));
         rows.truncate(TIMELINE);
-        let roles: Vec<model::RoleView> = rows
+        let roles: Vec<crate::views::RoleView> = rows
             .iter()
             .filter_map(|c| views.get(c.role_id.as_str()).map(|v| (*v).clone()))
             .collect();
-        let changes = model::change_views(&rows, &roles, &data.lists);
+        let changes = crate::views::change_views(&rows, &roles, &data.lists);
         let page = pages::company_page(data, company, changes)
             .with_context(|| format!("rendering the page of {}", company.name))?;
         staging.write(&company.page, &page)?;
@@ -202,19 +173,19 @@ fn company_pages(
 /// written.
 fn role_pages(
     db: &Db,
-    data: &model::SiteData,
-    views: &std::collections::HashMap<&str, &model::RoleView>,
+    data: &crate::views::SiteData,
+    views: &std::collections::HashMap<&str, &crate::views::RoleView>,
     staging: &Staging,
 ) -> Result<usize> {
     let mut written = 0;
-    db.site_roles_in_batches(true, model::ROLE_BATCH, |batch| {
+    db.site_roles_in_batches(true, crate::views::ROLE_BATCH, |batch| {
         let ids: Vec<&str> = batch.iter().map(|r| r.row.id.as_str()).collect();
-        let histories = model::Histories::load(db, &ids)?;
-        let pages = par_map(&batch, |role| -> Result<usize> {
+        let histories = crate::views::Histories::load(db, &ids)?;
+        let pages = crate::views::par_map(&batch, |role| -> Result<usize> {
             let Some(view) = views.get(role.row.id.as_str()) else {
                 return Ok(0);
             };
-            let detail = model::role_detail(role);
+            let detail = crate::views::role_detail(role);
             let page = pages::role_page(data, view, &detail, &histories)
                 .with_context(|| format!("rendering the page of {}", view.id))?;
             staging.write(&view.page, &page)?;

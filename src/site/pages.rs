@@ -15,12 +15,12 @@ use askama::Template;
 
 use crate::health::Health;
 use crate::site::Charts;
-use crate::site::companies::CompanyView;
-use crate::site::model::{
-    self, BriefingView, ChangeDay, ChangeView, Header, Histories, RoleDetail, RoleView, SiteData,
+use crate::store::RunRow;
+use crate::views::companies::CompanyView;
+use crate::views::{
+    BriefingView, ChangeDay, ChangeView, Header, Histories, RoleDetail, RoleView, SiteData,
     VersionView,
 };
-use crate::store::RunRow;
 
 /// The stylesheet every page links as `assets/style.css`.
 pub const STYLE_CSS: &str = include_str!("../../templates/assets/style.css");
@@ -80,7 +80,7 @@ pub fn changes_page(data: &SiteData) -> impl Template + '_ {
         nav: "changes",
         scripted: false,
         days: &data.days,
-        change_days: model::CHANGE_DAYS,
+        change_days: crate::views::CHANGE_DAYS,
     }
 }
 
@@ -212,8 +212,11 @@ pub fn role_page(
     detail: &RoleDetail,
     histories: &Histories,
 ) -> askama::Result<String> {
-    let (changes, versions) = model::history(histories, role, &data.lists);
-    let briefing = data.briefings.get(&role.id).map(model::briefing_view);
+    let (changes, versions) = crate::views::history(histories, role, &data.lists);
+    let briefing = data
+        .briefings
+        .get(&role.id)
+        .map(crate::views::briefing_view);
     RolePage {
         root: ROLE_ROOT,
         header: &data.header,
@@ -499,7 +502,7 @@ fn board_status<'a>(data: &'a SiteData, role: &RoleView) -> &'a str {
     }
     data.board_status
         .get(&role.id)
-        .map_or(crate::site::companies::NOT_FOLLOWED, String::as_str)
+        .map_or(crate::views::companies::NOT_FOLLOWED, String::as_str)
 }
 
 fn role_facts<'a>(role: &'a RoleView, board: &'a str) -> Vec<(&'static str, &'a str)> {
@@ -569,9 +572,9 @@ mod tests {
     use crate::evaluate::{Tier, Trend};
     use crate::health::{DatabaseHealth, Level, SessionHealth, SessionState};
     use crate::llm::{Briefing, BriefingProblem, BriefingRole, StoredBriefing};
-    use crate::site::model::{ComponentView, ScoreView};
     use crate::store::{ChangeRow, DigestRow, RunStatus, VersionRow};
     use crate::track::ChangeKind;
+    use crate::views::{ComponentView, ScoreView};
 
     const SCRIPT: &str = "<script>alert(1)</script>";
     const ATTR: &str = "\" onmouseover=\"x";
@@ -579,7 +582,7 @@ mod tests {
     fn role(id: &str, tier: Tier, status: &'static str) -> RoleView {
         RoleView {
             id: id.into(),
-            page: format!("roles/{}", model::page_file(id)),
+            page: format!("roles/{}", crate::views::page_file(id)),
             title: format!("Engineer {SCRIPT}"),
             company: format!("Acme {ATTR}"),
             url: Some("https://www.paraform.com/company/acme/role?x=1&y=2".into()),

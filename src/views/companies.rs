@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::model::{RoleView, SiteData, money_k, page_file};
+use crate::company::{self, Opening, key as company_key};
 use crate::config::CompanyConfig;
-use crate::llm::normalise_company;
+use crate::views::{RoleView, SiteData, money_k, page_file};
 
 /// One company, as the Companies pages show it.
 #[derive(Debug, Clone)]
@@ -51,7 +51,7 @@ pub fn companies(
         name: name.to_string(),
         page: format!(
             "companies/{}",
-            page_file(&format!("company:{}", normalise_company(name)))
+            page_file(&format!("company:{}", company_key(name)))
         ),
         followed: false,
         boards: Vec::new(),
@@ -69,7 +69,7 @@ pub fn companies(
     };
     for company in followed {
         let view = by_key
-            .entry(normalise_company(&company.name))
+            .entry(company_key(&company.name))
             .or_insert_with(|| blank(&company.name));
         view.followed = true;
         view.name = company.name.clone();
@@ -80,7 +80,7 @@ pub fn companies(
             .collect();
     }
     for (i, role) in data.roles.iter().enumerate() {
-        let key = normalise_company(&role.company);
+        let key = company_key(&role.company);
         if key.is_empty() {
             continue;
         }
@@ -96,7 +96,7 @@ pub fn companies(
     let week = (now - Duration::days(7)).format("%Y-%m-%d").to_string();
     let month = (now - Duration::days(30)).format("%Y-%m-%d").to_string();
     for (i, role) in data.board_roles.iter().enumerate() {
-        let Some(view) = by_key.get_mut(&normalise_company(&role.company)) else {
+        let Some(view) = by_key.get_mut(&company_key(&role.company)) else {
             continue;
         };
         view.board_roles.push(i);
@@ -169,18 +169,20 @@ pub fn board_status(data: &SiteData, companies: &[CompanyView]) -> HashMap<Strin
     for company in companies.iter().filter(|c| c.followed) {
         for &i in &company.paraform_roles {
             let role = &data.roles[i];
-            let title = words(&role.title);
             // A posting of a board no longer followed says nothing either way.
             let candidates: Vec<&RoleView> = company
                 .board_roles
                 .iter()
                 .map(|&b| &data.board_roles[b])
-                .filter(|b| words(&b.title) == title && b.status != crate::store::UNFOLLOWED_STATUS)
+                .filter(|b| {
+                    b.status != crate::store::UNFOLLOWED_STATUS
+                        && company::same_opening(&opening(b), &opening(role))
+                })
                 .collect();
-            let located = candidates
-                .iter()
-                .copied()
-                .find(|b| b.status == "active" && shares_a_place(b, role));
+            // One naming the role's place first, else one naming none.
+            let located = candidates.iter().copied().find(|b| {
+                b.status == "active" && company::shares_a_place(&b.locations, &role.locations)
+            });
             let open =
                 located.or_else(|| candidates.iter().copied().find(|b| b.status == "active"));
             let text = match (open, candidates.first()) {
@@ -209,38 +211,14 @@ pub fn board_status(data: &SiteData, companies: &[CompanyView]) -> HashMap<Strin
     status
 }
 
-/// Whether a board role and a Paraform role are the same opening: the
-/// same company (normalised) and the same title (lower-case words).
-pub fn same_opening(company: &str, title: &str, other_company: &str, other_title: &str) -> bool {
-    let company = normalise_company(company);
-    !company.is_empty()
-        && company == normalise_company(other_company)
-        && words(title) == words(other_title)
+/// A role as [`company::same_opening`] compares it.
+pub fn opening(role: &RoleView) -> Opening<'_> {
+    Opening {
+        company: &role.company,
+        title: &role.title,
+        locations: &role.locations,
+    }
 }
 
 /// What a Paraform role page says when its company is not followed.
 pub const NOT_FOLLOWED: &str = "not followed";
-
-/// Lower-case words, for comparing titles.
-fn words(text: &str) -> String {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn shares_a_place(board: &RoleView, role: &RoleView) -> bool {
-    let places = |text: &str| -> Vec<String> {
-        text.split(',')
-            .map(words)
-            .filter(|p| !p.is_empty())
-            .collect()
-    };
-    let theirs = places(&role.locations);
-    places(&board.locations).iter().any(|p| {
-        theirs
-            .iter()
-            .any(|t| t.contains(p.as_str()) || p.contains(t.as_str()))
-    })
-}

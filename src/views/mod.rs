@@ -2,6 +2,8 @@
 //! value the templates print is prepared here as text (escaped later by
 //! askama), with a numeric sort key beside it for the table script.
 
+pub mod companies;
+
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
@@ -356,7 +358,7 @@ pub fn role_views(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<Vec<Role
     let count = db.count_rows("roles")?;
     let mut views = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
     db.site_roles_in_batches(false, ROLE_BATCH, |batch| {
-        views.extend(super::par_map(&batch, |role| role_view(role, lists, now)));
+        views.extend(par_map(&batch, |role| role_view(role, lists, now)));
         Ok(())
     })?;
     Ok(views)
@@ -648,7 +650,7 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         .split_once(':')
         .and_then(|(source, _)| crate::fetch::boards::Kind::from_source(source));
     let locations = match board {
-        Some(kind) => crate::fetch::boards::job(kind, &raw).locations,
+        Some(kind) => crate::company::board_job(kind, &raw).locations,
         None => strings_at(&raw, "locations"),
     };
     let mut keys: Vec<&str> = Vec::new();
@@ -998,6 +1000,33 @@ pub fn history(
         })
         .unwrap_or_default();
     (changes, versions)
+}
+
+/// How many threads a build spreads per-role work over: the cores,
+/// at most 4.
+fn build_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+}
+
+/// `items.iter().map(f)`, in order, over [`build_threads`] threads: for pure
+/// per-role work (reading a role's JSON into what its rows show).
+pub(crate) fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    let chunk = items.len().div_ceil(build_threads()).max(1);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<U>>()))
+            .collect();
+        workers
+            .into_iter()
+            // A worker panics only if `f` does; then so does the build, as
+            // it would have without threads.
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,321 @@
+//! Companies, the domain part: the company key, when two postings are the
+//! same opening, and reading a company board's job (the three APIs' shapes
+//! read alike). The companies pages' summaries are views
+//! (`views::companies`), built on these.
+
+use serde_json::Value;
+
+use crate::role::RoleColumns;
+
+/// The company key: a company's name as every part of air-demand compares
+/// it (the excitement cache, the companies pages, `companies discover`, the
+/// digest's moves): lower case, words only, legal suffixes dropped ("Acme,
+/// Inc." and "acme" are one company).
+pub fn key(name: &str) -> String {
+    const SUFFIXES: &[&str] = &[
+        "inc",
+        "llc",
+        "ltd",
+        "limited",
+        "corp",
+        "corporation",
+        "co",
+        "gmbh",
+    ];
+    let lowered = name.to_lowercase();
+    let mut words: Vec<&str> = lowered
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    while words.len() > 1 && words.last().is_some_and(|w| SUFFIXES.contains(w)) {
+        words.pop();
+    }
+    words.join(" ")
+}
+
+/// The company board APIs followed; `source()` is `roles.source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Greenhouse,
+    Lever,
+    Ashby,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Greenhouse, Kind::Lever, Kind::Ashby];
+
+    pub fn source(self) -> &'static str {
+        match self {
+            Kind::Greenhouse => "greenhouse",
+            Kind::Lever => "lever",
+            Kind::Ashby => "ashby",
+        }
+    }
+
+    pub fn from_source(source: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.source() == source)
+    }
+
+    /// People's name for it: "Greenhouse".
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Greenhouse => "Greenhouse",
+            Kind::Lever => "Lever",
+            Kind::Ashby => "Ashby",
+        }
+    }
+}
+
+/// A posting as [`same_opening`] compares it.
+#[derive(Debug, Clone, Copy)]
+pub struct Opening<'a> {
+    pub company: &'a str,
+    pub title: &'a str,
+    /// Its places as shown, comma-separated (`New York, London`); empty
+    /// when it names none.
+    pub locations: &'a str,
+}
+
+/// Whether two postings (a Paraform role and a board job, or two board
+/// jobs) are the same opening: the same company (by [`key`]), the same
+/// title (lower-case words), and places that agree. Places agree unless
+/// both name places and none of one's is (or contains, or is contained in)
+/// one of the other's: "Engineer" in New York and "Engineer" in London at
+/// one company are two openings; one that names no place matches any. How
+/// people work there (`Remote`, `On-site`, `Hybrid`) is not a place: a
+/// board posting marked only `Remote` names none.
+pub fn same_opening(a: &Opening<'_>, b: &Opening<'_>) -> bool {
+    let company = key(a.company);
+    !company.is_empty()
+        && company == key(b.company)
+        && words(a.title) == words(b.title)
+        && places_agree(a.locations, b.locations)
+}
+
+/// Whether two postings name a place in common (`New York, NY` and `new
+/// york` do); false when either names none.
+pub fn shares_a_place(a: &str, b: &str) -> bool {
+    let theirs = places(b);
+    places(a).iter().any(|p| {
+        theirs
+            .iter()
+            .any(|t| t.contains(p.as_str()) || p.contains(t.as_str()))
+    })
+}
+
+fn places_agree(a: &str, b: &str) -> bool {
+    places(a).is_empty() || places(b).is_empty() || shares_a_place(a, b)
+}
+
+fn places(text: &str) -> Vec<String> {
+    /// Workplace words, as Paraform and the boards write them.
+    const NOT_PLACES: &[&str] = &["remote", "on site", "onsite", "in office", "hybrid"];
+    text.split(',')
+        .map(words)
+        .filter(|p| !p.is_empty() && !NOT_PLACES.contains(&p.as_str()))
+        .collect()
+}
+
+/// Lower-case words, for comparing titles and places.
+pub fn words(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What a board job says, read the same way from the three shapes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Job {
+    pub title: Option<String>,
+    /// Every location named, as given.
+    pub locations: Vec<String>,
+    pub url: Option<String>,
+    pub salary_min: Option<i64>,
+    pub salary_max: Option<i64>,
+    /// When the board says it was posted or last updated (RFC 3339).
+    pub posted_at: Option<String>,
+}
+
+/// Reads a job of `kind`; fields that are missing or odd are `None`.
+pub fn board_job(kind: Kind, raw: &Value) -> Job {
+    let text = |path: &str| crate::role::text_at(raw, path);
+    let number = |path: &str| {
+        crate::role::value_at(raw, path)
+            .and_then(Value::as_f64)
+            .filter(|n| n.is_finite() && *n > 0.0)
+            .map(|n| n.round() as i64)
+    };
+    match kind {
+        Kind::Greenhouse => Job {
+            title: text("title"),
+            locations: text("location.name").into_iter().collect(),
+            url: text("absolute_url"),
+            // Greenhouse publishes pay only inside the HTML content.
+            salary_min: None,
+            salary_max: None,
+            posted_at: text("updated_at"),
+        },
+        Kind::Lever => Job {
+            title: text("text"),
+            locations: {
+                let mut all: Vec<String> = text("categories.location").into_iter().collect();
+                if let Some(Value::Array(more)) =
+                    crate::role::value_at(raw, "categories.allLocations")
+                {
+                    for place in more.iter().filter_map(Value::as_str) {
+                        if !all.iter().any(|p| p == place) {
+                            all.push(place.to_string());
+                        }
+                    }
+                }
+                all
+            },
+            url: text("hostedUrl"),
+            salary_min: number("salaryRange.min"),
+            salary_max: number("salaryRange.max"),
+            posted_at: crate::role::value_at(raw, "createdAt")
+                .and_then(Value::as_i64)
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(crate::role::timestamp),
+        },
+        Kind::Ashby => {
+            let mut locations: Vec<String> = text("location").into_iter().collect();
+            if let Some(Value::Array(more)) = raw.get("secondaryLocations") {
+                for place in more
+                    .iter()
+                    .filter_map(|p| p.get("location").and_then(Value::as_str))
+                {
+                    if !locations.iter().any(|l| l == place) {
+                        locations.push(place.to_string());
+                    }
+                }
+            }
+            // The salary component of the compensation summary, if any.
+            let salary = raw
+                .pointer("/compensation/summaryComponents")
+                .and_then(Value::as_array)
+                .and_then(|parts| {
+                    parts.iter().find(|p| {
+                        p.get("compensationType").and_then(Value::as_str) == Some("Salary")
+                    })
+                });
+            let bound = |key: &str| {
+                salary
+                    .and_then(|s| s.get(key))
+                    .and_then(Value::as_f64)
+                    .filter(|n| n.is_finite() && *n > 0.0)
+                    .map(|n| n.round() as i64)
+            };
+            Job {
+                title: text("title"),
+                locations,
+                url: text("jobUrl"),
+                salary_min: bound("minValue"),
+                salary_max: bound("maxValue"),
+                posted_at: text("publishedAt"),
+            }
+        }
+    }
+}
+
+/// The columns of a board role: the company is the followed one's name.
+pub fn board_columns(kind: Kind, raw: &Value, company: &str) -> RoleColumns {
+    let job = board_job(kind, raw);
+    RoleColumns {
+        title: job.title,
+        company: Some(company.to_string()),
+        url: job
+            .url
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+        salary_min: job.salary_min,
+        salary_max: job.salary_max,
+        fee_percent: None,
+        posted_at: job.posted_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn company_names_compare_by_key() {
+        assert_eq!(key("Acme, Inc."), "acme");
+        assert_eq!(key("ACME"), "acme");
+        assert_eq!(key("Northwind Labs Ltd"), "northwind labs");
+        assert_eq!(key("Co"), "co");
+        assert_eq!(key(""), "");
+    }
+
+    #[test]
+    fn one_opening_shares_its_place_or_names_none() {
+        let opening = |company, title, locations| Opening {
+            company,
+            title,
+            locations,
+        };
+        let paraform = opening("Acme, Inc.", "Staff Engineer", "New York, London");
+        // Shared place (one spelled longer), or a posting naming none: same.
+        for other in [
+            opening("acme", "staff engineer", "New York, NY"),
+            opening("ACME", "Staff  Engineer!", "London"),
+            opening("Acme", "Staff Engineer", ""),
+            opening("Acme", "Staff Engineer", "Remote"),
+        ] {
+            assert!(same_opening(&paraform, &other), "{other:?}");
+            assert!(same_opening(&other, &paraform), "{other:?}");
+        }
+        assert!(same_opening(
+            &opening("Acme", "Staff Engineer", ""),
+            &opening("Acme", "Staff Engineer", "")
+        ));
+        // Distinct places, another title or company, or no company: not.
+        for other in [
+            opening("Acme", "Staff Engineer", "Berlin, Remote"),
+            opening("Acme", "Senior Engineer", "New York"),
+            opening("Globex", "Staff Engineer", "New York"),
+        ] {
+            assert!(!same_opening(&paraform, &other), "{other:?}");
+        }
+        // Workplace words name no place.
+        assert!(same_opening(
+            &opening("Acme", "Staff Engineer", "Brooklyn, On-site"),
+            &opening("Acme", "Staff Engineer", "Hybrid, Remote")
+        ));
+        let nameless = opening("", "Staff Engineer", "");
+        assert!(!same_opening(&nameless, &nameless));
+    }
+
+    #[test]
+    fn reads_the_three_shapes() {
+        let greenhouse = json!({"id": 4012345, "title": "Staff Engineer", "updated_at": "2026-11-20T10:00:00-05:00",
+            "location": {"name": "New York, NY"}, "absolute_url": "https://boards.greenhouse.io/acme/jobs/4012345"});
+        let job = super::board_job(Kind::Greenhouse, &greenhouse);
+        assert_eq!(job.title.as_deref(), Some("Staff Engineer"));
+        assert_eq!(job.locations, ["New York, NY"]);
+        let lever = json!({"id": "5ac2-11", "text": "Backend Engineer", "createdAt": 1764000000000i64,
+            "hostedUrl": "https://jobs.lever.co/acme/5ac2-11", "categories": {"location": "London", "allLocations": ["London", "Remote"]},
+            "salaryRange": {"min": 150000, "max": 190000, "currency": "USD", "interval": "per-year-salary"}});
+        let job = super::board_job(Kind::Lever, &lever);
+        assert_eq!(
+            (job.salary_min, job.salary_max),
+            (Some(150000), Some(190000))
+        );
+        assert_eq!(job.locations, ["London", "Remote"]);
+        assert_eq!(job.posted_at.as_deref(), Some("2025-11-24T16:00:00Z"));
+        let ashby = json!({"id": "a1b2", "title": "Founding Engineer", "location": "San Francisco",
+            "secondaryLocations": [{"location": "Remote"}], "jobUrl": "https://jobs.ashbyhq.com/acme/a1b2",
+            "publishedAt": "2026-11-01T00:00:00Z",
+            "compensation": {"summaryComponents": [{"compensationType": "EquityPercentage", "minValue": 0.1, "maxValue": 0.5},
+                {"compensationType": "Salary", "interval": "1 YEAR", "currencyCode": "USD", "minValue": 180000, "maxValue": 230000}]}});
+        let job = super::board_job(Kind::Ashby, &ashby);
+        assert_eq!(
+            (job.salary_min, job.salary_max),
+            (Some(180000), Some(230000))
+        );
+        assert_eq!(job.locations, ["San Francisco", "Remote"]);
+    }
+}
