@@ -13,7 +13,9 @@
 //!   model endpoint, no budget in the way): what the model costs a cold
 //!   run, and that a quiet run costs the same with it on as off (the ratio
 //!   of the two quiet runs' CPU is printed at the end);
-//! - site build: `air-demand site`;
+//! - site builds (`air-demand site`, with how many pages it wrote and how
+//!   many it kept from the live site): the full build (no site yet), the
+//!   build after a quiet run, and the build after the first churn run;
 //! - churn runs: R scrapes, each after a round in which 3% of the roles are
 //!   edited (and every role's volatile fields refreshed, a few roles removed
 //!   and posted); R is 40 up to 10,000 roles and 10 above, unless given.
@@ -136,7 +138,9 @@ fn run(sizes: &[usize], churn_runs: Option<usize>) -> Result<()> {
 
     println!(
         "air-demand pipeline bench: per size, a cold scrape (empty database), a quiet scrape (nothing\n\
-         changed), a site build, then churn scrapes ({CHURN_PERCENT}% of roles edited per round). Each step is its\n\
+         changed), the same two with [llm] on, site builds (full; after a quiet scrape; after the first churn\n\
+         scrape, each with the pages it wrote and kept), then churn scrapes ({CHURN_PERCENT}% of roles edited per\n\
+         round). Each step is its\n\
          own `air-demand` process, measured alone (wall; CPU = user+sys; peak RSS = ru_maxrss; a\n\
          do-nothing `air-demand --version` measures {:.0} MB), against a loopback simulator in the bench\n\
          process (list pages of {}, no politeness delay). db MB: the file after the step.\n",
@@ -280,22 +284,38 @@ fn bench_size(launcher: &mut Launcher, roles: usize, runs: usize) -> Result<Hist
     print_row(&quiet_llm);
     drop(llm_dir);
 
-    eprintln!("{roles} roles: site build");
-    let usage = launcher.run(dir.path(), &["--config", &config, "site"])?;
-    if usage.exit != 0 {
-        bail!(
-            "site build: air-demand exited {} ({})",
-            usage.exit,
-            last_lines(&dir.path().join("stderr.log"))
-        );
-    }
-    print_row(&Row {
-        roles,
-        step: "site build".into(),
-        usage,
-        run: None,
-        db_bytes: db_bytes(&db_path),
-    });
+    let site_step = |launcher: &mut Launcher, step: &str| -> Result<()> {
+        eprintln!("{roles} roles: {step}");
+        let usage = launcher.run(dir.path(), &["--config", &config, "site"])?;
+        if usage.exit != 0 {
+            bail!(
+                "{step}: air-demand exited {} ({})",
+                usage.exit,
+                last_lines(&dir.path().join("stderr.log"))
+            );
+        }
+        print_row(&Row {
+            roles,
+            step: step.into(),
+            usage,
+            run: None,
+            db_bytes: db_bytes(&db_path),
+        });
+        // `site: N roles, W pages written, K kept in …`
+        let said = std::fs::read_to_string(dir.path().join("stdout.log")).unwrap_or_default();
+        if let Some(pages) = said
+            .lines()
+            .find_map(|line| line.strip_prefix("site: "))
+            .and_then(|line| line.split_once(", "))
+            .and_then(|(_, rest)| rest.split_once(" in "))
+        {
+            println!("{:>7}  {:<22} {}", "", "", pages.0);
+        }
+        Ok(())
+    };
+    site_step(launcher, "site, full build")?;
+    scrape_step(launcher, "quiet run, for the site")?;
+    site_step(launcher, "site after quiet run")?;
 
     let (before, measured_as) = version_store_bytes(&db_path)?;
     let mut total = Usage::default();
@@ -307,6 +327,9 @@ fn bench_size(launcher: &mut Launcher, roles: usize, runs: usize) -> Result<Hist
             EditShare::Percent(CHURN_PERCENT),
         );
         let row = scrape_step(launcher, &format!("churn run {round}/{runs}"))?;
+        if round == 1 {
+            site_step(launcher, "site after churn run")?;
+        }
         total.wall += row.usage.wall;
         total.cpu += row.usage.cpu;
         total.peak_rss_kb = total.peak_rss_kb.max(row.usage.peak_rss_kb);

@@ -1004,6 +1004,120 @@ fn a_build_killed_midway_leaves_the_previous_site_whole() {
     assert_eq!(roles as i64, s.count("select count(*) from roles"));
 }
 
+/// The inode of every role page: a page the build kept is the live one,
+/// linked, so its inode stays; a page it wrote is a new file.
+fn role_inodes(dir: &Path) -> BTreeMap<String, u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::read_dir(dir.join("roles"))
+        .expect("listing roles/")
+        .map(|e| {
+            let e = e.expect("an entry");
+            let inode = e.metadata().expect("metadata").ino();
+            (format!("roles/{}", e.file_name().to_string_lossy()), inode)
+        })
+        .collect()
+}
+
+/// `site: N roles, W pages written, K kept in …` → (W, K).
+fn written_and_kept(run: &Run) -> (usize, usize) {
+    let out = run.stdout();
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("site: "))
+        .unwrap_or_else(|| panic!("no site line in {out}"));
+    let number_before = |word: &str| -> usize {
+        let at = line
+            .find(word)
+            .unwrap_or_else(|| panic!("no {word:?} in {line}"));
+        line[..at]
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    (number_before(" pages written"), number_before(" kept"))
+}
+
+/// The site without the two files that say when health was checked, which
+/// every build writes anew.
+fn without_health(mut files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
+    files.remove("health.html");
+    files.remove("health.json");
+    files
+}
+
+#[test]
+fn a_build_writes_only_the_pages_whose_role_changed() {
+    let s = Sandbox::new();
+    scrape_with_site(&s);
+    let dir = site_dir(&s);
+    let roles = s.count("select count(*) from roles") as usize;
+    let first = snapshot(&dir);
+    let first_inodes = role_inodes(&dir);
+    assert_eq!(first_inodes.len(), roles);
+
+    // Built again with no run between: not a role page written, and every
+    // file as it was (the health files tell the time they were checked).
+    let again = s.run(&["site"]).expect(0);
+    let (written, kept) = written_and_kept(&again);
+    assert_eq!(kept, roles, "every role page kept");
+    // What is written is the rest: lists, company pages, feeds, assets
+    // (and not the marker or the list of pages, which are not pages).
+    assert_eq!(
+        written,
+        first.len() - roles - 2,
+        "only the lists and feeds are written"
+    );
+    assert_eq!(
+        same_site(
+            &without_health(first.clone()),
+            &without_health(snapshot(&dir))
+        ),
+        Ok(()),
+        "a build with nothing new changed the site"
+    );
+    assert_eq!(role_inodes(&dir), first_inodes, "role pages were rewritten");
+
+    // One role changes (its openings) and one leaves the market.
+    let ids = s.sim.active_ids();
+    let (changed, removed) = (ids[0].clone(), ids[1].clone());
+    s.sim.edit_role(&changed, |r| r["hiring_count"] = json!(9));
+    s.sim.remove_role(&removed);
+    let run = scrape_with_site(&s);
+    let page = |external: &str| format!("roles/{}", page_file(&format!("paraform:{external}")));
+    let (changed_page, removed_page) = (page(&changed), page(&removed));
+    let (_, kept) = written_and_kept(&run);
+    assert_eq!(kept, roles - 2, "all but the two roles' pages kept");
+    let now = role_inodes(&dir);
+    for (path, inode) in &first_inodes {
+        let rewritten = path == &changed_page || path == &removed_page;
+        assert_eq!(now[path] != *inode, rewritten, "{path}");
+    }
+    let files = snapshot(&dir);
+    let changed_html = String::from_utf8(files[&changed_page].clone()).unwrap();
+    assert!(
+        changed_html.contains("Openings</dt><dd>9</dd>"),
+        "the new openings"
+    );
+    // A role gone from the market keeps its page, saying so, and gone.html
+    // links it (the site's promise: a gone role's page stays).
+    let removed_html = String::from_utf8(files[&removed_page].clone()).unwrap();
+    assert!(
+        removed_html.contains("GONE"),
+        "the gone role's page says so"
+    );
+    let gone = String::from_utf8(files["gone.html"].clone()).unwrap();
+    assert!(
+        gone.contains(&removed_page),
+        "gone.html links the gone role"
+    );
+    // The lists were written again: they show the change.
+    assert_ne!(files["index.html"], first["index.html"]);
+    // No page without a role, no role without a page.
+    assert_eq!(now.len(), s.count("select count(*) from roles") as usize);
+}
+
 fn config_with_site_dir(s: &Sandbox, dir: &str) {
     let text = std::fs::read_to_string(s.path().join("air-demand.toml")).expect("the config");
     let lines: Vec<String> = text

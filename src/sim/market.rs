@@ -364,7 +364,13 @@ fn refresh_volatile(role: &mut Value, now: DateTime<Utc>, rng: &mut Rng) {
     role["recruiter_last_active"] = json!(generate::timestamp(recruiter));
     role["manager_last_active"] = json!(generate::timestamp(manager));
     role["priority"] = json!(rng.between(1, 100));
-    if let Some(days) = role.get("responsiveness_days").and_then(Value::as_f64) {
+    // A manager's responsiveness is an average over weeks: it moves for
+    // about one role in ten a round, not for all of them.
+    if let Some(days) = role
+        .get("responsiveness_days")
+        .and_then(Value::as_f64)
+        .filter(|_| rng.between(0, 9) == 0)
+    {
         let nudged = (days + rng.between(-3, 3) as f64 / 10.0).clamp(0.1, 10.0);
         role["responsiveness_days"] = json!((nudged * 10.0).round() / 10.0);
     }

@@ -32,7 +32,7 @@ pub fn refresh(
     if !is_published(&site_dir) {
         return Ok(None);
     }
-    let data = crate::views::load(db, &rules.lists, now)?;
+    let data = crate::views::load(db, &rules.lists, super::as_of(db, now)?)?;
     let charts = super::charts::build(&data);
     let page =
         super::pages::health_page(&data, health, &charts).context("rendering health.html")?;

@@ -8,7 +8,9 @@ pub mod feeds;
 pub mod health_files;
 pub mod pages;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -35,45 +37,61 @@ pub struct Charts {
 /// ever replaced or deleted.
 pub const MARKER: &str = ".air-demand-site";
 
+/// Lists the live site's role pages, each with the key of what it was
+/// rendered from (`<key>\t<path>` a line), so that the next build keeps the
+/// pages whose key did not move. A dotfile: nginx serves none.
+pub const PAGES: &str = ".air-demand-pages";
+
 /// What a build did.
 #[derive(Debug)]
 pub struct SiteReport {
     pub dir: PathBuf,
-    pub files: usize,
     pub roles: usize,
+    /// Files rendered and written by this build.
+    pub written: usize,
+    /// Role pages whose inputs did not change, taken from the live site as
+    /// they were (a hard link, or a copy where links are impossible).
+    pub kept: usize,
     pub duration: Duration,
 }
 
 impl SiteReport {
-    /// `site: 73 roles, 85 files in 0.3s at /srv/site`
+    /// `site: 73 roles, 15 pages written, 70 kept in 0.3s at /srv/site`
     pub fn summary_line(&self) -> String {
         format!(
-            "site: {} roles, {} files in {:.1}s at {}",
+            "site: {} roles, {} pages written, {} kept in {:.1}s at {}",
             self.roles,
-            self.files,
+            self.written,
+            self.kept,
             self.duration.as_secs_f64(),
             self.dir.display()
         )
     }
 }
 
-/// Builds the whole site from the database and publishes it.
-/// `health` is the caller's (`schedule::health`): the site shows it as it is.
+/// Builds the site from the database and publishes it. `health` is the
+/// caller's (`schedule::health`): the site shows it as it is.
+///
+/// The site shows the data as of the newest run (`now` only before the
+/// first), so two builds with no run between them write the same files,
+/// but for the health page and `health.json`, which tell the time they
+/// were checked. A role page whose inputs did not move since the live site
+/// was built is taken from it, not rendered again.
 pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> Result<SiteReport> {
     let started = Instant::now();
     let site_dir = checked_site_dir(config)?;
     let rules = config.rules()?;
     let _lock = SiteLock::acquire(&site_dir)?;
     let staging = Staging::create(&site_dir)?;
-    let mut data = crate::views::load(db, &rules.lists, now)?;
+    let mut data = crate::views::load(db, &rules.lists, as_of(db, now)?)?;
     let companies = crate::views::companies::companies(&data, &config.companies, now);
     data.board_status = crate::views::companies::board_status(&data, &companies);
     let charts = charts::build(&data);
 
-    let mut files = 0;
+    let mut written = 0;
     let mut write = |path: &str, content: &str| -> Result<()> {
         staging.write(path, content)?;
-        files += 1;
+        written += 1;
         Ok(())
     };
     write("assets/style.css", pages::STYLE_CSS)?;
@@ -100,13 +118,13 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     ];
     for (path, page) in pages {
         staging.write_with(path, |out| page.dyn_write_into(out))?;
-        files += 1;
+        written += 1;
     }
     staging.write_with("roles.json", |out| {
         feeds::write_roles_json(&data.roles, out)
     })?;
     staging.write_with("roles.csv", |out| feeds::write_roles_csv(&data.roles, out))?;
-    files += 2;
+    written += 2;
     let views = data
         .roles
         .iter()
@@ -114,14 +132,16 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
         .chain(&data.board_roles)
         .map(|v| (v.id.as_str(), v));
     let views: std::collections::HashMap<&str, &crate::views::RoleView> = views.collect();
-    files += company_pages(db, &data, &companies, &views, &staging)?;
-    let roles = role_pages(db, &data, &views, &staging)?;
-    files += roles;
+    written += company_pages(db, &data, &companies, &views, &staging)?;
+    let previous = Previous::read(&site_dir);
+    let pages = role_pages(db, &data, &rules.lists, &previous, &staging)?;
+    written += pages.written;
     staging.publish(&site_dir)?;
     Ok(SiteReport {
         dir: site_dir,
-        files,
-        roles,
+        roles: views.len(),
+        written,
+        kept: pages.kept,
         duration: started.elapsed(),
     })
 }
@@ -167,22 +187,69 @@ fn company_pages(
     Ok(written)
 }
 
-/// Renders and writes every role page, a batch of roles at a time, each
-/// batch over as many threads as there are cores (at most 4): a page
-/// depends only on its role and the shared data. Returns how many were
-/// written.
+/// The time the site shows its data as of: the newest run's start, or
+/// `now` before the first run.
+fn as_of(db: &Db, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    Ok(db
+        .recent_runs(1)?
+        .first()
+        .and_then(|run| crate::views::parse_time(&run.started_at))
+        .unwrap_or(now))
+}
+
+/// What [`role_pages`] did.
+struct RolePages {
+    written: usize,
+    kept: usize,
+}
+
+/// Writes a page per role. A page whose key (its role's [`page_key`] with
+/// what else the page shows: the role's board status and briefing, the
+/// configured lists, and this program) is the one the live site lists in
+/// [`PAGES`] is taken from the live site. The others are rendered a batch
+/// of roles at a time, each batch over as many threads as there are cores
+/// (at most 4): a page depends only on its role and the shared data.
+///
+/// [`page_key`]: crate::views::RoleView::page_key
 fn role_pages(
     db: &Db,
     data: &crate::views::SiteData,
-    views: &std::collections::HashMap<&str, &crate::views::RoleView>,
+    lists: &crate::rules::Lists,
+    previous: &Previous,
     staging: &Staging,
-) -> Result<usize> {
+) -> Result<RolePages> {
+    use std::fmt::Write as _;
+    use std::hash::{Hash, Hasher};
+    let build = build_fingerprint(lists);
+    let mut manifest = String::new();
+    let mut render: HashMap<&str, &crate::views::RoleView> = HashMap::new();
+    let mut kept = 0;
+    for view in data.roles.iter().chain(&data.gone).chain(&data.board_roles) {
+        let mut hasher = std::hash::DefaultHasher::new();
+        build.hash(&mut hasher);
+        view.page_key.hash(&mut hasher);
+        pages::board_status(data, view).hash(&mut hasher);
+        data.briefings
+            .get(&view.id)
+            .map(|b| (&b.created_at, &b.model, &b.prompt_version))
+            .hash(&mut hasher);
+        let key = format!("{:016x}", hasher.finish());
+        if previous.keys.get(view.page.as_str()) == Some(&key)
+            && staging.keep(&previous.dir, &view.page)
+        {
+            kept += 1;
+        } else {
+            render.insert(view.id.as_str(), view);
+        }
+        let _ = writeln!(manifest, "{key}\t{}", view.page);
+    }
     let mut written = 0;
-    db.site_roles_in_batches(true, crate::views::ROLE_BATCH, |batch| {
-        let ids: Vec<&str> = batch.iter().map(|r| r.row.id.as_str()).collect();
-        let histories = crate::views::Histories::load(db, &ids)?;
+    let ids: Vec<&str> = render.keys().copied().collect();
+    for chunk in ids.chunks(crate::views::ROLE_BATCH) {
+        let batch = db.site_roles_by_ids(chunk)?;
+        let histories = crate::views::Histories::load(db, chunk)?;
         let pages = crate::views::par_map(&batch, |role| -> Result<usize> {
-            let Some(view) = views.get(role.row.id.as_str()) else {
+            let Some(view) = render.get(role.row.id.as_str()) else {
                 return Ok(0);
             };
             let detail = crate::views::role_detail(role);
@@ -194,9 +261,63 @@ fn role_pages(
         for page in pages {
             written += page?;
         }
-        Ok(())
-    })?;
-    Ok(written)
+    }
+    staging.write(PAGES, &manifest)?;
+    Ok(RolePages { written, kept })
+}
+
+/// What the role pages' keys share: this program (the executable's identity:
+/// a new build or install renders every page again) and the configured
+/// lists the pages' words come from.
+fn build_fingerprint(lists: &crate::rules::Lists) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let program = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| {
+            format!(
+                "{}:{}:{}:{}",
+                m.dev(),
+                m.ino(),
+                m.size(),
+                m.mtime_nsec() + m.mtime() * 1_000_000_000
+            )
+        })
+        // Unknown: nothing can be kept.
+        .unwrap_or_else(|_| format!("{:?}", std::time::SystemTime::now()));
+    format!("{program}\n{lists:?}")
+}
+
+/// The live site's role pages and their keys ([`PAGES`]); none when there
+/// is no live site or it has no list (built by an older version).
+struct Previous {
+    dir: PathBuf,
+    keys: HashMap<String, String>,
+}
+
+impl Previous {
+    fn read(site_dir: &Path) -> Previous {
+        let keys = std::fs::read_to_string(site_dir.join(PAGES))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| line.split_once('\t'))
+            .filter(|(_, path)| is_role_page(path))
+            .map(|(key, path)| (path.to_string(), key.to_string()))
+            .collect();
+        Previous {
+            dir: site_dir.to_path_buf(),
+            keys,
+        }
+    }
+}
+
+/// `roles/<file>.html`, one level, nothing that climbs out.
+fn is_role_page(path: &str) -> bool {
+    path.strip_prefix("roles/").is_some_and(|file| {
+        !file.is_empty()
+            && !file.contains(['/', '\\'])
+            && !file.starts_with('.')
+            && file.ends_with(".html")
+    })
 }
 
 /// The configured site directory, refused when publishing there could
@@ -310,6 +431,8 @@ fn sibling(site_dir: &Path, suffix: &str) -> PathBuf {
 struct Staging {
     dir: PathBuf,
     published: bool,
+    /// Set once hard links from the live site failed: copies from then on.
+    copying: AtomicBool,
 }
 
 impl Staging {
@@ -329,7 +452,33 @@ impl Staging {
         Ok(Staging {
             dir,
             published: false,
+            copying: AtomicBool::new(false),
         })
+    }
+
+    /// Takes the file at `relative` from the live site `live` as it is: a
+    /// hard link, or a copy where links are impossible (another
+    /// filesystem, or a file another user owns under
+    /// `fs.protected_hardlinks`), with one warning per build. False when
+    /// neither works (the file is gone, say): the caller renders it.
+    fn keep(&self, live: &Path, relative: &str) -> bool {
+        let (from, Ok(to)) = (live.join(relative), self.path_of(relative)) else {
+            return false;
+        };
+        if !self.copying.load(Ordering::Relaxed) {
+            match std::fs::hard_link(&from, &to) {
+                Ok(()) => return true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return false,
+                Err(e) => {
+                    tracing::warn!(
+                        "site: cannot hard-link unchanged pages from {} ({e}); copying them",
+                        live.display()
+                    );
+                    self.copying.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        std::fs::copy(&from, &to).is_ok()
     }
 
     /// Writes one file; `relative` is always a path we generated.
@@ -540,6 +689,57 @@ mod tests {
         assert!(!marked.exists());
         assert!(!skeleton.exists());
         assert!(foreign.join("keep.txt").exists());
+    }
+
+    #[test]
+    fn a_kept_page_is_linked_from_the_live_site_or_copied_from_another_filesystem() {
+        use std::os::unix::fs::MetadataExt;
+        let inode = |path: &Path| std::fs::metadata(path).unwrap().ino();
+        let keep_from = |live_parent: &Path| {
+            let live = live_parent.join("site");
+            std::fs::create_dir_all(live.join("roles")).unwrap();
+            std::fs::write(live.join("roles/a.html"), "page a").unwrap();
+            let site = tempfile::tempdir().unwrap();
+            let staging = Staging::create(&site.path().join("site")).unwrap();
+            assert!(staging.keep(&live, "roles/a.html"));
+            assert!(
+                !staging.keep(&live, "roles/missing.html"),
+                "nothing to keep"
+            );
+            let kept = staging.dir.join("roles/a.html");
+            assert_eq!(std::fs::read_to_string(&kept).unwrap(), "page a");
+            let linked = inode(&kept) == inode(&live.join("roles/a.html"));
+            (linked, staging.copying.load(Ordering::Relaxed))
+        };
+        // Beside the live site: a hard link, the same file.
+        let same = tempfile::tempdir().unwrap();
+        assert_eq!(keep_from(same.path()), (true, false));
+        // The live site on another filesystem (tmpfs): a copy, and copies
+        // from then on.
+        let shm = Path::new("/dev/shm");
+        let tmp = std::env::temp_dir();
+        assert_ne!(
+            std::fs::metadata(shm).unwrap().dev(),
+            std::fs::metadata(&tmp).unwrap().dev(),
+            "this test needs /dev/shm on another filesystem than {}",
+            tmp.display()
+        );
+        let other = tempfile::tempdir_in(shm).unwrap();
+        assert_eq!(keep_from(other.path()), (false, true));
+    }
+
+    #[test]
+    fn only_role_pages_are_taken_from_the_list_of_pages() {
+        let site = tempfile::tempdir().unwrap();
+        std::fs::write(
+            site.path().join(PAGES),
+            "0a\troles/a.html\n0b\troles/../../etc/passwd\n0c\tindex.html\n0d\troles/.x.html\nno tab\n",
+        )
+        .unwrap();
+        let previous = Previous::read(site.path());
+        assert_eq!(previous.keys.len(), 1);
+        assert_eq!(previous.keys["roles/a.html"], "0a");
+        assert!(Previous::read(&site.path().join("none")).keys.is_empty());
     }
 
     #[test]

@@ -217,9 +217,17 @@ pub fn role_page(
         .briefings
         .get(&role.id)
         .map(crate::views::briefing_view);
+    // A role page changes only when its role does: no counts or times of
+    // the whole site, no NEW badge that lapses after a day, no "last seen"
+    // while the role is open (the lists carry all three).
+    let header = Header::default();
+    let role = &RoleView {
+        is_new: false,
+        ..role.clone()
+    };
     RolePage {
         root: ROLE_ROOT,
-        header: &data.header,
+        header: &header,
         title: format!("{} at {}", role.title, role.company),
         nav: "role",
         scripted: false,
@@ -496,7 +504,7 @@ fn reason_classes(reasons: &[String]) -> Vec<(&'static str, &str)> {
 /// The role page's fact list, leaving out what is unknown.
 /// What the company's own board says of a Paraform role (nothing, for a
 /// board role itself).
-fn board_status<'a>(data: &'a SiteData, role: &RoleView) -> &'a str {
+pub fn board_status<'a>(data: &'a SiteData, role: &RoleView) -> &'a str {
     if !role.is_paraform() {
         return "";
     }
@@ -521,7 +529,6 @@ fn role_facts<'a>(role: &'a RoleView, board: &'a str) -> Vec<(&'static str, &'a 
         ("Industry", &role.industry),
         ("Experience", &role.experience),
         ("Manager rating", &role.rating_text),
-        ("Manager last active", &role.last_active),
         ("Responds in", &role.responsiveness_text),
         ("Status", &role.market_status),
         ("Id", &role.id),
@@ -696,6 +703,7 @@ mod tests {
 
     fn header() -> Header {
         Header {
+            stats: true,
             updated: "2025-12-19 12:24 UTC".into(),
             updated_iso: "2025-12-19T12:24:00Z".into(),
             active: 2,

@@ -147,7 +147,15 @@ pub struct SiteRole {
     pub headhunter_score: Option<f64>,
     pub excitement_score: Option<f64>,
     pub raw: String,
+    /// SHA-256 of `raw` without its volatile fields.
+    pub content_hash: String,
+    pub detail_fetched_at: Option<String>,
+    /// The detail, read only where its HTML below was never stored.
     pub detail: Option<String>,
+    /// The detail's HTML as sanitised when it was fetched.
+    pub html: crate::intel::DetailHtml,
+    /// The role's newest change row, if any.
+    pub last_change_id: Option<i64>,
     pub reasons: Option<String>,
     pub signals: Option<String>,
     pub score_breakdown: Option<String>,
@@ -309,7 +317,7 @@ impl Db {
     /// Every role with what the site shows of it, best first (active before
     /// gone, then tier and score), `batch` roles at a time: a build of
     /// 100,000 roles holds one batch of their JSON, never all of it. Without
-    /// `with_detail`, `detail` reads as `None`.
+    /// `with_detail`, `detail` and the stored detail HTML read as `None`.
     pub fn site_roles_in_batches(
         &self,
         with_detail: bool,
@@ -317,20 +325,9 @@ impl Db {
         mut each: impl FnMut(Vec<SiteRole>) -> Result<()>,
     ) -> Result<()> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {ROLE_COLUMNS}, engineer_score, headhunter_score, excitement_score, raw,
-                    {detail} AS detail,
-                    reasons, signals, score_breakdown, last_changed_at, equity, requirements,
-                    CASE WHEN status = 'gone' THEN
-                        (SELECT c.kind FROM changes c
-                         WHERE c.role_id = roles.id AND c.kind IN (?1, ?2, ?3)
-                         ORDER BY c.id DESC LIMIT 1) = ?3
-                    END AS unfollowed
-             FROM roles
-             ORDER BY status,
-                 {tier_rank},
-                 combined_score DESC NULLS LAST, id",
-            detail = if with_detail { "detail" } else { "NULL" },
-            tier_rank = Tier::rank_sql("tier")
+            "{} ORDER BY roles.status, {tier_rank}, roles.combined_score DESC NULLS LAST, roles.id",
+            site_role_select(with_detail),
+            tier_rank = Tier::rank_sql("roles.tier")
         ))?;
         let mut rows = stmt.query(params![
             ChangeKind::Disappeared,
@@ -351,6 +348,65 @@ impl Db {
             each(roles)?;
         }
     }
+
+    /// The roles of `ids` with their detail, as [`Db::site_roles_in_batches`]
+    /// reads them, in no particular order; ids not stored are left out.
+    pub fn site_roles_by_ids(&self, ids: &[&str]) -> Result<Vec<SiteRole>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{} WHERE roles.id IN (SELECT value FROM json_each(?4))",
+            site_role_select(true)
+        ))?;
+        let ids = serde_json::to_string(ids)?;
+        let rows = stmt.query_map(
+            params![
+                ChangeKind::Disappeared,
+                ChangeKind::Reappeared,
+                ChangeKind::Unfollowed,
+                ids
+            ],
+            site_role,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// The query of [`SiteRole`]s, `?1`–`?3` the change kinds that say whether a
+/// gone role was unfollowed. With `with_detail`, the stored detail HTML, and
+/// the detail itself only where that HTML was never stored (a detail
+/// fetched before V15, which the site sanitises itself).
+fn site_role_select(with_detail: bool) -> String {
+    let (detail, html) = if with_detail {
+        (
+            "CASE WHEN h.detail IS NOT NULL AND h.company_notes_html IS NULL
+                   AND h.selling_points_html IS NULL AND h.description_html IS NULL
+              THEN h.detail END",
+            "h.company_notes_html, h.selling_points_html, h.description_html",
+        )
+    } else {
+        (
+            "NULL",
+            "NULL AS company_notes_html, NULL AS selling_points_html, NULL AS description_html",
+        )
+    };
+    let columns = ROLE_COLUMNS
+        .split(',')
+        .map(|c| format!("roles.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {columns}, roles.engineer_score, roles.headhunter_score,
+                roles.excitement_score, roles.raw, roles.content_hash, h.detail_fetched_at,
+                {detail} AS detail, {html},
+                roles.reasons, roles.signals, roles.score_breakdown, roles.last_changed_at,
+                h.equity, h.requirements,
+                (SELECT MAX(c.id) FROM changes c WHERE c.role_id = roles.id) AS last_change_id,
+                CASE WHEN roles.status = 'gone' THEN
+                    (SELECT c.kind FROM changes c
+                     WHERE c.role_id = roles.id AND c.kind IN (?1, ?2, ?3)
+                     ORDER BY c.id DESC LIMIT 1) = ?3
+                END AS unfollowed
+         FROM roles JOIN role_rows h ON h.id = roles.id"
+    )
 }
 
 /// The columns `stored_role` reads.
@@ -662,7 +718,15 @@ fn site_role(r: &Row<'_>) -> rusqlite::Result<SiteRole> {
         headhunter_score: r.get("headhunter_score")?,
         excitement_score: r.get("excitement_score")?,
         raw: r.get("raw")?,
+        content_hash: r.get("content_hash")?,
+        detail_fetched_at: r.get("detail_fetched_at")?,
         detail: r.get("detail")?,
+        html: crate::intel::DetailHtml {
+            company_notes: r.get("company_notes_html")?,
+            selling_points: r.get("selling_points_html")?,
+            description: r.get("description_html")?,
+        },
+        last_change_id: r.get("last_change_id")?,
         reasons: r.get("reasons")?,
         signals: r.get("signals")?,
         score_breakdown: r.get("score_breakdown")?,

@@ -12,7 +12,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::evaluate::{Breakdown, Tier, Trend};
-use crate::intel::sanitize_html;
 use crate::llm::{Briefing, StoredBriefing, is_gap};
 use crate::role::{format_number, number_at, plausible_salary, strings_at, text_at};
 use crate::rules::Lists;
@@ -52,9 +51,12 @@ pub struct SiteData {
 }
 
 /// The numbers and times in every page's header.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Header {
-    /// `2025-12-19 12:24 UTC`
+    /// Whether the page shows the line of counts and times below. Role
+    /// pages do not: they change only when their role does.
+    pub stats: bool,
+    /// When the data was last refreshed (the newest run), `2025-12-19 12:24 UTC`
     pub updated: String,
     pub updated_iso: String,
     pub active: usize,
@@ -137,6 +139,10 @@ pub struct RoleView {
     pub days_open: i64,
     /// The figures and lists above as values, for `roles.json`.
     pub facts: RoleFacts,
+    /// Changes whenever something the role's page shows of the stored role
+    /// does ([`page_key`]); the site rewrites a page only then.
+    #[serde(skip)]
+    pub page_key: u64,
 }
 
 /// A role's figures and lists as values (the texts of [`RoleView`] are for
@@ -415,6 +421,7 @@ pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
     let runs = db.recent_runs(50)?;
     let day_ago = now - Duration::hours(NEW_HOURS);
     let header = Header {
+        stats: true,
         updated: now.format("%Y-%m-%d %H:%M UTC").to_string(),
         updated_iso: crate::role::timestamp(now),
         active: roles.len(),
@@ -575,7 +582,7 @@ pub fn page_file(id: &str) -> String {
     format!("{cleaned}-{hash}.html")
 }
 
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))
@@ -820,27 +827,78 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         },
         title,
         company,
+        page_key: page_key(role, &raw),
         // Set from the tier just below.
         ..RoleView::default()
     }
     .with_tier(row.tier)
 }
 
-/// The role page's extra material, from the stored JSON.
+/// A fingerprint of what a role page shows of its stored role: the row but
+/// when it was last seen, the role's content (`content_hash`: its JSON
+/// without the volatile fields), its detail, its newest change, its
+/// verdict, and the one volatile field a page shows (how fast the manager
+/// responds). Not a security boundary: a collision leaves a page one change
+/// behind.
+fn page_key(role: &SiteRole, raw: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    let row = &role.row;
+    (
+        &row.id,
+        &row.title,
+        &row.company,
+        &row.url,
+        &row.status,
+        row.tier.map(|tier| tier.as_str()),
+        &row.posted_at,
+        &row.first_seen_at,
+        &row.gone_at,
+        row.trend.map(Trend::as_str),
+    )
+        .hash(&mut hasher);
+    for score in [
+        row.combined_score,
+        role.engineer_score,
+        role.headhunter_score,
+        role.excitement_score,
+        row.fee_percent,
+    ] {
+        score.map(f64::to_bits).hash(&mut hasher);
+    }
+    (row.salary_min, row.salary_max).hash(&mut hasher);
+    (
+        &role.content_hash,
+        &role.detail_fetched_at,
+        role.last_change_id,
+        &role.reasons,
+        &role.signals,
+        &role.score_breakdown,
+        &role.equity,
+        &role.requirements,
+    )
+        .hash(&mut hasher);
+    raw.get("responsiveness_days")
+        .map(Value::to_string)
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The role page's extra material, from the stored JSON: the detail's
+/// HTML as sanitised when it was fetched (a detail stored before that was
+/// kept is sanitised here), and every field of the role as Paraform sent
+/// it but the volatile ones, which move on every run (`roles.json` and the
+/// database have them).
 pub fn role_detail(role: &SiteRole) -> RoleDetail {
     let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
     let mut fields = Vec::new();
     flatten("", &raw, &mut fields);
-    let detail: Value = role
-        .detail
-        .as_deref()
-        .and_then(|d| serde_json::from_str(d).ok())
-        .unwrap_or(Value::Null);
-    let html = |path: &str| {
-        crate::role::value_at(&detail, path)
-            .and_then(Value::as_str)
-            .map(sanitize_html)
-            .filter(|h| !h.trim().is_empty())
+    fields.retain(|(path, _)| !is_volatile(path));
+    let html = match role.detail.as_deref() {
+        Some(detail) => serde_json::from_str::<Value>(detail)
+            .map(|detail| crate::intel::DetailHtml::of(&detail))
+            .unwrap_or_default(),
+        None => role.html.clone(),
     };
     let scores = Breakdown::parse(role.score_breakdown.as_deref())
         .map(|breakdown| {
@@ -869,13 +927,21 @@ pub fn role_detail(role: &SiteRole) -> RoleDetail {
     RoleDetail {
         fields,
         breakdown: scores,
-        company_notes_html: html("companyTip"),
-        selling_points_html: html("selling_points"),
-        description_html: html("description").or_else(|| html("company.description")),
+        company_notes_html: html.company_notes,
+        selling_points_html: html.selling_points,
+        description_html: html.description,
         // What the scrape read off the detail and stored; not read again.
         equity: role.equity.clone(),
         requirements: json_strings(role.requirements.as_deref()),
     }
+}
+
+/// Whether a flattened field path (`company.logoUrl`, `priority`) is one of
+/// [`crate::track::VOLATILE_FIELDS`] or under one.
+fn is_volatile(path: &str) -> bool {
+    crate::track::VOLATILE_FIELDS
+        .iter()
+        .any(|v| path == *v || (path.starts_with(v) && path[v.len()..].starts_with(['.', '['])))
 }
 
 fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
@@ -1135,6 +1201,10 @@ mod tests {
             headhunter_score: None,
             excitement_score: None,
             raw: "{}".into(),
+            content_hash: String::new(),
+            detail_fetched_at: None,
+            html: Default::default(),
+            last_change_id: None,
             detail: None,
             reasons: None,
             signals: None,
@@ -1179,6 +1249,10 @@ mod tests {
                 headhunter_score: None,
                 excitement_score: None,
                 raw: "{}".into(),
+                content_hash: String::new(),
+                detail_fetched_at: None,
+                html: Default::default(),
+                last_change_id: None,
                 detail: None,
                 reasons: None,
                 signals: None,
