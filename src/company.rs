@@ -85,26 +85,58 @@ pub struct Opening<'a> {
 /// people work there (`Remote`, `On-site`, `Hybrid`) is not a place: a
 /// board posting marked only `Remote` names none.
 pub fn same_opening(a: &Opening<'_>, b: &Opening<'_>) -> bool {
-    let company = key(a.company);
-    !company.is_empty()
-        && company == key(b.company)
-        && words(a.title) == words(b.title)
-        && places_agree(a.locations, b.locations)
+    a.compared().same_opening(&b.compared())
 }
 
 /// Whether two postings name a place in common (`New York, NY` and `new
 /// york` do); false when either names none.
 pub fn shares_a_place(a: &str, b: &str) -> bool {
-    let theirs = places(b);
-    places(a).iter().any(|p| {
+    any_shared(&places(a), &places(b))
+}
+
+impl Opening<'_> {
+    /// The posting read once for comparing many times.
+    pub fn compared(&self) -> Compared {
+        Compared {
+            company: key(self.company),
+            title: words(self.title),
+            places: places(self.locations),
+        }
+    }
+}
+
+/// An [`Opening`] as [`same_opening`] compares it: its company's key, its
+/// title's words and its places, each read once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compared {
+    company: String,
+    title: String,
+    places: Vec<String>,
+}
+
+impl Compared {
+    /// [`same_opening`] of the two postings these were read from.
+    pub fn same_opening(&self, other: &Compared) -> bool {
+        !self.company.is_empty()
+            && self.company == other.company
+            && self.title == other.title
+            && (self.places.is_empty()
+                || other.places.is_empty()
+                || any_shared(&self.places, &other.places))
+    }
+
+    /// [`shares_a_place`] of the two postings these were read from.
+    pub fn shares_a_place(&self, other: &Compared) -> bool {
+        any_shared(&self.places, &other.places)
+    }
+}
+
+fn any_shared(ours: &[String], theirs: &[String]) -> bool {
+    ours.iter().any(|p| {
         theirs
             .iter()
             .any(|t| t.contains(p.as_str()) || p.contains(t.as_str()))
     })
-}
-
-fn places_agree(a: &str, b: &str) -> bool {
-    places(a).is_empty() || places(b).is_empty() || shares_a_place(a, b)
 }
 
 fn places(text: &str) -> Vec<String> {

@@ -18,7 +18,7 @@ mod boards;
 mod generate;
 mod http;
 pub mod llm;
-mod market;
+pub(crate) mod market;
 mod server;
 
 use std::collections::{HashMap, VecDeque};

@@ -462,9 +462,8 @@ impl Staging {
     /// `fs.protected_hardlinks`), with one warning per build. False when
     /// neither works (the file is gone, say): the caller renders it.
     fn keep(&self, live: &Path, relative: &str) -> bool {
-        let (from, Ok(to)) = (live.join(relative), self.path_of(relative)) else {
-            return false;
-        };
+        // A role page: `roles/` was made with the staging directory.
+        let (from, to) = (live.join(relative), self.dir.join(relative));
         if !self.copying.load(Ordering::Relaxed) {
             match std::fs::hard_link(&from, &to) {
                 Ok(()) => return true,

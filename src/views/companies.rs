@@ -167,22 +167,27 @@ pub fn board_status(data: &SiteData, companies: &[CompanyView]) -> HashMap<Strin
     let mut status = HashMap::new();
     // Roles of companies not followed have no entry: they read "not followed".
     for company in companies.iter().filter(|c| c.followed) {
+        // A posting of a board no longer followed says nothing either way.
+        let postings: Vec<(&RoleView, company::Compared)> = company
+            .board_roles
+            .iter()
+            .map(|&b| &data.board_roles[b])
+            .filter(|b| b.status != crate::store::UNFOLLOWED_STATUS)
+            .map(|b| (b, opening(b).compared()))
+            .collect();
         for &i in &company.paraform_roles {
             let role = &data.roles[i];
-            // A posting of a board no longer followed says nothing either way.
-            let candidates: Vec<&RoleView> = company
-                .board_roles
+            let ours = opening(role).compared();
+            let candidates: Vec<&(&RoleView, company::Compared)> = postings
                 .iter()
-                .map(|&b| &data.board_roles[b])
-                .filter(|b| {
-                    b.status != crate::store::UNFOLLOWED_STATUS
-                        && company::same_opening(&opening(b), &opening(role))
-                })
+                .filter(|(_, theirs)| theirs.same_opening(&ours))
                 .collect();
             // One naming the role's place first, else one naming none.
-            let located = candidates.iter().copied().find(|b| {
-                b.status == "active" && company::shares_a_place(&b.locations, &role.locations)
-            });
+            let located = candidates
+                .iter()
+                .find(|(b, theirs)| b.status == "active" && theirs.shares_a_place(&ours))
+                .map(|(b, _)| *b);
+            let candidates: Vec<&RoleView> = candidates.iter().map(|(b, _)| *b).collect();
             let open =
                 located.or_else(|| candidates.iter().copied().find(|b| b.status == "active"));
             let text = match (open, candidates.first()) {

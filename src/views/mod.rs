@@ -356,8 +356,8 @@ pub struct VersionView {
 /// and `export`: what is held is one batch of JSON and every role's view.
 pub const ROLE_BATCH: usize = 500;
 
-/// Every role's view, best first (active, then gone), read a batch at a
-/// time and computed on all cores.
+/// Every role's view, best first (active, then gone; [`best_first`]), read
+/// a batch at a time and computed on all cores.
 pub fn role_views(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<Vec<RoleView>> {
     // Sized once: 100,000 views are 100 MB before their strings, and a
     // vector that doubles its way there copies them all, twice.
@@ -367,13 +367,32 @@ pub fn role_views(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<Vec<Role
         views.extend(par_map(&batch, |role| role_view(role, lists, now)));
         Ok(())
     })?;
+    // Sorted here, not by SQLite: its sorter would carry every role's JSON
+    // through a temporary file.
+    views.sort_unstable_by(best_first);
     Ok(views)
+}
+
+/// Active before gone, then by tier, then by combined score (unscored
+/// last), then by id.
+fn best_first(a: &RoleView, b: &RoleView) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    (a.status != "active")
+        .cmp(&(b.status != "active"))
+        .then(a.tier_rank.cmp(&b.tier_rank))
+        .then_with(|| match (a.facts.combined_score, b.facts.combined_score) {
+            (Some(x), Some(y)) => y.total_cmp(&x),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        })
+        .then_with(|| a.id.cmp(&b.id))
 }
 
 /// Loads everything for one build but the role pages' details, which the
 /// build reads again a batch at a time.
 pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
-    // Active roles come first (`site_roles_in_batches`); a stable sort keeps
+    // Active roles come first (`role_views`); a stable sort keeps
     // that order and only checks it, then the gone ones are split off.
     let mut roles = role_views(db, lists, now)?;
     let board_roles: Vec<RoleView> = roles.extract_if(.., |view| !view.is_paraform()).collect();
@@ -640,25 +659,102 @@ fn money_short(n: f64) -> String {
 
 /// Builds a role's view from its row and JSON.
 pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView {
+    let raw = if role.row.id.starts_with("paraform:") {
+        view_fields(&role.raw)
+    } else {
+        None
+    };
+    let raw = raw.unwrap_or_else(|| serde_json::from_str(&role.raw).unwrap_or(Value::Null));
+    role_view_of(role, &raw, lists, now)
+}
+
+/// The top-level fields of a Paraform role's JSON that [`role_view_of`]
+/// reads (`tests::a_view_reads_only_its_fields` holds this list true).
+const VIEW_FIELDS: &[&str] = &[
+    "company",
+    "funding",
+    "hiring_count",
+    "investors",
+    "locations",
+    "manager_last_active",
+    "manager_rating",
+    "responsiveness_days",
+    "status",
+    "tech_stack",
+    "workplace_type",
+    "yoe_string",
+];
+
+/// A role's JSON object with only [`VIEW_FIELDS`] built into values: the
+/// rest, most of it, is skipped as it is read. `None` when it is not an
+/// object that parses.
+fn view_fields(raw: &str) -> Option<Value> {
+    use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
+    use std::borrow::Cow;
+
+    /// A key, borrowed from the text unless it had escapes.
+    struct Key<'de>(Cow<'de, str>);
+    impl<'de> serde::Deserialize<'de> for Key<'de> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct KeyVisitor;
+            impl<'de> Visitor<'de> for KeyVisitor {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a key")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(v)))
+                }
+                fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v.to_string())))
+                }
+            }
+            d.deserialize_str(KeyVisitor)
+        }
+    }
+    struct Fields;
+    impl<'de> Visitor<'de> for Fields {
+        type Value = serde_json::Map<String, Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = serde_json::Map::new();
+            while let Some(Key(key)) = map.next_key()? {
+                if VIEW_FIELDS.contains(&key.as_ref()) {
+                    out.insert(key.into_owned(), map.next_value()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(out)
+        }
+    }
+    let mut reader = serde_json::Deserializer::from_str(raw);
+    let fields = reader.deserialize_map(Fields).ok()?;
+    reader.end().ok()?;
+    Some(Value::Object(fields))
+}
+
+/// [`role_view`] from the role's JSON, parsed.
+fn role_view_of(role: &SiteRole, raw: &Value, lists: &Lists, now: DateTime<Utc>) -> RoleView {
     let row = &role.row;
-    let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
     let score = row.combined_score.unwrap_or(0.0);
     let (salary_text, salary_sort) = salary(row.salary_min, row.salary_max);
     let salary_readable = salary_text != UNREADABLE_SALARY;
-    let funding_text = text_at(&raw, "company.fundingAmount").or_else(|| text_at(&raw, "funding"));
+    let funding_text = text_at(raw, "company.fundingAmount").or_else(|| text_at(raw, "funding"));
     let raised = funding_text
         .as_deref()
         .map_or(0.0, crate::evaluate::parse_funding);
-    let stage_key =
-        text_at(&raw, "company.company_metadata.last_funding_round").unwrap_or_default();
+    let stage_key = text_at(raw, "company.company_metadata.last_funding_round").unwrap_or_default();
     // A board role names its places in its API's own shape.
     let board = row
         .id
         .split_once(':')
         .and_then(|(source, _)| crate::fetch::boards::Kind::from_source(source));
     let locations = match board {
-        Some(kind) => crate::company::board_job(kind, &raw).locations,
-        None => strings_at(&raw, "locations"),
+        Some(kind) => crate::company::board_job(kind, raw).locations,
+        None => strings_at(raw, "locations"),
     };
     let mut keys: Vec<&str> = Vec::new();
     for location in &locations {
@@ -674,7 +770,7 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
             keys.push(key);
         }
     }
-    if text_at(&raw, "workplace_type").is_some_and(|w| w.eq_ignore_ascii_case("remote")) {
+    if text_at(raw, "workplace_type").is_some_and(|w| w.eq_ignore_ascii_case("remote")) {
         keys.push("remote");
     }
     if keys.is_empty() {
@@ -688,30 +784,30 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         .iter()
         .map(|l| crate::text::one_line(l))
         .collect();
-    if let Some(workplace) = text_at(&raw, "workplace_type") {
+    if let Some(workplace) = text_at(raw, "workplace_type") {
         location_text.push(workplace);
     }
     // Every text below is built clean (`text::one_line`): the view is what
     // the pages, `roles.json`, `roles.csv`, `export` and the digest print.
     let shown = crate::text::one_line;
-    let investor_names: Vec<String> = strings_at(&raw, "investors")
+    let investor_names: Vec<String> = strings_at(raw, "investors")
         .iter()
         .map(|i| shown(i))
         .collect();
     let investors = shown(&investor_names.join(", "));
-    let tech = shown(&strings_at(&raw, "tech_stack").join(", "));
+    let tech = shown(&strings_at(raw, "tech_stack").join(", "));
     let industry = shown(
-        &strings_at(&raw, "company.industries")
+        &strings_at(raw, "company.industries")
             .iter()
             .map(|i| i.replace('_', " "))
             .collect::<Vec<_>>()
             .join(", "),
     );
-    let rating = number_at(&raw, "manager_rating");
-    let responsiveness = number_at(&raw, "responsiveness_days");
+    let rating = number_at(raw, "manager_rating");
+    let responsiveness = number_at(raw, "responsiveness_days");
     let last_active =
-        text_at(&raw, "manager_last_active").and_then(|t| crate::role::normalize_timestamp(&t));
-    let openings = number_at(&raw, "hiring_count");
+        text_at(raw, "manager_last_active").and_then(|t| crate::role::normalize_timestamp(&t));
+    let openings = number_at(raw, "hiring_count");
     let first_seen = parse_time(&row.first_seen_at);
     let end = row.gone_at.as_deref().and_then(parse_time).unwrap_or(now);
     let age_days = row
@@ -747,7 +843,7 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         market_status: match row.status.as_str() {
             "gone" => "Gone from the market".into(),
             crate::store::UNFOLLOWED_STATUS => "No longer followed".into(),
-            _ => text_at(&raw, "status")
+            _ => text_at(raw, "status")
                 .map(|s| crate::vocab::field_value(lists, "status", &s))
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "Active".into()),
@@ -786,7 +882,7 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
         stage_key: shown(&stage_key),
         tech,
         industry,
-        experience: shown(&text_at(&raw, "yoe_string").unwrap_or_default()),
+        experience: shown(&text_at(raw, "yoe_string").unwrap_or_default()),
         rating_text: rating.map(format_number).unwrap_or_default(),
         rating_sort: rating.unwrap_or(0.0),
         last_active: date_only(last_active.as_deref()),
@@ -823,11 +919,11 @@ pub fn role_view(role: &SiteRole, lists: &Lists, now: DateTime<Utc>) -> RoleView
             raised_usd: (raised > 0.0).then_some(raised),
             investors: investor_names,
             locations: places,
-            workplace: text_at(&raw, "workplace_type").map(|w| shown(&w)),
+            workplace: text_at(raw, "workplace_type").map(|w| shown(&w)),
         },
         title,
         company,
-        page_key: page_key(role, &raw),
+        page_key: page_key(role, raw),
         // Set from the tier just below.
         ..RoleView::default()
     }
@@ -1174,6 +1270,100 @@ mod tests {
         assert!(requirements[1].gap && requirements[1].items[0].text == "(none given)");
         let flags = &view.sections[5].lines[0];
         assert!(!flags.gap && flags.items[0].text == "(none given)");
+    }
+
+    #[test]
+    fn views_go_active_first_then_by_tier_then_score_unscored_last() {
+        let view = |id: &str, status: &'static str, tier_rank: u8, score: Option<f64>| RoleView {
+            id: id.into(),
+            status,
+            tier_rank,
+            facts: RoleFacts {
+                combined_score: score,
+                ..RoleFacts::default()
+            },
+            ..RoleView::default()
+        };
+        let mut views = [
+            view("g", "gone", 0, Some(99.0)),
+            view("u", "unfollowed", 0, Some(98.0)),
+            view("a", "active", 1, Some(90.0)),
+            view("b", "active", 0, None),
+            view("c", "active", 0, Some(10.0)),
+            view("d", "active", 0, Some(50.0)),
+            view("e", "active", 0, Some(50.0)),
+        ];
+        views.sort_unstable_by(best_first);
+        let order: Vec<&str> = views.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(order, ["d", "e", "c", "b", "a", "g", "u"]);
+    }
+
+    /// A Paraform role's view parses only [`VIEW_FIELDS`] of its JSON: on
+    /// every simulated role, plain and hostile, it is the view of the whole.
+    #[cfg(feature = "simulator")]
+    #[test]
+    fn a_view_reads_only_its_fields() {
+        use chrono::TimeZone;
+        let now = Utc.with_ymd_and_hms(2025, 12, 20, 12, 0, 0).unwrap();
+        let lists = Lists::defaults();
+        let mut checked = 0;
+        for hostile in [false, true] {
+            let market = crate::sim::market::Market::generate(7, 300, now, hostile);
+            for raw in market.listed() {
+                let text = raw.to_string();
+                let role = SiteRole {
+                    row: RoleRow {
+                        id: format!("paraform:{}", raw["id"].as_str().unwrap_or("x")),
+                        title: None,
+                        company: None,
+                        url: None,
+                        status: "active".into(),
+                        tier: None,
+                        combined_score: None,
+                        salary_min: None,
+                        salary_max: None,
+                        fee_percent: None,
+                        posted_at: None,
+                        first_seen_at: "2025-12-19T00:00:00Z".into(),
+                        last_seen_at: "2025-12-19T00:00:00Z".into(),
+                        gone_at: None,
+                        trend: None,
+                    },
+                    engineer_score: None,
+                    headhunter_score: None,
+                    excitement_score: None,
+                    raw: text.clone(),
+                    content_hash: String::new(),
+                    detail_fetched_at: None,
+                    html: Default::default(),
+                    last_change_id: None,
+                    detail: None,
+                    reasons: None,
+                    signals: None,
+                    score_breakdown: None,
+                    last_changed_at: "2025-12-19T00:00:00Z".into(),
+                    equity: None,
+                    requirements: None,
+                };
+                let whole = role_view_of(&role, raw, &lists, now);
+                let slim = role_view(&role, &lists, now);
+                assert_eq!(
+                    serde_json::to_value(&slim).unwrap(),
+                    serde_json::to_value(&whole).unwrap(),
+                    "{text}"
+                );
+                assert_eq!(slim.page_key, whole.page_key);
+                checked += 1;
+            }
+        }
+        assert!(checked >= 500, "{checked}");
+        // Not an object, or not JSON: the whole parse decides, as before.
+        assert_eq!(view_fields("[1]"), None);
+        assert_eq!(view_fields("{\"status\": 1} x"), None);
+        assert_eq!(
+            view_fields("{\"st\\u0061tus\": \"ACTIVE\", \"other\": [1]}"),
+            Some(serde_json::json!({"status": "ACTIVE"}))
+        );
     }
 
     /// NUL and U+202E in scraped names never reach a page (issue 12, item 8).
