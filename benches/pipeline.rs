@@ -20,9 +20,9 @@
 //!   edited (and every role's volatile fields refreshed, a few roles removed
 //!   and posted); R is 40 up to 10,000 roles and 10 above, unless given.
 //!
-//! Every config follows the simulator's three company boards
-//! (`[[companies]]`, `Simulator::generated_boards`), so each scrape also
-//! reads three boards, as a real install following companies does.
+//! Every config follows the simulator's six company boards, one per board
+//! API (`[[companies]]`, `Simulator::generated_boards`), so each scrape
+//! also reads six boards, as a real install following companies does.
 //!
 //! The table starts with the commit measured (`git rev-parse`, `-dirty`
 //! when the tree has changes) and the command line.
@@ -467,10 +467,10 @@ fn write_config(dir: &Path, sim: &Simulator, llm: bool) -> Result<String> {
             "[database]\npath = \"data/bench.sqlite\"\n\n[site]\ndir = \"site\"\n\n[paraform]\n\
              base_url = \"{}\"\nsession_file = \"data/paraform_session.json\"\n\
              request_delay_ms = 0\nretry_base_ms = 50\ntimeout_secs = 120\n\n\
-             [boards]\ngreenhouse_url = \"{url}\"\nlever_url = \"{url}\"\nashby_url = \"{url}\"\n\
+             [boards]\n{urls}\
              request_delay_ms = 0\nretry_base_ms = 50\n{llm}{companies}",
             sim.base_url(),
-            url = sim.base_url(),
+            urls = sim.board_urls_toml(),
             llm = if llm {
                 format!(
                     "\n[llm]\nenabled = true\nbase_url = \"{}/v1\"\ntimeout_secs = 30\n\

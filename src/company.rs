@@ -39,16 +39,29 @@ pub enum Kind {
     Greenhouse,
     Lever,
     Ashby,
+    Workable,
+    SmartRecruiters,
+    Recruitee,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Greenhouse, Kind::Lever, Kind::Ashby];
+    pub const ALL: [Kind; 6] = [
+        Kind::Greenhouse,
+        Kind::Lever,
+        Kind::Ashby,
+        Kind::Workable,
+        Kind::SmartRecruiters,
+        Kind::Recruitee,
+    ];
 
     pub fn source(self) -> &'static str {
         match self {
             Kind::Greenhouse => "greenhouse",
             Kind::Lever => "lever",
             Kind::Ashby => "ashby",
+            Kind::Workable => "workable",
+            Kind::SmartRecruiters => "smartrecruiters",
+            Kind::Recruitee => "recruitee",
         }
     }
 
@@ -62,6 +75,19 @@ impl Kind {
             Kind::Greenhouse => "Greenhouse",
             Kind::Lever => "Lever",
             Kind::Ashby => "Ashby",
+            Kind::Workable => "Workable",
+            Kind::SmartRecruiters => "SmartRecruiters",
+            Kind::Recruitee => "Recruitee",
+        }
+    }
+
+    /// A job's id on its board: Workable's `shortcode`, the others' `id`.
+    pub fn job_id(self, raw: &Value) -> Option<String> {
+        match self {
+            Kind::Workable => {
+                crate::role::text_at(raw, "shortcode").filter(|code| !code.trim().is_empty())
+            }
+            _ => crate::role::external_id(raw),
         }
     }
 }
@@ -249,7 +275,107 @@ pub fn board_job(kind: Kind, raw: &Value) -> Job {
                 posted_at: text("publishedAt"),
             }
         }
+        Kind::Workable => {
+            // `city`/`country` of the main place, or the `locations` list;
+            // `telecommuting` marks a remote job.
+            let mut places: Vec<Option<String>> = Vec::new();
+            if let Some(Value::Array(listed)) = raw.get("locations") {
+                for place in listed {
+                    let part = |key: &str| crate::role::text_at(place, key);
+                    places.push(joined(&[part("city"), part("region"), part("country")]));
+                }
+            }
+            if places.iter().all(Option::is_none) {
+                places.push(joined(&[text("city"), text("state"), text("country")]));
+            }
+            if raw.get("telecommuting").and_then(Value::as_bool) == Some(true) {
+                places.push(Some("Remote".into()));
+            }
+            let mut locations: Vec<String> = Vec::new();
+            for place in places.into_iter().flatten() {
+                if !locations.contains(&place) {
+                    locations.push(place);
+                }
+            }
+            Job {
+                title: text("title"),
+                locations,
+                url: text("url").or_else(|| text("shortlink")),
+                salary_min: None,
+                salary_max: None,
+                posted_at: text("published_on").or_else(|| text("created_at")),
+            }
+        }
+        Kind::SmartRecruiters => {
+            let mut locations: Vec<String> = text("location.fullLocation")
+                .or_else(|| {
+                    joined(&[
+                        text("location.city"),
+                        text("location.region"),
+                        text("location.country"),
+                    ])
+                })
+                .into_iter()
+                .collect();
+            if crate::role::value_at(raw, "location.remote").and_then(Value::as_bool) == Some(true)
+            {
+                locations.push("Remote".into());
+            }
+            Job {
+                title: text("name"),
+                locations,
+                // `ref` is the API's own link; people read the posting page.
+                url: text("postingUrl").or_else(|| text("ref")),
+                salary_min: None,
+                salary_max: None,
+                posted_at: text("releasedDate"),
+            }
+        }
+        Kind::Recruitee => {
+            let mut locations: Vec<String> = text("location")
+                .or_else(|| joined(&[text("city"), text("country")]))
+                .into_iter()
+                .collect();
+            if raw.get("remote").and_then(Value::as_bool) == Some(true)
+                && !locations.iter().any(|l| l.eq_ignore_ascii_case("remote"))
+            {
+                locations.push("Remote".into());
+            }
+            // `salary` where the company publishes it, by the year only:
+            // another period is not a yearly figure to compare.
+            let yearly = crate::role::text_at(raw, "salary.period").is_none_or(|p| {
+                matches!(
+                    p.to_ascii_lowercase().as_str(),
+                    "year" | "yearly" | "annual"
+                )
+            });
+            let bound = |key: &str| {
+                crate::role::value_at(raw, &format!("salary.{key}"))
+                    .and_then(|v| v.as_f64().or_else(|| v.as_str()?.trim().parse().ok()))
+                    .filter(|n| yearly && n.is_finite() && *n > 0.0)
+                    .map(|n| n.round() as i64)
+            };
+            Job {
+                title: text("title"),
+                locations,
+                url: text("careers_url"),
+                salary_min: bound("min"),
+                salary_max: bound("max"),
+                posted_at: text("published_at").or_else(|| text("created_at")),
+            }
+        }
     }
+}
+
+/// `New York, NY, US` from the parts given; `None` when none is.
+fn joined(parts: &[Option<String>]) -> Option<String> {
+    let parts: Vec<&str> = parts
+        .iter()
+        .flatten()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// The columns of a board role: the company is the followed one's name.

@@ -287,7 +287,7 @@ impl LlmConfig {
     }
 }
 
-/// Where the three board APIs are, and how politely they are asked.
+/// Where the board APIs are, and how politely they are asked.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct BoardsConfig {
@@ -295,6 +295,11 @@ pub struct BoardsConfig {
     pub greenhouse_url: String,
     pub lever_url: String,
     pub ashby_url: String,
+    pub workable_url: String,
+    pub smartrecruiters_url: String,
+    /// With `{company}` where the entry's `recruitee` name goes (Recruitee
+    /// names the company in the host).
+    pub recruitee_url: String,
     /// Politeness between board requests (one at a time).
     pub request_delay_ms: u64,
     /// Retries on timeouts, connection errors, 429 and 5xx, as for Paraform.
@@ -315,6 +320,22 @@ impl BoardsConfig {
             Kind::Greenhouse => &self.greenhouse_url,
             Kind::Lever => &self.lever_url,
             Kind::Ashby => &self.ashby_url,
+            Kind::Workable => &self.workable_url,
+            Kind::SmartRecruiters => &self.smartrecruiters_url,
+            Kind::Recruitee => &self.recruitee_url,
+        }
+    }
+
+    /// The `[boards]` key of `kind`'s API, to set.
+    pub fn base_url_mut(&mut self, kind: crate::fetch::boards::Kind) -> &mut String {
+        use crate::fetch::boards::Kind;
+        match kind {
+            Kind::Greenhouse => &mut self.greenhouse_url,
+            Kind::Lever => &mut self.lever_url,
+            Kind::Ashby => &mut self.ashby_url,
+            Kind::Workable => &mut self.workable_url,
+            Kind::SmartRecruiters => &mut self.smartrecruiters_url,
+            Kind::Recruitee => &mut self.recruitee_url,
         }
     }
 
@@ -337,6 +358,9 @@ impl Default for BoardsConfig {
             greenhouse_url: "https://boards-api.greenhouse.io".into(),
             lever_url: "https://api.lever.co".into(),
             ashby_url: "https://api.ashbyhq.com".into(),
+            workable_url: "https://apply.workable.com".into(),
+            smartrecruiters_url: "https://api.smartrecruiters.com".into(),
+            recruitee_url: "https://{company}.recruitee.com".into(),
             request_delay_ms: 1000,
             max_retries: 4,
             retry_base_ms: 1000,
@@ -357,6 +381,12 @@ pub struct CompanyConfig {
     pub lever: Option<String>,
     #[serde(default)]
     pub ashby: Option<String>,
+    #[serde(default)]
+    pub workable: Option<String>,
+    #[serde(default)]
+    pub smartrecruiters: Option<String>,
+    #[serde(default)]
+    pub recruitee: Option<String>,
 }
 
 impl CompanyConfig {
@@ -366,19 +396,44 @@ impl CompanyConfig {
             ("greenhouse", &self.greenhouse),
             ("lever", &self.lever),
             ("ashby", &self.ashby),
+            ("workable", &self.workable),
+            ("smartrecruiters", &self.smartrecruiters),
+            ("recruitee", &self.recruitee),
         ]
         .into_iter()
         .filter_map(|(source, board)| Some((source, board.as_deref()?)))
         .collect()
     }
 
-    /// Board names in their one spelling, lower case: Greenhouse, Lever and
-    /// Ashby read board names without regard to case, so `"Acme"` and
-    /// `"acme"` are one board, one removal scope and one set of role ids.
+    /// Follows the board `name` of `kind`.
+    pub fn set_board(&mut self, kind: crate::fetch::boards::Kind, name: String) {
+        use crate::fetch::boards::Kind;
+        let slot = match kind {
+            Kind::Greenhouse => &mut self.greenhouse,
+            Kind::Lever => &mut self.lever,
+            Kind::Ashby => &mut self.ashby,
+            Kind::Workable => &mut self.workable,
+            Kind::SmartRecruiters => &mut self.smartrecruiters,
+            Kind::Recruitee => &mut self.recruitee,
+        };
+        *slot = Some(name);
+    }
+
+    /// Board names in their one spelling, lower case: the board APIs read
+    /// board names without regard to case (Recruitee's is a host name), so
+    /// `"Acme"` and `"acme"` are one board, one removal scope and one set
+    /// of role ids.
     pub fn canonicalize(&mut self) {
-        for board in [&mut self.greenhouse, &mut self.lever, &mut self.ashby]
-            .into_iter()
-            .flatten()
+        for board in [
+            &mut self.greenhouse,
+            &mut self.lever,
+            &mut self.ashby,
+            &mut self.workable,
+            &mut self.smartrecruiters,
+            &mut self.recruitee,
+        ]
+        .into_iter()
+        .flatten()
         {
             board.make_ascii_lowercase();
         }
@@ -634,10 +689,19 @@ impl Config {
             ("greenhouse_url", &b.greenhouse_url),
             ("lever_url", &b.lever_url),
             ("ashby_url", &b.ashby_url),
+            ("workable_url", &b.workable_url),
+            ("smartrecruiters_url", &b.smartrecruiters_url),
+            ("recruitee_url", &b.recruitee_url),
         ] {
             if !web(url) {
                 bail!("[boards] {name} must be an http(s) URL, not {url:?}");
             }
+        }
+        if !b.recruitee_url.contains("{company}") {
+            bail!(
+                "[boards] recruitee_url must say where the company's name goes, as in \"https://{{company}}.recruitee.com\", not {:?}",
+                b.recruitee_url
+            );
         }
         check_http("boards", &b.http(), &SOURCE_HTTP_BOUNDS)?;
         if b.max_board_bytes > MAX_BODY_BYTES {
@@ -964,6 +1028,9 @@ enabled = true
 greenhouse_url = "https://boards-api.greenhouse.io"
 lever_url = "https://api.lever.co"
 ashby_url = "https://api.ashbyhq.com"
+workable_url = "https://apply.workable.com"
+smartrecruiters_url = "https://api.smartrecruiters.com"
+recruitee_url = "https://{company}.recruitee.com"   # {company}: the entry's recruitee name
 request_delay_ms = 1000                       # one board at a time, this far apart
 max_retries = 4                               # on timeouts, connection errors, 429 and 5xx
 retry_base_ms = 1000
@@ -977,6 +1044,9 @@ max_board_bytes = 16777216                    # 16 MiB: a larger answer fails th
 # ashby = "supabase"
 # greenhouse = "..."
 # lever = "..."
+# workable = "..."
+# smartrecruiters = "..."
+# recruitee = "..."
 "#;
 
 /// Secrets and settings from the environment: the process environment, over

@@ -310,14 +310,8 @@ fn demo_config(dir: &Path, sim: &Simulator) -> Config {
     config.paraform.retry_base_ms = 200;
     config.digest.transport = crate::config::Transport::File;
     config.digest.outbox = dir.join("demo-outbox");
-    // The simulator's three made-up company boards, followed.
-    for url in [
-        &mut config.boards.greenhouse_url,
-        &mut config.boards.lever_url,
-        &mut config.boards.ashby_url,
-    ] {
-        *url = sim.base_url();
-    }
+    // The simulator's made-up company boards, one on each API, followed.
+    sim.point_boards(&mut config.boards);
     config.boards.request_delay_ms = 20;
     config.boards.retry_base_ms = 200;
     for board in sim.generated_boards() {
@@ -325,12 +319,7 @@ fn demo_config(dir: &Path, sim: &Simulator) -> Config {
             name: board.company,
             ..Default::default()
         };
-        let name = Some(board.board);
-        match board.kind {
-            crate::fetch::boards::Kind::Greenhouse => company.greenhouse = name,
-            crate::fetch::boards::Kind::Lever => company.lever = name,
-            crate::fetch::boards::Kind::Ashby => company.ashby = name,
-        }
+        company.set_board(board.kind, board.board);
         config.companies.push(company);
     }
     config

@@ -60,7 +60,7 @@ pub fn slugs(name: &str) -> Vec<String> {
     slugs
 }
 
-/// Asks the three APIs about the `limit` companies with the most active
+/// Asks every board API about the `limit` companies with the most active
 /// Paraform roles that are not followed yet. A board the config already
 /// follows (under any company's name) is not asked about; an API that
 /// cannot be reached is reported once, and skipped for the companies after.

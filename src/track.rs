@@ -75,13 +75,15 @@ pub enum ChangeKind {
     TierChange,
     Disappeared,
     Reappeared,
+    /// A board (or careers) role renamed: field `title`.
+    TitleChange,
     /// A board role closed because its company or board is no longer
     /// followed: not gone from the company's board, only from our watch.
     Unfollowed,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 16] = [
+    pub const ALL: [ChangeKind; 17] = [
         ChangeKind::New,
         ChangeKind::SalaryIncrease,
         ChangeKind::SalaryDecrease,
@@ -97,6 +99,7 @@ impl ChangeKind {
         ChangeKind::TierChange,
         ChangeKind::Disappeared,
         ChangeKind::Reappeared,
+        ChangeKind::TitleChange,
         ChangeKind::Unfollowed,
     ];
 
@@ -117,6 +120,7 @@ impl ChangeKind {
             ChangeKind::TierChange => "TIER_CHANGE",
             ChangeKind::Disappeared => "DISAPPEARED",
             ChangeKind::Reappeared => "REAPPEARED",
+            ChangeKind::TitleChange => "TITLE_CHANGE",
             ChangeKind::Unfollowed => "UNFOLLOWED",
         }
     }
@@ -160,6 +164,7 @@ impl ChangeKind {
             ChangeKind::HiringDecrease => ("Hires down", "down"),
             ChangeKind::LocationChange => ("Location", "neutral"),
             ChangeKind::StatusChange => ("Status", "neutral"),
+            ChangeKind::TitleChange => ("Renamed", "neutral"),
             ChangeKind::TierChange => ("Tier", "tier"),
         }
     }
@@ -370,9 +375,8 @@ fn remove_path(raw: &mut Value, path: &str) {
 }
 
 /// The tracked changes between two versions of a company board's job
-/// (read by `company::board_job`): salary range,
-/// location and title. (SPEC §4 has no title kind: a new title is recorded
-/// as a STATUS_CHANGE of field `title`, the nearest the contract allows.)
+/// (read by `company::board_job`): salary range, location, and title
+/// (TITLE_CHANGE).
 pub fn board_diff(kind: Kind, old: &Value, new: &Value) -> Vec<FieldChange> {
     let (before, after) = (board_job(kind, old), board_job(kind, new));
     let mut changes = Vec::new();
@@ -411,7 +415,7 @@ pub fn board_diff(kind: Kind, old: &Value, new: &Value) -> Vec<FieldChange> {
     }
     if before.title != after.title {
         changes.push(FieldChange::new(
-            ChangeKind::StatusChange,
+            ChangeKind::TitleChange,
             "title",
             before.title,
             after.title,
@@ -582,7 +586,7 @@ mod tests {
             [
                 "SALARY_INCREASE salary_max",
                 "LOCATION_CHANGE locations",
-                "STATUS_CHANGE title"
+                "TITLE_CHANGE title"
             ]
         );
         assert!(board_diff(Kind::Lever, &old, &old).is_empty());

@@ -712,9 +712,15 @@ fn discover_without_the_network_says_so_once_per_api_and_skips_what_is_followed(
     s.write_file(
         "air-demand.toml",
         &format!(
-            "{config}\n[boards]\ngreenhouse_url = \"{}\"\nlever_url = \"{}\"\nashby_url = \"{}\"\nrequest_delay_ms = 0\n\n\
+            "{config}\n[boards]\n{}lever_url = \"{}\"\nashby_url = \"{}\"\nrequest_delay_ms = 0\n\n\
              [[companies]]\nname = \"Someone Else\"\ngreenhouse = \"{followed_slug}\"\n",
-            s.sim.base_url(),
+            // Every API at the simulator but Lever's and Ashby's.
+            s.sim
+                .board_urls_toml()
+                .lines()
+                .filter(|l| !l.starts_with("lever_url") && !l.starts_with("ashby_url"))
+                .map(|l| format!("{l}\n"))
+                .collect::<String>(),
             closed_port_url(),
             closed_port_url()
         ),
@@ -751,25 +757,27 @@ fn discover_without_the_network_says_so_once_per_api_and_skips_what_is_followed(
     );
 
     // Nothing reachable at all: each API said once, and a failure.
-    let config = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
-    let base = s.sim.base_url();
-    s.write_file(
-        "air-demand.toml",
-        &config.replace(
-            &format!("greenhouse_url = \"{base}\""),
-            &format!("greenhouse_url = \"{}\"", closed_port_url()),
-        ),
-    );
+    let mut config = std::fs::read_to_string(s.path().join("air-demand.toml")).unwrap();
+    for line in s.sim.board_urls_toml().lines() {
+        let key = line.split(" = ").next().unwrap();
+        let closed = if key == "recruitee_url" {
+            format!("{}/{{company}}", closed_port_url())
+        } else {
+            closed_port_url()
+        };
+        config = config.replace(line, &format!("{key} = \"{closed}\""));
+    }
+    s.write_file("air-demand.toml", &config);
     let requests_before = s.sim.board_requests(Kind::Greenhouse, &other_slug);
     let run = run_guarded(&s, &["companies", "discover", "--limit", "100"])
         .expect(1)
-        .stderr_has("could not reach Greenhouse, Lever or Ashby");
+        .stderr_has("could not reach any board API");
     let out = run.stdout();
     assert_eq!(
         out.lines()
             .filter(|l| l.starts_with("could not ask: "))
             .count(),
-        3,
+        Kind::ALL.len(),
         "{out}"
     );
     assert_eq!(run.stderr().trim().lines().count(), 1, "{}", run.stderr());
@@ -777,4 +785,197 @@ fn discover_without_the_network_says_so_once_per_api_and_skips_what_is_followed(
         s.sim.board_requests(Kind::Greenhouse, &other_slug),
         requests_before
     );
+}
+
+/// Workable, SmartRecruiters and Recruitee boards: each a role store like
+/// the first three. A posting appears, is renamed (TITLE_CHANGE), moves or
+/// changes pay, goes and comes back; ids are `<source>:<board>/<job id>`
+/// (Workable's `shortcode`).
+#[test]
+fn workable_smartrecruiters_and_recruitee_boards_are_followed_like_the_others() {
+    let s = Sandbox::new();
+    s.follow(
+        "[[companies]]\nname = \"Initech\"\nworkable = \"initech\"\n\n\
+         [[companies]]\nname = \"Hooli\"\nsmartrecruiters = \"Hooli\"\n\n\
+         [[companies]]\nname = \"Umbrella\"\nrecruitee = \"umbrella\"\n",
+    );
+    let boards = [
+        (Kind::Workable, "initech", "workable:initech/w-1"),
+        (Kind::SmartRecruiters, "hooli", "smartrecruiters:hooli/s-1"),
+        (Kind::Recruitee, "umbrella", ""),
+    ];
+    for (kind, board, _) in boards {
+        s.sim.set_board(
+            kind,
+            board,
+            vec![
+                board_job(
+                    kind,
+                    &format!("{}-1", &kind.source()[..1]),
+                    "Backend Engineer",
+                    "London",
+                    Some((150_000, 190_000)),
+                ),
+                board_job(
+                    kind,
+                    &format!("{}-2", &kind.source()[..1]),
+                    "Designer",
+                    "Remote",
+                    None,
+                ),
+            ],
+        );
+    }
+    s.scrape().expect(0);
+    for (kind, _, _) in boards {
+        assert_eq!(
+            s.count(&format!(
+                "select count(*) from roles where source = '{}' and status = 'active' and tier is null",
+                kind.source()
+            )),
+            2,
+            "{kind:?}"
+        );
+    }
+    assert_eq!(
+        s.strings("select company || ' ' || title || ' ' || coalesce(url, '') from roles where id = 'workable:initech/w-1'"),
+        ["Initech Backend Engineer https://apply.workable.com/j/w-1"]
+    );
+    // The configured name is read without regard to case, as the API does.
+    assert_eq!(
+        s.count("select count(*) from roles where id = 'smartrecruiters:hooli/s-1'"),
+        1
+    );
+    // Recruitee's id is its numeric `id`; its pay range is read, by the year.
+    let recruitee = s
+        .strings("select id from roles where source = 'recruitee' and title = 'Backend Engineer'")
+        .remove(0);
+    assert!(recruitee.starts_with("recruitee:umbrella/"), "{recruitee}");
+    assert_eq!(
+        s.strings(&format!(
+            "select salary_min || '-' || salary_max from roles where id = '{recruitee}'"
+        )),
+        ["150000-190000"]
+    );
+    let ids = [
+        "workable:initech/w-1".to_string(),
+        "smartrecruiters:hooli/s-1".to_string(),
+        recruitee.clone(),
+    ];
+
+    // Renamed and moved.
+    for (kind, board, _) in boards {
+        s.sim.edit_board(kind, board, |jobs| {
+            let (title, place) = match kind {
+                Kind::SmartRecruiters => ("name", "/location/fullLocation"),
+                _ => ("title", ""),
+            };
+            jobs[0][title] = serde_json::json!("Senior Backend Engineer");
+            match kind {
+                Kind::Workable => jobs[0]["locations"][0]["city"] = serde_json::json!("Berlin"),
+                Kind::SmartRecruiters => {
+                    *jobs[0].pointer_mut(place).unwrap() = serde_json::json!("Berlin, Germany")
+                }
+                _ => jobs[0]["salary"]["max"] = serde_json::json!("210000"),
+            }
+        });
+    }
+    s.scrape().expect(0);
+    assert_eq!(
+        kinds(&s, &ids[0]),
+        ["NEW", "LOCATION_CHANGE locations", "TITLE_CHANGE title"]
+    );
+    assert_eq!(
+        kinds(&s, &ids[1]),
+        ["NEW", "LOCATION_CHANGE locations", "TITLE_CHANGE title"]
+    );
+    assert_eq!(
+        kinds(&s, &ids[2]),
+        ["NEW", "SALARY_INCREASE salary_max", "TITLE_CHANGE title"]
+    );
+
+    // Gone from each board, and back.
+    let removed = std::cell::RefCell::new(Vec::new());
+    for (kind, board, _) in boards {
+        s.sim.edit_board(kind, board, |jobs| {
+            removed.borrow_mut().push(jobs.remove(0))
+        });
+    }
+    s.scrape().expect(0);
+    for id in &ids {
+        assert_eq!(
+            kinds(&s, id).last().map(String::as_str),
+            Some("DISAPPEARED status"),
+            "{id}"
+        );
+    }
+    for ((kind, board, _), job) in boards.iter().zip(removed.borrow_mut().drain(..)) {
+        s.sim.edit_board(*kind, board, |jobs| jobs.push(job));
+    }
+    s.scrape().expect(0);
+    for id in &ids {
+        assert_eq!(
+            kinds(&s, id).last().map(String::as_str),
+            Some("REAPPEARED status"),
+            "{id}"
+        );
+    }
+
+    // A failing, an empty and a halved listing: nobody is marked gone.
+    let active =
+        s.count("select count(*) from roles where status = 'active' and source <> 'paraform'");
+    s.sim.inject(Target::Board, Fault::ServerError, 100);
+    s.scrape().expect(3);
+    s.sim.clear_faults();
+    for (kind, board, _) in boards {
+        s.sim.set_board(kind, board, Vec::new());
+    }
+    s.scrape().expect(3);
+    assert_eq!(
+        s.count("select count(*) from roles where status = 'active' and source <> 'paraform'"),
+        active
+    );
+    let errors = s
+        .strings("select errors from runs order by id desc limit 1")
+        .remove(0);
+    for (kind, board, _) in boards {
+        assert!(
+            errors.contains(&format!(
+                "{} board {board} returned zero roles",
+                kind.source()
+            )),
+            "{errors}"
+        );
+    }
+}
+
+/// SmartRecruiters answers 100 postings a page: a board of 250 is read in
+/// three pages, and every posting is a role.
+#[test]
+fn a_smartrecruiters_board_is_read_page_by_page() {
+    let s = Sandbox::new();
+    s.follow("[[companies]]\nname = \"Hooli\"\nsmartrecruiters = \"hooli\"\n");
+    s.sim.set_board(
+        Kind::SmartRecruiters,
+        "hooli",
+        (0..250)
+            .map(|i| {
+                board_job(
+                    Kind::SmartRecruiters,
+                    &format!("s-{i}"),
+                    "Engineer",
+                    "London",
+                    None,
+                )
+            })
+            .collect(),
+    );
+    s.scrape().expect(0);
+    assert_eq!(
+        s.count(
+            "select count(*) from roles where source = 'smartrecruiters' and status = 'active'"
+        ),
+        250
+    );
+    assert_eq!(s.sim.board_requests(Kind::SmartRecruiters, "hooli"), 3);
 }

@@ -40,7 +40,7 @@ pub(super) async fn discover(
     }
     if discovery.asked > 0 && discovery.unreachable.len() == crate::fetch::boards::Kind::ALL.len() {
         bail!(
-            "could not reach Greenhouse, Lever or Ashby (each said once above): check the network, [boards] and any proxy (HTTPS_PROXY)"
+            "could not reach any board API (each said once above): check the network, [boards] and any proxy (HTTPS_PROXY)"
         );
     }
     let companies: std::collections::HashSet<&str> =

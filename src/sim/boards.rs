@@ -1,7 +1,12 @@
-//! The company boards the simulator serves, in the three APIs' own shapes
+//! The company boards the simulator serves, in the APIs' own shapes
 //! (SPEC §3a): Greenhouse `GET /v1/boards/{board}/jobs`, Lever
 //! `GET /v0/postings/{site}` (paged with `skip`/`limit`), Ashby
-//! `GET /posting-api/job-board/{board}`. An unknown board is a 404, as on
+//! `GET /posting-api/job-board/{board}`, Workable
+//! `GET /api/v1/widget/accounts/{account}`, SmartRecruiters
+//! `GET /v1/companies/{id}/postings` (paged with `offset`/`limit`), and
+//! Recruitee, which names the company in its host, at
+//! `GET /recruitee/{company}/api/offers/` (`[boards] recruitee_url =
+//! "{simulator}/recruitee/{company}"`). An unknown board is a 404, as on
 //! the real APIs. Tests set boards up job by job ([`job`]); faults come
 //! from [`super::Target::Board`]'s queue.
 
@@ -27,6 +32,16 @@ pub(crate) fn route(path: &str) -> Option<(Kind, String)> {
         (Kind::Lever, rest)
     } else if let Some(rest) = path.strip_prefix("/posting-api/job-board/") {
         (Kind::Ashby, rest)
+    } else if let Some(rest) = path.strip_prefix("/api/v1/widget/accounts/") {
+        (Kind::Workable, rest)
+    } else if let Some(rest) = path.strip_prefix("/v1/companies/") {
+        (Kind::SmartRecruiters, rest.strip_suffix("/postings")?)
+    } else if let Some(rest) = path.strip_prefix("/recruitee/") {
+        (
+            Kind::Recruitee,
+            rest.strip_suffix("/api/offers/")
+                .or_else(|| rest.strip_suffix("/api/offers"))?,
+        )
     } else {
         return None;
     };
@@ -43,7 +58,7 @@ pub struct FollowedBoard {
 }
 
 impl Boards {
-    /// Boards for the three companies with the most listed roles, one on
+    /// Boards for the six companies with the most listed roles, one on
     /// each API: every one of their Paraform roles posted there too (same
     /// title), plus two openings of their own.
     pub(crate) fn generate(listed: &[Value]) -> (Boards, Vec<FollowedBoard>) {
@@ -129,26 +144,45 @@ impl Boards {
                 Kind::Greenhouse => json!({"status": 404, "error": "Job not found"}),
                 Kind::Lever => json!({"ok": false, "error": "Document not found"}),
                 Kind::Ashby => json!({"success": false, "error": "Job board not found"}),
+                Kind::Workable => json!({"error": "Not found"}),
+                Kind::SmartRecruiters => {
+                    json!({"code": "COMPANY_NOT_FOUND", "message": "Company not found"})
+                }
+                Kind::Recruitee => json!({"error": "Not found"}),
             };
             return Response::json(404, &body);
+        };
+        let param = |name: &str| {
+            query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+                .and_then(|v| v.parse::<usize>().ok())
         };
         match kind {
             Kind::Greenhouse => {
                 Response::json(200, &json!({"jobs": jobs, "meta": {"total": jobs.len()}}))
             }
             Kind::Lever => {
-                let param = |name: &str| {
-                    query
-                        .split('&')
-                        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
-                        .and_then(|v| v.parse::<usize>().ok())
-                };
                 let skip = param("skip").unwrap_or(0);
                 let limit = param("limit").unwrap_or(usize::MAX);
                 let page: Vec<&Value> = jobs.iter().skip(skip).take(limit).collect();
                 Response::json(200, &json!(page))
             }
             Kind::Ashby => Response::json(200, &json!({"apiVersion": "1", "jobs": jobs})),
+            Kind::Workable => Response::json(
+                200,
+                &json!({"name": board, "description": null, "jobs": jobs}),
+            ),
+            Kind::SmartRecruiters => {
+                let offset = param("offset").unwrap_or(0);
+                let limit = param("limit").unwrap_or(10).min(100);
+                let page: Vec<&Value> = jobs.iter().skip(offset).take(limit).collect();
+                Response::json(
+                    200,
+                    &json!({"offset": offset, "limit": limit, "totalFound": jobs.len(), "content": page}),
+                )
+            }
+            Kind::Recruitee => Response::json(200, &json!({"offers": jobs})),
         }
     }
 }
@@ -171,16 +205,16 @@ pub(crate) fn misbehave(fault: Fault, normal: Response, kind: Kind) -> Response 
         Fault::Html | Fault::RedirectToLogin => {
             Response::html(200, "<!DOCTYPE html><title>Jobs</title>")
         }
-        Fault::EmptyList => match kind {
-            Kind::Lever => Response::json(200, &json!([])),
-            _ => Response::json(200, &json!({"jobs": []})),
+        Fault::EmptyList => match list_member(kind) {
+            None => Response::json(200, &json!([])),
+            Some(name) => Response::json(200, &json!({ name: [] })),
         },
         Fault::WrongShape => Response::json(200, &json!({"unexpected": true})),
         Fault::Flood { items } => {
             let items = super::http::flood(items);
-            let body = match kind {
-                Kind::Lever => [b"[".as_slice(), &items, b"]"].concat(),
-                _ => [br#"{"jobs":["#.as_slice(), &items, b"]}"].concat(),
+            let body = match list_member(kind) {
+                None => [b"[".as_slice(), &items, b"]"].concat(),
+                Some(name) => [format!("{{\"{name}\":[").as_bytes(), &items, b"]}"].concat(),
             };
             Response {
                 body,
@@ -189,7 +223,10 @@ pub(crate) fn misbehave(fault: Fault, normal: Response, kind: Kind) -> Response 
         }
         Fault::Endless => {
             let mut response = Response::json(200, &json!(null));
-            response.body = br#"{"jobs":["#.to_vec();
+            response.body = match list_member(kind) {
+                None => b"[".to_vec(),
+                Some(name) => format!("{{\"{name}\":[").into_bytes(),
+            };
             response.endless = Some(br#"{"id":1,"title":"Again"},"#.to_vec());
             response
         }
@@ -201,8 +238,20 @@ pub(crate) fn misbehave(fault: Fault, normal: Response, kind: Kind) -> Response 
     }
 }
 
-/// A job of `kind` in that API's shape: `id`, title, one location, and a
-/// salary range where the API carries one (Lever, Ashby).
+/// The member of a board's answer that holds its jobs; `None`: the answer
+/// is the list (Lever).
+fn list_member(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::Lever => None,
+        Kind::Greenhouse | Kind::Ashby | Kind::Workable => Some("jobs"),
+        Kind::SmartRecruiters => Some("content"),
+        Kind::Recruitee => Some("offers"),
+    }
+}
+
+/// A job of `kind` in that API's shape: `id` (Workable's `shortcode`),
+/// title, one location (`Remote` marks a remote job the API's own way),
+/// and a salary range where the API carries one (Lever, Ashby, Recruitee).
 pub fn job(kind: Kind, id: &str, title: &str, location: &str, salary: Option<(u64, u64)>) -> Value {
     match kind {
         Kind::Greenhouse => {
@@ -260,6 +309,68 @@ pub fn job(kind: Kind, id: &str, title: &str, location: &str, salary: Option<(u6
                     "compensationType": "Salary", "interval": "1 YEAR", "currencyCode": "USD",
                     "minValue": min, "maxValue": max
                 }]});
+            }
+            job
+        }
+        Kind::Workable => {
+            let remote = location == "Remote";
+            let city = if remote { "" } else { location };
+            json!({
+                "title": title,
+                "shortcode": id,
+                "code": "",
+                "employment_type": "Full-time",
+                "telecommuting": remote,
+                "department": "Engineering",
+                "url": format!("https://apply.workable.com/j/{id}"),
+                "shortlink": format!("https://apply.workable.com/j/{id}"),
+                "application_url": format!("https://apply.workable.com/j/{id}/apply"),
+                "published_on": "2026-11-20",
+                "created_at": "2026-11-20",
+                "country": "United States",
+                "city": city,
+                "state": "",
+                "locations": [{"country": "United States", "countryCode": "US", "city": city, "region": "", "hidden": false}],
+            })
+        }
+        Kind::SmartRecruiters => {
+            let remote = location == "Remote";
+            json!({
+                "id": id,
+                "name": title,
+                "uuid": format!("uuid-{id}"),
+                "refNumber": format!("REF-{id}"),
+                "company": {"identifier": "sim", "name": "Sim"},
+                "releasedDate": "2026-11-20T10:00:00.000Z",
+                "location": {
+                    "city": if remote { "" } else { location },
+                    "country": "us",
+                    "remote": remote,
+                    "fullLocation": if remote { "Remote".to_string() } else { format!("{location}, United States") },
+                },
+                "typeOfEmployment": {"id": "permanent", "label": "Full-time"},
+                "ref": format!("https://api.smartrecruiters.com/v1/companies/sim/postings/{id}"),
+            })
+        }
+        Kind::Recruitee => {
+            let numeric: u64 = id
+                .bytes()
+                .fold(7_000, |n, b| n * 31 % 900_000 + u64::from(b));
+            let mut job = json!({
+                "id": numeric,
+                "slug": id,
+                "title": title,
+                "location": location,
+                "city": if location == "Remote" { "" } else { location },
+                "country": "United States",
+                "remote": location == "Remote",
+                "careers_url": format!("https://sim.recruitee.com/o/{id}"),
+                "published_at": "2026-11-20 10:00:00 UTC",
+                "created_at": "2026-11-19 10:00:00 UTC",
+                "employment_type_code": "fulltime",
+            });
+            if let Some((min, max)) = salary {
+                job["salary"] = json!({"min": min.to_string(), "max": max.to_string(), "currency": "USD", "period": "year"});
             }
             job
         }

@@ -54,8 +54,8 @@ pub struct SimOptions {
     /// When set, a few roles carry script tags and other hostile text, and
     /// every model answer carries [`llm::HOSTILE_ANSWER`].
     pub hostile: bool,
-    /// When set, the three companies with the most roles get a board each
-    /// (Ashby, Greenhouse, Lever) that moves every round: see
+    /// When set, the six companies with the most roles get a board each
+    /// (one per board API) that moves every round: see
     /// [`Simulator::generated_boards`].
     pub boards: bool,
     /// "Browser required" from the start: see [`Simulator::require_browser`].
@@ -308,6 +308,24 @@ impl Simulator {
         summary
     }
 
+    /// The `[boards]` URL keys aiming every board API at the simulator, as
+    /// TOML lines.
+    pub fn board_urls_toml(&self) -> String {
+        let base = self.base_url();
+        crate::fetch::boards::Kind::ALL
+            .iter()
+            .map(|kind| format!("{}_url = \"{}\"\n", kind.source(), board_url(&base, *kind)))
+            .collect()
+    }
+
+    /// Aims every board API of `boards` at the simulator.
+    pub fn point_boards(&self, boards: &mut crate::config::BoardsConfig) {
+        let base = self.base_url();
+        for kind in crate::fetch::boards::Kind::ALL {
+            *boards.base_url_mut(kind) = board_url(&base, kind);
+        }
+    }
+
     /// The boards `SimOptions::boards` made up, to follow in a config.
     pub fn generated_boards(&self) -> Vec<FollowedBoard> {
         lock(&self.state).generated_boards.clone()
@@ -528,3 +546,13 @@ fn new_state(opts: SimOptions) -> Shared {
 
 #[cfg(test)]
 mod tests;
+
+/// Where the simulator serves the board API of `kind`: every API at its
+/// own address, Recruitee's (which names the company in the host) under
+/// `/recruitee/{company}`.
+fn board_url(base: &str, kind: crate::fetch::boards::Kind) -> String {
+    match kind {
+        crate::fetch::boards::Kind::Recruitee => format!("{base}/recruitee/{{company}}"),
+        _ => base.to_string(),
+    }
+}

@@ -345,7 +345,7 @@ mod tests {
     #[test]
     fn in_memory_database_has_every_migration() {
         let db = Db::open_in_memory().unwrap();
-        assert_eq!(db.schema_version().unwrap(), 15);
+        assert_eq!(db.schema_version().unwrap(), 16);
         assert_eq!(db.path(), None);
     }
 
@@ -389,7 +389,7 @@ mod tests {
         let path = dir.path().join("nested").join("air.db");
         let db = Db::open(&path).unwrap();
         assert_eq!(db.path(), Some(path.as_path()));
-        assert_eq!(db.schema_version().unwrap(), 15);
+        assert_eq!(db.schema_version().unwrap(), 16);
     }
 
     #[test]

@@ -333,17 +333,17 @@ impl Sandbox {
         );
     }
 
-    /// Appends a `[boards]` section aiming the three board APIs at the
+    /// Appends a `[boards]` section aiming every board API at the
     /// simulator (no politeness delay, quick retries) and `companies`, the
     /// `[[companies]]` entries as TOML.
     pub fn follow(&self, companies: &str) {
         let path = self.path().join("air-demand.toml");
         let config = std::fs::read_to_string(&path).expect("reading the test config");
-        let base = self.sim.base_url();
+        let urls = self.sim.board_urls_toml();
         self.write_file(
             "air-demand.toml",
             &format!(
-                "{config}\n[boards]\ngreenhouse_url = \"{base}\"\nlever_url = \"{base}\"\nashby_url = \"{base}\"\n\
+                "{config}\n[boards]\n{urls}\
                  request_delay_ms = 0\nretry_base_ms = 10\nmax_retries = 1\ntimeout_secs = 5\n\n{companies}\n"
             ),
         );
