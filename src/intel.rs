@@ -145,7 +145,7 @@ const MAX_HTML_DEPTH: usize = 1_000;
 
 /// Whether `html` opens more than [`MAX_HTML_DEPTH`] elements without
 /// closing them: a linear scan that overcounts (void elements), never under.
-fn too_deep(html: &str) -> bool {
+pub(crate) fn too_deep(html: &str) -> bool {
     let bytes = html.as_bytes();
     let mut depth: usize = 0;
     for (i, &b) in bytes.iter().enumerate() {

@@ -12,6 +12,7 @@ pub mod alerts;
 pub mod assess;
 #[cfg(feature = "browser")]
 pub mod browser;
+pub mod careers;
 pub mod cli;
 pub mod company;
 pub mod config;
