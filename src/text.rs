@@ -126,14 +126,21 @@ pub fn write_json_list<T: Serialize>(
 
 /// [`clean`], on one line: any run of whitespace becomes one space.
 pub fn one_line(text: &str) -> String {
-    let spaced: String = text
-        .chars()
-        .map(|c| if c.is_whitespace() { ' ' } else { c })
-        .collect();
-    clean(&spaced)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    // One pass, one allocation: every view of every role goes through here.
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            space = !out.is_empty();
+        } else if !is_removed(c) {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// At most `width` characters; a cut text ends in `…`.

@@ -83,10 +83,14 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     let rules = config.rules()?;
     let _lock = SiteLock::acquire(&site_dir)?;
     let staging = Staging::create(&site_dir)?;
+    // Each phase's time, for `RUST_LOG=air_demand::site=debug`.
+    let phase = |name: &str| tracing::debug!("site: {name} done at {:?}", started.elapsed());
     let mut data = crate::views::load(db, &rules.lists, as_of(db, now)?)?;
+    phase("views");
     let companies = crate::views::companies::companies(&data, &config.companies, now);
     data.board_status = crate::views::companies::board_status(&data, &companies);
     let charts = charts::build(&data);
+    phase("companies and charts");
 
     let mut written = 0;
     let mut write = |path: &str, content: &str| -> Result<()> {
@@ -132,11 +136,15 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
         .chain(&data.board_roles)
         .map(|v| (v.id.as_str(), v));
     let views: std::collections::HashMap<&str, &crate::views::RoleView> = views.collect();
+    phase("lists and feeds");
     written += company_pages(db, &data, &companies, &views, &staging)?;
+    phase("company pages");
     let previous = Previous::read(&site_dir);
     let pages = role_pages(db, &data, &rules.lists, &previous, &staging)?;
     written += pages.written;
+    phase("role pages");
     staging.publish(&site_dir)?;
+    phase("publish");
     Ok(SiteReport {
         dir: site_dir,
         roles: views.len(),
