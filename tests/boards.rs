@@ -800,11 +800,11 @@ fn workable_smartrecruiters_and_recruitee_boards_are_followed_like_the_others() 
          [[companies]]\nname = \"Umbrella\"\nrecruitee = \"umbrella\"\n",
     );
     let boards = [
-        (Kind::Workable, "initech", "workable:initech/w-1"),
-        (Kind::SmartRecruiters, "hooli", "smartrecruiters:hooli/s-1"),
-        (Kind::Recruitee, "umbrella", ""),
+        (Kind::Workable, "initech"),
+        (Kind::SmartRecruiters, "hooli"),
+        (Kind::Recruitee, "umbrella"),
     ];
-    for (kind, board, _) in boards {
+    for (kind, board) in boards {
         s.sim.set_board(
             kind,
             board,
@@ -827,7 +827,7 @@ fn workable_smartrecruiters_and_recruitee_boards_are_followed_like_the_others() 
         );
     }
     s.scrape().expect(0);
-    for (kind, _, _) in boards {
+    for (kind, _) in boards {
         assert_eq!(
             s.count(&format!(
                 "select count(*) from roles where source = '{}' and status = 'active' and tier is null",
@@ -864,7 +864,7 @@ fn workable_smartrecruiters_and_recruitee_boards_are_followed_like_the_others() 
     ];
 
     // Renamed and moved.
-    for (kind, board, _) in boards {
+    for (kind, board) in boards {
         s.sim.edit_board(kind, board, |jobs| {
             let (title, place) = match kind {
                 Kind::SmartRecruiters => ("name", "/location/fullLocation"),
@@ -896,7 +896,7 @@ fn workable_smartrecruiters_and_recruitee_boards_are_followed_like_the_others() 
 
     // Gone from each board, and back.
     let removed = std::cell::RefCell::new(Vec::new());
-    for (kind, board, _) in boards {
+    for (kind, board) in boards {
         s.sim.edit_board(kind, board, |jobs| {
             removed.borrow_mut().push(jobs.remove(0))
         });
@@ -909,7 +909,7 @@ fn workable_smartrecruiters_and_recruitee_boards_are_followed_like_the_others() 
             "{id}"
         );
     }
-    for ((kind, board, _), job) in boards.iter().zip(removed.borrow_mut().drain(..)) {
+    for ((kind, board), job) in boards.iter().zip(removed.borrow_mut().drain(..)) {
         s.sim.edit_board(*kind, board, |jobs| jobs.push(job));
     }
     s.scrape().expect(0);
@@ -927,7 +927,7 @@ fn workable_smartrecruiters_and_recruitee_boards_are_followed_like_the_others() 
     s.sim.inject(Target::Board, Fault::ServerError, 100);
     s.scrape().expect(3);
     s.sim.clear_faults();
-    for (kind, board, _) in boards {
+    for (kind, board) in boards {
         s.sim.set_board(kind, board, Vec::new());
     }
     s.scrape().expect(3);
@@ -938,7 +938,7 @@ fn workable_smartrecruiters_and_recruitee_boards_are_followed_like_the_others() 
     let errors = s
         .strings("select errors from runs order by id desc limit 1")
         .remove(0);
-    for (kind, board, _) in boards {
+    for (kind, board) in boards {
         assert!(
             errors.contains(&format!(
                 "{} board {board} returned zero roles",

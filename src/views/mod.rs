@@ -1214,6 +1214,45 @@ mod tests {
 
     /// An answer that is not a briefing (old schema, damage) is skipped,
     /// never an error that stops the build.
+    /// A stored active Paraform role with nothing set but its id and JSON,
+    /// first seen 2025-12-15 and last seen 2025-12-19.
+    fn stored(id: &str, raw: &str) -> SiteRole {
+        SiteRole {
+            row: RoleRow {
+                id: id.into(),
+                title: None,
+                company: None,
+                url: None,
+                status: "active".into(),
+                tier: None,
+                combined_score: None,
+                salary_min: None,
+                salary_max: None,
+                fee_percent: None,
+                posted_at: None,
+                first_seen_at: "2025-12-15T00:00:00Z".into(),
+                last_seen_at: "2025-12-19T00:00:00Z".into(),
+                gone_at: None,
+                trend: None,
+            },
+            engineer_score: None,
+            headhunter_score: None,
+            excitement_score: None,
+            raw: raw.into(),
+            content_hash: String::new(),
+            detail_fetched_at: None,
+            html: Default::default(),
+            last_change_id: None,
+            detail: None,
+            reasons: None,
+            signals: None,
+            score_breakdown: None,
+            last_changed_at: "2025-12-19T00:00:00Z".into(),
+            equity: None,
+            requirements: None,
+        }
+    }
+
     #[test]
     fn unparsable_briefings_are_skipped() {
         let good = serde_json::to_string(&Briefing::default()).unwrap();
@@ -1311,40 +1350,10 @@ mod tests {
             let market = crate::sim::market::Market::generate(7, 300, now, hostile);
             for raw in market.listed() {
                 let text = raw.to_string();
-                let role = SiteRole {
-                    row: RoleRow {
-                        id: format!("paraform:{}", raw["id"].as_str().unwrap_or("x")),
-                        title: None,
-                        company: None,
-                        url: None,
-                        status: "active".into(),
-                        tier: None,
-                        combined_score: None,
-                        salary_min: None,
-                        salary_max: None,
-                        fee_percent: None,
-                        posted_at: None,
-                        first_seen_at: "2025-12-19T00:00:00Z".into(),
-                        last_seen_at: "2025-12-19T00:00:00Z".into(),
-                        gone_at: None,
-                        trend: None,
-                    },
-                    engineer_score: None,
-                    headhunter_score: None,
-                    excitement_score: None,
-                    raw: text.clone(),
-                    content_hash: String::new(),
-                    detail_fetched_at: None,
-                    html: Default::default(),
-                    last_change_id: None,
-                    detail: None,
-                    reasons: None,
-                    signals: None,
-                    score_breakdown: None,
-                    last_changed_at: "2025-12-19T00:00:00Z".into(),
-                    equity: None,
-                    requirements: None,
-                };
+                let role = stored(
+                    &format!("paraform:{}", raw["id"].as_str().unwrap_or("x")),
+                    &text,
+                );
                 let whole = role_view_of(&role, raw, &lists, now);
                 let slim = role_view(&role, &lists, now);
                 assert_eq!(
@@ -1369,40 +1378,9 @@ mod tests {
     /// NUL and U+202E in scraped names never reach a page (issue 12, item 8).
     #[test]
     fn hostile_names_are_one_clean_line() {
-        let role = SiteRole {
-            row: RoleRow {
-                id: "paraform:x".into(),
-                title: Some("Eng\u{0}ineer \u{202e}reganaM".into()),
-                company: Some("\u{200b}\u{1b}[31mAcme\nCo".into()),
-                url: None,
-                status: "active".into(),
-                tier: None,
-                combined_score: None,
-                salary_min: None,
-                salary_max: None,
-                fee_percent: None,
-                posted_at: None,
-                first_seen_at: "2025-12-19T00:00:00Z".into(),
-                last_seen_at: "2025-12-19T00:00:00Z".into(),
-                gone_at: None,
-                trend: None,
-            },
-            engineer_score: None,
-            headhunter_score: None,
-            excitement_score: None,
-            raw: "{}".into(),
-            content_hash: String::new(),
-            detail_fetched_at: None,
-            html: Default::default(),
-            last_change_id: None,
-            detail: None,
-            reasons: None,
-            signals: None,
-            score_breakdown: None,
-            last_changed_at: "2025-12-19T00:00:00Z".into(),
-            equity: None,
-            requirements: None,
-        };
+        let mut role = stored("paraform:x", "{}");
+        role.row.title = Some("Eng\u{0}ineer \u{202e}reganaM".into());
+        role.row.company = Some("\u{200b}\u{1b}[31mAcme\nCo".into());
         let view = role_view(&role, &Lists::defaults(), Utc::now());
         assert_eq!(view.title, "Engineer reganaM");
         assert_eq!(view.company, "[31mAcme Co");
@@ -1417,40 +1395,10 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let age = |posted: Option<&str>, gone: Option<&str>| {
-            let role = SiteRole {
-                row: RoleRow {
-                    id: "paraform:x".into(),
-                    title: None,
-                    company: None,
-                    url: None,
-                    status: if gone.is_some() { "gone" } else { "active" }.into(),
-                    tier: None,
-                    combined_score: None,
-                    salary_min: None,
-                    salary_max: None,
-                    fee_percent: None,
-                    posted_at: posted.map(String::from),
-                    first_seen_at: "2025-12-15T00:00:00Z".into(),
-                    last_seen_at: "2025-12-19T00:00:00Z".into(),
-                    gone_at: gone.map(String::from),
-                    trend: None,
-                },
-                engineer_score: None,
-                headhunter_score: None,
-                excitement_score: None,
-                raw: "{}".into(),
-                content_hash: String::new(),
-                detail_fetched_at: None,
-                html: Default::default(),
-                last_change_id: None,
-                detail: None,
-                reasons: None,
-                signals: None,
-                score_breakdown: None,
-                last_changed_at: "2025-12-19T00:00:00Z".into(),
-                equity: None,
-                requirements: None,
-            };
+            let mut role = stored("paraform:x", "{}");
+            role.row.status = if gone.is_some() { "gone" } else { "active" }.into();
+            role.row.posted_at = posted.map(String::from);
+            role.row.gone_at = gone.map(String::from);
             let view = role_view(&role, &Lists::defaults(), now);
             (view.age_text, view.age_days)
         };
