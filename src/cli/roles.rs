@@ -83,7 +83,7 @@ pub fn roles_table(roles: &[RoleRow]) -> Vec<String> {
     let rows: Vec<[String; 8]> = roles
         .iter()
         .map(|role| {
-            let tier = if role.status == "gone" {
+            let tier = if role.status == crate::store::RoleStatus::Gone {
                 "gone".to_string()
             } else {
                 role.tier.map(|t| t.to_string()).unwrap_or_else(dash)
@@ -311,7 +311,7 @@ mod tests {
             title: Some(title.into()),
             company: Some(company.into()),
             url: Some(format!("https://www.paraform.com/{id}")),
-            status: "active".into(),
+            status: crate::store::RoleStatus::Active,
             tier: None,
             combined_score: None,
             salary_min: None,
@@ -341,7 +341,7 @@ mod tests {
             ..row("paraform:b2", "Beta\u{202e}Corp", "Engineer\nII")
         };
         let gone = RoleRow {
-            status: "gone".into(),
+            status: crate::store::RoleStatus::Gone,
             tier: Some(Tier::Maybe),
             ..row("paraform:c3", "Gamma", "CTO")
         };
@@ -415,7 +415,7 @@ mod tests {
     #[test]
     fn explain_of_a_role_not_evaluated_says_how_to_evaluate_it() {
         let role = explained(RoleRow {
-            status: "gone".into(),
+            status: crate::store::RoleStatus::Gone,
             gone_at: Some("2025-12-18T08:00:00Z".into()),
             url: None,
             ..row("paraform:a1", "Acme", "Staff Engineer")

@@ -26,8 +26,8 @@ pub use changes::{
 pub use digests::{DigestRow, DigestStatus, DigestWrite};
 pub use llm::{CachedAnswer, LlmUsage};
 pub use roles::{
-    DetailWrite, Evaluation, RoleExplained, RoleFilter, RoleRow, RoleSummary, RoleWrite, SiteRole,
-    StoredRole, UNFOLLOWED_STATUS,
+    DetailWrite, Evaluation, RoleExplained, RoleFilter, RoleRow, RoleStatus, RoleSummary,
+    RoleWrite, SiteRole, StoredRole,
 };
 pub use runs::{RunCounts, RunRow, RunStatus};
 
@@ -71,7 +71,8 @@ display_as_str!(
     crate::evaluate::Trend,
     crate::track::ChangeKind,
     RunStatus,
-    DigestStatus
+    DigestStatus,
+    RoleStatus
 );
 
 text_column!(
@@ -79,7 +80,8 @@ text_column!(
     crate::evaluate::Trend,
     crate::track::ChangeKind,
     RunStatus,
-    DigestStatus
+    DigestStatus,
+    RoleStatus
 );
 
 mod embedded {

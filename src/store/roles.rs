@@ -114,6 +114,30 @@ pub struct RoleWrite<'a> {
     pub raw_hash: &'a str,
 }
 
+/// What `roles.status` says: `active` (listed by its source's last
+/// complete read), or `gone` (closed: `gone_at` says when).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleStatus {
+    Active,
+    Gone,
+}
+
+impl RoleStatus {
+    pub const ALL: [RoleStatus; 2] = [RoleStatus::Active, RoleStatus::Gone];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleStatus::Active => "active",
+            RoleStatus::Gone => "gone",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RoleStatus> {
+        RoleStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
 /// A role as listed by `roles`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RoleRow {
@@ -121,7 +145,7 @@ pub struct RoleRow {
     pub title: Option<String>,
     pub company: Option<String>,
     pub url: Option<String>,
-    pub status: String,
+    pub status: RoleStatus,
     pub tier: Option<Tier>,
     pub combined_score: Option<f64>,
     pub salary_min: Option<i64>,
@@ -134,13 +158,12 @@ pub struct RoleRow {
     pub trend: Option<Trend>,
 }
 
-/// `SiteRole`'s `row.status` for a role closed as `UNFOLLOWED` (its status
-/// in the database is `gone`).
-pub const UNFOLLOWED_STATUS: &str = "unfollowed";
-
 /// Everything the site shows of a role.
 #[derive(Debug, Clone)]
 pub struct SiteRole {
+    /// A gone board role closed because its board is no longer followed
+    /// (its last open or close change is `UNFOLLOWED`), not gone from it.
+    pub unfollowed: bool,
     /// `status` is `active`, `gone`, or [`UNFOLLOWED_STATUS`].
     pub row: RoleRow,
     pub engineer_score: Option<f64>,
@@ -702,14 +725,9 @@ fn role_explained(r: &Row<'_>) -> rusqlite::Result<RoleExplained> {
 }
 
 fn site_role(r: &Row<'_>) -> rusqlite::Result<SiteRole> {
-    let mut row = role_row(r)?;
-    // The site's one status word more: a board role closed because its
-    // board is no longer followed is shown as such, not as gone.
-    if r.get::<_, Option<bool>>("unfollowed")? == Some(true) {
-        row.status = UNFOLLOWED_STATUS.to_string();
-    }
     Ok(SiteRole {
-        row,
+        row: role_row(r)?,
+        unfollowed: r.get::<_, Option<bool>>("unfollowed")? == Some(true),
         engineer_score: r.get("engineer_score")?,
         headhunter_score: r.get("headhunter_score")?,
         excitement_score: r.get("excitement_score")?,
@@ -899,7 +917,7 @@ mod tests {
         assert_eq!(row.title.as_deref(), Some("the title"));
         assert_eq!(row.company.as_deref(), Some("the company"));
         assert_eq!(row.url.as_deref(), Some("https://example.test/url"));
-        assert_eq!(row.status, "gone");
+        assert_eq!(row.status, super::RoleStatus::Gone);
         assert_eq!(row.tier, Some(Tier::Maybe));
         assert_eq!(row.combined_score, Some(44.25));
         assert_eq!(row.salary_min, Some(111));
@@ -986,7 +1004,7 @@ mod tests {
             .unwrap();
         tx.commit().unwrap();
         let row = db.list_roles(&RoleFilter::default()).unwrap().remove(0);
-        assert_eq!(row.status, "active");
+        assert_eq!(row.status, super::RoleStatus::Active);
         assert_eq!(row.gone_at, None);
     }
 

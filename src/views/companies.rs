@@ -172,7 +172,7 @@ pub fn board_status(data: &SiteData, companies: &[CompanyView]) -> HashMap<Strin
             .board_roles
             .iter()
             .map(|&b| &data.board_roles[b])
-            .filter(|b| b.status != crate::store::UNFOLLOWED_STATUS)
+            .filter(|b| b.status != crate::views::UNFOLLOWED)
             .map(|b| (b, opening(b).compared()))
             .collect();
         for &i in &company.paraform_roles {

@@ -15,7 +15,7 @@ use crate::evaluate::{Breakdown, Tier, Trend};
 use crate::llm::{Briefing, StoredBriefing, is_gap};
 use crate::role::{format_number, number_at, plausible_salary, strings_at, text_at};
 use crate::rules::Lists;
-use crate::store::{CachedAnswer, ChangeRow, Db, RunRow, SiteRole, VersionRow};
+use crate::store::{CachedAnswer, ChangeRow, Db, RoleStatus, RunRow, SiteRole, VersionRow};
 use crate::track::ChangeKind;
 
 /// Recent changes shown on the changes page and in the feed.
@@ -351,6 +351,10 @@ pub struct VersionView {
     pub observed_at: String,
     pub changes: Vec<ChangeView>,
 }
+
+/// A [`RoleView`]'s `status` for a gone board role closed because its
+/// board is no longer followed (`SiteRole::unfollowed`): not gone from it.
+pub const UNFOLLOWED: &str = "unfollowed";
 
 /// Roles read from the database per batch, by the site build, the digest
 /// and `export`: what is held is one batch of JSON and every role's view.
@@ -840,18 +844,17 @@ fn role_view_of(role: &SiteRole, raw: &Value, lists: &Lists, now: DateTime<Utc>)
             .as_deref()
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
             .map(shown),
-        market_status: match row.status.as_str() {
-            "gone" => "Gone from the market".into(),
-            crate::store::UNFOLLOWED_STATUS => "No longer followed".into(),
-            _ => text_at(raw, "status")
+        market_status: match (row.status, role.unfollowed) {
+            (RoleStatus::Gone, true) => "No longer followed".into(),
+            (RoleStatus::Gone, false) => "Gone from the market".into(),
+            (RoleStatus::Active, _) => text_at(raw, "status")
                 .map(|s| crate::vocab::field_value(lists, "status", &s))
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "Active".into()),
         },
-        status: match row.status.as_str() {
-            "gone" => "gone",
-            crate::store::UNFOLLOWED_STATUS => crate::store::UNFOLLOWED_STATUS,
-            _ => "active",
+        status: match (row.status, role.unfollowed) {
+            (RoleStatus::Gone, true) => UNFOLLOWED,
+            (status, _) => status.as_str(),
         },
         score,
         score_text: score_text(row.combined_score),
@@ -1218,12 +1221,13 @@ mod tests {
     /// first seen 2025-12-15 and last seen 2025-12-19.
     fn stored(id: &str, raw: &str) -> SiteRole {
         SiteRole {
+            unfollowed: false,
             row: RoleRow {
                 id: id.into(),
                 title: None,
                 company: None,
                 url: None,
-                status: "active".into(),
+                status: RoleStatus::Active,
                 tier: None,
                 combined_score: None,
                 salary_min: None,
@@ -1396,7 +1400,11 @@ mod tests {
             .with_timezone(&Utc);
         let age = |posted: Option<&str>, gone: Option<&str>| {
             let mut role = stored("paraform:x", "{}");
-            role.row.status = if gone.is_some() { "gone" } else { "active" }.into();
+            role.row.status = if gone.is_some() {
+                RoleStatus::Gone
+            } else {
+                RoleStatus::Active
+            };
             role.row.posted_at = posted.map(String::from);
             role.row.gone_at = gone.map(String::from);
             let view = role_view(&role, &Lists::defaults(), now);
