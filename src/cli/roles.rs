@@ -180,15 +180,10 @@ struct StoredVerdict {
 
 impl StoredVerdict {
     fn of(role: &RoleExplained) -> StoredVerdict {
-        let sentences = |text: &Option<String>| -> Vec<String> {
-            text.as_deref()
-                .and_then(|t| serde_json::from_str(t).ok())
-                .unwrap_or_default()
-        };
         StoredVerdict {
-            reasons: sentences(&role.reasons),
-            signals: sentences(&role.signals),
-            breakdown: Breakdown::parse(role.score_breakdown.as_deref()),
+            reasons: role.reasons.clone(),
+            signals: role.signals.clone(),
+            breakdown: role.breakdown.clone(),
         }
     }
 }
@@ -404,9 +399,9 @@ mod tests {
             engineer_score: None,
             headhunter_score: None,
             excitement_score: None,
-            reasons: None,
-            signals: None,
-            score_breakdown: None,
+            reasons: Vec::new(),
+            signals: Vec::new(),
+            breakdown: None,
             company_notes: None,
             detail_fetched_at: None,
         }
@@ -458,9 +453,10 @@ mod tests {
             engineer_score: Some(0.7),
             headhunter_score: Some(0.6),
             excitement_score: None,
-            reasons: Some(r#"["Salary $210K clears the floor"]"#.into()),
-            signals: Some("not json".into()),
-            score_breakdown: Some(serde_json::to_string(&breakdown).unwrap()),
+            reasons: vec!["Salary $210K clears the floor".into()],
+            // Stored as "not json": the store reads it as none.
+            signals: Vec::new(),
+            breakdown: Some(breakdown),
             company_notes: Some("Seed, 12 people".into()),
             ..explained(RoleRow {
                 tier: Some(Tier::Qualified),

@@ -94,9 +94,11 @@ pub struct RoleExplained {
     pub engineer_score: Option<f64>,
     pub headhunter_score: Option<f64>,
     pub excitement_score: Option<f64>,
-    pub reasons: Option<String>,
-    pub signals: Option<String>,
-    pub score_breakdown: Option<String>,
+    /// The stored verdict, decoded: its reasons and signals (empty before
+    /// one), and its score breakdown.
+    pub reasons: Vec<String>,
+    pub signals: Vec<String>,
+    pub breakdown: Option<crate::evaluate::Breakdown>,
     pub company_notes: Option<String>,
     pub detail_fetched_at: Option<String>,
 }
@@ -179,9 +181,13 @@ pub struct SiteRole {
     pub html: crate::intel::DetailHtml,
     /// The role's newest change row, if any.
     pub last_change_id: Option<i64>,
-    pub reasons: Option<String>,
-    pub signals: Option<String>,
-    pub score_breakdown: Option<String>,
+    /// The stored verdict, decoded: its reasons and signals (empty before
+    /// one), and its score breakdown (read only with the detail).
+    pub reasons: Vec<String>,
+    pub signals: Vec<String>,
+    pub breakdown: Option<crate::evaluate::Breakdown>,
+    /// When the verdict was last written: a new breakdown has a new time.
+    pub evaluated_at: Option<String>,
     pub last_changed_at: String,
     /// The detail's equity text, as stored when the detail was read.
     pub equity: Option<String>,
@@ -339,8 +345,8 @@ impl Db {
 
     /// Every role with what the site shows of it, in no particular order,
     /// `batch` roles at a time: a build of 100,000 roles holds one batch of
-    /// their JSON, never all of it. Without `with_detail`, `detail` and the
-    /// stored detail HTML read as `None`.
+    /// their JSON, never all of it. Without `with_detail`, `detail`, the
+    /// stored detail HTML and the score breakdown read as `None`.
     pub fn site_roles_in_batches(
         &self,
         with_detail: bool,
@@ -394,17 +400,19 @@ impl Db {
 /// the detail itself only where that HTML was never stored (a detail
 /// fetched before V15, which the site sanitises itself).
 fn site_role_select(with_detail: bool) -> String {
-    let (detail, html) = if with_detail {
+    let (detail, html, breakdown) = if with_detail {
         (
             "CASE WHEN h.detail IS NOT NULL AND h.company_notes_html IS NULL
                    AND h.selling_points_html IS NULL AND h.description_html IS NULL
               THEN h.detail END",
             "h.company_notes_html, h.selling_points_html, h.description_html",
+            "roles.score_breakdown",
         )
     } else {
         (
             "NULL",
             "NULL AS company_notes_html, NULL AS selling_points_html, NULL AS description_html",
+            "NULL",
         )
     };
     let columns = ROLE_COLUMNS
@@ -416,7 +424,8 @@ fn site_role_select(with_detail: bool) -> String {
         "SELECT {columns}, roles.engineer_score, roles.headhunter_score,
                 roles.excitement_score, roles.raw, roles.content_hash, h.detail_fetched_at,
                 {detail} AS detail, {html},
-                roles.reasons, roles.signals, roles.score_breakdown, roles.last_changed_at,
+                roles.reasons, roles.signals, {breakdown} AS score_breakdown, h.evaluated_at,
+                roles.last_changed_at,
                 h.equity, h.requirements,
                 (SELECT MAX(c.id) FROM changes c WHERE c.role_id = roles.id) AS last_change_id,
                 CASE WHEN roles.status = 'gone' THEN
@@ -716,9 +725,9 @@ fn role_explained(r: &Row<'_>) -> rusqlite::Result<RoleExplained> {
         engineer_score: r.get("engineer_score")?,
         headhunter_score: r.get("headhunter_score")?,
         excitement_score: r.get("excitement_score")?,
-        reasons: r.get("reasons")?,
-        signals: r.get("signals")?,
-        score_breakdown: r.get("score_breakdown")?,
+        reasons: sentences(r, "reasons")?,
+        signals: sentences(r, "signals")?,
+        breakdown: breakdown(r)?,
         company_notes: r.get("company_notes")?,
         detail_fetched_at: r.get("detail_fetched_at")?,
     })
@@ -741,13 +750,29 @@ fn site_role(r: &Row<'_>) -> rusqlite::Result<SiteRole> {
             description: r.get("description_html")?,
         },
         last_change_id: r.get("last_change_id")?,
-        reasons: r.get("reasons")?,
-        signals: r.get("signals")?,
-        score_breakdown: r.get("score_breakdown")?,
+        reasons: sentences(r, "reasons")?,
+        signals: sentences(r, "signals")?,
+        breakdown: breakdown(r)?,
+        evaluated_at: r.get("evaluated_at")?,
         last_changed_at: r.get("last_changed_at")?,
         equity: r.get("equity")?,
         requirements: r.get("requirements")?,
     })
+}
+
+/// A JSON list of sentences as stored (reasons, signals); empty when NULL
+/// or unreadable.
+fn sentences(r: &Row<'_>, column: &str) -> rusqlite::Result<Vec<String>> {
+    Ok(r.get::<_, Option<String>>(column)?
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default())
+}
+
+/// The stored `score_breakdown`, decoded; `None` when NULL or unreadable.
+fn breakdown(r: &Row<'_>) -> rusqlite::Result<Option<crate::evaluate::Breakdown>> {
+    Ok(crate::evaluate::Breakdown::parse(
+        r.get::<_, Option<String>>("score_breakdown")?.as_deref(),
+    ))
 }
 
 /// A stored role; its verdict exists once a tier was written.
@@ -934,12 +959,10 @@ mod tests {
         assert_eq!(explained.engineer_score, Some(55.25));
         assert_eq!(explained.headhunter_score, Some(66.25));
         assert_eq!(explained.excitement_score, Some(77.25));
-        assert_eq!(explained.reasons.as_deref(), Some("[\"reasons\"]"));
-        assert_eq!(explained.signals.as_deref(), Some("[\"signals\"]"));
-        assert_eq!(
-            explained.score_breakdown.as_deref(),
-            Some("{\"breakdown\":1}")
-        );
+        // Decoded as they are read; a breakdown that does not read is none.
+        assert_eq!(explained.reasons, ["reasons"]);
+        assert_eq!(explained.signals, ["signals"]);
+        assert!(explained.breakdown.is_none());
         assert_eq!(explained.company_notes.as_deref(), Some("notes"));
         assert_eq!(explained.detail_fetched_at, Some(timestamp(at(4))));
 
@@ -952,9 +975,10 @@ mod tests {
         assert_eq!(site.detail.as_deref(), Some("{\"detail\":1}"));
         assert_eq!(site.equity.as_deref(), Some("0.1% equity"));
         assert_eq!(site.requirements.as_deref(), Some("[\"MUST_HAVE: rust\"]"));
-        assert_eq!(site.reasons.as_deref(), Some("[\"reasons\"]"));
-        assert_eq!(site.signals.as_deref(), Some("[\"signals\"]"));
-        assert_eq!(site.score_breakdown.as_deref(), Some("{\"breakdown\":1}"));
+        assert_eq!(site.reasons, ["reasons"]);
+        assert_eq!(site.signals, ["signals"]);
+        assert!(site.breakdown.is_none());
+        assert!(site.evaluated_at.is_some());
         assert_eq!(site.last_changed_at, timestamp(at(2)));
     }
 

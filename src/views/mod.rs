@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::evaluate::{Breakdown, Tier, Trend};
+use crate::evaluate::{Tier, Trend};
 use crate::llm::{Briefing, StoredBriefing, is_gap};
 use crate::role::{format_number, number_at, plausible_salary, strings_at, text_at};
 use crate::rules::Lists;
@@ -898,14 +898,8 @@ fn role_view_of(role: &SiteRole, raw: &Value, lists: &Lists, now: DateTime<Utc>)
         location_keys: keys.join(" "),
         trend: row.trend,
         is_new: first_seen.is_some_and(|at| at >= now - Duration::hours(NEW_HOURS)),
-        reasons: json_strings(role.reasons.as_deref())
-            .iter()
-            .map(|r| shown(r))
-            .collect(),
-        signals: json_strings(role.signals.as_deref())
-            .iter()
-            .map(|r| shown(r))
-            .collect(),
+        reasons: role.reasons.iter().map(|r| shown(r)).collect(),
+        signals: role.signals.iter().map(|r| shown(r)).collect(),
         first_seen: date_only(Some(&row.first_seen_at)),
         last_seen: date_only(Some(&row.last_seen_at)),
         gone_at: row.gone_at.clone(),
@@ -972,7 +966,7 @@ fn page_key(role: &SiteRole, raw: &Value) -> u64 {
         role.last_change_id,
         &role.reasons,
         &role.signals,
-        &role.score_breakdown,
+        &role.evaluated_at,
         &role.equity,
         &role.requirements,
     )
@@ -999,7 +993,9 @@ pub fn role_detail(role: &SiteRole) -> RoleDetail {
             .unwrap_or_default(),
         None => role.html.clone(),
     };
-    let scores = Breakdown::parse(role.score_breakdown.as_deref())
+    let scores = role
+        .breakdown
+        .as_ref()
         .map(|breakdown| {
             breakdown
                 .scores()
@@ -1248,9 +1244,10 @@ mod tests {
             html: Default::default(),
             last_change_id: None,
             detail: None,
-            reasons: None,
-            signals: None,
-            score_breakdown: None,
+            reasons: Vec::new(),
+            signals: Vec::new(),
+            breakdown: None,
+            evaluated_at: None,
             last_changed_at: "2025-12-19T00:00:00Z".into(),
             equity: None,
             requirements: None,
