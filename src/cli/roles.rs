@@ -302,21 +302,12 @@ mod tests {
 
     fn row(id: &str, company: &str, title: &str) -> RoleRow {
         RoleRow {
-            id: id.into(),
             title: Some(title.into()),
             company: Some(company.into()),
             url: Some(format!("https://www.paraform.com/{id}")),
-            status: crate::store::RoleStatus::Active,
-            tier: None,
-            combined_score: None,
-            salary_min: None,
-            salary_max: None,
-            fee_percent: None,
-            posted_at: None,
             first_seen_at: "2025-12-01T08:00:00Z".into(),
             last_seen_at: "2025-12-19T08:00:00Z".into(),
-            gone_at: None,
-            trend: None,
+            ..RoleRow::sample(id)
         }
     }
 

@@ -116,6 +116,31 @@ pub struct RoleWrite<'a> {
     pub raw_hash: &'a str,
 }
 
+#[cfg(test)]
+impl RoleRow {
+    /// An active role with nothing set but its id, seen on 2025-12-19: the
+    /// tests' starting point.
+    pub(crate) fn sample(id: &str) -> RoleRow {
+        RoleRow {
+            id: id.into(),
+            title: None,
+            company: None,
+            url: None,
+            status: RoleStatus::Active,
+            tier: None,
+            combined_score: None,
+            salary_min: None,
+            salary_max: None,
+            fee_percent: None,
+            posted_at: None,
+            first_seen_at: "2025-12-19T00:00:00Z".into(),
+            last_seen_at: "2025-12-19T00:00:00Z".into(),
+            gone_at: None,
+            trend: None,
+        }
+    }
+}
+
 /// What `roles.status` says: `active` (listed by its source's last
 /// complete read), or `gone` (closed: `gone_at` says when).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

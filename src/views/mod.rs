@@ -1211,29 +1211,15 @@ mod tests {
         }
     }
 
-    /// An answer that is not a briefing (old schema, damage) is skipped,
-    /// never an error that stops the build.
     /// A stored active Paraform role with nothing set but its id and JSON,
     /// first seen 2025-12-15 and last seen 2025-12-19.
     fn stored(id: &str, raw: &str) -> SiteRole {
         SiteRole {
             unfollowed: false,
             row: RoleRow {
-                id: id.into(),
-                title: None,
-                company: None,
-                url: None,
-                status: RoleStatus::Active,
-                tier: None,
-                combined_score: None,
-                salary_min: None,
-                salary_max: None,
-                fee_percent: None,
-                posted_at: None,
                 first_seen_at: "2025-12-15T00:00:00Z".into(),
                 last_seen_at: "2025-12-19T00:00:00Z".into(),
-                gone_at: None,
-                trend: None,
+                ..RoleRow::sample(id)
             },
             engineer_score: None,
             headhunter_score: None,
@@ -1254,6 +1240,8 @@ mod tests {
         }
     }
 
+    /// An answer that is not a briefing (old schema, damage) is skipped,
+    /// never an error that stops the build.
     #[test]
     fn unparsable_briefings_are_skipped() {
         let good = serde_json::to_string(&Briefing::default()).unwrap();
