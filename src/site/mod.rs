@@ -10,7 +10,6 @@ pub mod pages;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -37,10 +36,14 @@ pub struct Charts {
 /// ever replaced or deleted.
 pub const MARKER: &str = ".air-demand-site";
 
-/// Lists the live site's role pages, each with the key of what it was
-/// rendered from (`<key>\t<path>` a line), so that the next build keeps the
-/// pages whose key did not move. A dotfile: nginx serves none.
-pub const PAGES: &str = ".air-demand-pages";
+/// Beside the site (`.<site>.pages`): the role pages of `.<site>.roles/`,
+/// each with the key of what it was rendered from (`<key>\t<path>` a
+/// line), so that the next build keeps the pages whose key did not move.
+const PAGES: &str = "pages";
+
+/// Beside the site (`.<site>.roles/`): the role pages, kept from build to
+/// build. The site's `roles` is a symlink to it.
+const ROLES: &str = "roles";
 
 /// What a build did.
 #[derive(Debug)]
@@ -139,11 +142,12 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     phase("lists and feeds");
     written += company_pages(db, &data, &companies, &views, &staging)?;
     phase("company pages");
-    let previous = Previous::read(&site_dir);
-    let pages = role_pages(db, &data, &rules.lists, &previous, &staging)?;
+    let mut store = RoleStore::open(&site_dir, &staging)?;
+    let pages = role_pages(db, &data, &rules.lists, &mut store, &staging)?;
     written += pages.written;
     phase("role pages");
     staging.publish(&site_dir)?;
+    store.finish(&pages.manifest)?;
     phase("publish");
     Ok(SiteReport {
         dir: site_dir,
@@ -209,21 +213,24 @@ fn as_of(db: &Db, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
 struct RolePages {
     written: usize,
     kept: usize,
+    /// Every role page of this build with its key, as [`PAGES`] lists them.
+    manifest: String,
 }
 
-/// Writes a page per role. A page whose key (its role's [`page_key`] with
-/// what else the page shows: the role's board status and briefing, the
-/// configured lists, and this program) is the one the live site lists in
-/// [`PAGES`] is taken from the live site. The others are rendered a batch
-/// of roles at a time, each batch over as many threads as there are cores
-/// (at most 4): a page depends only on its role and the shared data.
+/// Writes a page per role into the role pages kept beside the site
+/// ([`RoleStore`]). A page whose key (its role's [`page_key`] with what
+/// else the page shows: the role's board status and briefing, the
+/// configured lists, and this program) is the one the last build wrote is
+/// left as it is. The others are rendered a batch of roles at a time, each
+/// batch over as many threads as there are cores (at most 4): a page
+/// depends only on its role and the shared data.
 ///
 /// [`page_key`]: crate::views::RoleView::page_key
 fn role_pages(
     db: &Db,
     data: &crate::views::SiteData,
     lists: &crate::rules::Lists,
-    previous: &Previous,
+    store: &mut RoleStore,
     staging: &Staging,
 ) -> Result<RolePages> {
     use std::fmt::Write as _;
@@ -242,15 +249,14 @@ fn role_pages(
             .map(|b| (&b.created_at, &b.model, &b.prompt_version))
             .hash(&mut hasher);
         let key = format!("{:016x}", hasher.finish());
-        if previous.keys.get(view.page.as_str()) == Some(&key)
-            && staging.keep(&previous.dir, &view.page)
-        {
+        if store.holds(&view.page, &key) {
             kept += 1;
         } else {
             render.insert(view.id.as_str(), view);
         }
         let _ = writeln!(manifest, "{key}\t{}", view.page);
     }
+    store.forget(render.values().map(|view| view.page.as_str()))?;
     let mut written = 0;
     let ids: Vec<&str> = render.keys().copied().collect();
     for chunk in ids.chunks(crate::views::ROLE_BATCH) {
@@ -263,15 +269,18 @@ fn role_pages(
             let detail = crate::views::role_detail(role);
             let page = pages::role_page(data, view, &detail, &histories)
                 .with_context(|| format!("rendering the page of {}", view.id))?;
-            staging.write(&view.page, &page)?;
+            store.put(staging, &view.page, &page)?;
             Ok(1)
         });
         for page in pages {
             written += page?;
         }
     }
-    staging.write(PAGES, &manifest)?;
-    Ok(RolePages { written, kept })
+    Ok(RolePages {
+        written,
+        kept,
+        manifest,
+    })
 }
 
 /// What the role pages' keys share: this program (the executable's identity:
@@ -295,27 +304,130 @@ fn build_fingerprint(lists: &crate::rules::Lists) -> String {
     format!("{program}\n{lists:?}")
 }
 
-/// The live site's role pages and their keys ([`PAGES`]); none when there
-/// is no live site or it has no list (built by an older version).
-struct Previous {
+/// The role pages, kept beside the site from build to build
+/// (`.<site>.roles/`, which the site's `roles` links to), and what each was
+/// rendered from ([`PAGES`]). A build writes only the pages whose key
+/// moved, each whole (rendered in the staging directory, then renamed into
+/// place), and removes the pages of roles the site no longer shows once the
+/// new site is live. The list is written last; before any page is
+/// rewritten, the list is written without it, so a page a killed build
+/// may have half-done is never taken as current: the next build renders
+/// it again.
+struct RoleStore {
+    /// `.<site>.roles/`.
     dir: PathBuf,
+    /// `.<site>.pages`.
+    list: PathBuf,
+    /// The pages the list names (`roles/<file>.html`) and their keys.
     keys: HashMap<String, String>,
+    /// The file names in `dir` when the build began.
+    present: std::collections::HashSet<String>,
 }
 
-impl Previous {
-    fn read(site_dir: &Path) -> Previous {
-        let keys = std::fs::read_to_string(site_dir.join(PAGES))
-            .unwrap_or_default()
+impl RoleStore {
+    fn open(site_dir: &Path, staging: &Staging) -> Result<RoleStore> {
+        let dir = sibling(site_dir, ROLES);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        if staging.shared {
+            grant(&dir, 0o050)?;
+        }
+        let present = std::fs::read_dir(&dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .filter_map(|entry| entry.ok())
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect();
+        let list = sibling(site_dir, PAGES);
+        let keys = read_page_list(&list);
+        Ok(RoleStore {
+            dir,
+            list,
+            keys,
+            present,
+        })
+    }
+
+    /// Whether the page at `page` is there, rendered from `key`.
+    fn holds(&self, page: &str, key: &str) -> bool {
+        self.keys.get(page).is_some_and(|k| k == key)
+            && page
+                .strip_prefix("roles/")
+                .is_some_and(|file| self.present.contains(file))
+    }
+
+    /// Takes `pages` off the list before they are rewritten.
+    fn forget<'a>(&mut self, pages: impl Iterator<Item = &'a str>) -> Result<()> {
+        let before = self.keys.len();
+        for page in pages {
+            self.keys.remove(page);
+        }
+        if self.keys.len() == before {
+            return Ok(());
+        }
+        let mut list: Vec<String> = self
+            .keys
+            .iter()
+            .map(|(page, key)| format!("{key}\t{page}\n"))
+            .collect();
+        list.sort();
+        self.write_list(&list.concat())
+    }
+
+    /// Writes a rendered page in place: into the staging directory, then
+    /// renamed over the old one (same filesystem: both are beside the site).
+    fn put(&self, staging: &Staging, page: &str, content: &str) -> Result<()> {
+        let file = page
+            .strip_prefix("roles/")
+            .with_context(|| format!("{page} is not a role page"))?;
+        let incoming = staging.dir.join(INCOMING).join(file);
+        std::fs::write(&incoming, content)
+            .with_context(|| format!("writing {}", incoming.display()))?;
+        if staging.grant_files {
+            grant(&incoming, 0o040)?;
+        }
+        let to = self.dir.join(file);
+        std::fs::rename(&incoming, &to)
+            .with_context(|| format!("moving {} to {}", incoming.display(), to.display()))
+    }
+
+    /// Once the new site is live: the pages of roles it no longer shows
+    /// removed, and the list of pages written.
+    fn finish(self, manifest: &str) -> Result<()> {
+        let listed: std::collections::HashSet<&str> = manifest
             .lines()
             .filter_map(|line| line.split_once('\t'))
-            .filter(|(_, path)| is_role_page(path))
-            .map(|(key, path)| (path.to_string(), key.to_string()))
+            .filter_map(|(_, page)| page.strip_prefix("roles/"))
             .collect();
-        Previous {
-            dir: site_dir.to_path_buf(),
-            keys,
+        for file in self.present.iter().filter(|f| !listed.contains(f.as_str())) {
+            let path = self.dir.join(file);
+            std::fs::remove_file(&path)
+                .or_else(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => Ok(()),
+                    _ => Err(e),
+                })
+                .with_context(|| format!("removing {}", path.display()))?;
         }
+        self.write_list(manifest)
     }
+
+    /// The list, replaced in one rename.
+    fn write_list(&self, content: &str) -> Result<()> {
+        let new = self.list.with_extension("new");
+        std::fs::write(&new, content).with_context(|| format!("writing {}", new.display()))?;
+        std::fs::rename(&new, &self.list)
+            .with_context(|| format!("writing {}", self.list.display()))
+    }
+}
+
+/// The list of role pages and their keys ([`PAGES`]); none when it cannot
+/// be read (the first build, or one by an older version).
+fn read_page_list(path: &Path) -> HashMap<String, String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .filter(|(_, path)| is_role_page(path))
+        .map(|(key, path)| (path.to_string(), key.to_string()))
+        .collect()
 }
 
 /// `roles/<file>.html`, one level, nothing that climbs out.
@@ -435,12 +547,19 @@ fn sibling(site_dir: &Path, suffix: &str) -> PathBuf {
     site_dir.with_file_name(format!(".{name}.{suffix}"))
 }
 
+/// In the staging directory: the role pages this build renders, each
+/// moved into `.<site>.roles/` once whole.
+const INCOMING: &str = ".incoming";
+
 /// The directory a build writes into before it goes live.
 struct Staging {
     dir: PathBuf,
     published: bool,
-    /// Set once hard links from the live site failed: copies from then on.
-    copying: AtomicBool,
+    /// The site is for the group of its setgid parent ([`share_with_group`]).
+    shared: bool,
+    /// Shared, and this process's umask hides files from the group: each
+    /// role page is made readable to it as it is written.
+    grant_files: bool,
 }
 
 impl Staging {
@@ -450,42 +569,30 @@ impl Staging {
         if dir.exists() {
             remove_ours(&dir)?;
         }
-        std::fs::create_dir_all(dir.join("roles"))
-            .with_context(|| format!("creating {}", dir.display()))?;
-        std::fs::write(
-            dir.join(MARKER),
-            "Written by air-demand; replaced on every build.\n",
-        )
-        .with_context(|| format!("writing {}", dir.join(MARKER).display()))?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let marker = dir.join(MARKER);
+        std::fs::write(&marker, "Written by air-demand; replaced on every build.\n")
+            .with_context(|| format!("writing {}", marker.display()))?;
+        std::fs::create_dir(dir.join(INCOMING))
+            .with_context(|| format!("creating {}", dir.join(INCOMING).display()))?;
+        // `roles` is the pages kept beside the site: `../.<site>.roles`.
+        let roles = sibling(site_dir, ROLES);
+        let target = Path::new("..").join(roles.file_name().unwrap_or_default());
+        std::os::unix::fs::symlink(&target, dir.join("roles")).with_context(|| {
+            format!(
+                "linking {} to {}",
+                dir.join("roles").display(),
+                target.display()
+            )
+        })?;
+        let shared = dir.parent().is_some_and(shared_parent);
+        let grant_files = shared && mode_of(&marker)? & 0o040 == 0;
         Ok(Staging {
             dir,
             published: false,
-            copying: AtomicBool::new(false),
+            shared,
+            grant_files,
         })
-    }
-
-    /// Takes the file at `relative` from the live site `live` as it is: a
-    /// hard link, or a copy where links are impossible (another
-    /// filesystem, or a file another user owns under
-    /// `fs.protected_hardlinks`), with one warning per build. False when
-    /// neither works (the file is gone, say): the caller renders it.
-    fn keep(&self, live: &Path, relative: &str) -> bool {
-        // A role page: `roles/` was made with the staging directory.
-        let (from, to) = (live.join(relative), self.dir.join(relative));
-        if !self.copying.load(Ordering::Relaxed) {
-            match std::fs::hard_link(&from, &to) {
-                Ok(()) => return true,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return false,
-                Err(e) => {
-                    tracing::warn!(
-                        "site: cannot hard-link unchanged pages from {} ({e}); copying them",
-                        live.display()
-                    );
-                    self.copying.store(true, Ordering::Relaxed);
-                }
-            }
-        }
-        std::fs::copy(&from, &to).is_ok()
     }
 
     /// Writes one file; `relative` is always a path we generated.
@@ -522,7 +629,12 @@ impl Staging {
 
     /// Swaps the staging directory in as the live site.
     fn publish(mut self, site_dir: &Path) -> Result<()> {
-        share_with_group(&self.dir)?;
+        let incoming = self.dir.join(INCOMING);
+        std::fs::remove_dir(&incoming)
+            .with_context(|| format!("removing {}", incoming.display()))?;
+        if self.shared {
+            share_with_group(&self.dir)?;
+        }
         let install = |staging: &Path| {
             std::fs::rename(staging, site_dir).with_context(|| {
                 format!("publishing {} as {}", staging.display(), site_dir.display())
@@ -561,38 +673,18 @@ impl Drop for Staging {
 /// `www-data`) is for that group: nginx reads it. The setgid bit already
 /// gives every file the group; read access comes from the umask, and one
 /// stricter than the units' 0027 (077, say) would hide the site from nginx.
-/// Then the group gets read on the files and search on the directories.
-/// Nothing is done when the staging directory already grants them (the
-/// umask is the process's, the same for every file of the build).
+fn shared_parent(parent: &Path) -> bool {
+    mode_of(parent).is_ok_and(|mode| mode & 0o2000 != 0 && mode & 0o050 == 0o050)
+}
+
+/// Gives the group read on the files and search on the directories of
+/// `staging`, in a shared site ([`shared_parent`]). Nothing is done when the
+/// staging directory already grants them (the umask is the process's, the
+/// same for every file of the build).
 fn share_with_group(staging: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = |path: &Path| -> Result<u32> {
-        let meta = std::fs::symlink_metadata(path)
-            .with_context(|| format!("reading the mode of {}", path.display()))?;
-        Ok(meta.permissions().mode() & 0o7777)
-    };
-    let Some(parent) = staging.parent() else {
-        return Ok(());
-    };
-    let shared = mode(parent)?;
-    if shared & 0o2000 == 0 || shared & 0o050 != 0o050 {
+    if mode_of(staging)? & 0o050 == 0o050 && mode_of(&staging.join(MARKER))? & 0o040 == 0o040 {
         return Ok(());
     }
-    if mode(staging)? & 0o050 == 0o050 && mode(&staging.join(MARKER))? & 0o040 == 0o040 {
-        return Ok(());
-    }
-    let grant = |path: &Path, bits: u32| -> Result<()> {
-        let current = mode(path)?;
-        if current & bits == bits {
-            return Ok(());
-        }
-        let set = |mode: u32| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
-        // systemd's RestrictSUIDSGID= refuses a chmod naming the setgid
-        // bit; without it the directory still keeps its group.
-        set(current | bits)
-            .or_else(|_| set((current & 0o777) | bits))
-            .with_context(|| format!("letting the group read {}", path.display()))
-    };
     let mut dirs = vec![staging.to_path_buf()];
     while let Some(dir) = dirs.pop() {
         grant(&dir, 0o050)?;
@@ -609,6 +701,29 @@ fn share_with_group(staging: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The permission bits of `path` (not following a symlink).
+fn mode_of(path: &Path) -> Result<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::symlink_metadata(path)
+        .with_context(|| format!("reading the mode of {}", path.display()))?;
+    Ok(meta.permissions().mode() & 0o7777)
+}
+
+/// Adds the group's `bits` to `path`'s mode.
+fn grant(path: &Path, bits: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let current = mode_of(path)?;
+    if current & bits == bits {
+        return Ok(());
+    }
+    let set = |mode: u32| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+    // systemd's RestrictSUIDSGID= refuses a chmod naming the setgid
+    // bit; without it the directory still keeps its group.
+    set(current | bits)
+        .or_else(|_| set((current & 0o777) | bits))
+        .with_context(|| format!("letting the group read {}", path.display()))
 }
 
 /// Atomically exchanges two directories (Linux `renameat2(RENAME_EXCHANGE)`).
@@ -653,8 +768,8 @@ fn remove_ours(dir: &Path) -> Result<()> {
 
 /// Staging directories left by killed builds. A build killed between
 /// creating its staging directory and writing the marker into it leaves an
-/// unmarked skeleton (an empty `roles/`): removing empty directories
-/// deletes no file, so that one goes too.
+/// empty directory: removing an empty directory deletes no file, so that
+/// one goes too.
 fn remove_stale_staging(site_dir: &Path) {
     let (Some(parent), Some(name)) = (site_dir.parent(), site_dir.file_name()) else {
         return;
@@ -666,7 +781,6 @@ fn remove_stale_staging(site_dir: &Path) {
         if file_name.starts_with(&prefix) || file_name.starts_with(&old_prefix) {
             let path = entry.path();
             if remove_ours(&path).is_err() {
-                let _ = std::fs::remove_dir(path.join("roles"));
                 let _ = std::fs::remove_dir(&path);
             }
         }
@@ -682,12 +796,13 @@ mod tests {
         let parent = tempfile::tempdir().unwrap();
         let site = parent.path().join("site");
         let marked = parent.path().join(".site.building-1");
-        std::fs::create_dir_all(marked.join("roles")).unwrap();
+        std::fs::create_dir_all(marked.join(INCOMING)).unwrap();
         std::fs::write(marked.join(MARKER), "").unwrap();
         std::fs::write(marked.join("index.html"), "x").unwrap();
+        std::fs::write(marked.join(INCOMING).join("a.html"), "x").unwrap();
         // Killed before its marker was written.
         let skeleton = parent.path().join(".site.building-2");
-        std::fs::create_dir_all(skeleton.join("roles")).unwrap();
+        std::fs::create_dir_all(&skeleton).unwrap();
         // Not ours: unmarked, with a file in it.
         let foreign = parent.path().join(".site.old-3");
         std::fs::create_dir_all(&foreign).unwrap();
@@ -698,55 +813,129 @@ mod tests {
         assert!(foreign.join("keep.txt").exists());
     }
 
+    /// One build's role pages: `keys` the page files and the keys they are
+    /// rendered from; returns the files written.
+    fn build_pages(site: &Path, keys: &[(&str, &str)]) -> Vec<String> {
+        let staging = Staging::create(site).unwrap();
+        let mut store = RoleStore::open(site, &staging).unwrap();
+        let mut manifest = String::new();
+        let mut render = Vec::new();
+        for (file, key) in keys {
+            let page = format!("roles/{file}");
+            if !store.holds(&page, key) {
+                render.push(page.clone());
+            }
+            manifest.push_str(&format!("{key}\t{page}\n"));
+        }
+        store.forget(render.iter().map(String::as_str)).unwrap();
+        for page in &render {
+            let key = keys.iter().find(|(f, _)| page.ends_with(f)).unwrap().1;
+            store.put(&staging, page, &format!("page {key}")).unwrap();
+        }
+        std::fs::write(staging.dir.join("index.html"), "index").unwrap();
+        staging.publish(site).unwrap();
+        store.finish(&manifest).unwrap();
+        render
+    }
+
     #[test]
-    fn a_kept_page_is_linked_from_the_live_site_or_copied_from_another_filesystem() {
+    fn role_pages_are_kept_beside_the_site_and_written_only_when_their_key_moves() {
         use std::os::unix::fs::MetadataExt;
-        let inode = |path: &Path| std::fs::metadata(path).unwrap().ino();
-        let keep_from = |live_parent: &Path| {
-            let live = live_parent.join("site");
-            std::fs::create_dir_all(live.join("roles")).unwrap();
-            std::fs::write(live.join("roles/a.html"), "page a").unwrap();
-            let site = tempfile::tempdir().unwrap();
-            let staging = Staging::create(&site.path().join("site")).unwrap();
-            assert!(staging.keep(&live, "roles/a.html"));
-            assert!(
-                !staging.keep(&live, "roles/missing.html"),
-                "nothing to keep"
-            );
-            let kept = staging.dir.join("roles/a.html");
-            assert_eq!(std::fs::read_to_string(&kept).unwrap(), "page a");
-            let linked = inode(&kept) == inode(&live.join("roles/a.html"));
-            (linked, staging.copying.load(Ordering::Relaxed))
+        let parent = tempfile::tempdir().unwrap();
+        let site = parent.path().join("site");
+        let inode = |file: &str| {
+            std::fs::metadata(site.join("roles").join(file))
+                .unwrap()
+                .ino()
         };
-        // Beside the live site: a hard link, the same file.
-        let same = tempfile::tempdir().unwrap();
-        assert_eq!(keep_from(same.path()), (true, false));
-        // The live site on another filesystem (tmpfs): a copy, and copies
-        // from then on.
-        let shm = Path::new("/dev/shm");
-        let tmp = std::env::temp_dir();
-        assert_ne!(
-            std::fs::metadata(shm).unwrap().dev(),
-            std::fs::metadata(&tmp).unwrap().dev(),
-            "this test needs /dev/shm on another filesystem than {}",
-            tmp.display()
+        assert_eq!(
+            build_pages(&site, &[("a.html", "1"), ("b.html", "1")]),
+            ["roles/a.html", "roles/b.html"]
         );
-        let other = tempfile::tempdir_in(shm).unwrap();
-        assert_eq!(keep_from(other.path()), (false, true));
+        // Through the site's `roles`, a relative link: the site works from
+        // wherever it is served.
+        let link = std::fs::read_link(site.join("roles")).unwrap();
+        assert_eq!(link, Path::new("../.site.roles"));
+        assert_eq!(
+            std::fs::read_to_string(site.join("roles/a.html")).unwrap(),
+            "page 1"
+        );
+        let (a, b) = (inode("a.html"), inode("b.html"));
+
+        // b moves, c arrives, a stays.
+        assert_eq!(
+            build_pages(&site, &[("a.html", "1"), ("b.html", "2"), ("c.html", "1")]),
+            ["roles/b.html", "roles/c.html"]
+        );
+        assert_eq!(inode("a.html"), a, "a kept as it was");
+        assert_ne!(inode("b.html"), b, "b written whole, not in place");
+        assert_eq!(
+            std::fs::read_to_string(site.join("roles/b.html")).unwrap(),
+            "page 2"
+        );
+
+        // a is no longer shown: its page goes once the site is live.
+        assert_eq!(
+            build_pages(&site, &[("b.html", "2"), ("c.html", "1")]),
+            Vec::<String>::new()
+        );
+        assert!(!site.join("roles/a.html").exists());
+
+        // A page deleted by hand is written again; a stray file is removed.
+        std::fs::remove_file(site.join("roles/b.html")).unwrap();
+        std::fs::write(parent.path().join(".site.roles/stray.html"), "x").unwrap();
+        assert_eq!(
+            build_pages(&site, &[("b.html", "2"), ("c.html", "1")]),
+            ["roles/b.html"]
+        );
+        assert!(!parent.path().join(".site.roles/stray.html").exists());
+        // Nothing else beside the site but the pages and their list.
+        let mut beside: Vec<String> = std::fs::read_dir(parent.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        beside.sort();
+        assert_eq!(beside, [".site.pages", ".site.roles", "site"]);
+    }
+
+    #[test]
+    fn a_page_a_killed_build_was_writing_is_written_again() {
+        let parent = tempfile::tempdir().unwrap();
+        let site = parent.path().join("site");
+        build_pages(&site, &[("a.html", "1"), ("b.html", "1")]);
+        // A build that took b off the list to rewrite it, then was killed:
+        // b's page may be anything now.
+        {
+            let staging = Staging::create(&site).unwrap();
+            let mut store = RoleStore::open(&site, &staging).unwrap();
+            store.forget(["roles/b.html"].into_iter()).unwrap();
+            store.put(&staging, "roles/b.html", "page 2").unwrap();
+            std::mem::forget(staging);
+        }
+        // b back at key 1: written again, not taken for current.
+        assert_eq!(
+            build_pages(&site, &[("a.html", "1"), ("b.html", "1")]),
+            ["roles/b.html"]
+        );
+        assert_eq!(
+            std::fs::read_to_string(site.join("roles/b.html")).unwrap(),
+            "page 1"
+        );
     }
 
     #[test]
     fn only_role_pages_are_taken_from_the_list_of_pages() {
         let site = tempfile::tempdir().unwrap();
+        let list = site.path().join(".site.pages");
         std::fs::write(
-            site.path().join(PAGES),
+            &list,
             "0a\troles/a.html\n0b\troles/../../etc/passwd\n0c\tindex.html\n0d\troles/.x.html\nno tab\n",
         )
         .unwrap();
-        let previous = Previous::read(site.path());
-        assert_eq!(previous.keys.len(), 1);
-        assert_eq!(previous.keys["roles/a.html"], "0a");
-        assert!(Previous::read(&site.path().join("none")).keys.is_empty());
+        let keys = read_page_list(&list);
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys["roles/a.html"], "0a");
+        assert!(read_page_list(&site.path().join("none")).is_empty());
     }
 
     #[test]
@@ -759,24 +948,27 @@ mod tests {
         let check = |parent_mode: u32, shared: bool| {
             let parent = tempfile::tempdir().unwrap();
             set(parent.path(), parent_mode);
+            assert_eq!(shared_parent(parent.path()), shared, "{parent_mode:o}");
             // What a build leaves under umask 077 (the group's bits gone).
             let staging = parent.path().join(".site.building-1");
-            std::fs::create_dir_all(staging.join("roles")).unwrap();
-            for file in [MARKER, "index.html", "roles/a.html"] {
+            std::fs::create_dir_all(staging.join("assets")).unwrap();
+            for file in [MARKER, "index.html", "assets/a.css"] {
                 std::fs::write(staging.join(file), "x").unwrap();
                 set(&staging.join(file), 0o600);
             }
-            set(&staging.join("roles"), 0o2700);
+            set(&staging.join("assets"), 0o2700);
             set(&staging, 0o2700);
-            share_with_group(&staging).unwrap();
+            if shared_parent(parent.path()) {
+                share_with_group(&staging).unwrap();
+            }
             let (dir, file) = if shared {
                 (0o2750, 0o640)
             } else {
                 (0o2700, 0o600)
             };
             assert_eq!(mode(&staging), dir, "{parent_mode:o}");
-            assert_eq!(mode(&staging.join("roles")), dir, "{parent_mode:o}");
-            for file_name in [MARKER, "index.html", "roles/a.html"] {
+            assert_eq!(mode(&staging.join("assets")), dir, "{parent_mode:o}");
+            for file_name in [MARKER, "index.html", "assets/a.css"] {
                 assert_eq!(mode(&staging.join(file_name)), file, "{parent_mode:o}");
             }
         };
@@ -785,5 +977,37 @@ mod tests {
         // Not setgid, or not for the group to read: the umask stands.
         check(0o750, false);
         check(0o2700, false);
+    }
+
+    #[test]
+    fn role_pages_in_a_shared_site_are_readable_by_its_group_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        const CHILD: &str = "AIR_DEMAND_TEST_UMASK_SITE";
+        // The umask is the process's: the build runs in a child process
+        // (this test binary again, this test alone) under umask 077.
+        if let Some(site) = std::env::var_os(CHILD) {
+            // SAFETY: this process runs this one test and nothing else.
+            unsafe { libc::umask(0o077) };
+            build_pages(Path::new(&site), &[("a.html", "1")]);
+            return;
+        }
+        let parent = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o2750)).unwrap();
+        let site = parent.path().join("site");
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "site::tests::role_pages_in_a_shared_site_are_readable_by_its_group_whatever_the_umask",
+                "--test-threads=1",
+            ])
+            .env(CHILD, &site)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&parent.path().join(".site.roles")), 0o750);
+        assert_eq!(mode(&site.join("roles/a.html")), 0o640);
+        assert_eq!(mode(&site.join("index.html")), 0o640);
     }
 }

@@ -427,10 +427,10 @@ impl Db {
 fn site_role_select(with_detail: bool) -> String {
     let (detail, html, breakdown) = if with_detail {
         (
-            "CASE WHEN h.detail IS NOT NULL AND h.company_notes_html IS NULL
-                   AND h.selling_points_html IS NULL AND h.description_html IS NULL
-              THEN h.detail END",
-            "h.company_notes_html, h.selling_points_html, h.description_html",
+            "CASE WHEN roles.detail IS NOT NULL AND roles.company_notes_html IS NULL
+                   AND roles.selling_points_html IS NULL AND roles.description_html IS NULL
+              THEN roles.detail END",
+            "roles.company_notes_html, roles.selling_points_html, roles.description_html",
             "roles.score_breakdown",
         )
     } else {
@@ -440,25 +440,30 @@ fn site_role_select(with_detail: bool) -> String {
             "NULL",
         )
     };
+    // `role_rows` read once (through the `roles` view it would be joined to
+    // itself), `last_seen_at` from `role_seen`.
     let columns = ROLE_COLUMNS
         .split(',')
-        .map(|c| format!("roles.{}", c.trim()))
+        .map(|c| match c.trim() {
+            "last_seen_at" => "s.last_seen_at".to_string(),
+            c => format!("roles.{c}"),
+        })
         .collect::<Vec<_>>()
         .join(", ");
     format!(
         "SELECT {columns}, roles.engineer_score, roles.headhunter_score,
-                roles.excitement_score, roles.raw, roles.content_hash, h.detail_fetched_at,
+                roles.excitement_score, roles.raw, roles.content_hash, roles.detail_fetched_at,
                 {detail} AS detail, {html},
-                roles.reasons, roles.signals, {breakdown} AS score_breakdown, h.evaluated_at,
+                roles.reasons, roles.signals, {breakdown} AS score_breakdown, roles.evaluated_at,
                 roles.last_changed_at,
-                h.equity, h.requirements,
+                roles.equity, roles.requirements,
                 (SELECT MAX(c.id) FROM changes c WHERE c.role_id = roles.id) AS last_change_id,
                 CASE WHEN roles.status = 'gone' THEN
                     (SELECT c.kind FROM changes c
                      WHERE c.role_id = roles.id AND c.kind IN (?1, ?2, ?3)
                      ORDER BY c.id DESC LIMIT 1) = ?3
                 END AS unfollowed
-         FROM roles JOIN role_rows h ON h.id = roles.id"
+         FROM role_rows roles JOIN role_seen s ON s.role_id = roles.id"
     )
 }
 
