@@ -138,7 +138,7 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
         .chain(&data.gone)
         .chain(&data.board_roles)
         .map(|v| (v.id.as_str(), v));
-    let views: std::collections::HashMap<&str, &crate::views::RoleView> = views.collect();
+    let views: HashMap<&str, &crate::views::RoleView> = views.collect();
     phase("lists and feeds");
     written += company_pages(db, &data, &companies, &views, &staging)?;
     phase("company pages");
@@ -159,38 +159,45 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
 }
 
 /// Writes a page per company of the Companies page, with its roles' latest
-/// changes.
+/// changes: one pass over the changes, newest first, until every company
+/// has its timeline.
 fn company_pages(
     db: &Db,
     data: &crate::views::SiteData,
     companies: &[crate::views::companies::CompanyView],
-    views: &std::collections::HashMap<&str, &crate::views::RoleView>,
+    views: &HashMap<&str, &crate::views::RoleView>,
     staging: &Staging,
 ) -> Result<usize> {
     /// The timeline shows this many changes, newest first.
     const TIMELINE: usize = 50;
+    let mut company_of: HashMap<&str, usize> = HashMap::new();
+    for (at, company) in companies.iter().enumerate() {
+        let paraform = company.paraform_roles.iter().map(|&i| &data.roles[i]);
+        let board = company.board_roles.iter().map(|&i| &data.board_roles[i]);
+        for view in paraform.chain(board) {
+            company_of.insert(view.id.as_str(), at);
+        }
+    }
+    let mut timelines: Vec<Vec<crate::store::ChangeRow>> = vec![Vec::new(); companies.len()];
+    let mut open = companies.len();
+    if open > 0 {
+        db.each_change_newest_first(|change| {
+            if let Some(&at) = company_of.get(change.role_id.as_str()) {
+                let timeline = &mut timelines[at];
+                if timeline.len() < TIMELINE {
+                    timeline.push(change);
+                    if timeline.len() == TIMELINE {
+                        open -= 1;
+                    }
+                }
+            }
+            open > 0
+        })?;
+    }
     let mut written = 0;
-    for company in companies {
-        let ids: Vec<&str> = company
-            .paraform_roles
-            .iter()
-            .map(|&i| data.roles[i].id.as_str())
-            .chain(
-                company
-                    .board_roles
-                    .iter()
-                    .map(|&i| data.board_roles[i].id.as_str()),
-            )
-            .collect();
-        let mut rows: Vec<crate::store::ChangeRow> =
-            db.changes_by_role(&ids)?.into_values().flatten().collect();
-        rows.sort_by_key(|row| std::cmp::Reverse(row.id));
-        rows.truncate(TIMELINE);
-        let roles: Vec<crate::views::RoleView> = rows
-            .iter()
-            .filter_map(|c| views.get(c.role_id.as_str()).map(|v| (*v).clone()))
-            .collect();
-        let changes = crate::views::change_views(&rows, &roles, &data.lists);
+    for (company, rows) in companies.iter().zip(timelines) {
+        let changes =
+            crate::views::change_views_of(&rows, |id| views.get(id).copied(), &data.lists);
         let page = pages::company_page(data, company, changes)
             .with_context(|| format!("rendering the page of {}", company.name))?;
         staging.write(&company.page, &page)?;

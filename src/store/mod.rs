@@ -345,6 +345,28 @@ mod tests {
     use super::Db;
 
     #[test]
+    fn a_row_read_through_its_column_names_reads_as_by_name() {
+        use super::{ColumnNames, Columns};
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut stmt = conn
+            .prepare("SELECT 1 AS one, 'two' AS Two, NULL AS three")
+            .unwrap();
+        let names = ColumnNames::of(&stmt);
+        let mut rows = stmt.query([]).unwrap();
+        let row = rows.next().unwrap().unwrap();
+        let named = names.of_row(row);
+        assert_eq!(named.get::<i64>("one").unwrap(), 1);
+        // Names are matched regardless of case, as rusqlite matches them.
+        assert_eq!(named.get::<String>("two").unwrap(), "two");
+        assert_eq!(Columns::get::<String>(row, "TWO").unwrap(), "two");
+        assert_eq!(named.get::<Option<i64>>("three").unwrap(), None);
+        assert!(matches!(
+            named.get::<i64>("four"),
+            Err(rusqlite::Error::InvalidColumnName(name)) if name == "four"
+        ));
+    }
+
+    #[test]
     fn in_memory_database_has_every_migration() {
         let db = Db::open_in_memory().unwrap();
         assert_eq!(db.schema_version().unwrap(), 16);
@@ -407,5 +429,59 @@ mod tests {
         }
         assert_eq!(db.count_rows("roles").unwrap(), 0);
         assert_eq!(db.count_rows("role_versions").unwrap(), 0);
+    }
+}
+
+/// Reading a row's columns by name. rusqlite looks a name up by comparing
+/// it with every column's name, each time; a query that reads thousands of
+/// rows of dozens of columns (the site's) resolves its names once instead
+/// ([`ColumnNames`]).
+pub(crate) trait Columns {
+    fn get<T: rusqlite::types::FromSql>(&self, name: &str) -> rusqlite::Result<T>;
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn get<T: rusqlite::types::FromSql>(&self, name: &str) -> rusqlite::Result<T> {
+        rusqlite::Row::get(self, name)
+    }
+}
+
+/// A statement's column indices by name, read once.
+pub(crate) struct ColumnNames(std::collections::HashMap<String, usize>);
+
+impl ColumnNames {
+    pub(crate) fn of(stmt: &rusqlite::Statement<'_>) -> ColumnNames {
+        ColumnNames(
+            stmt.column_names()
+                .enumerate()
+                .map(|(i, name)| (name.to_ascii_lowercase(), i))
+                .collect(),
+        )
+    }
+
+    /// `row`, read by name through these indices.
+    pub(crate) fn of_row<'a, 'r>(&'a self, row: &'a rusqlite::Row<'r>) -> NamedRow<'a, 'r> {
+        NamedRow { names: self, row }
+    }
+}
+
+/// A row read by name through its statement's [`ColumnNames`].
+pub(crate) struct NamedRow<'a, 'r> {
+    names: &'a ColumnNames,
+    row: &'a rusqlite::Row<'r>,
+}
+
+impl Columns for NamedRow<'_, '_> {
+    fn get<T: rusqlite::types::FromSql>(&self, name: &str) -> rusqlite::Result<T> {
+        let index = self
+            .names
+            .0
+            .get(name)
+            .copied()
+            .or_else(|| self.names.0.get(&name.to_ascii_lowercase()).copied());
+        match index {
+            Some(index) => self.row.get(index),
+            None => Err(rusqlite::Error::InvalidColumnName(name.to_string())),
+        }
     }
 }

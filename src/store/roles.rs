@@ -7,7 +7,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Db, StoreTx};
+use super::{ColumnNames, Columns, Db, StoreTx};
 use crate::evaluate::{Tier, Trend};
 use crate::role::timestamp;
 use crate::track::ChangeKind;
@@ -339,7 +339,9 @@ impl Db {
             tier_rank = Tier::rank_sql("tier")
         ))?;
         let limit = filter.limit.map(|l| l as i64).unwrap_or(-1);
-        let rows = stmt.query_map(params![filter.include_gone, filter.tier, limit], role_row)?;
+        let rows = stmt.query_map(params![filter.include_gone, filter.tier, limit], |r| {
+            role_row(r)
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -359,7 +361,7 @@ impl Db {
     /// tier first. (Board roles are never tiered.)
     pub fn tier_counts(&self) -> Result<Vec<(Option<Tier>, i64)>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT tier, COUNT(*) AS role_count FROM roles
+            "SELECT tier, COUNT(*) AS role_count FROM role_rows
              WHERE status = 'active' AND source = 'paraform' GROUP BY tier
              ORDER BY {}",
             Tier::rank_sql("tier")
@@ -379,6 +381,7 @@ impl Db {
         mut each: impl FnMut(Vec<SiteRole>) -> Result<()>,
     ) -> Result<()> {
         let mut stmt = self.conn.prepare(&site_role_select(with_detail))?;
+        let names = ColumnNames::of(&stmt);
         let mut rows = stmt.query(params![
             ChangeKind::Disappeared,
             ChangeKind::Reappeared,
@@ -388,7 +391,7 @@ impl Db {
             let mut roles = Vec::with_capacity(batch);
             while roles.len() < batch.max(1) {
                 match rows.next()? {
-                    Some(row) => roles.push(site_role(row)?),
+                    Some(row) => roles.push(site_role(&names.of_row(row))?),
                     None => break,
                 }
             }
@@ -407,6 +410,7 @@ impl Db {
             site_role_select(true)
         ))?;
         let ids = serde_json::to_string(ids)?;
+        let names = ColumnNames::of(&stmt);
         let rows = stmt.query_map(
             params![
                 ChangeKind::Disappeared,
@@ -414,7 +418,7 @@ impl Db {
                 ChangeKind::Unfollowed,
                 ids
             ],
-            site_role,
+            |row| site_role(&names.of_row(row)),
         )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -729,7 +733,7 @@ impl StoreTx<'_> {
 const ROLE_COLUMNS: &str = "id, title, company, url, status, tier, combined_score, salary_min,
         salary_max, fee_percent, posted_at, first_seen_at, last_seen_at, gone_at, trend";
 
-fn role_row(r: &Row<'_>) -> rusqlite::Result<RoleRow> {
+fn role_row(r: &impl Columns) -> rusqlite::Result<RoleRow> {
     Ok(RoleRow {
         id: r.get("id")?,
         title: r.get("title")?,
@@ -763,10 +767,10 @@ fn role_explained(r: &Row<'_>) -> rusqlite::Result<RoleExplained> {
     })
 }
 
-fn site_role(r: &Row<'_>) -> rusqlite::Result<SiteRole> {
+fn site_role(r: &impl Columns) -> rusqlite::Result<SiteRole> {
     Ok(SiteRole {
         row: role_row(r)?,
-        unfollowed: r.get::<_, Option<bool>>("unfollowed")? == Some(true),
+        unfollowed: r.get::<Option<bool>>("unfollowed")? == Some(true),
         engineer_score: r.get("engineer_score")?,
         headhunter_score: r.get("headhunter_score")?,
         excitement_score: r.get("excitement_score")?,
@@ -792,16 +796,16 @@ fn site_role(r: &Row<'_>) -> rusqlite::Result<SiteRole> {
 
 /// A JSON list of sentences as stored (reasons, signals); empty when NULL
 /// or unreadable.
-fn sentences(r: &Row<'_>, column: &str) -> rusqlite::Result<Vec<String>> {
-    Ok(r.get::<_, Option<String>>(column)?
+fn sentences(r: &impl Columns, column: &str) -> rusqlite::Result<Vec<String>> {
+    Ok(r.get::<Option<String>>(column)?
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or_default())
 }
 
 /// The stored `score_breakdown`, decoded; `None` when NULL or unreadable.
-fn breakdown(r: &Row<'_>) -> rusqlite::Result<Option<crate::evaluate::Breakdown>> {
+fn breakdown(r: &impl Columns) -> rusqlite::Result<Option<crate::evaluate::Breakdown>> {
     Ok(crate::evaluate::Breakdown::parse(
-        r.get::<_, Option<String>>("score_breakdown")?.as_deref(),
+        r.get::<Option<String>>("score_breakdown")?.as_deref(),
     ))
 }
 

@@ -1075,9 +1075,18 @@ fn scalar_text(value: &Value) -> String {
 /// Views of changes, named after their roles.
 pub fn change_views(changes: &[ChangeRow], roles: &[RoleView], lists: &Lists) -> Vec<ChangeView> {
     let index: HashMap<&str, &RoleView> = roles.iter().map(|r| (r.id.as_str(), r)).collect();
+    change_views_of(changes, |id| index.get(id).copied(), lists)
+}
+
+/// [`change_views`], each change's role found by `role`.
+pub fn change_views_of<'a>(
+    changes: &[ChangeRow],
+    role: impl Fn(&str) -> Option<&'a RoleView>,
+    lists: &Lists,
+) -> Vec<ChangeView> {
     changes
         .iter()
-        .map(|c| change_view(c, index.get(c.role_id.as_str()).copied(), lists))
+        .map(|c| change_view(c, role(c.role_id.as_str()), lists))
         .collect()
 }
 
