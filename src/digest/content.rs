@@ -245,7 +245,7 @@ pub fn select(inputs: &Inputs<'_>) -> Digest {
     let mut posted: Vec<&RoleView> = active
         .iter()
         .copied()
-        .filter(|r| parse(&r.posted_sort).is_some_and(|at| at >= posted_after))
+        .filter(|r| parse(r.posted_sort()).is_some_and(|at| at >= posted_after))
         .collect();
     posted.sort_by(by_score);
 
@@ -380,7 +380,7 @@ mod tests {
             company: format!("Company {id}"),
             status: "active",
             score,
-            posted_sort: posted.into(),
+            texts: crate::views::Texts::of(&[(crate::views::Text::posted_sort, posted)]),
             trend,
             ..RoleView::default()
         }

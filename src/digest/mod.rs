@@ -209,7 +209,10 @@ pub fn compose(
         .partition(|role| role.is_paraform());
     let board_locations: std::collections::HashMap<String, String> = board_roles
         .into_iter()
-        .map(|role| (role.id, role.locations))
+        .map(|role| {
+            let locations = role.locations().to_string();
+            (role.id, locations)
+        })
         .collect();
     let rows = match window {
         Window::AfterChange(id) => db.changes_after(*id)?,

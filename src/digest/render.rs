@@ -323,16 +323,16 @@ impl View {
 
 impl RoleLine {
     fn new(role: &RoleView, base: &str) -> RoleLine {
-        let score = if role.score_text.is_empty() {
+        let score = if role.score_text().is_empty() {
             "–".to_string()
         } else {
-            one_line(&role.score_text)
+            one_line(role.score_text())
         };
         let company = one_line(&role.company);
         let title = one_line(&role.title);
-        let salary = one_line(&role.salary_text);
-        let fee = one_line(&role.fee_text);
-        let locations = one_line(&role.locations);
+        let salary = one_line(role.salary_text());
+        let fee = one_line(role.fee_text());
+        let locations = one_line(role.locations());
         let parts: Vec<&str> = [salary.as_str(), fee.as_str(), locations.as_str()]
             .into_iter()
             .filter(|p| !p.is_empty())
@@ -570,19 +570,21 @@ mod tests {
             url: Some(format!("https://www.paraform.com/company/x/{id}?a=1&b=2")),
             status: "active",
             score,
-            score_text: format!("{score:.2}"),
-            posted: "2025-12-19".into(),
-            posted_sort: "2025-12-19T08:00:00Z".into(),
-            salary_text: "$260K–$320K".into(),
+            texts: crate::views::Texts::of(&[
+                (crate::views::Text::score_text, &format!("{score:.2}")),
+                (crate::views::Text::posted, "2025-12-19"),
+                (crate::views::Text::posted_sort, "2025-12-19T08:00:00Z"),
+                (crate::views::Text::salary_text, "$260K–$320K"),
+                (crate::views::Text::fee_text, "22%"),
+                (crate::views::Text::openings, "2"),
+                (crate::views::Text::locations, "NYC"),
+                (crate::views::Text::location_keys, "nyc"),
+                (crate::views::Text::first_seen, "2025-12-19"),
+                (crate::views::Text::last_seen, "2025-12-19"),
+            ]),
             salary_sort: 320_000.0,
-            fee_text: "22%".into(),
             fee: 22.0,
-            openings: "2".into(),
             openings_sort: 2.0,
-            locations: "NYC".into(),
-            location_keys: "nyc".into(),
-            first_seen: "2025-12-19".into(),
-            last_seen: "2025-12-19".into(),
             ..RoleView::default()
         }
         .with_tier(Some(Tier::Qualified))

@@ -102,8 +102,8 @@ pub fn companies(
         view.board_roles.push(i);
         if role.status == "active" {
             view.board_open += 1;
-            view.board_new_7 += usize::from(role.first_seen >= week);
-            view.board_new_30 += usize::from(role.first_seen >= month);
+            view.board_new_7 += usize::from(role.first_seen() >= week.as_str());
+            view.board_new_30 += usize::from(role.first_seen() >= month.as_str());
         }
     }
     let mut views: Vec<CompanyView> = by_key.into_values().collect();
@@ -146,7 +146,7 @@ fn open_by_day<'a>(
             let open = roles
                 .clone()
                 .filter(|r| {
-                    r.first_seen <= end_day
+                    r.first_seen() <= end_day.as_str()
                         && r.gone_at
                             .as_deref()
                             .is_none_or(|gone| gone > end_at.as_str())
@@ -192,10 +192,10 @@ pub fn board_status(data: &SiteData, companies: &[CompanyView]) -> HashMap<Strin
                 located.or_else(|| candidates.iter().copied().find(|b| b.status == "active"));
             let text = match (open, candidates.first()) {
                 (Some(board), _) => {
-                    let differs =
-                        !board.salary_text.is_empty() && board.salary_text != role.salary_text;
+                    let differs = !board.salary_text().is_empty()
+                        && board.salary_text() != role.salary_text();
                     let salary = if differs {
-                        format!(" (its own posting says {})", board.salary_text)
+                        format!(" (its own posting says {})", board.salary_text())
                     } else {
                         String::new()
                     };
@@ -221,7 +221,7 @@ pub fn opening(role: &RoleView) -> Opening<'_> {
     Opening {
         company: &role.company,
         title: &role.title,
-        locations: &role.locations,
+        locations: role.locations(),
     }
 }
 

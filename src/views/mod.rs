@@ -79,9 +79,6 @@ pub struct RoleView {
     /// `active`, `gone`, or `unfollowed` (a board role closed because its
     /// board is no longer followed: not open, and not gone from the board).
     pub status: &'static str,
-    /// What the role page says of it: `Active`, `Paused` (Paraform's own
-    /// status), `Gone from the market`, `No longer followed`.
-    pub market_status: String,
     /// The stored tier (`LOCATION_UNCERTAIN`), or `UNRATED`.
     pub tier: &'static str,
     /// For people: `LOCATION UNCERTAIN`.
@@ -93,56 +90,137 @@ pub struct RoleView {
     /// QUALIFIED or MAYBE.
     pub qualified: bool,
     pub score: f64,
-    pub score_text: String,
-    pub engineer_text: String,
-    pub headhunter_text: String,
-    pub excitement_text: String,
-    pub posted: String,
-    pub posted_sort: String,
-    /// Days on the market (since posted, else since first seen, until gone
-    /// or now): `12d`, the index's Age column.
-    pub age_text: String,
     /// The days behind `age_text`; `None` when neither time reads.
     pub age_days: Option<i64>,
-    pub salary_text: String,
     pub salary_sort: f64,
-    pub fee_text: String,
     pub fee: f64,
-    pub openings: String,
     pub openings_sort: f64,
-    pub raised_text: String,
     pub raised_sort: f64,
-    pub investors: String,
-    pub stage: String,
-    /// Raw stage slug, the filter value.
-    pub stage_key: String,
-    pub tech: String,
-    pub industry: String,
-    pub experience: String,
-    pub rating_text: String,
     pub rating_sort: f64,
-    pub last_active: String,
-    pub last_active_sort: String,
-    pub responsiveness_text: String,
     pub responsiveness_sort: f64,
-    pub locations: String,
-    /// Space-separated filter keys: `nyc`, `london`, `remote`, `other`, `none`.
-    pub location_keys: String,
     pub trend: Option<Trend>,
     pub is_new: bool,
     pub reasons: Vec<String>,
     pub signals: Vec<String>,
-    pub first_seen: String,
-    pub last_seen: String,
     pub gone_at: Option<String>,
     /// Days between first seen and gone (or now).
     pub days_open: i64,
+    /// The texts for people (`score_text()`, `locations()`, …; [`Text`]),
+    /// in one buffer: a build holds 100,000 views at once.
+    #[serde(flatten)]
+    pub texts: Texts,
     /// The figures and lists above as values, for `roles.json`.
     pub facts: RoleFacts,
     /// Changes whenever something the role's page shows of the stored role
     /// does ([`page_key`]); the site rewrites a page only then.
     #[serde(skip)]
     pub page_key: u64,
+}
+
+/// A [`RoleView`]'s texts, each read by the view's method of its name.
+macro_rules! view_texts {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// One of a [`RoleView`]'s texts for people.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[allow(non_camel_case_types)]
+        pub enum Text {
+            $($(#[$doc])* $name),*
+        }
+
+        impl Text {
+            const NAMES: &[&str] = &[$(stringify!($name)),*];
+            const COUNT: usize = Text::NAMES.len();
+        }
+
+        impl RoleView {
+            $($(#[$doc])* pub fn $name(&self) -> &str {
+                self.texts.get(Text::$name)
+            })*
+        }
+    };
+}
+
+view_texts!(
+    /// What the role page says of it: `Active`, `Paused` (Paraform's own
+    /// status), `Gone from the market`, `No longer followed`.
+    market_status,
+    score_text,
+    engineer_text,
+    headhunter_text,
+    excitement_text,
+    posted,
+    posted_sort,
+    /// Days on the market (since posted, else since first seen, until gone
+    /// or now): `12d`, the index's Age column.
+    age_text,
+    salary_text,
+    fee_text,
+    openings,
+    raised_text,
+    investors,
+    stage,
+    /// Raw stage slug, the filter value.
+    stage_key,
+    tech,
+    industry,
+    experience,
+    rating_text,
+    last_active,
+    last_active_sort,
+    responsiveness_text,
+    locations,
+    /// Space-separated filter keys: `nyc`, `london`, `remote`, `other`, `none`.
+    location_keys,
+    first_seen,
+    last_seen,
+);
+
+/// A view's texts in one string: one allocation, not one per text.
+#[derive(Debug, Clone, Default)]
+pub struct Texts {
+    text: String,
+    /// Where each text ends in `text`, by [`Text`]; empty when never set.
+    ends: [u32; Text::COUNT],
+}
+
+impl Texts {
+    /// The texts given, the others empty.
+    pub fn of(texts: &[(Text, &str)]) -> Texts {
+        let mut ordered = [""; Text::COUNT];
+        for &(name, text) in texts {
+            ordered[name as usize] = text;
+        }
+        let mut all = String::with_capacity(ordered.iter().map(|t| t.len()).sum());
+        let mut ends = [0; Text::COUNT];
+        for (end, text) in ends.iter_mut().zip(ordered) {
+            all.push_str(text);
+            // A view's texts are each cut to a line; 4 GB is not one.
+            *end = u32::try_from(all.len()).unwrap_or(u32::MAX);
+        }
+        Texts { text: all, ends }
+    }
+
+    fn at(&self, at: usize) -> &str {
+        let start = if at == 0 { 0 } else { self.ends[at - 1] } as usize;
+        let end = self.ends[at] as usize;
+        self.text.get(start..end).unwrap_or_default()
+    }
+
+    pub fn get(&self, name: Text) -> &str {
+        self.at(name as usize)
+    }
+}
+
+/// Each text by its name, as the fields they were.
+impl Serialize for Texts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(Text::COUNT))?;
+        for (at, name) in Text::NAMES.iter().enumerate() {
+            map.serialize_entry(name, self.at(at))?;
+        }
+        map.end()
+    }
 }
 
 /// A role's figures and lists as values (the texts of [`RoleView`] are for
@@ -179,7 +257,12 @@ impl RoleView {
     pub fn search(&self) -> String {
         format!(
             "{} {} {} {} {} {}",
-            self.company, self.title, self.investors, self.tech, self.industry, self.locations
+            self.company,
+            self.title,
+            self.investors(),
+            self.tech(),
+            self.industry(),
+            self.locations()
         )
         .to_lowercase()
     }
@@ -836,6 +919,75 @@ fn role_view_of(role: &SiteRole, raw: &Value, lists: &Lists, now: DateTime<Utc>)
         .unwrap_or_else(|| "(unknown company)".into());
     let fee = row.fee_percent.unwrap_or(0.0);
     let score_text = |s: Option<f64>| s.map(|s| format!("{s:.2}")).unwrap_or_default();
+    let market_status = match (row.status, role.unfollowed) {
+        (RoleStatus::Gone, true) => "No longer followed".into(),
+        (RoleStatus::Gone, false) => "Gone from the market".into(),
+        (RoleStatus::Active, _) => text_at(raw, "status")
+            .map(|s| crate::vocab::field_value(lists, "status", &s))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "Active".into()),
+    };
+    let stage = if stage_key.is_empty() {
+        String::new()
+    } else {
+        shown(&crate::vocab::stage(lists, &stage_key))
+    };
+    let texts = Texts::of(&[
+        (Text::market_status, &market_status),
+        (Text::score_text, &score_text(row.combined_score)),
+        (Text::engineer_text, &score_text(role.engineer_score)),
+        (Text::headhunter_text, &score_text(role.headhunter_score)),
+        (Text::excitement_text, &score_text(role.excitement_score)),
+        (Text::posted, &date_only(row.posted_at.as_deref())),
+        (
+            Text::posted_sort,
+            row.posted_at.as_deref().unwrap_or_default(),
+        ),
+        (
+            Text::age_text,
+            &age_days.map(|d| format!("{d}d")).unwrap_or_default(),
+        ),
+        (Text::salary_text, &salary_text),
+        (
+            Text::fee_text,
+            &row.fee_percent
+                .map(|f| format!("{}%", format_number(f)))
+                .unwrap_or_default(),
+        ),
+        (
+            Text::openings,
+            &openings.map(format_number).unwrap_or_default(),
+        ),
+        (Text::raised_text, &money_short(raised)),
+        (Text::investors, &investors),
+        (Text::stage, &stage),
+        (Text::stage_key, &shown(&stage_key)),
+        (Text::tech, &tech),
+        (Text::industry, &industry),
+        (
+            Text::experience,
+            &shown(&text_at(raw, "yoe_string").unwrap_or_default()),
+        ),
+        (
+            Text::rating_text,
+            &rating.map(format_number).unwrap_or_default(),
+        ),
+        (Text::last_active, &date_only(last_active.as_deref())),
+        (
+            Text::last_active_sort,
+            last_active.as_deref().unwrap_or_default(),
+        ),
+        (
+            Text::responsiveness_text,
+            &responsiveness
+                .map(|d| format!("{}d", format_number((d * 10.0).round() / 10.0)))
+                .unwrap_or_default(),
+        ),
+        (Text::locations, &shown(&location_text.join(", "))),
+        (Text::location_keys, &keys.join(" ")),
+        (Text::first_seen, &date_only(Some(&row.first_seen_at))),
+        (Text::last_seen, &date_only(Some(&row.last_seen_at))),
+    ]);
     RoleView {
         page: format!("roles/{}", page_file(&row.id)),
         id: row.id.clone(),
@@ -844,66 +996,25 @@ fn role_view_of(role: &SiteRole, raw: &Value, lists: &Lists, now: DateTime<Utc>)
             .as_deref()
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
             .map(shown),
-        market_status: match (row.status, role.unfollowed) {
-            (RoleStatus::Gone, true) => "No longer followed".into(),
-            (RoleStatus::Gone, false) => "Gone from the market".into(),
-            (RoleStatus::Active, _) => text_at(raw, "status")
-                .map(|s| crate::vocab::field_value(lists, "status", &s))
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "Active".into()),
-        },
         status: match (row.status, role.unfollowed) {
             (RoleStatus::Gone, true) => UNFOLLOWED,
             (status, _) => status.as_str(),
         },
         score,
-        score_text: score_text(row.combined_score),
-        engineer_text: score_text(role.engineer_score),
-        headhunter_text: score_text(role.headhunter_score),
-        excitement_text: score_text(role.excitement_score),
-        posted: date_only(row.posted_at.as_deref()),
-        posted_sort: row.posted_at.clone().unwrap_or_default(),
-        age_text: age_days.map(|d| format!("{d}d")).unwrap_or_default(),
         age_days,
-        salary_text,
         salary_sort,
-        fee_text: row
-            .fee_percent
-            .map(|f| format!("{}%", format_number(f)))
-            .unwrap_or_default(),
         fee,
-        openings: openings.map(format_number).unwrap_or_default(),
         openings_sort: openings.unwrap_or(0.0),
-        raised_text: money_short(raised),
         raised_sort: raised,
-        investors,
-        stage: if stage_key.is_empty() {
-            String::new()
-        } else {
-            shown(&crate::vocab::stage(lists, &stage_key))
-        },
-        stage_key: shown(&stage_key),
-        tech,
-        industry,
-        experience: shown(&text_at(raw, "yoe_string").unwrap_or_default()),
-        rating_text: rating.map(format_number).unwrap_or_default(),
         rating_sort: rating.unwrap_or(0.0),
-        last_active: date_only(last_active.as_deref()),
-        last_active_sort: last_active.unwrap_or_default(),
-        responsiveness_text: responsiveness
-            .map(|d| format!("{}d", format_number((d * 10.0).round() / 10.0)))
-            .unwrap_or_default(),
         responsiveness_sort: responsiveness.unwrap_or(f64::MAX).min(1e9),
-        locations: shown(&location_text.join(", ")),
-        location_keys: keys.join(" "),
         trend: row.trend,
         is_new: first_seen.is_some_and(|at| at >= now - Duration::hours(NEW_HOURS)),
         reasons: role.reasons.iter().map(|r| shown(r)).collect(),
         signals: role.signals.iter().map(|r| shown(r)).collect(),
-        first_seen: date_only(Some(&row.first_seen_at)),
-        last_seen: date_only(Some(&row.last_seen_at)),
         gone_at: row.gone_at.clone(),
         days_open: first_seen.map(|at| (end - at).num_days()).unwrap_or(0),
+        texts,
         facts: RoleFacts {
             combined_score: row.combined_score,
             engineer_score: role.engineer_score,
@@ -1402,7 +1513,7 @@ mod tests {
             role.row.posted_at = posted.map(String::from);
             role.row.gone_at = gone.map(String::from);
             let view = role_view(&role, &Lists::defaults(), now);
-            (view.age_text, view.age_days)
+            (view.age_text().to_string(), view.age_days)
         };
         assert_eq!(
             age(Some("2025-11-20T08:00:00Z"), None),
