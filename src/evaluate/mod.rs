@@ -133,8 +133,8 @@ pub const TIER_FROM_MODEL_REASON: &str =
     "◆ this tier rests on the model's reading of the role's text";
 
 /// Whether stored reasons say the tier rests on the model.
-pub fn rests_on_model(reasons: &[String]) -> bool {
-    reasons.iter().any(|r| r == TIER_FROM_MODEL_REASON)
+pub fn rests_on_model<'a>(reasons: impl IntoIterator<Item = &'a str>) -> bool {
+    reasons.into_iter().any(|r| r == TIER_FROM_MODEL_REASON)
 }
 
 impl Verdict {

@@ -96,16 +96,16 @@ struct RoleJson<'a> {
     openings: Option<f64>,
     #[serde(serialize_with = "whole_as_integer")]
     raised_usd: Option<f64>,
-    investors: &'a [String],
+    investors: &'a crate::views::Lines,
     stage: Option<&'a str>,
-    locations: &'a [String],
+    locations: &'a crate::views::Lines,
     workplace: Option<&'a str>,
     posted: Option<&'a str>,
     first_seen: &'a str,
     trend: Option<&'a str>,
     paraform_url: Option<&'a str>,
     page: &'a str,
-    reasons: &'a [String],
+    reasons: &'a crate::views::Lines,
 }
 
 fn role_json(role: &RoleView) -> RoleJson<'_> {
@@ -227,7 +227,7 @@ pub fn write_roles_csv(roles: &[RoleView], out: &mut dyn std::io::Write) -> std:
             role.trend.map(Trend::as_str).unwrap_or("").to_string(),
             role.url.clone().unwrap_or_default(),
             role.page.clone(),
-            role.reasons.join("; "),
+            role.reasons.iter().collect::<Vec<_>>().join("; "),
         ];
         out.write_record(cells.iter().map(|c| defuse(c)))?;
     }
@@ -304,8 +304,8 @@ mod tests {
                 fee_percent: Some(22.5),
                 openings: Some(3.0),
                 raised_usd: Some(25_000_000.0),
-                investors: vec!["Sequoia".into(), "Accel".into()],
-                locations: vec!["New York".into()],
+                investors: crate::views::Lines::of(["Sequoia", "Accel"]),
+                locations: crate::views::Lines::of(["New York"]),
                 workplace: Some("HYBRID".into()),
                 ..Default::default()
             },

@@ -255,13 +255,13 @@ fn role_pages(
             .get(&view.id)
             .map(|b| (&b.created_at, &b.model, &b.prompt_version))
             .hash(&mut hasher);
-        let key = format!("{:016x}", hasher.finish());
-        if store.holds(&view.page, &key) {
+        let key = hasher.finish();
+        if store.holds(&view.page, key) {
             kept += 1;
         } else {
             render.insert(view.id.as_str(), view);
         }
-        let _ = writeln!(manifest, "{key}\t{}", view.page);
+        let _ = writeln!(manifest, "{key:016x}\t{}", view.page);
     }
     store.forget(render.values().map(|view| view.page.as_str()))?;
     let mut written = 0;
@@ -326,7 +326,7 @@ struct RoleStore {
     /// `.<site>.pages`.
     list: PathBuf,
     /// The pages the list names (`roles/<file>.html`) and their keys.
-    keys: HashMap<String, String>,
+    keys: HashMap<String, u64>,
     /// The file names in `dir` when the build began.
     present: std::collections::HashSet<String>,
 }
@@ -354,8 +354,8 @@ impl RoleStore {
     }
 
     /// Whether the page at `page` is there, rendered from `key`.
-    fn holds(&self, page: &str, key: &str) -> bool {
-        self.keys.get(page).is_some_and(|k| k == key)
+    fn holds(&self, page: &str, key: u64) -> bool {
+        self.keys.get(page) == Some(&key)
             && page
                 .strip_prefix("roles/")
                 .is_some_and(|file| self.present.contains(file))
@@ -373,7 +373,7 @@ impl RoleStore {
         let mut list: Vec<String> = self
             .keys
             .iter()
-            .map(|(page, key)| format!("{key}\t{page}\n"))
+            .map(|(page, key)| format!("{key:016x}\t{page}\n"))
             .collect();
         list.sort();
         self.write_list(&list.concat())
@@ -427,13 +427,13 @@ impl RoleStore {
 
 /// The list of role pages and their keys ([`PAGES`]); none when it cannot
 /// be read (the first build, or one by an older version).
-fn read_page_list(path: &Path) -> HashMap<String, String> {
+fn read_page_list(path: &Path) -> HashMap<String, u64> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
         .filter_map(|line| line.split_once('\t'))
         .filter(|(_, path)| is_role_page(path))
-        .map(|(key, path)| (path.to_string(), key.to_string()))
+        .filter_map(|(key, path)| Some((path.to_string(), u64::from_str_radix(key, 16).ok()?)))
         .collect()
 }
 
@@ -829,7 +829,7 @@ mod tests {
         let mut render = Vec::new();
         for (file, key) in keys {
             let page = format!("roles/{file}");
-            if !store.holds(&page, key) {
+            if !store.holds(&page, u64::from_str_radix(key, 16).unwrap()) {
                 render.push(page.clone());
             }
             manifest.push_str(&format!("{key}\t{page}\n"));
@@ -941,7 +941,7 @@ mod tests {
         .unwrap();
         let keys = read_page_list(&list);
         assert_eq!(keys.len(), 1);
-        assert_eq!(keys["roles/a.html"], "0a");
+        assert_eq!(keys["roles/a.html"], 0x0a);
         assert!(read_page_list(&site.path().join("none")).is_empty());
     }
 

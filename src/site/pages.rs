@@ -485,7 +485,7 @@ fn stage_options<'a>(roles: impl Iterator<Item = &'a RoleView>) -> Vec<(&'a str,
 }
 
 /// Reasons with a class for colour: `fail` for ✗, `pass` for ✓.
-fn reason_classes(reasons: &[String]) -> Vec<(&'static str, &str)> {
+fn reason_classes(reasons: &crate::views::Lines) -> Vec<(&'static str, &str)> {
     reasons
         .iter()
         .map(|reason| {
@@ -496,7 +496,7 @@ fn reason_classes(reasons: &[String]) -> Vec<(&'static str, &str)> {
             } else {
                 "note"
             };
-            (class, reason.as_str())
+            (class, reason)
         })
         .collect()
 }
@@ -631,8 +631,11 @@ mod tests {
             responsiveness_sort: 1e9,
             trend: Some(Trend::Surging),
             is_new: true,
-            reasons: vec![format!("✗ title {SCRIPT}"), format!("✓ fee {ATTR}")],
-            signals: vec![format!("hot {SCRIPT}")],
+            reasons: crate::views::Lines::of([
+                format!("✗ title {SCRIPT}"),
+                format!("✓ fee {ATTR}"),
+            ]),
+            signals: crate::views::Lines::of([format!("hot {SCRIPT}")]),
             gone_at: (status == "gone").then(|| "2025-12-19T06:00:00Z".into()),
             days_open: 1,
             ..RoleView::default()

@@ -100,8 +100,9 @@ pub struct RoleView {
     pub responsiveness_sort: f64,
     pub trend: Option<Trend>,
     pub is_new: bool,
-    pub reasons: Vec<String>,
-    pub signals: Vec<String>,
+    /// The verdict's reasons and signals, a line each.
+    pub reasons: Lines,
+    pub signals: Lines,
     pub gone_at: Option<String>,
     /// Days between first seen and gone (or now).
     pub days_open: i64,
@@ -115,6 +116,52 @@ pub struct RoleView {
     /// does ([`page_key`]); the site rewrites a page only then.
     #[serde(skip)]
     pub page_key: u64,
+}
+
+/// Lines of text in one string, for lists a view holds (its reasons and
+/// signals): one allocation, not one a line. Empty lines are left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lines(String);
+
+impl Lines {
+    /// Each of `lines`, which must be one line each (`text::one_line`).
+    pub fn of<S: AsRef<str>>(lines: impl IntoIterator<Item = S>) -> Lines {
+        let mut text = String::new();
+        for line in lines {
+            let line = line.as_ref();
+            if line.is_empty() {
+                continue;
+            }
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(line);
+        }
+        Lines(text)
+    }
+
+    pub fn iter(&self) -> std::str::Lines<'_> {
+        self.0.lines()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a Lines {
+    type Item = &'a str;
+    type IntoIter = std::str::Lines<'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// A list of strings, as the `Vec` it stands for.
+impl Serialize for Lines {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
 }
 
 /// A [`RoleView`]'s texts, each read by the view's method of its name.
@@ -240,9 +287,9 @@ pub struct RoleFacts {
     pub openings: Option<f64>,
     /// The company's funding in dollars, read from its text (`$25M`).
     pub raised_usd: Option<f64>,
-    pub investors: Vec<String>,
+    pub investors: Lines,
     /// Places, as the pages name them; the workplace type apart.
-    pub locations: Vec<String>,
+    pub locations: Lines,
     pub workplace: Option<String>,
 }
 
@@ -867,10 +914,7 @@ fn role_view_of(role: &SiteRole, raw: &Value, lists: &Lists, now: DateTime<Utc>)
         .iter()
         .map(|l| crate::vocab::location(lists, l))
         .collect();
-    let places = location_text
-        .iter()
-        .map(|l| crate::text::one_line(l))
-        .collect();
+    let places = Lines::of(location_text.iter().map(|l| crate::text::one_line(l)));
     if let Some(workplace) = text_at(raw, "workplace_type") {
         location_text.push(workplace);
     }
@@ -1010,8 +1054,8 @@ fn role_view_of(role: &SiteRole, raw: &Value, lists: &Lists, now: DateTime<Utc>)
         responsiveness_sort: responsiveness.unwrap_or(f64::MAX).min(1e9),
         trend: row.trend,
         is_new: first_seen.is_some_and(|at| at >= now - Duration::hours(NEW_HOURS)),
-        reasons: role.reasons.iter().map(|r| shown(r)).collect(),
-        signals: role.signals.iter().map(|r| shown(r)).collect(),
+        reasons: Lines::of(role.reasons.iter().map(|r| shown(r))),
+        signals: Lines::of(role.signals.iter().map(|r| shown(r))),
         gone_at: row.gone_at.clone(),
         days_open: first_seen.map(|at| (end - at).num_days()).unwrap_or(0),
         texts,
@@ -1025,7 +1069,7 @@ fn role_view_of(role: &SiteRole, raw: &Value, lists: &Lists, now: DateTime<Utc>)
             fee_percent: row.fee_percent,
             openings,
             raised_usd: (raised > 0.0).then_some(raised),
-            investors: investor_names,
+            investors: Lines::of(&investor_names),
             locations: places,
             workplace: text_at(raw, "workplace_type").map(|w| shown(&w)),
         },
