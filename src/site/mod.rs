@@ -147,7 +147,7 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     written += pages.written;
     phase("role pages");
     staging.publish(&site_dir)?;
-    store.finish(&pages.manifest)?;
+    store.finish(&pages.listed)?;
     phase("publish");
     Ok(SiteReport {
         dir: site_dir,
@@ -181,7 +181,7 @@ fn company_pages(
     let mut timelines: Vec<Vec<crate::store::ChangeRow>> = vec![Vec::new(); companies.len()];
     let mut open = companies.len();
     if open > 0 {
-        db.each_change_newest_first(|change| {
+        db.each_change_newest_first(None, |change| {
             if let Some(&at) = company_of.get(change.role_id.as_str()) {
                 let timeline = &mut timelines[at];
                 if timeline.len() < TIMELINE {
@@ -217,11 +217,11 @@ fn as_of(db: &Db, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
 }
 
 /// What [`role_pages`] did.
-struct RolePages {
+struct RolePages<'a> {
     written: usize,
     kept: usize,
-    /// Every role page of this build with its key, as [`PAGES`] lists them.
-    manifest: String,
+    /// Every role page of this build with its key.
+    listed: Vec<(&'a str, u64)>,
 }
 
 /// Writes a page per role into the role pages kept beside the site
@@ -233,17 +233,16 @@ struct RolePages {
 /// depends only on its role and the shared data.
 ///
 /// [`page_key`]: crate::views::RoleView::page_key
-fn role_pages(
+fn role_pages<'a>(
     db: &Db,
-    data: &crate::views::SiteData,
+    data: &'a crate::views::SiteData,
     lists: &crate::rules::Lists,
     store: &mut RoleStore,
     staging: &Staging,
-) -> Result<RolePages> {
-    use std::fmt::Write as _;
+) -> Result<RolePages<'a>> {
     use std::hash::{Hash, Hasher};
     let build = build_fingerprint(lists);
-    let mut manifest = String::new();
+    let mut listed = Vec::new();
     let mut render: HashMap<&str, &crate::views::RoleView> = HashMap::new();
     let mut kept = 0;
     for view in data.roles.iter().chain(&data.gone).chain(&data.board_roles) {
@@ -261,7 +260,7 @@ fn role_pages(
         } else {
             render.insert(view.id.as_str(), view);
         }
-        let _ = writeln!(manifest, "{key:016x}\t{}", view.page);
+        listed.push((view.page.as_str(), key));
     }
     store.forget(render.values().map(|view| view.page.as_str()))?;
     let mut written = 0;
@@ -286,7 +285,7 @@ fn role_pages(
     Ok(RolePages {
         written,
         kept,
-        manifest,
+        listed,
     })
 }
 
@@ -370,13 +369,7 @@ impl RoleStore {
         if self.keys.len() == before {
             return Ok(());
         }
-        let mut list: Vec<String> = self
-            .keys
-            .iter()
-            .map(|(page, key)| format!("{key:016x}\t{page}\n"))
-            .collect();
-        list.sort();
-        self.write_list(&list.concat())
+        self.write_list(self.keys.iter().map(|(page, &key)| (page.as_str(), key)))
     }
 
     /// Writes a rendered page in place: into the staging directory, then
@@ -398,13 +391,12 @@ impl RoleStore {
 
     /// Once the new site is live: the pages of roles it no longer shows
     /// removed, and the list of pages written.
-    fn finish(self, manifest: &str) -> Result<()> {
-        let listed: std::collections::HashSet<&str> = manifest
-            .lines()
-            .filter_map(|line| line.split_once('\t'))
-            .filter_map(|(_, page)| page.strip_prefix("roles/"))
+    fn finish(self, listed: &[(&str, u64)]) -> Result<()> {
+        let files: std::collections::HashSet<&str> = listed
+            .iter()
+            .filter_map(|(page, _)| page.strip_prefix("roles/"))
             .collect();
-        for file in self.present.iter().filter(|f| !listed.contains(f.as_str())) {
+        for file in self.present.iter().filter(|f| !files.contains(f.as_str())) {
             let path = self.dir.join(file);
             std::fs::remove_file(&path)
                 .or_else(|e| match e.kind() {
@@ -413,11 +405,17 @@ impl RoleStore {
                 })
                 .with_context(|| format!("removing {}", path.display()))?;
         }
-        self.write_list(manifest)
+        self.write_list(listed.iter().copied())
     }
 
-    /// The list, replaced in one rename.
-    fn write_list(&self, content: &str) -> Result<()> {
+    /// The list of `pages` and their keys (`<key>\t<page>` a line),
+    /// replaced in one rename.
+    fn write_list<'p>(&self, pages: impl Iterator<Item = (&'p str, u64)>) -> Result<()> {
+        use std::fmt::Write as _;
+        let mut content = String::new();
+        for (page, key) in pages {
+            let _ = writeln!(content, "{key:016x}\t{page}");
+        }
         let new = self.list.with_extension("new");
         std::fs::write(&new, content).with_context(|| format!("writing {}", new.display()))?;
         std::fs::rename(&new, &self.list)
@@ -825,15 +823,20 @@ mod tests {
     fn build_pages(site: &Path, keys: &[(&str, &str)]) -> Vec<String> {
         let staging = Staging::create(site).unwrap();
         let mut store = RoleStore::open(site, &staging).unwrap();
-        let mut manifest = String::new();
-        let mut render = Vec::new();
-        for (file, key) in keys {
-            let page = format!("roles/{file}");
-            if !store.holds(&page, u64::from_str_radix(key, 16).unwrap()) {
-                render.push(page.clone());
-            }
-            manifest.push_str(&format!("{key}\t{page}\n"));
-        }
+        let pages: Vec<(String, u64)> = keys
+            .iter()
+            .map(|(file, key)| {
+                (
+                    format!("roles/{file}"),
+                    u64::from_str_radix(key, 16).unwrap(),
+                )
+            })
+            .collect();
+        let render: Vec<String> = pages
+            .iter()
+            .filter(|(page, key)| !store.holds(page, *key))
+            .map(|(page, _)| page.clone())
+            .collect();
         store.forget(render.iter().map(String::as_str)).unwrap();
         for page in &render {
             let key = keys.iter().find(|(f, _)| page.ends_with(f)).unwrap().1;
@@ -841,7 +844,8 @@ mod tests {
         }
         std::fs::write(staging.dir.join("index.html"), "index").unwrap();
         staging.publish(site).unwrap();
-        store.finish(&manifest).unwrap();
+        let listed: Vec<(&str, u64)> = pages.iter().map(|(p, k)| (p.as_str(), *k)).collect();
+        store.finish(&listed).unwrap();
         render
     }
 

@@ -90,32 +90,26 @@ pub struct RoleHistory {
 }
 
 impl Db {
-    /// Changes detected at or after `since`, newest first, one at a time
-    /// (a cold start of 100,000 roles detects 100,000 changes in one run),
-    /// without the role's title and company.
-    pub fn each_change_since(
+    /// Changes newest first, one at a time (a cold start of 100,000 roles
+    /// detects 100,000 changes in one run): those detected at or after
+    /// `since`, or all, until `each` says to stop (false). Without the
+    /// role's title and company.
+    pub fn each_change_newest_first(
         &self,
-        since: DateTime<Utc>,
-        mut each: impl FnMut(ChangeRow),
+        since: Option<DateTime<Utc>>,
+        mut each: impl FnMut(ChangeRow) -> bool,
     ) -> Result<()> {
+        // Two statements, so that a window reads through `detected_at`'s index.
+        let window = match since {
+            Some(_) => "c.detected_at >= ?1",
+            None => "?1 IS NULL",
+        };
         let mut stmt = self.conn.prepare(&format!(
-            "{BARE_CHANGE_SELECT} WHERE c.detected_at >= ?1 ORDER BY c.id DESC"
+            "{BARE_CHANGE_SELECT} WHERE {window} ORDER BY c.id DESC"
         ))?;
         let names = super::ColumnNames::of(&stmt);
-        for row in stmt.query_map([timestamp(since)], |r| change_row(&names.of_row(r)))? {
-            each(row?);
-        }
-        Ok(())
-    }
-
-    /// Every change, newest first, until `each` says to stop (false);
-    /// without the role's title and company.
-    pub fn each_change_newest_first(&self, mut each: impl FnMut(ChangeRow) -> bool) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("{BARE_CHANGE_SELECT} ORDER BY c.id DESC"))?;
-        let names = super::ColumnNames::of(&stmt);
-        for row in stmt.query_map([], |r| change_row(&names.of_row(r)))? {
+        let since = since.map(timestamp);
+        for row in stmt.query_map([since], |r| change_row(&names.of_row(r)))? {
             if !each(row?) {
                 break;
             }

@@ -118,8 +118,9 @@ pub struct RoleView {
     pub page_key: u64,
 }
 
-/// Lines of text in one string, for lists a view holds (its reasons and
-/// signals): one allocation, not one a line. Empty lines are left out.
+/// Lines of text in one string, for the lists a view holds (reasons,
+/// signals, investors, places): one allocation, not one a line. Empty
+/// lines are left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lines(String);
 
@@ -540,10 +541,10 @@ pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
         .collect();
     let since = now - Duration::days(CHANGE_DAYS);
     let mut by_day: BTreeMap<String, ChangeDay> = BTreeMap::new();
-    db.each_change_since(since, |change| {
+    db.each_change_newest_first(Some(since), |change| {
         // Board roles' changes are company moves, shown on the company pages.
         if !change.role_id.starts_with("paraform:") {
-            return;
+            return true;
         }
         let date = change.detected_at.get(..10).unwrap_or("");
         if !by_day.contains_key(date) {
@@ -560,7 +561,7 @@ pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
             );
         }
         let Some(day) = by_day.get_mut(date) else {
-            return;
+            return true;
         };
         day.total += 1;
         day.new += usize::from(change.kind == ChangeKind::New);
@@ -569,6 +570,7 @@ pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
             let role = index.get(change.role_id.as_str()).copied();
             day.changes.push(change_view(&change, role, lists));
         }
+        true
     })?;
     let days = by_day.into_values().rev().collect();
     let runs = db.recent_runs(50)?;
@@ -1356,6 +1358,30 @@ pub(crate) fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync)
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_views_texts_and_lists_read_back_as_given() {
+        use super::{Lines, Text, Texts};
+        let texts = Texts::of(&[
+            (Text::locations, "New York"),
+            (Text::market_status, "Paused"),
+        ]);
+        assert_eq!(texts.get(Text::market_status), "Paused");
+        assert_eq!(texts.get(Text::locations), "New York");
+        assert_eq!(texts.get(Text::tech), "", "a text not given is empty");
+        assert_eq!(Texts::default().get(Text::last_seen), "");
+        let json = serde_json::to_value(&texts).unwrap();
+        assert_eq!(json["locations"], "New York");
+        assert_eq!(json["tech"], "");
+
+        let lines = Lines::of(["✓ fee 25%", "", "hot"]);
+        assert_eq!(lines.iter().collect::<Vec<_>>(), ["✓ fee 25%", "hot"]);
+        assert_eq!(
+            serde_json::to_value(&lines).unwrap(),
+            serde_json::json!(["✓ fee 25%", "hot"])
+        );
+        assert!(Lines::of(Vec::<String>::new()).is_empty());
+        assert_eq!(Lines::default().iter().count(), 0);
+    }
     use super::*;
     use crate::store::{RoleRow, SiteRole};
 
