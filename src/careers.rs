@@ -135,6 +135,53 @@ impl Posting {
     }
 }
 
+/// A schema.org `Date` or `DateTime` as an instant: a date alone is its
+/// midnight UTC, a time without a zone is read as UTC.
+pub fn instant(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{NaiveDate, NaiveDateTime, Utc};
+    let text = text.trim();
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&Utc));
+    }
+    if let Ok(at) = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S") {
+        return Some(at.and_utc());
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|at| at.and_utc())
+}
+
+/// [`instant`] as the RFC 3339 text the database keeps.
+pub fn timestamp(text: &str) -> Option<String> {
+    instant(text).map(crate::role::timestamp)
+}
+
+impl Posting {
+    /// Whether its `validThrough` has passed at `now`. A date alone runs
+    /// to the end of that day; an unreadable one never expires.
+    pub fn expired(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        expired(self.valid_through.as_deref(), now)
+    }
+}
+
+/// [`Posting::expired`] of a stored `validThrough`.
+pub fn expired(valid_through: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let Some(text) = valid_through else {
+        return false;
+    };
+    let Some(at) = instant(text) else {
+        return false;
+    };
+    let date_only = !text.contains('T');
+    let end = if date_only {
+        at + chrono::Duration::days(1)
+    } else {
+        at
+    };
+    end <= now
+}
+
 /// Reads the page at `page_url` (absolute). `link_pattern`: which paths are
 /// job pages; by default, paths under the page's own (`/careers/` for
 /// `/careers`).

@@ -92,6 +92,52 @@ impl Kind {
     }
 }
 
+/// `roles.source` of the roles read from companies' own careers pages
+/// (SPEC §3b).
+pub const CAREERS: &str = "careers";
+
+/// Where a company's own role was read: one of the board APIs, or its
+/// careers page (schema.org `JobPosting`s, read by `careers`). Board and
+/// careers roles are alike everywhere but in how they are fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Board {
+    Api(Kind),
+    Careers,
+}
+
+impl Board {
+    /// `roles.source`.
+    pub fn source(self) -> &'static str {
+        match self {
+            Board::Api(kind) => kind.source(),
+            Board::Careers => CAREERS,
+        }
+    }
+
+    pub fn from_source(source: &str) -> Option<Board> {
+        if source == CAREERS {
+            return Some(Board::Careers);
+        }
+        Kind::from_source(source).map(Board::Api)
+    }
+
+    /// People's name for it: "Greenhouse", "Careers page".
+    pub fn name(self) -> &'static str {
+        match self {
+            Board::Api(kind) => kind.name(),
+            Board::Careers => "Careers page",
+        }
+    }
+
+    /// What a role of this board says.
+    pub fn job(self, raw: &Value) -> Job {
+        match self {
+            Board::Api(kind) => board_job(kind, raw),
+            Board::Careers => careers_job(raw),
+        }
+    }
+}
+
 /// A posting as [`same_opening`] compares it.
 #[derive(Debug, Clone, Copy)]
 pub struct Opening<'a> {
@@ -367,6 +413,40 @@ pub fn board_job(kind: Kind, raw: &Value) -> Job {
     }
 }
 
+/// Reads a careers role: the JSON `careers::Posting::to_json` stores
+/// (schema.org's names). The salary is annualised for comparing (an hourly
+/// figure times 2,080); the stored JSON keeps it as given.
+pub fn careers_job(raw: &Value) -> Job {
+    let text = |path: &str| crate::role::text_at(raw, path);
+    let number = |key: &str| {
+        raw.pointer(&format!("/baseSalary/{key}"))
+            .and_then(Value::as_f64)
+    };
+    let salary = crate::careers::Salary {
+        currency: text("baseSalary.currency"),
+        min: number("minValue"),
+        max: number("maxValue"),
+        value: number("value"),
+        unit: text("baseSalary.unitText"),
+    };
+    let (salary_min, salary_max) = salary.yearly();
+    Job {
+        title: text("title"),
+        locations: match raw.get("jobLocation") {
+            Some(Value::Array(places)) => places
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        },
+        url: text("url"),
+        salary_min,
+        salary_max,
+        posted_at: text("datePosted").and_then(|d| crate::careers::timestamp(&d)),
+    }
+}
+
 /// `New York, NY, US` from the parts given; `None` when none is.
 fn joined(parts: &[Option<String>]) -> Option<String> {
     let parts: Vec<&str> = parts
@@ -379,8 +459,8 @@ fn joined(parts: &[Option<String>]) -> Option<String> {
 }
 
 /// The columns of a board role: the company is the followed one's name.
-pub fn board_columns(kind: Kind, raw: &Value, company: &str) -> RoleColumns {
-    let job = board_job(kind, raw);
+pub fn board_columns(board: Board, raw: &Value, company: &str) -> RoleColumns {
+    let job = board.job(raw);
     RoleColumns {
         title: job.title,
         company: Some(company.to_string()),

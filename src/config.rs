@@ -1,7 +1,7 @@
 //! Configuration: the `air-demand.toml` file, its built-in defaults, and the
 //! environment (secrets and a literal `.env` file beside the config).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -387,7 +387,24 @@ pub struct CompanyConfig {
     pub smartrecruiters: Option<String>,
     #[serde(default)]
     pub recruitee: Option<String>,
+    /// Its careers page (SPEC §3b): an http(s) URL whose schema.org
+    /// `JobPosting`s are read, or whose job pages are.
+    #[serde(default)]
+    pub careers: Option<String>,
+    /// Which links of the careers page are job pages: those whose path
+    /// contains this; by default, the paths under the careers page's own.
+    #[serde(default)]
+    pub job_link_pattern: Option<String>,
+    /// Job pages read per run at most, of a careers page that links its
+    /// postings (default [`DEFAULT_MAX_PAGES`]).
+    #[serde(default)]
+    pub max_pages: Option<usize>,
 }
+
+/// `max_pages` when not set.
+pub const DEFAULT_MAX_PAGES: usize = 50;
+/// The largest `max_pages` accepted.
+const MAX_MAX_PAGES: usize = 1_000;
 
 impl CompanyConfig {
     /// The company's boards as (source, board name): `("ashby", "supabase")`.
@@ -403,6 +420,20 @@ impl CompanyConfig {
         .into_iter()
         .filter_map(|(source, board)| Some((source, board.as_deref()?)))
         .collect()
+    }
+
+    /// Its careers page as a URL, and that URL's host (lower case, as
+    /// role ids name it); `None` when it follows none. The URL was checked
+    /// when the config was read.
+    pub fn careers_page(&self) -> Option<(reqwest::Url, String)> {
+        let url = reqwest::Url::parse(self.careers.as_deref()?).ok()?;
+        let host = url.host_str()?.to_ascii_lowercase();
+        Some((url, host))
+    }
+
+    /// `max_pages`, or its default.
+    pub fn max_pages(&self) -> usize {
+        self.max_pages.unwrap_or(DEFAULT_MAX_PAGES)
     }
 
     /// Follows the board `name` of `kind`.
@@ -717,9 +748,46 @@ impl Config {
             );
         }
         let mut boards_seen = std::collections::HashSet::new();
+        let mut careers_hosts: HashMap<String, &str> = HashMap::new();
         for (i, company) in self.companies.iter().enumerate() {
             if company.name.trim().is_empty() {
                 bail!("[[companies]] entry {} has no name", i + 1);
+            }
+            if let Some(url) = &company.careers {
+                let Some((_, host)) = company.careers_page().filter(|_| web(url)) else {
+                    bail!(
+                        "[[companies]] {:?}: careers = {url:?} is not an http(s) URL such as \"https://acme.com/careers\"",
+                        company.name
+                    );
+                };
+                // A careers role's id names its host: one company per host.
+                if let Some(other) = careers_hosts.insert(host.clone(), &company.name) {
+                    bail!(
+                        "[[companies]] {:?}: its careers page is on {host}, as {other:?}'s is; follow one company per careers host",
+                        company.name
+                    );
+                }
+            }
+            if let Some(pattern) = &company.job_link_pattern {
+                let plain = pattern.chars().all(|c| !c.is_control());
+                if company.careers.is_none()
+                    || pattern.trim().is_empty()
+                    || pattern.len() > 200
+                    || !plain
+                {
+                    bail!(
+                        "[[companies]] {:?}: job_link_pattern must be a piece of a URL path such as \"/careers/\" (at most 200 characters), beside a careers URL",
+                        company.name
+                    );
+                }
+            }
+            if let Some(pages) = company.max_pages
+                && !(1..=MAX_MAX_PAGES).contains(&pages)
+            {
+                bail!(
+                    "[[companies]] {:?}: max_pages must be between 1 and {MAX_MAX_PAGES}, not {pages}",
+                    company.name
+                );
             }
             for (source, board) in company.boards() {
                 if !is_board_name(board) {
@@ -1038,7 +1106,7 @@ timeout_secs = 30
 max_board_bytes = 16777216                    # 16 MiB: a larger answer fails that board for the run
 
 # One [[companies]] entry per followed company, with any of its board names
-# (docs/companies.md says how to find them):
+# and/or its careers page (docs/companies.md says how to find them):
 # [[companies]]
 # name = "Supabase"
 # ashby = "supabase"
@@ -1047,6 +1115,9 @@ max_board_bytes = 16777216                    # 16 MiB: a larger answer fails th
 # workable = "..."
 # smartrecruiters = "..."
 # recruitee = "..."
+# careers = "https://supabase.com/careers"   # schema.org JobPosting on the page or its job pages
+# job_link_pattern = "/careers/"             # which links are job pages (default: under the careers path)
+# max_pages = 50                             # job pages read per run at most
 "#;
 
 /// Secrets and settings from the environment: the process environment, over
@@ -1193,6 +1264,56 @@ mod tests {
             config.companies[0].boards(),
             [("greenhouse", "acme"), ("lever", "acme-inc")]
         );
+    }
+
+    #[test]
+    fn a_careers_page_is_read_with_its_host_and_checked() {
+        let config = Config::parse(
+            "[[companies]]\nname = \"Acme\"\ncareers = \"https://Acme.com/careers\"\njob_link_pattern = \"/jobs/\"\n\n[[companies]]\nname = \"Globex\"\nashby = \"globex\"\ncareers = \"http://jobs.globex.io/\"\nmax_pages = 5\n",
+            Path::new("a"),
+        )
+        .unwrap();
+        let (url, host) = config.companies[0].careers_page().unwrap();
+        assert_eq!(
+            (url.as_str(), host.as_str()),
+            ("https://acme.com/careers", "acme.com")
+        );
+        assert_eq!(config.companies[0].max_pages(), DEFAULT_MAX_PAGES);
+        assert_eq!(config.companies[1].max_pages(), 5);
+        assert_eq!(
+            config.companies[1].careers_page().unwrap().1,
+            "jobs.globex.io"
+        );
+        for (text, expected) in [
+            (
+                "name = \"A\"\ncareers = \"acme.com/careers\"",
+                "not an http(s) URL",
+            ),
+            (
+                "name = \"A\"\ncareers = \"ftp://acme.com/\"",
+                "not an http(s) URL",
+            ),
+            (
+                "name = \"A\"\njob_link_pattern = \"/jobs/\"",
+                "beside a careers URL",
+            ),
+            (
+                "name = \"A\"\ncareers = \"https://a.com/\"\njob_link_pattern = \" \"",
+                "job_link_pattern",
+            ),
+            (
+                "name = \"A\"\ncareers = \"https://a.com/\"\nmax_pages = 0",
+                "max_pages must be between 1",
+            ),
+            (
+                "name = \"A\"\ncareers = \"https://a.com/x\"\n[[companies]]\nname = \"B\"\ncareers = \"https://A.com/y\"",
+                "one company per careers host",
+            ),
+        ] {
+            let text = format!("[[companies]]\n{text}\n");
+            let err = Config::parse(&text, Path::new("a")).unwrap_err();
+            assert!(format!("{err:#}").contains(expected), "{text}: {err:#}");
+        }
     }
 
     #[test]

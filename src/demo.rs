@@ -322,6 +322,19 @@ fn demo_config(dir: &Path, sim: &Simulator) -> Config {
         company.set_board(board.kind, board.board);
         config.companies.push(company);
     }
+    // And its made-up careers page (schema.org JobPostings in an ItemList),
+    // by the name `localhost`: the site shows a careers page's address, and
+    // none of the demo's pages names the simulator's loopback address.
+    for site in sim.generated_careers() {
+        let url = sim
+            .careers_url(&site.site)
+            .replacen("127.0.0.1", "localhost", 1);
+        config.companies.push(crate::config::CompanyConfig {
+            name: site.company,
+            careers: Some(url),
+            ..Default::default()
+        });
+    }
     config
 }
 

@@ -1,6 +1,6 @@
 //! `companies discover`: board names proposed for the companies seen on
 //! Paraform. Each company's name gives a couple of slugs ("Acme Robotics":
-//! `acmerobotics`, `acme-robotics`), tried politely against the three
+//! `acmerobotics`, `acme-robotics`), tried politely against the six
 //! board APIs; a 404 means no. Companies already followed, and boards the
 //! config already names, are not asked about; an API that cannot be reached
 //! (DNS, a refused connection) is said once and not asked again this run.
@@ -126,6 +126,93 @@ pub async fn discover(config: &Config, db: &Db, limit: usize) -> Result<Discover
     }
     discovery.requests = client.request_count();
     Ok(discovery)
+}
+
+/// What `discover --careers URL` read on a careers page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CareersFound {
+    /// `--name`, else the postings' `hiringOrganization`, else the host.
+    pub company: String,
+    pub url: String,
+    /// Open postings read (on the page, or on the job pages it links).
+    pub postings: usize,
+    /// The first few postings' titles.
+    pub titles: Vec<String>,
+    /// What was skipped on the way (malformed JSON-LD, disallowed pages).
+    pub notes: Vec<String>,
+    pub requests: u64,
+}
+
+/// Job pages `discover --careers` reads at most, for a page that links them.
+const DISCOVER_PAGES: usize = 10;
+
+/// Reads the careers page at `url` as a scrape would (robots.txt obeyed,
+/// linked job pages followed, [`DISCOVER_PAGES`] at most), to show what
+/// following it would give. Nothing is stored.
+pub async fn discover_careers(
+    config: &Config,
+    url: &str,
+    name: Option<&str>,
+) -> Result<CareersFound> {
+    let entry = crate::config::CompanyConfig {
+        name: name.unwrap_or("x").to_string(),
+        careers: Some(url.to_string()),
+        ..Default::default()
+    };
+    let Some((parsed, host)) = entry
+        .careers_page()
+        .filter(|_| url.starts_with("https://") || url.starts_with("http://"))
+    else {
+        bail!("--careers {url:?} is not an http(s) URL such as \"https://acme.com/careers\"");
+    };
+    let settings = &config.boards;
+    let client = HttpClient::new(&settings.http()).context("starting the HTTP client")?;
+    let site = crate::fetch::careers::Site {
+        url: parsed,
+        host: host.clone(),
+        link_pattern: None,
+        max_pages: DISCOVER_PAGES,
+        max_bytes: settings.max_board_bytes,
+    };
+    let read = crate::fetch::careers::read_site(
+        &client,
+        &site,
+        &Default::default(),
+        &Default::default(),
+        chrono::Utc::now(),
+    )
+    .await?;
+    let postings: Vec<serde_json::Value> =
+        read.list.roles.iter().map(|r| read.list.value(r)).collect();
+    let organization = postings.iter().find_map(|p| {
+        crate::role::text_at(p, "hiringOrganization").filter(|n| !n.trim().is_empty())
+    });
+    let company = name
+        .map(str::to_string)
+        .or(organization)
+        .unwrap_or_else(|| host.clone());
+    Ok(CareersFound {
+        company: crate::text::one_line(&company),
+        url: url.to_string(),
+        postings: postings.len(),
+        titles: postings
+            .iter()
+            .filter_map(|p| crate::role::text_at(p, "title"))
+            .take(5)
+            .collect(),
+        notes: read.notes,
+        requests: client.request_count(),
+    })
+}
+
+/// The `[[companies]]` entry following a careers page.
+pub fn careers_entry(found: &CareersFound) -> (String, String) {
+    let text = format!(
+        "\n[[companies]]   # added by `air-demand companies discover --careers`\nname = {}\ncareers = {}\n",
+        toml_string(&found.company),
+        toml_string(&found.url)
+    );
+    (found.company.clone(), text)
 }
 
 /// The `[[companies]]` entries for what was found, one per company, each

@@ -6,8 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::company::Kind;
-use crate::company::board_job;
+use crate::company::Board;
 use crate::role::{format_number, number_at, strings_at, value_at};
 
 /// Fields left out of the content hash because they change without the role
@@ -377,8 +376,8 @@ fn remove_path(raw: &mut Value, path: &str) {
 /// The tracked changes between two versions of a company board's job
 /// (read by `company::board_job`): salary range, location, and title
 /// (TITLE_CHANGE).
-pub fn board_diff(kind: Kind, old: &Value, new: &Value) -> Vec<FieldChange> {
-    let (before, after) = (board_job(kind, old), board_job(kind, new));
+pub fn board_diff(board: Board, old: &Value, new: &Value) -> Vec<FieldChange> {
+    let (before, after) = (board.job(old), board.job(new));
     let mut changes = Vec::new();
     for (field, was, is) in [
         ("salary_min", before.salary_min, after.salary_min),
@@ -577,7 +576,7 @@ mod tests {
     fn diffs_salary_location_and_title() {
         let old = serde_json::json!({"text": "Engineer", "categories": {"location": "London"}, "salaryRange": {"min": 100, "max": 200}});
         let new = serde_json::json!({"text": "Senior Engineer", "categories": {"location": "Remote"}, "salaryRange": {"min": 100, "max": 250}});
-        let kinds: Vec<String> = board_diff(Kind::Lever, &old, &new)
+        let kinds: Vec<String> = board_diff(Board::Api(crate::company::Kind::Lever), &old, &new)
             .iter()
             .map(|c| format!("{} {}", c.kind.as_str(), c.field.as_deref().unwrap_or("")))
             .collect();
@@ -589,6 +588,6 @@ mod tests {
                 "TITLE_CHANGE title"
             ]
         );
-        assert!(board_diff(Kind::Lever, &old, &old).is_empty());
+        assert!(board_diff(Board::Api(crate::company::Kind::Lever), &old, &old).is_empty());
     }
 }

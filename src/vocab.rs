@@ -216,8 +216,8 @@ pub fn money_k(n: f64) -> String {
 /// API (`Greenhouse`), from its id.
 pub fn source_name(role_id: &str) -> &'static str {
     crate::role::RoleId::parse(role_id)
-        .and_then(|id| crate::fetch::boards::Kind::from_source(id.source()))
-        .map_or("Paraform", crate::fetch::boards::Kind::name)
+        .and_then(|id| crate::company::Board::from_source(id.source()))
+        .map_or("Paraform", crate::company::Board::name)
 }
 
 /// Where a role comes from, for people: `Paraform`, or its company board
@@ -226,10 +226,14 @@ pub fn source(role_id: &str) -> String {
     let Some(id) = crate::role::RoleId::parse(role_id) else {
         return "Paraform".into();
     };
-    match crate::fetch::boards::Kind::from_source(id.source()) {
-        Some(kind) => {
-            let board = id.board_and_job().map_or(id.external(), |(board, _)| board);
-            format!("{} board {}", kind.name(), crate::text::one_line(board))
+    match crate::company::Board::from_source(id.source()) {
+        Some(crate::company::Board::Careers) => {
+            let host = id.board_and_job().map_or(id.external(), |(host, _)| host);
+            format!("careers page at {}", crate::text::one_line(host))
+        }
+        Some(board) => {
+            let name = id.board_and_job().map_or(id.external(), |(name, _)| name);
+            format!("{} board {}", board.name(), crate::text::one_line(name))
         }
         None => "Paraform".into(),
     }

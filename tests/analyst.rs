@@ -60,7 +60,8 @@ fn duckdb(args: &[&str]) -> Value {
 
 /// Every row of `relation` as SQLite gives it, in id order, each column as
 /// a JSON value, plus `json_id`: SQLite's `json_extract(raw, '$.id')` as text
-/// (Workable's jobs carry theirs as `$.shortcode`).
+/// (Workable's jobs carry theirs as `$.shortcode`, careers postings as
+/// `$.identifier`).
 fn sqlite_rows(db: &Path, relation: &str) -> Vec<BTreeMap<String, Value>> {
     let conn =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -68,7 +69,7 @@ fn sqlite_rows(db: &Path, relation: &str) -> Vec<BTreeMap<String, Value>> {
     let json_id = if relation == "changes" {
         "NULL"
     } else {
-        "CAST(coalesce(json_extract(raw, '$.id'), json_extract(raw, '$.shortcode')) AS TEXT)"
+        "CAST(coalesce(json_extract(raw, '$.id'), json_extract(raw, '$.shortcode'), json_extract(raw, '$.identifier')) AS TEXT)"
     };
     let sql = format!("SELECT *, {json_id} AS json_id FROM {relation} ORDER BY id");
     let mut stmt = conn.prepare(&sql).expect("preparing");
@@ -169,7 +170,7 @@ fn duckdb_attaches_the_database_and_reads_versions_roles_and_changes_as_sqlite_d
             let rows = read[how][relation]["rows"].as_array().unwrap();
             assert!(
                 rows.iter().all(|r| r["json_id"].is_string()),
-                "{how} {relation}: json_extract_string(raw, '$.id' or '$.shortcode') read every raw"
+                "{how} {relation}: json_extract_string(raw, '$.id', '$.shortcode' or '$.identifier') read every raw"
             );
             let types = &read[how][relation]["types"];
             assert_eq!(types["raw"], "VARCHAR", "{how} {relation}");

@@ -19,8 +19,9 @@ import duckdb_extension_sqlite_scanner as sqlite_ext
 
 # What the test compares, per relation: every column, in id order, and what
 # DuckDB's own JSON functions make of the JSON column.
-# A job's id is `$.id`, but a Workable job's is `$.shortcode`.
-JOB_ID = "coalesce(json_extract_string(raw, '$.id'), json_extract_string(raw, '$.shortcode'))"
+# A job's id is `$.id`, but a Workable job's is `$.shortcode` and a careers
+# posting's `$.identifier`.
+JOB_ID = "coalesce(json_extract_string(raw, '$.id'), json_extract_string(raw, '$.shortcode'), json_extract_string(raw, '$.identifier'))"
 RELATIONS = {
     "role_versions": JOB_ID,
     "roles": JOB_ID,

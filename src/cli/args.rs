@@ -207,7 +207,9 @@ pub enum ExportFormat {
 #[derive(Debug, Subcommand)]
 pub enum CompaniesAction {
     /// Propose board names for the companies seen on Paraform: each name's
-    /// slugs tried against Greenhouse, Lever and Ashby (a 404 means no).
+    /// slugs tried against Greenhouse, Lever, Ashby, Workable,
+    /// SmartRecruiters and Recruitee (a 404 means no); or, with `--careers
+    /// URL`, read a careers page and propose following it.
     /// Prints what it found; writes nothing unless asked.
     Discover {
         /// Append what was found to the config file as `[[companies]]`
@@ -218,6 +220,14 @@ pub enum CompaniesAction {
         /// active roles first (each costs up to six polite requests).
         #[arg(long, default_value_t = 25)]
         limit: usize,
+        /// Instead, read this careers page for schema.org JobPostings (or
+        /// the job pages it links) and propose following it.
+        #[arg(long, value_name = "URL")]
+        careers: Option<String>,
+        /// The company's name for `--careers` (else the postings' hiring
+        /// organization, else the page's host).
+        #[arg(long, requires = "careers")]
+        name: Option<String>,
     },
 }
 

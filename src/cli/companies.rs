@@ -77,3 +77,60 @@ pub(super) async fn discover(
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `companies discover --careers URL [--name NAME] [--write]`.
+pub(super) async fn discover_careers(
+    config: &Config,
+    config_path: &Path,
+    write: bool,
+    url: &str,
+    name: Option<&str>,
+) -> Result<ExitCode> {
+    if write && !config_path.exists() {
+        bail!(
+            "--write needs a config file, and {} does not exist: create it with `air-demand init`",
+            config_path.display()
+        );
+    }
+    let found = crate::discover::discover_careers(config, url, name).await?;
+    for note in &found.notes {
+        say!("note: {}", crate::text::terminal(note, 300))?;
+    }
+    say!(
+        "{}: careers = {:?}: {} open posting{} read as schema.org JobPosting ({} request{})",
+        crate::text::terminal(&found.company, 80),
+        crate::text::terminal(&found.url, 200),
+        found.postings,
+        if found.postings == 1 { "" } else { "s" },
+        found.requests,
+        if found.requests == 1 { "" } else { "s" }
+    )?;
+    for title in &found.titles {
+        say!("  {}", crate::text::terminal(title, 120))?;
+    }
+    if found.postings == 0 {
+        say!(
+            "nothing written: the page carries no JobPosting JSON-LD and links no job pages that do; it cannot be followed as a careers page"
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if write {
+        let written = crate::discover::append_to_config(
+            config_path,
+            &[crate::discover::careers_entry(&found)],
+        )?;
+        for note in &written.skipped {
+            say!("skipped {note}")?;
+        }
+        if !written.added.is_empty() {
+            say!(
+                "added {} to {}",
+                crate::text::terminal(&found.company, 80),
+                config_path.display()
+            )?;
+        }
+    } else {
+        say!("nothing written: run again with --write to follow it")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

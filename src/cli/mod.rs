@@ -200,11 +200,26 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         ),
         Command::Changes { since, json } => changes(&load()?.0, &since, json),
         Command::Companies {
-            action: CompaniesAction::Discover { write, limit },
+            action:
+                CompaniesAction::Discover {
+                    write,
+                    limit,
+                    careers,
+                    name,
+                },
         } => {
             let config = load()?.0;
             let path = explicit_config.unwrap_or(Path::new(DEFAULT_CONFIG_PATH));
-            runtime.block_on(companies::discover(&config, path, write, limit))
+            match careers {
+                Some(url) => runtime.block_on(companies::discover_careers(
+                    &config,
+                    path,
+                    write,
+                    &url,
+                    name.as_deref(),
+                )),
+                None => runtime.block_on(companies::discover(&config, path, write, limit)),
+            }
         }
         Command::Session {
             action:

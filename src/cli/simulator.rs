@@ -60,6 +60,13 @@ pub(super) async fn simulate(
             board.board
         )?;
     }
+    for site in crate::sim::careers_of(&options) {
+        say!(
+            "  careers page: [[companies]] name = {:?}, careers = \"http://127.0.0.1:{port}/careers-sites/{}\"",
+            site.company,
+            site.site
+        )?;
+    }
     tokio::select! {
         served = crate::sim::serve_forever(options, port) => served.with_context(|| format!("serving on 127.0.0.1:{port}"))?,
         _ = tokio::signal::ctrl_c() => {}

@@ -141,6 +141,7 @@ impl PageFetcher {
                 challenge: is_challenge(status, answer.content_type.as_deref(), answer.mitigated),
                 content_type: answer.content_type,
                 body: answer.body,
+                ..RawResponse::default()
             },
             retry_after,
         }

@@ -7,6 +7,7 @@ pub mod browser;
 #[cfg(not(feature = "browser"))]
 #[path = "no_browser.rs"]
 pub mod browser;
+pub mod careers;
 pub mod llm;
 pub mod paraform;
 pub mod rawjson;
@@ -185,10 +186,18 @@ pub struct RawResponse {
     pub status: u16,
     pub location: Option<String>,
     pub content_type: Option<String>,
+    /// The validators, for a conditional request next time (`ETag`,
+    /// `Last-Modified`), as sent; at most [`MAX_VALIDATOR`] bytes each.
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
     pub body: String,
     /// A bot-protection edge asked for a browser ([`is_challenge`]).
     pub challenge: bool,
 }
+
+/// A longer validator is not kept: no server needs one, and it would be
+/// stored and sent back.
+pub const MAX_VALIDATOR: usize = 256;
 
 /// Whether an answer is a browser challenge (bot protection, a JavaScript
 /// check) rather than the server's own: a 403 or 503 with an HTML page, or
@@ -531,6 +540,9 @@ async fn read_response(
     };
     let location = header(reqwest::header::LOCATION);
     let content_type = header(reqwest::header::CONTENT_TYPE);
+    let validator = |name| header(name).filter(|v: &String| v.len() <= MAX_VALIDATOR);
+    let etag = validator(reqwest::header::ETAG);
+    let last_modified = validator(reqwest::header::LAST_MODIFIED);
     let status = response.status().as_u16();
     let announced = response.content_length();
     if announced.is_some_and(|length| length > limit) {
@@ -560,6 +572,8 @@ async fn read_response(
         status,
         location,
         content_type,
+        etag,
+        last_modified,
         body,
         challenge: false,
     })

@@ -160,6 +160,9 @@ pub struct RoleList {
     pub unreadable_ids: Vec<String>,
     /// How many listed roles could not be read, in all.
     pub unreadable_count: usize,
+    /// Ids of listed roles the listing itself closes (a careers posting
+    /// past its `validThrough`): counted as listed, and marked gone.
+    pub closed: Vec<String>,
     /// The texts of `roles`.
     spool: Spool,
 }
@@ -245,6 +248,18 @@ impl RoleList {
                 problem: format!("it is {}", unreadable(&err)),
             }),
         }
+    }
+
+    /// A role listed where it could not be read this run (a careers job
+    /// page left for the next run, or one that failed): never marked gone,
+    /// and not a problem of the listing.
+    pub(crate) fn keep(&mut self, id: String) {
+        self.unreadable_ids.push(id);
+    }
+
+    /// A role the listing closes itself: see [`RoleList::closed`].
+    pub(crate) fn close(&mut self, id: String) {
+        self.closed.push(id);
     }
 
     /// Counts an unreadable role, keeps its id, and keeps it whole while

@@ -26,8 +26,8 @@ use chrono::{DateTime, Utc};
 
 use crate::assess::rules_key;
 use crate::config::{Config, Env};
+use crate::fetch::FetchError;
 use crate::fetch::paraform::{self, RoleList, Route};
-use crate::fetch::{FetchError, boards};
 use crate::lock::WriterLock;
 use crate::progress::Progress;
 use crate::spool::SpooledTexts;
@@ -212,12 +212,13 @@ async fn relock(
     Ok(lock)
 }
 
-/// What a fetch covers: Paraform's whole listing, or one company board.
+/// What a fetch covers: Paraform's whole listing, or one company board (a
+/// board API's, or a careers page's, whose `board` is its host).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Scope {
     Paraform,
     Board {
-        kind: boards::Kind,
+        kind: crate::company::Board,
         board: String,
         /// The followed company's name, as configured.
         company: String,
@@ -248,6 +249,11 @@ impl Scope {
     fn label(&self) -> String {
         match self {
             Scope::Paraform => paraform::SOURCE.to_string(),
+            Scope::Board {
+                kind: crate::company::Board::Careers,
+                board,
+                ..
+            } => format!("careers page at {board}"),
             Scope::Board { kind, board, .. } => format!("{} board {board}", kind.source()),
         }
     }
@@ -265,6 +271,8 @@ pub(crate) struct SourceFetch {
     requests: u64,
     /// How Paraform was reached (Paraform only, once a session was in hand).
     route: Option<Route>,
+    /// What a careers site's pages answered, kept with its roles.
+    pages: Vec<crate::fetch::careers::PageUpdate>,
 }
 
 /// Scraped ids go into messages; keep a hostile one from flooding them.

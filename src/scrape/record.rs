@@ -15,6 +15,7 @@ use super::{Scope, ScrapeReport, SourceFetch, shorten};
 use crate::assess::{TREND_WINDOW_DAYS, record_verdict, trend_of};
 use crate::config::Config;
 use crate::fetch::boards;
+use crate::fetch::careers::PageUpdate;
 use crate::fetch::paraform::RoleList;
 use crate::role::{RoleId, paraform_columns};
 use crate::spool::SpooledTexts;
@@ -78,8 +79,12 @@ fn group_board_roles(roles: impl IntoIterator<Item = RoleSummary>) -> StoredBoar
 
 pub(super) fn board_summaries(db: &Db) -> Result<StoredBoards> {
     let mut roles = Vec::new();
-    for kind in boards::Kind::ALL {
-        roles.extend(db.role_summaries(Some(kind.source()))?.into_values());
+    let sources = boards::Kind::ALL
+        .map(boards::Kind::source)
+        .into_iter()
+        .chain([crate::company::CAREERS]);
+    for source in sources {
+        roles.extend(db.role_summaries(Some(source))?.into_values());
     }
     Ok(group_board_roles(roles))
 }
@@ -137,6 +142,12 @@ pub(super) fn record_run(
                     base_url: run.config.paraform.link_base(),
                 };
                 let outcome = source.record(&tx, list, stored, &mut counts, &mut lines)?;
+                for page in &fetch.pages {
+                    match page {
+                        PageUpdate::Save(page) => tx.save_careers_page(page)?,
+                        PageUpdate::Forget(url) => tx.forget_careers_page(url)?,
+                    }
+                }
                 suspicious |= outcome == Completeness::Suspicious;
                 for line in &fetch.detail_errors {
                     lines.push("role details", line.clone());
@@ -385,7 +396,15 @@ impl SourceRun<'_> {
         }
         counts.seen += seen.len() as u64;
 
-        let listed = seen.union(&unreadable).count();
+        // Closed by the listing itself (past their `validThrough`): listed,
+        // and gone.
+        let closed: HashSet<String> = list
+            .closed
+            .iter()
+            .map(|external_id| RoleId::new(self.scope.source(), external_id).into_string())
+            .filter(|id| !seen.contains(id))
+            .collect();
+        let listed = seen.union(&unreadable).count() + closed.len();
         let active_before = stored.values().filter(|role| role.active).count();
         let label = self.scope.label();
         // A board with no openings, and none before, has nothing to protect:

@@ -8,7 +8,7 @@ use super::{Scope, ScrapeOptions, SourceFetch, shorten};
 use crate::assess::{intel_of, parse_detail};
 use crate::config::{Config, Env};
 use crate::fetch::paraform::{Access, Limits, Paraform, RoleList};
-use crate::fetch::{FetchError, HttpClient, boards};
+use crate::fetch::{FetchError, HttpClient, boards, careers};
 use crate::progress::Progress;
 use crate::rules::Rules;
 use crate::session::{SESSION_ENV, Session};
@@ -33,6 +33,10 @@ pub(super) async fn fetch_sources(
     if config.boards.enabled && !config.companies.is_empty() {
         options.progress.step("fetching company boards");
         fetches.extend(fetch_boards(config).await);
+        if config.companies.iter().any(|c| c.careers.is_some()) {
+            options.progress.step("reading careers pages");
+            fetches.extend(fetch_careers(config, db, options.now).await);
+        }
     }
     fetches
 }
@@ -65,7 +69,7 @@ async fn fetch_boards(config: &Config) -> Vec<SourceFetch> {
             let after = client.as_ref().map(|c| c.request_count()).unwrap_or(0);
             fetches.push(SourceFetch {
                 scope: Scope::Board {
-                    kind,
+                    kind: crate::company::Board::Api(kind),
                     board: board.to_string(),
                     company: company.name.clone(),
                 },
@@ -74,8 +78,85 @@ async fn fetch_boards(config: &Config) -> Vec<SourceFetch> {
                 detail_errors: Vec::new(),
                 requests: after - before,
                 route: None,
+                pages: Vec::new(),
             });
         }
+    }
+    fetches
+}
+
+/// Every followed careers page, one request at a time through the boards'
+/// client. A site that fails fails alone; what its pages answered is
+/// written with its roles.
+async fn fetch_careers(
+    config: &Config,
+    db: &Db,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<SourceFetch> {
+    let settings = &config.boards;
+    let client = HttpClient::new(&settings.http());
+    // The active careers roles, by external id: a page is asked for
+    // conditionally only while every posting it carried is one of them.
+    let active: Result<std::collections::HashSet<String>, FetchError> = db
+        .role_summaries(Some(crate::company::CAREERS))
+        .map(|roles| {
+            roles
+                .into_values()
+                .filter(|r| r.active)
+                .filter_map(|r| Some(crate::role::RoleId::parse(&r.id)?.external().to_string()))
+                .collect()
+        })
+        .map_err(|err| FetchError::Request {
+            procedure: "careers pages".into(),
+            detail: format!("reading what is stored failed: {err:#}"),
+        });
+    let mut fetches = Vec::new();
+    for company in &config.companies {
+        let Some((url, host)) = company.careers_page() else {
+            continue;
+        };
+        let site = careers::Site {
+            url,
+            host: host.clone(),
+            link_pattern: company.job_link_pattern.as_deref(),
+            max_pages: company.max_pages(),
+            max_bytes: settings.max_board_bytes,
+        };
+        let before = client.as_ref().map(|c| c.request_count()).unwrap_or(0);
+        let result = async {
+            let client = client.as_ref().map_err(|err| FetchError::Request {
+                procedure: "client".into(),
+                detail: err.to_string(),
+            })?;
+            let active = active.as_ref().map_err(|err| FetchError::Request {
+                procedure: "careers pages".into(),
+                detail: err.to_string(),
+            })?;
+            let cached = db.careers_pages(&host).map_err(|err| FetchError::Request {
+                procedure: format!("careers page at {host}"),
+                detail: format!("reading what its pages answered before failed: {err:#}"),
+            })?;
+            careers::read_site(client, &site, &cached, active, now).await
+        }
+        .await;
+        let after = client.as_ref().map(|c| c.request_count()).unwrap_or(0);
+        let (result, notes, pages) = match result {
+            Ok(read) => (Ok(read.list), read.notes, read.pages),
+            Err(err) => (Err(err), Vec::new(), Vec::new()),
+        };
+        fetches.push(SourceFetch {
+            scope: Scope::Board {
+                kind: crate::company::Board::Careers,
+                board: host,
+                company: company.name.clone(),
+            },
+            result,
+            details: SpooledTexts::default(),
+            detail_errors: notes,
+            requests: after - before,
+            route: None,
+            pages,
+        });
     }
     fetches
 }
@@ -136,6 +217,7 @@ async fn fetch_paraform(
         detail_errors,
         requests,
         route,
+        pages: Vec::new(),
     }
 }
 

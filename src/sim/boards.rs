@@ -57,22 +57,30 @@ pub struct FollowedBoard {
     pub board: String,
 }
 
+/// The companies of the listed roles with how many roles each lists, most
+/// first (ties by name): the order in which the simulator gives them
+/// boards and a careers site.
+pub(crate) fn company_counts(listed: &[Value]) -> Vec<(String, usize)> {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for role in listed {
+        let Some(company) = role.pointer("/company/name").and_then(Value::as_str) else {
+            continue;
+        };
+        match counts.iter_mut().find(|(c, _)| c == company) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((company.to_string(), 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    counts
+}
+
 impl Boards {
     /// Boards for the six companies with the most listed roles, one on
     /// each API: every one of their Paraform roles posted there too (same
     /// title), plus two openings of their own.
     pub(crate) fn generate(listed: &[Value]) -> (Boards, Vec<FollowedBoard>) {
-        let mut counts: Vec<(String, usize)> = Vec::new();
-        for role in listed {
-            let Some(company) = role.pointer("/company/name").and_then(Value::as_str) else {
-                continue;
-            };
-            match counts.iter_mut().find(|(c, _)| c == company) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((company.to_string(), 1)),
-            }
-        }
-        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let counts = company_counts(listed);
         let mut boards = Boards::default();
         let mut followed = Vec::new();
         for ((company, _), kind) in counts.into_iter().zip(Kind::ALL) {

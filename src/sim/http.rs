@@ -1,5 +1,6 @@
 //! The simulator's HTTP responses, shared by the marketplace and the
-//! company boards it serves (`server`, `boards`): what is sent, not how.
+//! company boards and careers pages it serves (`server`, `boards`,
+//! `careers`): what is sent, not how.
 
 use serde_json::Value;
 
@@ -59,7 +60,9 @@ impl Response {
             reason_phrase(self.status),
             self.content_type,
         );
-        if self.endless.is_none() {
+        // A 304 has no body, and its Content-Length would have to be the
+        // length of the body it stands for: none is sent.
+        if self.endless.is_none() && self.status != 304 {
             head.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
         }
         for (name, value) in &self.headers {
@@ -76,11 +79,13 @@ fn reason_phrase(status: u16) -> &'static str {
     match status {
         200 => "OK",
         302 => "Found",
+        304 => "Not Modified",
         400 => "Bad Request",
         401 => "Unauthorized",
         402 => "Payment Required",
         404 => "Not Found",
         408 => "Request Timeout",
+        410 => "Gone",
         411 => "Length Required",
         413 => "Content Too Large",
         429 => "Too Many Requests",

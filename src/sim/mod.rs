@@ -13,8 +13,13 @@
 //! from the input text by fixed rules (`llm`), so that the model-backed
 //! features run offline, free and deterministically, and fail on request
 //! (`Target::Llm`) as a model provider does.
+//!
+//! It also serves company careers pages (`careers`): listings and job pages
+//! publishing schema.org `JobPosting` JSON-LD in the shapes real sites use
+//! ([`CareersShape`]), a `robots.txt`, and answers to conditional requests.
 
 mod boards;
+mod careers;
 mod generate;
 mod http;
 pub mod llm;
@@ -32,6 +37,7 @@ use market::Market;
 use server::{SESSION_COOKIE, Shared, State, lock};
 
 pub use boards::{FollowedBoard, job as board_job};
+pub use careers::{CareersShape, FollowedCareers, posting as careers_posting};
 pub use server::{CHALLENGED, DETAILED_PROCEDURE, LIST_PROCEDURE, LLM_PATH, SIMPLE_PROCEDURE};
 
 /// The most roles `simulate --roles` builds: far more than Paraform lists,
@@ -56,7 +62,8 @@ pub struct SimOptions {
     pub hostile: bool,
     /// When set, the six companies with the most roles get a board each
     /// (one per board API) that moves every round: see
-    /// [`Simulator::generated_boards`].
+    /// [`Simulator::generated_boards`]; and the seventh gets a careers
+    /// site: see [`Simulator::generated_careers`].
     pub boards: bool,
     /// "Browser required" from the start: see [`Simulator::require_browser`].
     pub browser_required: bool,
@@ -88,6 +95,10 @@ pub enum Target {
     Llm,
     /// Every company board call (Greenhouse, Lever, Ashby).
     Board,
+    /// Every careers listing and job page (not `robots.txt`), in an HTML
+    /// site's forms: the model faults answer 500, `Html` and `WrongShape`
+    /// a page without postings, `EmptyList` the site with none.
+    Careers,
 }
 
 /// A way for one request to misbehave. The model API ([`Target::Llm`])
@@ -305,6 +316,8 @@ impl Simulator {
         let summary = state.market.advance_with(by, edits);
         let followed = state.generated_boards.clone();
         state.boards.advance(&followed, summary.round);
+        let followed = state.generated_careers.clone();
+        state.careers.advance(&followed, summary.round);
         summary
     }
 
@@ -331,6 +344,12 @@ impl Simulator {
         lock(&self.state).generated_boards.clone()
     }
 
+    /// The careers site `SimOptions::boards` made up (none without it), to
+    /// follow in a config at [`Simulator::careers_url`].
+    pub fn generated_careers(&self) -> Vec<FollowedCareers> {
+        lock(&self.state).generated_careers.clone()
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         lock(&self.state).market.now()
     }
@@ -346,6 +365,7 @@ impl Simulator {
             Target::Detail => &mut state.detail_faults,
             Target::Llm => &mut state.llm_faults,
             Target::Board => &mut state.board_faults,
+            Target::Careers => &mut state.careers_faults,
         };
         queue.extend(std::iter::repeat_n(fault, times));
     }
@@ -364,6 +384,7 @@ impl Simulator {
         state.detail_faults.clear();
         state.llm_faults.clear();
         state.board_faults.clear();
+        state.careers_faults.clear();
     }
 
     /// Opens (or replaces) a company board with these jobs, in the API's
@@ -396,6 +417,63 @@ impl Simulator {
     /// How many requests a board received, faulted ones included.
     pub fn board_requests(&self, kind: crate::fetch::boards::Kind, board: &str) -> usize {
         let key = format!("{}:{}", kind.source(), board.to_ascii_lowercase());
+        lock(&self.state).requests.get(&key).copied().unwrap_or(0)
+    }
+
+    /// Opens (or replaces) a careers site with these postings
+    /// ([`careers_posting`]) in `shape`, well-formed, its job pages taken
+    /// down answering 404.
+    pub fn set_careers(&self, site: &str, shape: CareersShape, postings: Vec<Value>) {
+        lock(&self.state).careers.set(site, shape, postings);
+    }
+
+    /// Edits a careers site's postings in place (adds, removes, changes); a
+    /// site not opened yet starts empty, in the `Single` shape.
+    pub fn edit_careers(&self, site: &str, edit: impl FnOnce(&mut Vec<Value>)) {
+        lock(&self.state)
+            .careers
+            .edit(site, |found| edit(&mut found.postings));
+    }
+
+    /// Whether the site's listing carries a block of broken JSON before its
+    /// good blocks.
+    pub fn set_careers_malformed(&self, site: &str, malformed: bool) {
+        lock(&self.state)
+            .careers
+            .edit(site, |found| found.malformed = malformed);
+    }
+
+    /// What the job page of a posting taken off the site answers: 410, or
+    /// 404 (the default; any other status reads as 404). A page that never
+    /// existed answers 404 either way.
+    pub fn set_careers_gone_status(&self, site: &str, status: u16) {
+        let status = if status == 410 { 410 } else { 404 };
+        lock(&self.state)
+            .careers
+            .edit(site, |found| found.gone_status = status);
+    }
+
+    /// `{base_url}/careers-sites/{site}`: the site's listing.
+    pub fn careers_url(&self, site: &str) -> String {
+        format!("{}/careers-sites/{site}", self.base_url())
+    }
+
+    /// Replaces the host's `/robots.txt`, served exactly as given.
+    pub fn set_robots(&self, text: &str) {
+        lock(&self.state).careers.robots = text.to_string();
+    }
+
+    /// How many requests a careers page (listing, job page, robots.txt)
+    /// received, faulted and 304 ones included. `path` is the request
+    /// path (`/careers-sites/acme`); a full URL is read for its path.
+    pub fn careers_requests(&self, path: &str) -> usize {
+        let key = format!("careers:{}", path_of(path));
+        lock(&self.state).requests.get(&key).copied().unwrap_or(0)
+    }
+
+    /// How many requests for a careers page were answered 304 Not Modified.
+    pub fn careers_not_modified(&self, path: &str) -> usize {
+        let key = format!("careers-304:{}", path_of(path));
         lock(&self.state).requests.get(&key).copied().unwrap_or(0)
     }
 
@@ -516,12 +594,27 @@ pub fn boards_of(opts: &SimOptions) -> Vec<FollowedBoard> {
     boards::Boards::generate(market.listed()).1
 }
 
+/// The careers site `opts` makes up (with `boards`), as
+/// [`Simulator::generated_careers`] will name it.
+pub fn careers_of(opts: &SimOptions) -> Vec<FollowedCareers> {
+    if !opts.boards {
+        return Vec::new();
+    }
+    let market = Market::generate(opts.seed, opts.roles, opts.now, opts.hostile);
+    careers::Careers::generate(market.listed()).1
+}
+
 fn new_state(opts: SimOptions) -> Shared {
     let market = Market::generate(opts.seed, opts.roles, opts.now, opts.hostile);
     let (boards, generated_boards) = if opts.boards {
         boards::Boards::generate(market.listed())
     } else {
         (boards::Boards::default(), Vec::new())
+    };
+    let (careers, generated_careers) = if opts.boards {
+        careers::Careers::generate(market.listed())
+    } else {
+        (careers::Careers::default(), Vec::new())
     };
     Arc::new(Mutex::new(State {
         market,
@@ -540,6 +633,9 @@ fn new_state(opts: SimOptions) -> Shared {
         boards,
         generated_boards,
         board_faults: VecDeque::new(),
+        careers,
+        generated_careers,
+        careers_faults: VecDeque::new(),
         browser_required: opts.browser_required,
     }))
 }
@@ -555,4 +651,14 @@ fn board_url(base: &str, kind: crate::fetch::boards::Kind) -> String {
         crate::fetch::boards::Kind::Recruitee => format!("{base}/recruitee/{{company}}"),
         _ => base.to_string(),
     }
+}
+
+/// The path of a request path or URL, without its query: what the careers
+/// counts are kept under.
+fn path_of(path_or_url: &str) -> &str {
+    let path = match path_or_url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
+        None => path_or_url,
+    };
+    path.split(['?', '#']).next().unwrap_or(path)
 }

@@ -1,4 +1,4 @@
-//! A minimal HTTP/1.1 server for the simulator: one request per connection, tRPC-shaped answers, an OpenAI-compatible chat-completions endpoint, injected faults.
+//! A minimal HTTP/1.1 server for the simulator: one request per connection, tRPC-shaped answers, an OpenAI-compatible chat-completions endpoint, company boards and careers pages, injected faults.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -65,6 +65,11 @@ pub(crate) struct State {
     /// The boards `SimOptions::boards` made up, moved by every round.
     pub(crate) generated_boards: Vec<super::boards::FollowedBoard>,
     pub(crate) board_faults: VecDeque<Fault>,
+    /// The careers sites, the host's robots.txt and the pages' validators.
+    pub(crate) careers: super::careers::Careers,
+    /// The careers site `SimOptions::boards` made up, moved by every round.
+    pub(crate) generated_careers: Vec<super::careers::FollowedCareers>,
+    pub(crate) careers_faults: VecDeque<Fault>,
     /// "Browser required": API calls without the clearance cookie that the
     /// home page's script sets get a 403 challenge page, as a bot-protection
     /// edge answers a client that runs no JavaScript.
@@ -122,6 +127,10 @@ pub(crate) struct Request {
     pub(crate) authorization: Option<String>,
     /// `Content-Length`; a value too large for u64 reads as `u64::MAX`.
     pub(crate) content_length: Option<u64>,
+    /// `If-None-Match` as sent (entity tags, comma-separated), if any.
+    pub(crate) if_none_match: Option<String>,
+    /// `If-Modified-Since` as sent (an HTTP date), if any.
+    pub(crate) if_modified_since: Option<String>,
     pub(crate) body: Vec<u8>,
 }
 
@@ -285,6 +294,14 @@ pub(crate) fn parse_head(head: &[u8]) -> Option<Request> {
             }
         } else if name.eq_ignore_ascii_case("authorization") {
             request.authorization = Some(value.to_string());
+        } else if name.eq_ignore_ascii_case("if-none-match") {
+            // Several header lines make one comma-separated list.
+            request.if_none_match = Some(match request.if_none_match.take() {
+                Some(seen) => format!("{seen}, {value}"),
+                None => value.to_string(),
+            });
+        } else if name.eq_ignore_ascii_case("if-modified-since") {
+            request.if_modified_since = Some(value.to_string());
         } else if name.eq_ignore_ascii_case("content-length") {
             if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
@@ -317,6 +334,9 @@ pub(crate) fn respond(state: &Mutex<State>, request: &Request) -> Response {
     if request.path == "/" {
         let state = lock(state);
         return Response::html(200, &home_page(state.browser_required));
+    }
+    if let Some(page) = super::careers::route(&request.path) {
+        return careers(&mut lock(state), &page, request);
     }
     if let Some((kind, board)) = super::boards::route(&request.path) {
         let mut state = lock(state);
@@ -368,8 +388,9 @@ pub(crate) fn respond(state: &Mutex<State>, request: &Request) -> Response {
     let fault = match target {
         Target::List => state.list_faults.pop_front(),
         Target::Detail => state.detail_faults.pop_front(),
-        // Never a tRPC procedure: these went to `chat_completion` and the boards.
-        Target::Llm | Target::Board => None,
+        // Never a tRPC procedure: these went to `chat_completion`, the
+        // boards and the careers pages.
+        Target::Llm | Target::Board | Target::Careers => None,
     };
     let normal = match input(&request.query) {
         Err(message) => trpc_error(400, "BAD_REQUEST", &message, procedure),
@@ -383,6 +404,34 @@ pub(crate) fn respond(state: &Mutex<State>, request: &Request) -> Response {
         None => normal,
         Some(fault) => misbehave(fault, normal, request, procedure, target),
     }
+}
+
+/// A careers page (listing, job page, robots.txt): counted by path, and
+/// its 304s apart; a listing or job page takes the next careers fault.
+fn careers(state: &mut State, page: &super::careers::Page, request: &Request) -> Response {
+    *state
+        .requests
+        .entry(format!("careers:{}", request.path))
+        .or_default() += 1;
+    let fault = if page.takes_faults() {
+        state.careers_faults.pop_front()
+    } else {
+        None
+    };
+    let conditions = super::careers::Conditions {
+        path: &request.path,
+        if_none_match: request.if_none_match.as_deref(),
+        if_modified_since: request.if_modified_since.as_deref(),
+    };
+    let now = state.market.now();
+    let response = state.careers.answer(page, conditions, fault, now);
+    if response.status == 304 {
+        *state
+            .requests
+            .entry(format!("careers-304:{}", request.path))
+            .or_default() += 1;
+    }
+    response
 }
 
 /// The `json` object inside the `input` query parameter; no parameter at all

@@ -13,6 +13,7 @@ use rusqlite::{Connection, Transaction};
 
 mod alerts;
 mod backup;
+mod careers;
 mod changes;
 mod digests;
 mod llm;
@@ -20,6 +21,7 @@ mod roles;
 mod runs;
 
 pub use alerts::AlertRow;
+pub use careers::{CachedPosting, CareersPage};
 pub use changes::{
     ChangeRow, KEYFRAME_INTERVAL, RecentChanges, RoleHistory, VersionJson, VersionRow,
 };
@@ -369,7 +371,7 @@ mod tests {
     #[test]
     fn in_memory_database_has_every_migration() {
         let db = Db::open_in_memory().unwrap();
-        assert_eq!(db.schema_version().unwrap(), 16);
+        assert_eq!(db.schema_version().unwrap(), 17);
         assert_eq!(db.path(), None);
     }
 
@@ -413,7 +415,7 @@ mod tests {
         let path = dir.path().join("nested").join("air.db");
         let db = Db::open(&path).unwrap();
         assert_eq!(db.path(), Some(path.as_path()));
-        assert_eq!(db.schema_version().unwrap(), 16);
+        assert_eq!(db.schema_version().unwrap(), 17);
     }
 
     #[test]

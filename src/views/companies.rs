@@ -77,6 +77,12 @@ pub fn companies(
             .boards()
             .into_iter()
             .map(|(source, board)| format!("{source}: {board}"))
+            .chain(
+                company
+                    .careers
+                    .iter()
+                    .map(|url| format!("careers page: {}", crate::text::terminal(url, 200))),
+            )
             .collect();
     }
     for (i, role) in data.roles.iter().enumerate() {

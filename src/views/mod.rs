@@ -887,9 +887,9 @@ fn role_view_of(role: &SiteRole, raw: &Value, lists: &Lists, now: DateTime<Utc>)
     let board = row
         .id
         .split_once(':')
-        .and_then(|(source, _)| crate::fetch::boards::Kind::from_source(source));
+        .and_then(|(source, _)| crate::company::Board::from_source(source));
     let locations = match board {
-        Some(kind) => crate::company::board_job(kind, raw).locations,
+        Some(board) => board.job(raw).locations,
         None => strings_at(raw, "locations"),
     };
     let mut keys: Vec<&str> = Vec::new();
