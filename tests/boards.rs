@@ -921,12 +921,43 @@ fn workable_smartrecruiters_and_recruitee_boards_are_followed_like_the_others() 
         );
     }
 
-    // A failing, an empty and a halved listing: nobody is marked gone.
+    // A failing, a halved and an empty listing: nobody is marked gone.
+    for (kind, board) in boards {
+        s.sim.edit_board(kind, board, |jobs| {
+            for i in 3..7 {
+                let mut more = jobs[0].clone();
+                let id = format!("{}-{i}", &kind.source()[..1]);
+                match kind {
+                    Kind::Workable => more["shortcode"] = serde_json::json!(id),
+                    Kind::Recruitee => more["id"] = serde_json::json!(9_000 + i),
+                    _ => more["id"] = serde_json::json!(id),
+                }
+                jobs.push(more);
+            }
+        });
+    }
+    s.scrape().expect(0);
     let active =
         s.count("select count(*) from roles where status = 'active' and source <> 'paraform'");
     s.sim.inject(Target::Board, Fault::ServerError, 100);
     s.scrape().expect(3);
     s.sim.clear_faults();
+    for (kind, board) in boards {
+        s.sim.edit_board(kind, board, |jobs| jobs.truncate(2));
+    }
+    s.scrape().expect(3);
+    let errors = s
+        .strings("select errors from runs order by id desc limit 1")
+        .remove(0);
+    for (kind, board) in boards {
+        assert!(
+            errors.contains(&format!(
+                "{} board {board} returned 2 roles, fewer than half of the 6 active before",
+                kind.source()
+            )),
+            "{errors}"
+        );
+    }
     for (kind, board) in boards {
         s.sim.set_board(kind, board, Vec::new());
     }
