@@ -428,3 +428,36 @@ fn a_careers_posting_shows_on_its_company_page_and_beside_the_paraform_role() {
         "the careers posting is gone"
     );
 }
+
+#[test]
+fn robots_txt_that_cannot_be_read_stops_the_site_and_none_allows_everything() {
+    let s = following(CareersShape::Array, three());
+    s.scrape().expect(0);
+    // A day later (its stored copy aged by hand) robots.txt is asked for
+    // again; a site that cannot answer it (5xx) is not read this run, and
+    // nobody is gone.
+    let robots = s.sim.careers_requests("/robots.txt");
+    s.sim.set_robots_status(503);
+    s.db()
+        .execute(
+            "update careers_pages set checked_at = '2020-01-01T00:00:00Z' where url like '%/robots.txt'",
+            [],
+        )
+        .unwrap();
+    s.scrape().expect(3);
+    assert!(s.sim.careers_requests("/robots.txt") > robots);
+    assert_eq!(s.sim.careers_requests("/careers-sites/acme"), 1);
+    assert!(
+        last_errors(&s).contains("robots.txt could not be read"),
+        "{}",
+        last_errors(&s)
+    );
+    assert_eq!(
+        s.count("select count(*) from roles where status = 'gone'"),
+        0
+    );
+    // No robots.txt at all (404): everything is allowed.
+    s.sim.set_robots_status(404);
+    s.scrape().expect(0);
+    assert_eq!(s.sim.careers_requests("/careers-sites/acme"), 2);
+}

@@ -61,6 +61,9 @@ pub(crate) struct Careers {
     pub(crate) sites: HashMap<String, Site>,
     /// The body of `/robots.txt`, served as set.
     pub(crate) robots: String,
+    /// The status `/robots.txt` answers with (200 unless a test sets a
+    /// failing one: 404 for none, 503 for a site that cannot tell).
+    pub(crate) robots_status: u16,
     /// By request path: the page's current validators.
     validators: HashMap<String, Validators>,
 }
@@ -180,6 +183,7 @@ impl Default for Careers {
         Careers {
             sites: HashMap::new(),
             robots: DEFAULT_ROBOTS.to_string(),
+            robots_status: 200,
             validators: HashMap::new(),
         }
     }
@@ -392,6 +396,9 @@ impl Careers {
         now: DateTime<Utc>,
     ) -> Response {
         let normal = match page {
+            Page::Robots if self.robots_status != 200 => {
+                Response::html(self.robots_status, &simple_page("Robots", "Not here."))
+            }
             Page::Robots => Response {
                 content_type: "text/plain; charset=utf-8",
                 ..Response::html(200, &self.robots)

@@ -463,6 +463,11 @@ impl Simulator {
         lock(&self.state).careers.robots = text.to_string();
     }
 
+    /// Makes `/robots.txt` answer `status` (200 serves the rules again).
+    pub fn set_robots_status(&self, status: u16) {
+        lock(&self.state).careers.robots_status = status;
+    }
+
     /// How many requests a careers page (listing, job page, robots.txt)
     /// received, faulted and 304 ones included. `path` is the request
     /// path (`/careers-sites/acme`); a full URL is read for its path.
