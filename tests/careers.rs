@@ -461,3 +461,51 @@ fn robots_txt_that_cannot_be_read_stops_the_site_and_none_allows_everything() {
     s.scrape().expect(0);
     assert_eq!(s.sim.careers_requests("/careers-sites/acme"), 2);
 }
+
+#[test]
+fn the_digest_counts_careers_openings_and_a_pulled_posting_among_company_moves() {
+    let s = Sandbox::new();
+    s.scrape().expect(0);
+    let row = s
+        .strings("select company || char(9) || title from roles where source = 'paraform' and status = 'active' and company is not null and title is not null order by id limit 1")
+        .remove(0);
+    let (company, title) = row.split_once('\t').unwrap();
+    s.sim.set_careers(
+        "own",
+        CareersShape::Graph,
+        vec![careers_posting("same", title, "Remote", None)],
+    );
+    s.follow(&format!(
+        "[[companies]]\nname = \"{company}\"\ncareers = \"{}\"\n\n[digest]\nto = [\"head@hunter.example\"]\nfrom = \"Air Demand <digest@demand.example.com>\"\ntransport = \"file\"\noutbox = \"outbox\"\n",
+        s.sim.careers_url("own")
+    ));
+    s.scrape().expect(0);
+    s.run(&["digest"]).expect(0);
+
+    // Since that digest: three openings, and the Paraform role's own
+    // posting taken off the careers page.
+    s.sim.edit_careers("own", |postings| {
+        postings.clear();
+        for (i, title) in ["Platform Engineer", "Data Engineer", "Solutions Architect"]
+            .iter()
+            .enumerate()
+        {
+            postings.push(careers_posting(&format!("n-{i}"), title, "Remote", None));
+        }
+    });
+    s.scrape().expect(0);
+    s.run(&["digest", "--force", "--out", "second.eml"])
+        .expect(0);
+    let eml = std::fs::read_to_string(s.path().join("second.eml")).unwrap();
+    let text = eml.replace("=\r\n", "").replace("=\n", "");
+    let moves = &text[text.find("Company moves").expect("a Company moves section")..];
+    assert!(
+        moves.contains("opened 3 roles on its own board"),
+        "{}",
+        &moves[..600.min(moves.len())]
+    );
+    assert!(
+        text.contains("pulled from the company"),
+        "the pulled posting is not named"
+    );
+}
