@@ -509,3 +509,36 @@ fn the_digest_counts_careers_openings_and_a_pulled_posting_among_company_moves()
         "the pulled posting is not named"
     );
 }
+
+#[test]
+fn an_unfollowed_careers_page_closes_its_postings_and_following_it_again_reopens_them() {
+    let s = following(CareersShape::ItemList, three());
+    s.scrape().expect(0);
+    // The entry removed: its postings are closed as no longer followed.
+    s.write_config("");
+    s.follow("");
+    s.scrape().expect(0);
+    assert_eq!(kinds(&s, P1), ["NEW", "UNFOLLOWED status"]);
+    assert_eq!(
+        s.count("select count(*) from roles where source = 'careers' and status = 'active'"),
+        0
+    );
+    // Followed again: the page unchanged, but asked for in full (its
+    // stored copy names closed roles), and the postings simply active.
+    s.write_config("");
+    s.follow(&format!(
+        "[[companies]]\nname = \"Acme Robotics\"\ncareers = \"{}\"\n",
+        s.sim.careers_url("acme")
+    ));
+    let not_modified = s.sim.careers_not_modified("/careers-sites/acme");
+    s.scrape().expect(0);
+    assert_eq!(
+        s.sim.careers_not_modified("/careers-sites/acme"),
+        not_modified
+    );
+    assert_eq!(
+        s.count("select count(*) from roles where source = 'careers' and status = 'active'"),
+        3
+    );
+    assert_eq!(kinds(&s, P1), ["NEW", "UNFOLLOWED status"]);
+}
