@@ -1119,6 +1119,25 @@ fn a_build_writes_only_the_pages_whose_role_changed() {
     assert_ne!(files["index.html"], first["index.html"]);
     // No page without a role, no role without a page.
     assert_eq!(now.len(), s.count("select count(*) from roles") as usize);
+
+    // A page deleted by hand is rendered again, and a file that is no
+    // role's page is removed; every other page is kept as it is.
+    let pages = dir.join("roles").canonicalize().unwrap();
+    std::fs::remove_file(pages.join(changed_page.trim_start_matches("roles/"))).unwrap();
+    std::fs::write(pages.join("stray.html"), "not a role").unwrap();
+    let again = s.run(&["site"]).expect(0);
+    let (_, kept) = written_and_kept(&again);
+    assert_eq!(kept, now.len() - 1, "all but the deleted page kept");
+    assert_eq!(
+        std::fs::read(dir.join(&changed_page)).unwrap(),
+        files[&changed_page],
+        "the deleted page is back as it was"
+    );
+    assert!(
+        !pages.join("stray.html").exists(),
+        "the stray file is removed"
+    );
+    assert_eq!(role_inodes(&dir).len(), now.len());
 }
 
 fn config_with_site_dir(s: &Sandbox, dir: &str) {
