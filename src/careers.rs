@@ -20,6 +20,8 @@ pub const MAX_BLOCKS: usize = 64;
 pub const MAX_BLOCK_BYTES: usize = 2 * 1024 * 1024;
 /// Postings read per page; more are noted and left out.
 pub const MAX_POSTINGS: usize = 2_000;
+/// Job links kept per page; more are noted and left out.
+pub const MAX_LINKS: usize = 2_000;
 /// How deep the JSON of a block is walked for postings.
 const MAX_DEPTH: usize = 16;
 /// A title, a place, a company name: one line of at most this many characters.
@@ -222,6 +224,12 @@ pub fn read_page(html: &str, page_url: &str, link_pattern: Option<&str>) -> Page
         }
     }
     page.job_links = job_links(&document, &base, link_pattern);
+    if page.job_links.len() > MAX_LINKS {
+        page.job_links.truncate(MAX_LINKS);
+        page.notes.push(format!(
+            "more than {MAX_LINKS} job links on the page; the rest left out"
+        ));
+    }
     page
 }
 
@@ -517,10 +525,15 @@ fn job_links(
         format!("{path}/")
     };
     let mut out: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let Ok(anchors) = document.select("a[href]") else {
         return out;
     };
     for anchor in anchors {
+        // One past the cap tells the caller there were more.
+        if out.len() > MAX_LINKS {
+            break;
+        }
         let Some(href) = anchor.attributes.borrow().get("href").map(str::to_string) else {
             continue;
         };
@@ -538,7 +551,7 @@ fn job_links(
             && same_host
             && looks_like_a_job
             && url.path() != base.path()
-            && !out.contains(&text)
+            && seen.insert(text.clone())
         {
             out.push(text);
         }

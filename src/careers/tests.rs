@@ -320,3 +320,23 @@ fn robots_rules_follow_the_group_that_names_us_else_the_star() {
     // Allow wins a tie of equal length.
     assert!(Robots::parse("User-agent: *\nDisallow: /a\nAllow: /a\n").allows("/a"));
 }
+
+#[test]
+fn a_page_of_endless_links_keeps_the_first_few_thousand_and_says_so() {
+    let links: String = (0..MAX_LINKS + 500)
+        .map(|i| {
+            format!(
+                "<a href=\"/careers/job-{i}\">Job {i}</a><a href=\"/careers/job-{i}\">again</a>"
+            )
+        })
+        .collect();
+    let page = read_page(&page_with(&[], &links), PAGE, None);
+    assert_eq!(page.job_links.len(), MAX_LINKS);
+    assert_eq!(page.job_links[1], "https://acme.example/careers/job-1");
+    assert_eq!(
+        page.notes,
+        [format!(
+            "more than {MAX_LINKS} job links on the page; the rest left out"
+        )]
+    );
+}
