@@ -946,18 +946,17 @@ fn workable_smartrecruiters_and_recruitee_boards_are_followed_like_the_others() 
         s.sim.edit_board(kind, board, |jobs| jobs.truncate(2));
     }
     s.scrape().expect(3);
-    let errors = s
-        .strings("select errors from runs order by id desc limit 1")
-        .remove(0);
-    for (kind, board) in boards {
-        assert!(
-            errors.contains(&format!(
-                "{} board {board} returned 2 roles, fewer than half of the 6 active before",
-                kind.source()
-            )),
-            "{errors}"
-        );
-    }
+    // The last run's errors name each board, saying `what` of it.
+    let each_board_says = |what: &str| {
+        let errors = s
+            .strings("select errors from runs order by id desc limit 1")
+            .remove(0);
+        for (kind, board) in boards {
+            let line = format!("{} board {board} {what}", kind.source());
+            assert!(errors.contains(&line), "{errors}");
+        }
+    };
+    each_board_says("returned 2 roles, fewer than half of the 6 active before");
     for (kind, board) in boards {
         s.sim.set_board(kind, board, Vec::new());
     }
@@ -966,18 +965,7 @@ fn workable_smartrecruiters_and_recruitee_boards_are_followed_like_the_others() 
         s.count("select count(*) from roles where status = 'active' and source <> 'paraform'"),
         active
     );
-    let errors = s
-        .strings("select errors from runs order by id desc limit 1")
-        .remove(0);
-    for (kind, board) in boards {
-        assert!(
-            errors.contains(&format!(
-                "{} board {board} returned zero roles",
-                kind.source()
-            )),
-            "{errors}"
-        );
-    }
+    each_board_says("returned zero roles");
 }
 
 /// SmartRecruiters answers 100 postings a page: a board of 250 is read in
