@@ -401,6 +401,17 @@ pub struct CompanyConfig {
     pub max_pages: Option<usize>,
 }
 
+/// A careers page's URL and its host (lower case, as role ids name it);
+/// `None` unless it is an http(s) URL with a host.
+pub fn careers_page(url: &str) -> Option<(reqwest::Url, String)> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return None;
+    }
+    let host = parsed.host_str()?.to_ascii_lowercase();
+    Some((parsed, host))
+}
+
 /// `max_pages` when not set.
 pub const DEFAULT_MAX_PAGES: usize = 50;
 /// The largest `max_pages` accepted.
@@ -426,9 +437,7 @@ impl CompanyConfig {
     /// role ids name it); `None` when it follows none. The URL was checked
     /// when the config was read.
     pub fn careers_page(&self) -> Option<(reqwest::Url, String)> {
-        let url = reqwest::Url::parse(self.careers.as_deref()?).ok()?;
-        let host = url.host_str()?.to_ascii_lowercase();
-        Some((url, host))
+        careers_page(self.careers.as_deref()?)
     }
 
     /// `max_pages`, or its default.
@@ -754,7 +763,7 @@ impl Config {
                 bail!("[[companies]] entry {} has no name", i + 1);
             }
             if let Some(url) = &company.careers {
-                let Some((_, host)) = company.careers_page().filter(|_| web(url)) else {
+                let Some((_, host)) = company.careers_page() else {
                     bail!(
                         "[[companies]] {:?}: careers = {url:?} is not an http(s) URL such as \"https://acme.com/careers\"",
                         company.name

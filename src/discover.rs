@@ -154,15 +154,7 @@ pub async fn discover_careers(
     url: &str,
     name: Option<&str>,
 ) -> Result<CareersFound> {
-    let entry = crate::config::CompanyConfig {
-        name: name.unwrap_or("x").to_string(),
-        careers: Some(url.to_string()),
-        ..Default::default()
-    };
-    let Some((parsed, host)) = entry
-        .careers_page()
-        .filter(|_| url.starts_with("https://") || url.starts_with("http://"))
-    else {
+    let Some((parsed, host)) = crate::config::careers_page(url) else {
         bail!("--careers {url:?} is not an http(s) URL such as \"https://acme.com/careers\"");
     };
     let settings = &config.boards;

@@ -339,7 +339,12 @@ impl<'a> Reading<'a> {
 
     /// Keeps the postings a page carried: it was not read this run.
     fn keep(&mut self, page: Option<&CareersPage>) {
-        for posting in page.map(|p| p.postings.as_slice()).unwrap_or_default() {
+        self.keep_postings(page.map(|p| p.postings.as_slice()).unwrap_or_default());
+    }
+
+    /// Keeps `postings`: listed, but not read this run.
+    fn keep_postings(&mut self, postings: &[CachedPosting]) {
+        for posting in postings {
             if self.seen.insert(posting.id.clone()) {
                 self.out.list.keep(posting.id.clone());
             }
@@ -422,12 +427,8 @@ impl<'a> Reading<'a> {
                             .filter(|p| !now.contains(p.id.as_str()))
                             .cloned()
                             .collect();
-                        for posting in missing {
-                            if self.seen.insert(posting.id.clone()) {
-                                self.out.list.keep(posting.id.clone());
-                            }
-                            carried.push(posting);
-                        }
+                        self.keep_postings(&missing);
+                        carried.extend(missing);
                     }
                     let row = self.page(url, &r, carried, Vec::new());
                     self.save(row);

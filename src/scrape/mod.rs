@@ -108,7 +108,16 @@ pub async fn scrape(config: &Config, env: &Env, options: &ScrapeOptions) -> Resu
             .then(|| crate::llm::enrich::settings_key(&config.llm)),
         now: options.now,
     };
-    let fetches = sources::fetch_sources(config, env, options, &db, &plan, &rules).await;
+    let fetches = sources::fetch_sources(
+        config,
+        env,
+        options,
+        &db,
+        &plan,
+        &rules,
+        &stored_boards.active_careers(),
+    )
+    .await;
     let progress = &options.progress;
     // The model phase may take minutes ([llm] max_run_secs): other writers
     // (requalify, a manual scrape) go on meanwhile, and this run records

@@ -36,6 +36,26 @@ pub(super) struct StoredBoards {
     duplicates: Vec<RoleSummary>,
 }
 
+impl StoredBoards {
+    /// The external ids (`<host>/<posting id>`) of the active careers
+    /// roles, by their board's prefix (`careers:acme.com/`).
+    pub(super) fn active_careers(&self) -> HashMap<String, HashSet<String>> {
+        let prefix = format!("{}:", crate::company::CAREERS);
+        self.by_board
+            .iter()
+            .filter(|(board, _)| board.starts_with(&prefix))
+            .map(|(board, roles)| {
+                let active = roles
+                    .values()
+                    .filter(|role| role.active)
+                    .filter_map(|role| Some(RoleId::parse(&role.id)?.external().to_string()))
+                    .collect();
+                (board.clone(), active)
+            })
+            .collect()
+    }
+}
+
 /// A board role's id in its one spelling, with its board's prefix:
 /// `greenhouse:Acme/123` → (`greenhouse:acme/`, `greenhouse:acme/123`).
 /// Board names are read without regard to case (as the three APIs read

@@ -24,6 +24,7 @@ pub(super) async fn fetch_sources(
     db: &Db,
     plan: &Plan<'_>,
     rules: &Rules,
+    active_careers: &HashMap<String, std::collections::HashSet<String>>,
 ) -> Vec<SourceFetch> {
     let mut fetches = Vec::new();
     if config.paraform.enabled {
@@ -35,7 +36,7 @@ pub(super) async fn fetch_sources(
         fetches.extend(fetch_boards(config).await);
         if config.companies.iter().any(|c| c.careers.is_some()) {
             options.progress.step("reading careers pages");
-            fetches.extend(fetch_careers(config, db, options.now).await);
+            fetches.extend(fetch_careers(config, db, active_careers, options.now).await);
         }
     }
     fetches
@@ -91,25 +92,11 @@ async fn fetch_boards(config: &Config) -> Vec<SourceFetch> {
 async fn fetch_careers(
     config: &Config,
     db: &Db,
+    active_careers: &HashMap<String, std::collections::HashSet<String>>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<SourceFetch> {
     let settings = &config.boards;
     let client = HttpClient::new(&settings.http());
-    // The active careers roles, by external id: a page is asked for
-    // conditionally only while every posting it carried is one of them.
-    let active: Result<std::collections::HashSet<String>, FetchError> = db
-        .role_summaries(Some(crate::company::CAREERS))
-        .map(|roles| {
-            roles
-                .into_values()
-                .filter(|r| r.active)
-                .filter_map(|r| Some(crate::role::RoleId::parse(&r.id)?.external().to_string()))
-                .collect()
-        })
-        .map_err(|err| FetchError::Request {
-            procedure: "careers pages".into(),
-            detail: format!("reading what is stored failed: {err:#}"),
-        });
     let mut fetches = Vec::new();
     for company in &config.companies {
         let Some((url, host)) = company.careers_page() else {
@@ -122,14 +109,15 @@ async fn fetch_careers(
             max_pages: company.max_pages(),
             max_bytes: settings.max_board_bytes,
         };
+        // A page is asked for conditionally only while every posting it
+        // carried is one of the site's active roles.
+        let prefix = crate::role::RoleId::board_prefix(crate::company::CAREERS, &host);
+        let none = std::collections::HashSet::new();
+        let active = active_careers.get(&prefix).unwrap_or(&none);
         let before = client.as_ref().map(|c| c.request_count()).unwrap_or(0);
         let result = async {
             let client = client.as_ref().map_err(|err| FetchError::Request {
                 procedure: "client".into(),
-                detail: err.to_string(),
-            })?;
-            let active = active.as_ref().map_err(|err| FetchError::Request {
-                procedure: "careers pages".into(),
                 detail: err.to_string(),
             })?;
             let cached = db.careers_pages(&host).map_err(|err| FetchError::Request {
