@@ -164,7 +164,12 @@ pub fn value_at<'a>(raw: &'a Value, path: &str) -> Option<&'a Value> {
 /// Text at a path: strings as they are (trimmed, empty is `None`), numbers
 /// and booleans as their JSON text.
 pub fn text_at(raw: &Value, path: &str) -> Option<String> {
-    match value_at(raw, path)? {
+    text_of(value_at(raw, path)?)
+}
+
+/// A value as [`text_at`] reads it.
+pub fn text_of(value: &Value) -> Option<String> {
+    match value {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),

@@ -871,11 +871,21 @@ fn same_site(
         .filter(|k| before[*k] != now[*k])
         .take(5)
         .collect();
-    if changed.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("files changed: {changed:?}"))
-    }
+    let Some(first) = changed.first() else {
+        return Ok(());
+    };
+    // Where the first of them differs, for the failure message.
+    let (a, b) = (&before[*first], &now[*first]);
+    let at = a.iter().zip(b.iter()).take_while(|(x, y)| x == y).count();
+    let around = |bytes: &[u8]| {
+        let start = at.saturating_sub(80);
+        String::from_utf8_lossy(&bytes[start..(at + 80).min(bytes.len())]).into_owned()
+    };
+    Err(format!(
+        "files changed: {changed:?}; {first} at byte {at}: {:?} became {:?}",
+        around(a),
+        around(b)
+    ))
 }
 
 /// The site in `dir` is whole: index.html parses and every role it links exists.
@@ -1480,5 +1490,68 @@ fn the_pages_pass_axe_core_on_a_laptop_and_a_phone_and_the_index_fits_a_laptop()
         problems.len(),
         problems.join("\n"),
         checked.join("\n")
+    );
+}
+
+/// Builds kept from build to build (the role views beside the site, taken
+/// again where their role's stamp did not move, and brought up to date
+/// with the clock and the volatile fields) make the same site as a build
+/// from nothing, run after run: through changed, gone and new roles, and
+/// rounds that move only the volatile fields the tables show.
+#[test]
+fn a_site_built_from_what_the_last_build_kept_is_the_site_built_from_nothing() {
+    let s = Sandbox::new();
+    scrape_with_site(&s);
+    let kept_views = s.path().join(".site.views");
+    assert!(kept_views.is_file(), "the views are kept beside the site");
+    let fresh = |round: usize| {
+        // Another site directory: no views, no pages kept.
+        let name = format!("fresh-{round}");
+        config_with_site_dir(&s, &name);
+        s.run(&["site"]).expect(0);
+        config_with_site_dir(&s, "site");
+        let files = without_health(snapshot(&s.path().join(&name)));
+        std::fs::remove_dir_all(s.path().join(&name)).unwrap();
+        files
+    };
+    for round in 1..=4 {
+        let ids = s.sim.active_ids();
+        match round {
+            // A round with no role edited: volatile fields moved (activity
+            // times, responsiveness), a few roles gone and new, and ages
+            // and NEW marks past a day.
+            1 => {
+                s.sim.advance_with(
+                    chrono::Duration::hours(30),
+                    air_demand::sim::EditShare::Percent(0),
+                );
+            }
+            2 => {
+                s.sim.edit_role(&ids[0], |r| r["hiring_count"] = json!(7));
+                s.sim.remove_role(&ids[1]);
+            }
+            _ => {
+                s.sim.advance_with(
+                    chrono::Duration::hours(5),
+                    air_demand::sim::EditShare::Percent(10),
+                );
+            }
+        }
+        let run = scrape_with_site(&s);
+        let (_, kept) = written_and_kept(&run);
+        assert!(kept > 0, "round {round}: pages kept");
+        assert_eq!(
+            same_site(&fresh(round), &without_health(snapshot(&site_dir(&s)))),
+            Ok(()),
+            "round {round}: the kept build differs from a build from nothing"
+        );
+    }
+
+    // A damaged file of views is no views: the build reads every role.
+    std::fs::write(&kept_views, b"air-demand role views 1\n\xff\xff").unwrap();
+    s.run(&["site"]).expect(0);
+    assert_eq!(
+        same_site(&fresh(9), &without_health(snapshot(&site_dir(&s)))),
+        Ok(())
     );
 }

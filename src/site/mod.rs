@@ -45,6 +45,10 @@ const PAGES: &str = "pages";
 /// build. The site's `roles` is a symlink to it.
 const ROLES: &str = "roles";
 
+/// Beside the site (`.<site>.views`): the role views of the last build,
+/// each with its role's stamp ([`crate::views::cache`]).
+const VIEWS: &str = "views";
+
 /// What a build did.
 #[derive(Debug)]
 pub struct SiteReport {
@@ -88,7 +92,15 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     let staging = Staging::create(&site_dir)?;
     // Each phase's time, for `RUST_LOG=air_demand::site=debug`.
     let phase = |name: &str| tracing::debug!("site: {name} done at {:?}", started.elapsed());
-    let mut data = crate::views::load(db, &rules.lists, as_of(db, now)?)?;
+    let fingerprint = build_fingerprint(&rules.lists);
+    let views_file = sibling(&site_dir, VIEWS);
+    let kept = std::fs::read(&views_file)
+        .ok()
+        .and_then(|bytes| crate::views::cache::decode(&bytes, &fingerprint))
+        .unwrap_or_default();
+    let kept_count = kept.len();
+    phase("kept views");
+    let mut data = crate::views::load_keeping(db, &rules.lists, as_of(db, now)?, kept)?;
     phase("views");
     let companies = crate::views::companies::companies(&data, &config.companies, now);
     data.board_status = crate::views::companies::board_status(&data, &companies);
@@ -127,10 +139,15 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
         staging.write_with(path, |out| page.dyn_write_into(out))?;
         written += 1;
     }
-    staging.write_with("roles.json", |out| {
+    // What they show of a role never moves with the clock: with no role
+    // read again, they are the live site's, linked, not written.
+    let unchanged = kept_count > 0 && data.views_read == 0 && kept_count == data.stamps.len();
+    staging.write_or_keep("roles.json", unchanged.then_some(&site_dir), |out| {
         feeds::write_roles_json(&data.roles, out)
     })?;
-    staging.write_with("roles.csv", |out| feeds::write_roles_csv(&data.roles, out))?;
+    staging.write_or_keep("roles.csv", unchanged.then_some(&site_dir), |out| {
+        feeds::write_roles_csv(&data.roles, out)
+    })?;
     written += 2;
     let views = data
         .roles
@@ -143,11 +160,16 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     written += company_pages(db, &data, &companies, &views, &staging)?;
     phase("company pages");
     let mut store = RoleStore::open(&site_dir, &staging)?;
-    let pages = role_pages(db, &data, &rules.lists, &mut store, &staging)?;
+    let pages = role_pages(db, &data, &fingerprint, &mut store, &staging)?;
     written += pages.written;
     phase("role pages");
     staging.publish(&site_dir)?;
     store.finish(&pages.listed)?;
+    if data.views_read > 0 || kept_count != data.stamps.len() {
+        let views = data.roles.iter().chain(&data.gone).chain(&data.board_roles);
+        let bytes = crate::views::cache::encode(&fingerprint, views, &data.stamps);
+        write_whole(&views_file, &bytes)?;
+    }
     phase("publish");
     Ok(SiteReport {
         dir: site_dir,
@@ -225,10 +247,10 @@ struct RolePages<'a> {
 }
 
 /// Writes a page per role into the role pages kept beside the site
-/// ([`RoleStore`]). A page whose key (its role's [`page_key`] with what
-/// else the page shows: the role's board status and briefing, the
-/// configured lists, and this program) is the one the last build wrote is
-/// left as it is. The others are rendered a batch of roles at a time, each
+/// ([`RoleStore`]). A page whose key (its role's [`page_key`] and stamp,
+/// with what else the page shows: its NEW mark, the role's board status
+/// and briefing, the configured lists, and this program) is the one the
+/// last build wrote is left as it is. The others are rendered a batch of roles at a time, each
 /// batch over as many threads as there are cores (at most 4): a page
 /// depends only on its role and the shared data.
 ///
@@ -236,12 +258,11 @@ struct RolePages<'a> {
 fn role_pages<'a>(
     db: &Db,
     data: &'a crate::views::SiteData,
-    lists: &crate::rules::Lists,
+    build: &str,
     store: &mut RoleStore,
     staging: &Staging,
 ) -> Result<RolePages<'a>> {
     use std::hash::{Hash, Hasher};
-    let build = build_fingerprint(lists);
     let mut listed = Vec::new();
     let mut render: HashMap<&str, &crate::views::RoleView> = HashMap::new();
     let mut kept = 0;
@@ -249,6 +270,11 @@ fn role_pages<'a>(
         let mut hasher = std::hash::DefaultHasher::new();
         build.hash(&mut hasher);
         view.page_key.hash(&mut hasher);
+        // Its stamp: whatever else its page shows of the stored role (the
+        // order of its lists, its fields) was written since.
+        data.stamps.get(&view.id).hash(&mut hasher);
+        // Its NEW mark: a page is written again once when the mark goes.
+        view.is_new.hash(&mut hasher);
         pages::board_status(data, view).hash(&mut hasher);
         data.briefings
             .get(&view.id)
@@ -266,7 +292,7 @@ fn role_pages<'a>(
     let mut written = 0;
     let ids: Vec<&str> = render.keys().copied().collect();
     for chunk in ids.chunks(crate::views::ROLE_BATCH) {
-        let batch = db.site_roles_by_ids(chunk)?;
+        let batch = db.site_roles_by_ids(chunk, true)?;
         let histories = crate::views::Histories::load(db, chunk)?;
         let pages = crate::views::par_map(&batch, |role| -> Result<usize> {
             let Some(view) = render.get(role.row.id.as_str()) else {
@@ -416,11 +442,17 @@ impl RoleStore {
         for (page, key) in pages {
             let _ = writeln!(content, "{key:016x}\t{page}");
         }
-        let new = self.list.with_extension("new");
-        std::fs::write(&new, content).with_context(|| format!("writing {}", new.display()))?;
-        std::fs::rename(&new, &self.list)
-            .with_context(|| format!("writing {}", self.list.display()))
+        write_whole(&self.list, content.as_bytes())
     }
+}
+
+/// Writes `path` whole: beside it first, then renamed over it.
+fn write_whole(path: &Path, content: &[u8]) -> Result<()> {
+    let mut new = path.as_os_str().to_owned();
+    new.push(".new");
+    let new = PathBuf::from(new);
+    std::fs::write(&new, content).with_context(|| format!("writing {}", new.display()))?;
+    std::fs::rename(&new, path).with_context(|| format!("writing {}", path.display()))
 }
 
 /// The list of role pages and their keys ([`PAGES`]); none when it cannot
@@ -620,6 +652,22 @@ impl Staging {
         write(&mut out)
             .and_then(|()| out.flush())
             .with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// [`Staging::write_with`], or with `live` (the live site, which holds
+    /// the file as this build would write it), a hard link to its file.
+    fn write_or_keep(
+        &self,
+        relative: &str,
+        live: Option<&PathBuf>,
+        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<()> {
+        if let Some(live) = live
+            && std::fs::hard_link(live.join(relative), self.path_of(relative)?).is_ok()
+        {
+            return Ok(());
+        }
+        self.write_with(relative, write)
     }
 
     /// The path of `relative` in the staging directory, its parent created.

@@ -744,6 +744,8 @@ mod tests {
             database_bytes: 0,
             schema_version: 1,
             lists: crate::rules::Lists::defaults(),
+            stamps: HashMap::new(),
+            views_read: 0,
         }
     }
 

@@ -52,7 +52,14 @@ impl Db {
 
     /// Rows in one of our tables (reports and benchmarks).
     pub fn count_rows(&self, table: &str) -> Result<i64> {
-        const TABLES: [&str; 5] = ["runs", "roles", "role_versions", "changes", "digests"];
+        const TABLES: [&str; 6] = [
+            "runs",
+            "roles",
+            "role_rows",
+            "role_versions",
+            "changes",
+            "digests",
+        ];
         anyhow::ensure!(TABLES.contains(&table), "no table {table:?}");
         Ok(self.conn.query_row(
             &format!("SELECT COUNT(*) AS row_count FROM {table}"),

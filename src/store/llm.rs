@@ -145,8 +145,10 @@ impl Db {
     /// Every role's briefing answer, by role id (for the site and digest).
     pub fn briefings(&self) -> Result<HashMap<String, CachedAnswer>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT roles.id AS role_id, {} FROM roles JOIN llm_cache c ON c.key = roles.briefing_key
-             WHERE c.answer IS NOT NULL",
+            // From the answers to their roles (`role_rows_briefing`, V18),
+            // not through every role's row.
+            "SELECT r.id AS role_id, {} FROM llm_cache c JOIN role_rows r ON r.briefing_key = c.key
+             WHERE c.answer IS NOT NULL AND r.briefing_key IS NOT NULL",
             prefixed_columns()
         ))?;
         let rows = stmt.query_map([], |r| {

@@ -28,8 +28,8 @@ pub use changes::{
 pub use digests::{DigestRow, DigestStatus, DigestWrite};
 pub use llm::{CachedAnswer, LlmUsage};
 pub use roles::{
-    DetailWrite, Evaluation, RoleExplained, RoleFilter, RoleRow, RoleStatus, RoleSummary,
-    RoleWrite, SiteRole, StoredRole,
+    DetailWrite, Evaluation, RoleExplained, RoleFilter, RoleRow, RoleStamp, RoleStatus,
+    RoleSummary, RoleWrite, SiteRole, StoredRole,
 };
 pub use runs::{RunCounts, RunRow, RunStatus};
 
@@ -371,7 +371,7 @@ mod tests {
     #[test]
     fn in_memory_database_has_every_migration() {
         let db = Db::open_in_memory().unwrap();
-        assert_eq!(db.schema_version().unwrap(), 17);
+        assert_eq!(db.schema_version().unwrap(), 18);
         assert_eq!(db.path(), None);
     }
 
@@ -415,7 +415,7 @@ mod tests {
         let path = dir.path().join("nested").join("air.db");
         let db = Db::open(&path).unwrap();
         assert_eq!(db.path(), Some(path.as_path()));
-        assert_eq!(db.schema_version().unwrap(), 17);
+        assert_eq!(db.schema_version().unwrap(), 18);
     }
 
     #[test]

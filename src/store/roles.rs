@@ -361,7 +361,9 @@ impl Db {
     /// tier first. (Board roles are never tiered.)
     pub fn tier_counts(&self) -> Result<Vec<(Option<Tier>, i64)>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT tier, COUNT(*) AS role_count FROM role_rows
+            // The narrow covering index, not the table: every status check
+            // runs this, and the table's rows carry each role's JSON.
+            "SELECT tier, COUNT(*) AS role_count FROM role_rows INDEXED BY roles_summary
              WHERE status = 'active' AND source = 'paraform' GROUP BY tier
              ORDER BY {}",
             Tier::rank_sql("tier")
@@ -402,12 +404,12 @@ impl Db {
         }
     }
 
-    /// The roles of `ids` with their detail, as [`Db::site_roles_in_batches`]
-    /// reads them, in no particular order; ids not stored are left out.
-    pub fn site_roles_by_ids(&self, ids: &[&str]) -> Result<Vec<SiteRole>> {
+    /// The roles of `ids`, as [`Db::site_roles_in_batches`] reads them, in
+    /// no particular order; ids not stored are left out.
+    pub fn site_roles_by_ids(&self, ids: &[&str], with_detail: bool) -> Result<Vec<SiteRole>> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "{} WHERE roles.id IN (SELECT value FROM json_each(?4))",
-            site_role_select(true)
+            site_role_select(with_detail)
         ))?;
         let ids = serde_json::to_string(ids)?;
         let names = ColumnNames::of(&stmt);
@@ -420,6 +422,35 @@ impl Db {
             ],
             |row| site_role(&names.of_row(row)),
         )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// A role's stamp (`role_stamps`, V18): a new one whenever anything its
+/// view or page reads is written; and the two volatile fields a view shows,
+/// each the JSON of the value in the role's `raw` (`None` when absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleStamp {
+    pub role_id: String,
+    pub stamp: i64,
+    pub last_active: Option<String>,
+    pub responsiveness: Option<String>,
+}
+
+impl Db {
+    /// Every role's stamp: a narrow table, read whole in milliseconds.
+    pub fn role_stamps(&self) -> Result<Vec<RoleStamp>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT role_id, stamp, last_active, responsiveness FROM role_stamps",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(RoleStamp {
+                role_id: r.get(0)?,
+                stamp: r.get(1)?,
+                last_active: r.get(2)?,
+                responsiveness: r.get(3)?,
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
@@ -899,6 +930,108 @@ mod tests {
             .into_iter()
             .map(|r| r.id)
             .collect()
+    }
+
+    /// `role_stamps` (V18): a new stamp for every write a view reads, none
+    /// for a run that moved only volatile fields, whose two shown ones it
+    /// keeps; and the trigger's list of volatile fields is
+    /// `track::VOLATILE_FIELDS`.
+    #[test]
+    fn a_roles_stamp_moves_with_what_its_view_reads_and_not_with_volatile_fields() {
+        use crate::track::{ChangeKind, FieldChange, VOLATILE_FIELDS};
+        let (mut db, run_id) = db_with_run();
+        insert_roles(&mut db, run_id, &["paraform:1", "paraform:2"]);
+        let stamp = |db: &Db| {
+            db.role_stamps()
+                .unwrap()
+                .into_iter()
+                .find(|s| s.role_id == "paraform:1")
+                .unwrap()
+        };
+        let write = |db: &mut Db, raw: &str| {
+            let tx = db.transaction().unwrap();
+            tx.refresh_raw("paraform:1", raw, "h", at(1)).unwrap();
+            tx.commit().unwrap();
+        };
+        assert_eq!(db.role_stamps().unwrap().len(), 2);
+        write(
+            &mut db,
+            r#"{"id":1,"locations":["NYC","London"],"manager_last_active":"2025-12-19T10:00:00Z","priority":3}"#,
+        );
+        let first = stamp(&db);
+        assert_eq!(
+            first.last_active.as_deref(),
+            Some(r#""2025-12-19T10:00:00Z""#)
+        );
+        assert_eq!(first.responsiveness, None);
+        // Volatile fields alone: the stamp stays, the shown ones follow.
+        write(
+            &mut db,
+            r#"{"id":1,"locations":["NYC","London"],"manager_last_active":"2025-12-20T10:00:00Z","priority":9,"responsiveness_days":2.5}"#,
+        );
+        let volatile = stamp(&db);
+        assert_eq!(volatile.stamp, first.stamp);
+        assert_eq!(volatile.responsiveness.as_deref(), Some("2.5"));
+        assert_eq!(
+            volatile.last_active.as_deref(),
+            Some(r#""2025-12-20T10:00:00Z""#)
+        );
+        // The same places in another order: a view shows the order.
+        write(
+            &mut db,
+            r#"{"id":1,"locations":["London","NYC"],"manager_last_active":"2025-12-20T10:00:00Z","priority":9,"responsiveness_days":2.5}"#,
+        );
+        let reordered = stamp(&db);
+        assert_ne!(reordered.stamp, first.stamp);
+        // Not JSON: no volatile fields, and a new stamp.
+        write(&mut db, "not json");
+        let broken = stamp(&db);
+        assert_ne!(broken.stamp, reordered.stamp);
+        assert_eq!(broken.last_active, None);
+        // A verdict, and a change recorded of the role.
+        evaluate(&mut db, "paraform:1", &evaluation(Tier::Maybe, 1.0));
+        let evaluated = stamp(&db);
+        assert_ne!(evaluated.stamp, broken.stamp);
+        let tx = db.transaction().unwrap();
+        let change = FieldChange::new(ChangeKind::TitleChange, "title", None, None);
+        tx.insert_change("paraform:1", Some(run_id), at(3), &change)
+            .unwrap();
+        tx.commit().unwrap();
+        assert_ne!(stamp(&db).stamp, evaluated.stamp);
+        // The other role's stamp never moved.
+        let other = |db: &Db| {
+            db.role_stamps()
+                .unwrap()
+                .into_iter()
+                .find(|s| s.role_id == "paraform:2")
+                .unwrap()
+                .stamp
+        };
+        let before = other(&db);
+        write(&mut db, "{}");
+        assert_eq!(other(&db), before);
+
+        let trigger: String = db
+            .conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'role_stamps_raw'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        for field in VOLATILE_FIELDS {
+            // The two shown ones are also read out (`->`).
+            let shown = ["manager_last_active", "responsiveness_days"].contains(field);
+            assert_eq!(
+                trigger.matches(&format!("'$.{field}'")).count(),
+                2 + usize::from(shown),
+                "{field} in both json_remove lists of role_stamps_raw"
+            );
+        }
+        assert_eq!(
+            trigger.matches("'$.").count(),
+            2 * VOLATILE_FIELDS.len() + 2
+        );
     }
 
     #[test]

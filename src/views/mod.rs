@@ -2,6 +2,7 @@
 //! value the templates print is prepared here as text (escaped later by
 //! askama), with a numeric sort key beside it for the table script.
 
+pub mod cache;
 pub mod companies;
 
 use std::collections::{BTreeMap, HashMap};
@@ -48,6 +49,10 @@ pub struct SiteData {
     pub schema_version: i64,
     /// The reference lists, for the names of places and stages.
     pub lists: Lists,
+    /// Each role's stamp as its view was built ([`cache`]).
+    pub stamps: HashMap<String, i64>,
+    /// How many views were read from the database, not kept.
+    pub views_read: usize,
 }
 
 /// The numbers and times in every page's header.
@@ -116,6 +121,120 @@ pub struct RoleView {
     /// does ([`page_key`]); the site rewrites a page only then.
     #[serde(skip)]
     pub page_key: u64,
+    /// What the view's moving parts are computed from ([`RoleView::at`]).
+    #[serde(skip)]
+    pub moving: Moving,
+}
+
+/// What a view shows that moves without its role's row being written: the
+/// clock (its age, its NEW mark, the days it was open) and the two
+/// volatile fields a view shows (when the manager was last active, how fast
+/// they respond). A view kept from an earlier build ([`cache`]) is brought
+/// up to date by [`RoleView::at`], which is also how a fresh view gets
+/// them: the two can never differ.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Moving {
+    /// The page key of everything but the responsiveness ([`page_key`]).
+    pub base_key: u64,
+    /// Posted, else first seen: where the age counts from.
+    pub age_from: Option<DateTime<Utc>>,
+    pub first_seen: Option<DateTime<Utc>>,
+    /// Gone at: where the age and the days open stop.
+    pub gone: Option<DateTime<Utc>>,
+    /// The JSON of the volatile fields the view's texts were made from.
+    pub last_active: Option<String>,
+    pub responsiveness: Option<String>,
+}
+
+impl RoleView {
+    /// The view as of `now`, with the volatile fields it shows as the
+    /// role's JSON has them (`manager_last_active`, `responsiveness_days`,
+    /// `None` when absent).
+    pub fn at(
+        mut self,
+        now: DateTime<Utc>,
+        last_active: Option<&Value>,
+        responsiveness: Option<&Value>,
+    ) -> RoleView {
+        use std::hash::{Hash, Hasher};
+        let moving = &self.moving;
+        let end = moving.gone.unwrap_or(now);
+        self.age_days = moving.age_from.map(|at| (end - at).num_days().max(0));
+        self.is_new = moving
+            .first_seen
+            .is_some_and(|at| at >= now - Duration::hours(NEW_HOURS));
+        self.days_open = moving
+            .first_seen
+            .map(|at| (end - at).num_days())
+            .unwrap_or(0);
+        let last_active_json = last_active;
+        let last_active = last_active
+            .and_then(crate::role::text_of)
+            .and_then(|t| crate::role::normalize_timestamp(&t));
+        let days = responsiveness.and_then(crate::role::number);
+        self.responsiveness_sort = days.unwrap_or(f64::MAX).min(1e9);
+        let mut hasher = std::hash::DefaultHasher::new();
+        moving.base_key.hash(&mut hasher);
+        responsiveness.map(Value::to_string).hash(&mut hasher);
+        self.page_key = hasher.finish();
+        self.moving.last_active = last_active_json.map(Value::to_string);
+        self.moving.responsiveness = responsiveness.map(Value::to_string);
+        self.texts = self.texts.with(&[
+            (
+                Text::age_text,
+                &self.age_days.map(|d| format!("{d}d")).unwrap_or_default(),
+            ),
+            (Text::last_active, &date_only(last_active.as_deref())),
+            (
+                Text::last_active_sort,
+                last_active.as_deref().unwrap_or_default(),
+            ),
+            (
+                Text::responsiveness_text,
+                &days
+                    .map(|d| format!("{}d", format_number((d * 10.0).round() / 10.0)))
+                    .unwrap_or_default(),
+            ),
+        ]);
+        self
+    }
+
+    /// [`RoleView::at`] with the volatile fields as JSON text
+    /// (`role_stamps`): when they and the age are what the view shows
+    /// already, nothing is parsed or made again.
+    pub fn at_json(
+        mut self,
+        now: DateTime<Utc>,
+        last_active: Option<&str>,
+        responsiveness: Option<&str>,
+    ) -> RoleView {
+        let end = self.moving.gone.unwrap_or(now);
+        let age_days = self.moving.age_from.map(|at| (end - at).num_days().max(0));
+        if age_days == self.age_days
+            && self.moving.last_active.as_deref() == last_active
+            && self.moving.responsiveness.as_deref() == responsiveness
+        {
+            self.is_new = self
+                .moving
+                .first_seen
+                .is_some_and(|at| at >= now - Duration::hours(NEW_HOURS));
+            self.days_open = self
+                .moving
+                .first_seen
+                .map(|at| (end - at).num_days())
+                .unwrap_or(0);
+            return self;
+        }
+        let json = |text: Option<&str>| -> Option<Value> { serde_json::from_str(text?).ok() };
+        let mut view = self.at(
+            now,
+            json(last_active).as_ref(),
+            json(responsiveness).as_ref(),
+        );
+        view.moving.last_active = last_active.map(str::to_string);
+        view.moving.responsiveness = responsiveness.map(str::to_string);
+        view
+    }
 }
 
 /// Lines of text in one string, for the lists a view holds (reasons,
@@ -238,6 +357,20 @@ impl Texts {
         for &(name, text) in texts {
             ordered[name as usize] = text;
         }
+        Texts::in_order(ordered)
+    }
+
+    /// These texts with `changes` in place of theirs.
+    pub fn with(&self, changes: &[(Text, &str)]) -> Texts {
+        let mut ordered: [&str; Text::COUNT] = std::array::from_fn(|at| self.at(at));
+        for &(name, text) in changes {
+            ordered[name as usize] = text;
+        }
+        Texts::in_order(ordered)
+    }
+
+    /// The texts, by [`Text`].
+    fn in_order(ordered: [&str; Text::COUNT]) -> Texts {
         let mut all = String::with_capacity(ordered.iter().map(|t| t.len()).sum());
         let mut ends = [0; Text::COUNT];
         for (end, text) in ends.iter_mut().zip(ordered) {
@@ -508,6 +641,49 @@ pub fn role_views(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<Vec<Role
     Ok(views)
 }
 
+/// Every role's view, best first, as [`role_views`]; with each role's
+/// stamp, and how many views were read from the database. A view of `kept`
+/// whose role's stamp did not move is brought up to date ([`RoleView::at`])
+/// instead. Every role is read when the stamps do not name every role.
+fn role_views_keeping(
+    db: &Db,
+    lists: &Lists,
+    now: DateTime<Utc>,
+    mut kept: cache::Kept,
+) -> Result<(Vec<RoleView>, HashMap<String, i64>, usize)> {
+    let stamps = db.role_stamps()?;
+    let all = i64::try_from(stamps.len()).ok() != Some(db.count_rows("role_rows")?);
+    if all {
+        kept.clear();
+    }
+    let mut views = Vec::with_capacity(stamps.len());
+    let mut read: Vec<&str> = Vec::new();
+    for stamp in &stamps {
+        match kept.remove(&stamp.role_id) {
+            Some((at, view)) if at == stamp.stamp => views.push(view.at_json(
+                now,
+                stamp.last_active.as_deref(),
+                stamp.responsiveness.as_deref(),
+            )),
+            _ => read.push(&stamp.role_id),
+        }
+    }
+    let views_read;
+    if all {
+        views = role_views(db, lists, now)?;
+        views_read = views.len();
+    } else {
+        views_read = read.len();
+        for chunk in read.chunks(ROLE_BATCH) {
+            let batch = db.site_roles_by_ids(chunk, false)?;
+            views.extend(par_map(&batch, |role| role_view(role, lists, now)));
+        }
+        views.sort_unstable_by(best_first);
+    }
+    let stamps = stamps.into_iter().map(|s| (s.role_id, s.stamp)).collect();
+    Ok((views, stamps, views_read))
+}
+
 /// Active before gone, then by tier, then by combined score (unscored
 /// last), then by id.
 fn best_first(a: &RoleView, b: &RoleView) -> std::cmp::Ordering {
@@ -527,9 +703,19 @@ fn best_first(a: &RoleView, b: &RoleView) -> std::cmp::Ordering {
 /// Loads everything for one build but the role pages' details, which the
 /// build reads again a batch at a time.
 pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
+    load_keeping(db, lists, now, cache::Kept::new())
+}
+
+/// [`load`], taking the views of `kept` whose roles' stamps did not move.
+pub fn load_keeping(
+    db: &Db,
+    lists: &Lists,
+    now: DateTime<Utc>,
+    kept: cache::Kept,
+) -> Result<SiteData> {
     // Active roles come first (`role_views`); a stable sort keeps
     // that order and only checks it, then the gone ones are split off.
-    let mut roles = role_views(db, lists, now)?;
+    let (mut roles, stamps, views_read) = role_views_keeping(db, lists, now, kept)?;
     let board_roles: Vec<RoleView> = roles.extract_if(.., |view| !view.is_paraform()).collect();
     roles.sort_by_key(|view| view.status == "gone");
     let mut gone = roles.split_off(roles.partition_point(|view| view.status != "gone"));
@@ -596,6 +782,10 @@ pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
             .map(|r| r.status.to_string())
             .unwrap_or_else(|| "none yet".into()),
     };
+    let all_runs = db.all_runs()?;
+    let briefings = load_briefings(db)?;
+    let database_bytes = db.size_bytes();
+    let schema_version = db.schema_version()?;
     Ok(SiteData {
         generated_at: now,
         header,
@@ -605,11 +795,13 @@ pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
         board_status: HashMap::new(),
         days,
         runs,
-        all_runs: db.all_runs()?,
-        briefings: load_briefings(db)?,
-        database_bytes: db.size_bytes(),
-        schema_version: db.schema_version()?,
+        all_runs,
+        briefings,
+        database_bytes,
+        schema_version,
         lists: lists.clone(),
+        stamps,
+        views_read,
     })
 }
 
@@ -937,18 +1129,16 @@ fn role_view_of(role: &SiteRole, raw: &Value, lists: &Lists, now: DateTime<Utc>)
             .join(", "),
     );
     let rating = number_at(raw, "manager_rating");
-    let responsiveness = number_at(raw, "responsiveness_days");
-    let last_active =
-        text_at(raw, "manager_last_active").and_then(|t| crate::role::normalize_timestamp(&t));
     let openings = number_at(raw, "hiring_count");
     let first_seen = parse_time(&row.first_seen_at);
-    let end = row.gone_at.as_deref().and_then(parse_time).unwrap_or(now);
-    let age_days = row
-        .posted_at
-        .as_deref()
-        .and_then(parse_time)
-        .or(first_seen)
-        .map(|at| (end - at).num_days().max(0));
+    let moving = Moving {
+        base_key: page_key(role),
+        age_from: row.posted_at.as_deref().and_then(parse_time).or(first_seen),
+        first_seen,
+        gone: row.gone_at.as_deref().and_then(parse_time),
+        // Set by `at` below.
+        ..Moving::default()
+    };
     // Scraped names reach pages, feeds and email: one clean line each (no
     // NUL, no bidi overrides; askama escapes the rest).
     let title = row
@@ -989,10 +1179,6 @@ fn role_view_of(role: &SiteRole, raw: &Value, lists: &Lists, now: DateTime<Utc>)
             Text::posted_sort,
             row.posted_at.as_deref().unwrap_or_default(),
         ),
-        (
-            Text::age_text,
-            &age_days.map(|d| format!("{d}d")).unwrap_or_default(),
-        ),
         (Text::salary_text, &salary_text),
         (
             Text::fee_text,
@@ -1018,17 +1204,6 @@ fn role_view_of(role: &SiteRole, raw: &Value, lists: &Lists, now: DateTime<Utc>)
             Text::rating_text,
             &rating.map(format_number).unwrap_or_default(),
         ),
-        (Text::last_active, &date_only(last_active.as_deref())),
-        (
-            Text::last_active_sort,
-            last_active.as_deref().unwrap_or_default(),
-        ),
-        (
-            Text::responsiveness_text,
-            &responsiveness
-                .map(|d| format!("{}d", format_number((d * 10.0).round() / 10.0)))
-                .unwrap_or_default(),
-        ),
         (Text::locations, &shown(&location_text.join(", "))),
         (Text::location_keys, &keys.join(" ")),
         (Text::first_seen, &date_only(Some(&row.first_seen_at))),
@@ -1047,19 +1222,15 @@ fn role_view_of(role: &SiteRole, raw: &Value, lists: &Lists, now: DateTime<Utc>)
             (status, _) => status.as_str(),
         },
         score,
-        age_days,
         salary_sort,
         fee,
         openings_sort: openings.unwrap_or(0.0),
         raised_sort: raised,
         rating_sort: rating.unwrap_or(0.0),
-        responsiveness_sort: responsiveness.unwrap_or(f64::MAX).min(1e9),
         trend: row.trend,
-        is_new: first_seen.is_some_and(|at| at >= now - Duration::hours(NEW_HOURS)),
         reasons: Lines::of(role.reasons.iter().map(|r| shown(r))),
         signals: Lines::of(role.signals.iter().map(|r| shown(r))),
         gone_at: row.gone_at.clone(),
-        days_open: first_seen.map(|at| (end - at).num_days()).unwrap_or(0),
         texts,
         facts: RoleFacts {
             combined_score: row.combined_score,
@@ -1077,20 +1248,25 @@ fn role_view_of(role: &SiteRole, raw: &Value, lists: &Lists, now: DateTime<Utc>)
         },
         title,
         company,
-        page_key: page_key(role, raw),
-        // Set from the tier just below.
+        moving,
+        // Set from the tier and the moving parts just below.
         ..RoleView::default()
     }
     .with_tier(row.tier)
+    .at(
+        now,
+        raw.get("manager_last_active"),
+        raw.get("responsiveness_days"),
+    )
 }
 
 /// A fingerprint of what a role page shows of its stored role: the row but
 /// when it was last seen, the role's content (`content_hash`: its JSON
 /// without the volatile fields), its detail, its newest change, its
-/// verdict, and the one volatile field a page shows (how fast the manager
-/// responds). Not a security boundary: a collision leaves a page one change
-/// behind.
-fn page_key(role: &SiteRole, raw: &Value) -> u64 {
+/// verdict. [`RoleView::at`] adds the one volatile field a page shows (how
+/// fast the manager responds). Not a security boundary: a collision leaves
+/// a page one change behind.
+fn page_key(role: &SiteRole) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::hash::DefaultHasher::new();
     let row = &role.row;
@@ -1127,9 +1303,6 @@ fn page_key(role: &SiteRole, raw: &Value) -> u64 {
         &role.equity,
         &role.requirements,
     )
-        .hash(&mut hasher);
-    raw.get("responsiveness_days")
-        .map(Value::to_string)
         .hash(&mut hasher);
     hasher.finish()
 }
@@ -1552,6 +1725,74 @@ mod tests {
             view_fields("{\"st\\u0061tus\": \"ACTIVE\", \"other\": [1]}"),
             Some(serde_json::json!({"status": "ACTIVE"}))
         );
+    }
+
+    /// A view kept in the file beside the site ([`cache`]) and brought up
+    /// to date at a later time, with moved volatile fields, is the view
+    /// made afresh then: on every simulated role, plain and hostile.
+    #[cfg(feature = "simulator")]
+    #[test]
+    fn a_kept_view_brought_up_to_date_is_the_view_made_afresh() {
+        use chrono::TimeZone;
+        let then = Utc.with_ymd_and_hms(2025, 12, 20, 12, 0, 0).unwrap();
+        let lists = Lists::defaults();
+        let json = |view: &RoleView| {
+            (
+                serde_json::to_value(view).unwrap(),
+                view.page_key,
+                view.age_days,
+                view.is_new,
+                view.days_open,
+                view.responsiveness_sort.to_bits(),
+            )
+        };
+        let mut checked = 0;
+        for hostile in [false, true] {
+            let market = crate::sim::market::Market::generate(11, 200, then, hostile);
+            let mut views = Vec::new();
+            let mut stamps = HashMap::new();
+            let mut roles = Vec::new();
+            for (at, raw) in market.listed().iter().enumerate() {
+                let id = format!("paraform:{}", raw["id"].as_str().unwrap_or("x"));
+                let role = stored(&id, &raw.to_string());
+                views.push(role_view(&role, &lists, then));
+                stamps.insert(id, at as i64);
+                roles.push((role, raw.clone()));
+            }
+            let bytes = cache::encode("program", views.iter(), &stamps);
+            assert!(cache::decode(&bytes, "another program").is_none());
+            assert!(cache::decode(&bytes[..bytes.len() - 1], "program").is_none());
+            let mut kept = cache::decode(&bytes, "program").expect("read back");
+            assert_eq!(kept.len(), views.len());
+            for (later, moved) in [(0, false), (1, false), (40, true), (24 * 9, true)] {
+                let now = then + Duration::hours(later);
+                for (role, raw) in &roles {
+                    let mut raw = raw.clone();
+                    if moved {
+                        raw["manager_last_active"] = serde_json::json!("2025-12-24T23:59:59-05:00");
+                        raw["responsiveness_days"] = serde_json::json!(later as f64 / 10.0);
+                    }
+                    let mut role = role.clone();
+                    role.raw = raw.to_string();
+                    let (stamp, view) = kept.remove(&role.row.id).expect("kept");
+                    let text = |key: &str| raw.get(key).map(Value::to_string);
+                    let brought = view.at_json(
+                        now,
+                        text("manager_last_active").as_deref(),
+                        text("responsiveness_days").as_deref(),
+                    );
+                    let afresh = role_view(&role, &lists, now);
+                    assert_eq!(json(&brought), json(&afresh), "{later}h: {}", role.raw);
+                    kept.insert(role.row.id.clone(), (stamp, brought));
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 1500, "{checked}");
+        // Bytes that are not the file are no views, whatever they hold.
+        for bytes in [&b""[..], b"air-demand role views 1\n", b"\xff\xfe"] {
+            assert!(cache::decode(bytes, "").is_none());
+        }
     }
 
     /// NUL and U+202E in scraped names never reach a page (issue 12, item 8).
