@@ -30,6 +30,10 @@
 //! Then, per size, how many bytes the version history grew per churn run,
 //! beside what a store keeping a copy of every active role per run would add.
 //!
+//! With `AIR_DEMAND_BENCH_KEEP=DIR`, each size's directory (its config,
+//! database and site) is copied to `DIR/<roles>` just before the build
+//! after the first churn run, to profile that build by hand.
+//!
 //! The children are started by a small launcher process (this bench binary
 //! re-executed before any simulator exists): Linux carries the peak RSS of
 //! the process that execs into the child's `ru_maxrss`, so a child started
@@ -42,7 +46,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use air_demand::sim::{EditShare, SimOptions, Simulator};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 use rusqlite::{Connection, OptionalExtension};
 
 const DEFAULT_SIZES: &[usize] = &[614, 10_000, 100_000];
@@ -328,6 +332,18 @@ fn bench_size(launcher: &mut Launcher, roles: usize, runs: usize) -> Result<Hist
         );
         let row = scrape_step(launcher, &format!("churn run {round}/{runs}"))?;
         if round == 1 {
+            // For profiling by hand: the database and site as the build
+            // after a churn run finds them.
+            if let Some(keep) = std::env::var_os("AIR_DEMAND_BENCH_KEEP") {
+                let to = Path::new(&keep).join(format!("{roles}"));
+                let status = std::process::Command::new("cp")
+                    .arg("-a")
+                    .arg(dir.path())
+                    .arg(&to)
+                    .status()?;
+                ensure!(status.success(), "copying the bench to {}", to.display());
+                eprintln!("{roles} roles: kept in {}", to.display());
+            }
             site_step(launcher, "site after churn run")?;
         }
         total.wall += row.usage.wall;

@@ -94,9 +94,12 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     let phase = |name: &str| tracing::debug!("site: {name} done at {:?}", started.elapsed());
     let fingerprint = build_fingerprint(&rules.lists);
     let views_file = sibling(&site_dir, VIEWS);
-    let kept = std::fs::read(&views_file)
+    let kept = std::fs::File::open(&views_file)
         .ok()
-        .and_then(|bytes| crate::views::cache::decode(&bytes, &fingerprint))
+        .and_then(|file| {
+            let mut file = std::io::BufReader::with_capacity(256 * 1024, file);
+            crate::views::cache::read(&mut file, &fingerprint)
+        })
         .unwrap_or_default();
     let kept_count = kept.len();
     phase("kept views");
@@ -167,8 +170,9 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     store.finish(&pages.listed)?;
     if data.views_read > 0 || kept_count != data.stamps.len() {
         let views = data.roles.iter().chain(&data.gone).chain(&data.board_roles);
-        let bytes = crate::views::cache::encode(&fingerprint, views, &data.stamps);
-        write_whole(&views_file, &bytes)?;
+        write_whole_with(&views_file, |out| {
+            crate::views::cache::write(out, &fingerprint, views, &data.stamps)
+        })?;
     }
     phase("publish");
     Ok(SiteReport {
@@ -437,21 +441,31 @@ impl RoleStore {
     /// The list of `pages` and their keys (`<key>\t<page>` a line),
     /// replaced in one rename.
     fn write_list<'p>(&self, pages: impl Iterator<Item = (&'p str, u64)>) -> Result<()> {
-        use std::fmt::Write as _;
-        let mut content = String::new();
-        for (page, key) in pages {
-            let _ = writeln!(content, "{key:016x}\t{page}");
-        }
-        write_whole(&self.list, content.as_bytes())
+        use std::io::Write as _;
+        write_whole_with(&self.list, |out| {
+            for (page, key) in pages {
+                writeln!(out, "{key:016x}\t{page}")?;
+            }
+            Ok(())
+        })
     }
 }
 
-/// Writes `path` whole: beside it first, then renamed over it.
-fn write_whole(path: &Path, content: &[u8]) -> Result<()> {
+/// Writes `path` whole, as `write` produces it: beside it first, through a
+/// buffer, then renamed over it.
+fn write_whole_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<()> {
+    use std::io::Write as _;
     let mut new = path.as_os_str().to_owned();
     new.push(".new");
     let new = PathBuf::from(new);
-    std::fs::write(&new, content).with_context(|| format!("writing {}", new.display()))?;
+    let file = std::fs::File::create(&new).with_context(|| format!("writing {}", new.display()))?;
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, file);
+    write(&mut out)
+        .and_then(|()| out.flush())
+        .with_context(|| format!("writing {}", new.display()))?;
     std::fs::rename(&new, path).with_context(|| format!("writing {}", path.display()))
 }
 

@@ -5,7 +5,9 @@
 //!
 //! The file is ours, but it is read as untrusted bytes: every length is
 //! checked, and anything that does not read back whole is no cache at all
-//! (the build reads every role, as the first one does).
+//! (the build reads every role, as the first one does). It is written and
+//! read a view at a time: at 100,000 roles it is 100 MB, which a build
+//! does not hold beside the views.
 
 use std::collections::HashMap;
 
@@ -23,45 +25,72 @@ const MAGIC: &[u8] = b"air-demand role views 1\n";
 /// The statuses a view can have, by their number in the file.
 const STATUSES: [&str; 3] = ["active", "gone", UNFOLLOWED];
 
-/// The file of `views` with their `stamps`; `fingerprint` names what else
-/// the views were built from (this program, the configured lists). A view
-/// without a stamp is left out: the next build reads it again.
-pub fn encode<'a>(
+/// Writes the file of `views` with their `stamps` to `file`;
+/// `fingerprint` names what else the views were built from (this program,
+/// the configured lists). A view without a stamp is left out: the next
+/// build reads it again.
+pub fn write<'a>(
+    file: &mut impl std::io::Write,
     fingerprint: &str,
     views: impl Iterator<Item = &'a RoleView>,
     stamps: &HashMap<String, i64>,
-) -> Vec<u8> {
+) -> std::io::Result<()> {
     let mut out = Out(MAGIC.to_vec());
     out.str(fingerprint);
+    file.write_all(&out.0)?;
     for view in views {
         let Some(&stamp) = stamps.get(&view.id) else {
             continue;
         };
-        out.u8(1);
+        // Each view: its length, then the view.
+        out.0.clear();
+        out.u32(0);
         out.i64(stamp);
         view_to(&mut out, view);
+        let len = u32::try_from(out.0.len() - 4).map_err(std::io::Error::other)?;
+        out.0[..4].copy_from_slice(&len.to_le_bytes());
+        file.write_all(&out.0)?;
     }
-    out.u8(0);
-    out.0
+    file.write_all(&0u32.to_le_bytes())
 }
 
-/// The views of a file [`encode`] wrote with the same `fingerprint`;
+/// The views of a file [`write`] wrote with the same `fingerprint`;
 /// `None` when it is another's, or does not read back whole.
-pub fn decode(bytes: &[u8], fingerprint: &str) -> Option<Kept> {
-    let mut input = In {
-        bytes: bytes.strip_prefix(MAGIC)?,
+pub fn read(file: &mut impl std::io::Read, fingerprint: &str) -> Option<Kept> {
+    let mut magic = [0; MAGIC.len()];
+    file.read_exact(&mut magic).ok()?;
+    let mut buffer = Vec::new();
+    let next = |file: &mut dyn std::io::Read, buffer: &mut Vec<u8>| -> Option<usize> {
+        let mut len = [0; 4];
+        file.read_exact(&mut len).ok()?;
+        let len = u32::from_le_bytes(len) as usize;
+        // No view is near this; a longer one is a damaged file.
+        if len > MAX_VIEW {
+            return None;
+        }
+        buffer.resize(len, 0);
+        file.read_exact(buffer).ok()?;
+        Some(len)
     };
-    if input.str()? != fingerprint {
+    if magic != MAGIC || next(file, &mut buffer)? == 0 || buffer != fingerprint.as_bytes() {
         return None;
     }
     let mut kept = HashMap::new();
-    while input.u8()? == 1 {
+    while next(file, &mut buffer)? > 0 {
+        let mut input = In { bytes: &buffer };
         let stamp = input.i64()?;
         let view = view_from(&mut input)?;
+        if !input.bytes.is_empty() {
+            return None;
+        }
         kept.insert(view.id.clone(), (stamp, view));
     }
-    input.bytes.is_empty().then_some(kept)
+    // Nothing after the end.
+    (file.read(&mut [0]).ok()? == 0).then_some(kept)
 }
+
+/// The longest view (or fingerprint) the file may hold: 16 MB.
+const MAX_VIEW: usize = 16 << 20;
 
 fn view_to(out: &mut Out, view: &RoleView) {
     out.str(&view.id);

@@ -1759,10 +1759,13 @@ mod tests {
                 stamps.insert(id, at as i64);
                 roles.push((role, raw.clone()));
             }
-            let bytes = cache::encode("program", views.iter(), &stamps);
-            assert!(cache::decode(&bytes, "another program").is_none());
-            assert!(cache::decode(&bytes[..bytes.len() - 1], "program").is_none());
-            let mut kept = cache::decode(&bytes, "program").expect("read back");
+            let mut bytes = Vec::new();
+            cache::write(&mut bytes, "program", views.iter(), &stamps).unwrap();
+            let read = |bytes: &[u8], fingerprint: &str| cache::read(&mut &bytes[..], fingerprint);
+            assert!(read(&bytes, "another program").is_none());
+            assert!(read(&bytes[..bytes.len() - 1], "program").is_none());
+            assert!(read(&[&bytes[..], b"x"].concat(), "program").is_none());
+            let mut kept = read(&bytes, "program").expect("read back");
             assert_eq!(kept.len(), views.len());
             for (later, moved) in [(0, false), (1, false), (40, true), (24 * 9, true)] {
                 let now = then + Duration::hours(later);
@@ -1791,7 +1794,7 @@ mod tests {
         assert!(checked >= 1500, "{checked}");
         // Bytes that are not the file are no views, whatever they hold.
         for bytes in [&b""[..], b"air-demand role views 1\n", b"\xff\xfe"] {
-            assert!(cache::decode(bytes, "").is_none());
+            assert!(cache::read(&mut &bytes[..], "x").is_none());
         }
     }
 
