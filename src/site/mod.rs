@@ -319,25 +319,12 @@ fn role_pages<'a>(
     })
 }
 
-/// What the role pages' keys share: this program (the executable's identity:
-/// a new build or install renders every page again) and the configured
-/// lists the pages' words come from.
+/// What the role pages' keys and the kept views share: this program (what
+/// it was built from, `build.rs`: a rebuilt program renders every page
+/// again, a copy of the same one keeps them) and the configured lists the
+/// pages' words come from.
 fn build_fingerprint(lists: &crate::rules::Lists) -> String {
-    use std::os::unix::fs::MetadataExt;
-    let program = std::env::current_exe()
-        .and_then(std::fs::metadata)
-        .map(|m| {
-            format!(
-                "{}:{}:{}:{}",
-                m.dev(),
-                m.ino(),
-                m.size(),
-                m.mtime_nsec() + m.mtime() * 1_000_000_000
-            )
-        })
-        // Unknown: nothing can be kept.
-        .unwrap_or_else(|_| format!("{:?}", std::time::SystemTime::now()));
-    format!("{program}\n{lists:?}")
+    format!("{}\n{lists:?}", env!("AIR_DEMAND_BUILD_ID"))
 }
 
 /// The role pages, kept beside the site from build to build
