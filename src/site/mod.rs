@@ -45,6 +45,10 @@ const PAGES: &str = "pages";
 /// build. The site's `roles` is a symlink to it.
 const ROLES: &str = "roles";
 
+/// Beside the site (`.<site>.spare/`): files kept to write role pages into
+/// ([`RoleStore`]).
+const SPARE: &str = "spare";
+
 /// Beside the site (`.<site>.views`): the role views of the last build,
 /// each with its role's stamp ([`crate::views::cache`]).
 const VIEWS: &str = "views";
@@ -163,7 +167,7 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     written += company_pages(db, &data, &companies, &views, &staging)?;
     phase("company pages");
     let mut store = RoleStore::open(&site_dir, &staging)?;
-    let pages = role_pages(db, &data, &fingerprint, &mut store, &staging)?;
+    let pages = role_pages(db, &data, &fingerprint, &mut store)?;
     written += pages.written;
     phase("role pages");
     staging.publish(&site_dir)?;
@@ -264,9 +268,14 @@ fn role_pages<'a>(
     data: &'a crate::views::SiteData,
     build: &str,
     store: &mut RoleStore,
-    staging: &Staging,
 ) -> Result<RolePages<'a>> {
     use std::hash::{Hash, Hasher};
+    // Hashed once, not with every page: it names the lists, some kilobytes.
+    let build = {
+        let mut hasher = std::hash::DefaultHasher::new();
+        build.hash(&mut hasher);
+        hasher.finish()
+    };
     let mut listed = Vec::new();
     let mut render: HashMap<&str, &crate::views::RoleView> = HashMap::new();
     let mut kept = 0;
@@ -305,7 +314,7 @@ fn role_pages<'a>(
             let detail = crate::views::role_detail(role);
             let page = pages::role_page(data, view, &detail, &histories)
                 .with_context(|| format!("rendering the page of {}", view.id))?;
-            store.put(staging, &view.page, &page)?;
+            store.put(&view.page, &page)?;
             Ok(1)
         });
         for page in pages {
@@ -330,12 +339,21 @@ fn build_fingerprint(lists: &crate::rules::Lists) -> String {
 /// The role pages, kept beside the site from build to build
 /// (`.<site>.roles/`, which the site's `roles` links to), and what each was
 /// rendered from ([`PAGES`]). A build writes only the pages whose key
-/// moved, each whole (rendered in the staging directory, then renamed into
-/// place), and removes the pages of roles the site no longer shows once the
-/// new site is live. The list is written last; before any page is
-/// rewritten, the list is written without it, so a page a killed build
-/// may have half-done is never taken as current: the next build renders
-/// it again.
+/// moved, each whole (written in a spare file, then exchanged with the old
+/// page in one `renameat2`), and removes the pages of roles the site no
+/// longer shows once the new site is live. The list is written last;
+/// before any page is rewritten, the list is written without it, so a page
+/// a killed build may have half-done is never taken as current: the next
+/// build renders it again.
+///
+/// Spare files (`.<site>.spare/`): a replaced or removed page is kept
+/// there, and the next build writes a page into it instead of creating a
+/// file. A page's file is then never created nor freed, only rewritten and
+/// exchanged: on a filesystem that searches its free inodes past every
+/// recently freed one (ext4 without a journal), creating a thousand files
+/// right after freeing a thousand costs more than rendering them. A spare
+/// is reused by the build after the one that set it aside, never the same
+/// one, so a page a reader was still reading is not rewritten under it.
 struct RoleStore {
     /// `.<site>.roles/`.
     dir: PathBuf,
@@ -345,6 +363,16 @@ struct RoleStore {
     keys: HashMap<String, u64>,
     /// The file names in `dir` when the build began.
     present: std::collections::HashSet<String>,
+    /// `.<site>.spare/`.
+    spare_dir: PathBuf,
+    /// The spare files this build may write into.
+    spares: std::sync::Mutex<Vec<PathBuf>>,
+    /// Names this build gives the files it creates there.
+    next_spare: std::sync::atomic::AtomicUsize,
+    /// Whether new files must be made readable to the site's group.
+    grant_files: bool,
+    /// Pages this build wrote.
+    written: std::sync::atomic::AtomicUsize,
 }
 
 impl RoleStore {
@@ -361,11 +389,25 @@ impl RoleStore {
             .collect();
         let list = sibling(site_dir, PAGES);
         let keys = read_page_list(&list);
+        let spare_dir = sibling(site_dir, SPARE);
+        std::fs::create_dir_all(&spare_dir)
+            .with_context(|| format!("creating {}", spare_dir.display()))?;
+        let spares = std::fs::read_dir(&spare_dir)
+            .with_context(|| format!("reading {}", spare_dir.display()))?
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+            .map(|entry| entry.path())
+            .collect();
         Ok(RoleStore {
             dir,
             list,
             keys,
             present,
+            spare_dir,
+            spares: std::sync::Mutex::new(spares),
+            next_spare: std::sync::atomic::AtomicUsize::new(0),
+            grant_files: staging.grant_files,
+            written: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -389,21 +431,44 @@ impl RoleStore {
         self.write_list(self.keys.iter().map(|(page, &key)| (page.as_str(), key)))
     }
 
-    /// Writes a rendered page in place: into the staging directory, then
-    /// renamed over the old one (same filesystem: both are beside the site).
-    fn put(&self, staging: &Staging, page: &str, content: &str) -> Result<()> {
+    /// Writes a rendered page in place: into a spare file (or a new one
+    /// beside them), then exchanged with the old page, which becomes a
+    /// spare for the next build; a page not there yet is renamed into
+    /// place (same filesystem: both are beside the site).
+    fn put(&self, page: &str, content: &str) -> Result<()> {
+        use std::io::Write as _;
         let file = page
             .strip_prefix("roles/")
             .with_context(|| format!("{page} is not a role page"))?;
-        let incoming = staging.dir.join(INCOMING).join(file);
-        std::fs::write(&incoming, content)
+        self.written
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let spare = self.spares.lock().ok().and_then(|mut spares| spares.pop());
+        let reused = spare.is_some();
+        let incoming = spare.unwrap_or_else(|| self.new_spare());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&incoming)
+            .and_then(|mut out| out.write_all(content.as_bytes()))
             .with_context(|| format!("writing {}", incoming.display()))?;
-        if staging.grant_files {
+        if self.grant_files && !reused {
             grant(&incoming, 0o040)?;
         }
         let to = self.dir.join(file);
-        std::fs::rename(&incoming, &to)
-            .with_context(|| format!("moving {} to {}", incoming.display(), to.display()))
+        match exchange(&incoming, &to) {
+            Ok(()) => Ok(()),
+            Err(_) => std::fs::rename(&incoming, &to),
+        }
+        .with_context(|| format!("moving {} to {}", incoming.display(), to.display()))
+    }
+
+    /// A name for a file this build creates among the spares.
+    fn new_spare(&self) -> PathBuf {
+        let n = self
+            .next_spare
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.spare_dir.join(format!("{}-{n}", std::process::id()))
     }
 
     /// Once the new site is live: the pages of roles it no longer shows
@@ -415,14 +480,41 @@ impl RoleStore {
             .collect();
         for file in self.present.iter().filter(|f| !files.contains(f.as_str())) {
             let path = self.dir.join(file);
-            std::fs::remove_file(&path)
+            std::fs::rename(&path, self.new_spare())
                 .or_else(|e| match e.kind() {
                     std::io::ErrorKind::NotFound => Ok(()),
                     _ => Err(e),
                 })
                 .with_context(|| format!("removing {}", path.display()))?;
         }
-        self.write_list(listed.iter().copied())
+        self.write_list(listed.iter().copied())?;
+        self.trim_spares()
+    }
+
+    /// Keeps as many spares as this build wrote pages and a few hundred
+    /// more: what the next build likely needs, not every page ever
+    /// replaced or removed.
+    fn trim_spares(&self) -> Result<()> {
+        const MORE: usize = 256;
+        let mut spares: Vec<PathBuf> = std::fs::read_dir(&self.spare_dir)
+            .with_context(|| format!("reading {}", self.spare_dir.display()))?
+            .filter_map(|entry| entry.ok())
+            .map(|entry| entry.path())
+            .collect();
+        let keep = self.written.load(std::sync::atomic::Ordering::Relaxed) + MORE;
+        if spares.len() <= keep {
+            return Ok(());
+        }
+        spares.sort();
+        for path in &spares[keep..] {
+            std::fs::remove_file(path)
+                .or_else(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => Ok(()),
+                    _ => Err(e),
+                })
+                .with_context(|| format!("removing {}", path.display()))?;
+        }
+        Ok(())
     }
 
     /// The list of `pages` and their keys (`<key>\t<page>` a line),
@@ -585,10 +677,6 @@ fn sibling(site_dir: &Path, suffix: &str) -> PathBuf {
     site_dir.with_file_name(format!(".{name}.{suffix}"))
 }
 
-/// In the staging directory: the role pages this build renders, each
-/// moved into `.<site>.roles/` once whole.
-const INCOMING: &str = ".incoming";
-
 /// The directory a build writes into before it goes live.
 struct Staging {
     dir: PathBuf,
@@ -611,8 +699,6 @@ impl Staging {
         let marker = dir.join(MARKER);
         std::fs::write(&marker, "Written by air-demand; replaced on every build.\n")
             .with_context(|| format!("writing {}", marker.display()))?;
-        std::fs::create_dir(dir.join(INCOMING))
-            .with_context(|| format!("creating {}", dir.join(INCOMING).display()))?;
         // `roles` is the pages kept beside the site: `../.<site>.roles`.
         let roles = sibling(site_dir, ROLES);
         let target = Path::new("..").join(roles.file_name().unwrap_or_default());
@@ -683,9 +769,6 @@ impl Staging {
 
     /// Swaps the staging directory in as the live site.
     fn publish(mut self, site_dir: &Path) -> Result<()> {
-        let incoming = self.dir.join(INCOMING);
-        std::fs::remove_dir(&incoming)
-            .with_context(|| format!("removing {}", incoming.display()))?;
         if self.shared {
             share_with_group(&self.dir)?;
         }
@@ -850,10 +933,10 @@ mod tests {
         let parent = tempfile::tempdir().unwrap();
         let site = parent.path().join("site");
         let marked = parent.path().join(".site.building-1");
-        std::fs::create_dir_all(marked.join(INCOMING)).unwrap();
+        std::fs::create_dir_all(marked.join("assets")).unwrap();
         std::fs::write(marked.join(MARKER), "").unwrap();
         std::fs::write(marked.join("index.html"), "x").unwrap();
-        std::fs::write(marked.join(INCOMING).join("a.html"), "x").unwrap();
+        std::fs::write(marked.join("assets").join("a.css"), "x").unwrap();
         // Killed before its marker was written.
         let skeleton = parent.path().join(".site.building-2");
         std::fs::create_dir_all(&skeleton).unwrap();
@@ -889,7 +972,7 @@ mod tests {
         store.forget(render.iter().map(String::as_str)).unwrap();
         for page in &render {
             let key = keys.iter().find(|(f, _)| page.ends_with(f)).unwrap().1;
-            store.put(&staging, page, &format!("page {key}")).unwrap();
+            store.put(page, &format!("page {key}")).unwrap();
         }
         std::fs::write(staging.dir.join("index.html"), "index").unwrap();
         staging.publish(site).unwrap();
@@ -929,6 +1012,31 @@ mod tests {
         );
         assert_eq!(inode("a.html"), a, "a kept as it was");
         assert_ne!(inode("b.html"), b, "b written whole, not in place");
+        // b's old page is a spare now, for the next build to write into.
+        let spares = || -> Vec<u64> {
+            std::fs::read_dir(parent.path().join(".site.spare"))
+                .unwrap()
+                .map(|e| e.unwrap().metadata().unwrap().ino())
+                .collect()
+        };
+        assert_eq!(spares(), [b]);
+        let b2 = inode("b.html");
+        // b moves again: written into the spare, which then holds b's
+        // previous page; no file created, none freed.
+        assert_eq!(
+            build_pages(&site, &[("a.html", "1"), ("b.html", "3"), ("c.html", "1")]),
+            ["roles/b.html"]
+        );
+        assert_eq!(inode("b.html"), b, "b written into the spare");
+        assert_eq!(spares(), [b2]);
+        assert_eq!(
+            std::fs::read_to_string(site.join("roles/b.html")).unwrap(),
+            "page 3"
+        );
+        assert_eq!(
+            build_pages(&site, &[("a.html", "1"), ("b.html", "2"), ("c.html", "1")]),
+            ["roles/b.html"]
+        );
         assert_eq!(
             std::fs::read_to_string(site.join("roles/b.html")).unwrap(),
             "page 2"
@@ -955,7 +1063,10 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         beside.sort();
-        assert_eq!(beside, [".site.pages", ".site.roles", "site"]);
+        assert_eq!(
+            beside,
+            [".site.pages", ".site.roles", ".site.spare", "site"]
+        );
     }
 
     #[test]
@@ -969,7 +1080,7 @@ mod tests {
             let staging = Staging::create(&site).unwrap();
             let mut store = RoleStore::open(&site, &staging).unwrap();
             store.forget(["roles/b.html"].into_iter()).unwrap();
-            store.put(&staging, "roles/b.html", "page 2").unwrap();
+            store.put("roles/b.html", "page 2").unwrap();
             std::mem::forget(staging);
         }
         // b back at key 1: written again, not taken for current.
