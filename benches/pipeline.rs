@@ -15,7 +15,7 @@
 //!   of the two quiet runs' CPU is printed at the end);
 //! - site builds (`air-demand site`, with how many pages it wrote and how
 //!   many it kept from the live site): the full build (no site yet), the
-//!   build after a quiet run, and the build after the first churn run;
+//!   build after a quiet run, and the build after each churn run;
 //! - churn runs: R scrapes, each after a round in which 3% of the roles are
 //!   edited (and every role's volatile fields refreshed, a few roles removed
 //!   and posted); R is 40 up to 10,000 roles and 10 above, unless given.
@@ -331,21 +331,23 @@ fn bench_size(launcher: &mut Launcher, roles: usize, runs: usize) -> Result<Hist
             EditShare::Percent(CHURN_PERCENT),
         );
         let row = scrape_step(launcher, &format!("churn run {round}/{runs}"))?;
-        if round == 1 {
-            // For profiling by hand: the database and site as the build
-            // after a churn run finds them.
-            if let Some(keep) = std::env::var_os("AIR_DEMAND_BENCH_KEEP") {
-                let to = Path::new(&keep).join(format!("{roles}"));
-                let status = std::process::Command::new("cp")
-                    .arg("-a")
-                    .arg(dir.path())
-                    .arg(&to)
-                    .status()?;
-                ensure!(status.success(), "copying the bench to {}", to.display());
-                eprintln!("{roles} roles: kept in {}", to.display());
-            }
-            site_step(launcher, "site after churn run")?;
+        // For profiling by hand: the database and site as the build after
+        // the first churn run finds them.
+        if round == 1
+            && let Some(keep) = std::env::var_os("AIR_DEMAND_BENCH_KEEP")
+        {
+            let to = Path::new(&keep).join(format!("{roles}"));
+            let status = std::process::Command::new("cp")
+                .arg("-a")
+                .arg(dir.path())
+                .arg(&to)
+                .status()?;
+            ensure!(status.success(), "copying the bench to {}", to.display());
+            eprintln!("{roles} roles: kept in {}", to.display());
         }
+        // After every round, as `scrape` builds it: the first build after
+        // a churn run has no spare files yet, the later ones do.
+        site_step(launcher, &format!("site after churn {round}/{runs}"))?;
         total.wall += row.usage.wall;
         total.cpu += row.usage.cpu;
         total.peak_rss_kb = total.peak_rss_kb.max(row.usage.peak_rss_kb);
