@@ -142,8 +142,8 @@ fn run(sizes: &[usize], churn_runs: Option<usize>) -> Result<()> {
 
     println!(
         "air-demand pipeline bench: per size, a cold scrape (empty database), a quiet scrape (nothing\n\
-         changed), the same two with [llm] on, site builds (full; after a quiet scrape; after the first churn\n\
-         scrape, each with the pages it wrote and kept), then churn scrapes ({CHURN_PERCENT}% of roles edited per\n\
+         changed), the same two with [llm] on, site builds (full; after a quiet scrape; after each churn\n\
+         scrape, each with the pages it wrote and kept), and churn scrapes ({CHURN_PERCENT}% of roles edited per\n\
          round). Each step is its\n\
          own `air-demand` process, measured alone (wall; CPU = user+sys; peak RSS = ru_maxrss; a\n\
          do-nothing `air-demand --version` measures {:.0} MB), against a loopback simulator in the bench\n\
