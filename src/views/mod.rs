@@ -157,16 +157,8 @@ impl RoleView {
         responsiveness: Option<&Value>,
     ) -> RoleView {
         use std::hash::{Hash, Hasher};
+        self.tick(now);
         let moving = &self.moving;
-        let end = moving.gone.unwrap_or(now);
-        self.age_days = moving.age_from.map(|at| (end - at).num_days().max(0));
-        self.is_new = moving
-            .first_seen
-            .is_some_and(|at| at >= now - Duration::hours(NEW_HOURS));
-        self.days_open = moving
-            .first_seen
-            .map(|at| (end - at).num_days())
-            .unwrap_or(0);
         let last_active_json = last_active;
         let last_active = last_active
             .and_then(crate::role::text_of)
@@ -199,6 +191,20 @@ impl RoleView {
         self
     }
 
+    /// The age, NEW mark and days open as of `now` (not the age's text).
+    fn tick(&mut self, now: DateTime<Utc>) {
+        let moving = &self.moving;
+        let end = moving.gone.unwrap_or(now);
+        self.age_days = moving.age_from.map(|at| (end - at).num_days().max(0));
+        self.is_new = moving
+            .first_seen
+            .is_some_and(|at| at >= now - Duration::hours(NEW_HOURS));
+        self.days_open = moving
+            .first_seen
+            .map(|at| (end - at).num_days())
+            .unwrap_or(0);
+    }
+
     /// [`RoleView::at`] with the volatile fields as JSON text
     /// (`role_stamps`): when they and the age are what the view shows
     /// already, nothing is parsed or made again.
@@ -208,21 +214,12 @@ impl RoleView {
         last_active: Option<&str>,
         responsiveness: Option<&str>,
     ) -> RoleView {
-        let end = self.moving.gone.unwrap_or(now);
-        let age_days = self.moving.age_from.map(|at| (end - at).num_days().max(0));
-        if age_days == self.age_days
+        let shown = self.age_days;
+        self.tick(now);
+        if self.age_days == shown
             && self.moving.last_active.as_deref() == last_active
             && self.moving.responsiveness.as_deref() == responsiveness
         {
-            self.is_new = self
-                .moving
-                .first_seen
-                .is_some_and(|at| at >= now - Duration::hours(NEW_HOURS));
-            self.days_open = self
-                .moving
-                .first_seen
-                .map(|at| (end - at).num_days())
-                .unwrap_or(0);
             return self;
         }
         let json = |text: Option<&str>| -> Option<Value> { serde_json::from_str(text?).ok() };
