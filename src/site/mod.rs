@@ -148,7 +148,8 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     }
     // What they show of a role never moves with the clock: with no role
     // read again, they are the live site's, linked, not written.
-    let unchanged = kept_count > 0 && data.views_read == 0 && kept_count == data.stamps.len();
+    let shown = data.roles.len() + data.gone.len() + data.board_roles.len();
+    let unchanged = kept_count > 0 && data.views_read == 0 && kept_count == shown;
     staging.write_or_keep("roles.json", unchanged.then_some(&site_dir), |out| {
         feeds::write_roles_json(&data.roles, out)
     })?;
@@ -172,10 +173,10 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     phase("role pages");
     staging.publish(&site_dir)?;
     store.finish(&pages.listed)?;
-    if data.views_read > 0 || kept_count != data.stamps.len() {
+    if data.views_read > 0 || kept_count != shown {
         let views = data.roles.iter().chain(&data.gone).chain(&data.board_roles);
         write_whole_with(&views_file, |out| {
-            crate::views::cache::write(out, &fingerprint, views, &data.stamps)
+            crate::views::cache::write(out, &fingerprint, views)
         })?;
     }
     phase("publish");
@@ -285,7 +286,7 @@ fn role_pages<'a>(
         view.page_key.hash(&mut hasher);
         // Its stamp: whatever else its page shows of the stored role (the
         // order of its lists, its fields) was written since.
-        data.stamps.get(&view.id).hash(&mut hasher);
+        view.moving.stamp.hash(&mut hasher);
         // Its NEW mark: a page is written again once when the mark goes.
         view.is_new.hash(&mut hasher);
         pages::board_status(data, view).hash(&mut hasher);

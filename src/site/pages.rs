@@ -744,7 +744,6 @@ mod tests {
             database_bytes: 0,
             schema_version: 1,
             lists: crate::rules::Lists::defaults(),
-            stamps: HashMap::new(),
             views_read: 0,
         }
     }

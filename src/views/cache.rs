@@ -9,15 +9,10 @@
 //! read a view at a time: at 100,000 roles it is 100 MB, which a build
 //! does not hold beside the views.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
 use super::{Lines, RoleFacts, RoleView, Text, Texts, UNFOLLOWED};
 use crate::evaluate::{Tier, Trend};
-
-/// Views by role id, each with the stamp it was built from.
-pub type Kept = HashMap<String, (i64, RoleView)>;
 
 /// The first line of the file: its format.
 const MAGIC: &[u8] = b"air-demand role views 1\n";
@@ -25,7 +20,7 @@ const MAGIC: &[u8] = b"air-demand role views 1\n";
 /// The statuses a view can have, by their number in the file.
 const STATUSES: [&str; 3] = ["active", "gone", UNFOLLOWED];
 
-/// Writes the file of `views` with their `stamps` to `file`;
+/// Writes the file of `views`, each with its role's stamp, to `file`;
 /// `fingerprint` names what else the views were built from (this program,
 /// the configured lists). A view without a stamp is left out: the next
 /// build reads it again.
@@ -33,13 +28,12 @@ pub fn write<'a>(
     file: &mut impl std::io::Write,
     fingerprint: &str,
     views: impl Iterator<Item = &'a RoleView>,
-    stamps: &HashMap<String, i64>,
 ) -> std::io::Result<()> {
     let mut out = Out(MAGIC.to_vec());
     out.str(fingerprint);
     file.write_all(&out.0)?;
     for view in views {
-        let Some(&stamp) = stamps.get(&view.id) else {
+        let Some(stamp) = view.moving.stamp else {
             continue;
         };
         // Each view: its length, then the view.
@@ -56,7 +50,7 @@ pub fn write<'a>(
 
 /// The views of a file [`write`] wrote with the same `fingerprint`;
 /// `None` when it is another's, or does not read back whole.
-pub fn read(file: &mut impl std::io::Read, fingerprint: &str) -> Option<Kept> {
+pub fn read(file: &mut impl std::io::Read, fingerprint: &str) -> Option<Vec<RoleView>> {
     let mut magic = [0; MAGIC.len()];
     file.read_exact(&mut magic).ok()?;
     let mut buffer = Vec::new();
@@ -75,15 +69,16 @@ pub fn read(file: &mut impl std::io::Read, fingerprint: &str) -> Option<Kept> {
     if magic != MAGIC || next(file, &mut buffer)? == 0 || buffer != fingerprint.as_bytes() {
         return None;
     }
-    let mut kept = HashMap::new();
+    let mut kept = Vec::new();
     while next(file, &mut buffer)? > 0 {
         let mut input = In { bytes: &buffer };
         let stamp = input.i64()?;
-        let view = view_from(&mut input)?;
+        let mut view = view_from(&mut input)?;
         if !input.bytes.is_empty() {
             return None;
         }
-        kept.insert(view.id.clone(), (stamp, view));
+        view.moving.stamp = Some(stamp);
+        kept.push(view);
     }
     // Nothing after the end.
     (file.read(&mut [0]).ok()? == 0).then_some(kept)
@@ -256,6 +251,8 @@ fn view_from(input: &mut In) -> Option<RoleView> {
                 gone,
                 last_active,
                 responsiveness,
+                // Set by `read`.
+                stamp: None,
             },
             page_key,
             age_days,

@@ -49,8 +49,6 @@ pub struct SiteData {
     pub schema_version: i64,
     /// The reference lists, for the names of places and stages.
     pub lists: Lists,
-    /// Each role's stamp as its view was built ([`cache`]).
-    pub stamps: HashMap<String, i64>,
     /// How many views were read from the database, not kept.
     pub views_read: usize,
 }
@@ -141,6 +139,8 @@ pub struct Moving {
     pub first_seen: Option<DateTime<Utc>>,
     /// Gone at: where the age and the days open stop.
     pub gone: Option<DateTime<Utc>>,
+    /// Its role's stamp (`role_stamps`) when the view was read.
+    pub stamp: Option<i64>,
     /// The JSON of the volatile fields the view's texts were made from.
     pub last_active: Option<String>,
     pub responsiveness: Option<String>,
@@ -638,47 +638,67 @@ pub fn role_views(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<Vec<Role
     Ok(views)
 }
 
-/// Every role's view, best first, as [`role_views`]; with each role's
-/// stamp, and how many views were read from the database. A view of `kept`
-/// whose role's stamp did not move is brought up to date ([`RoleView::at`])
-/// instead. Every role is read when the stamps do not name every role.
+/// Every role's view, best first, as [`role_views`], each with its role's
+/// stamp; and how many views were read from the database. A view of `kept`
+/// whose role's stamp did not move is brought up to date
+/// ([`RoleView::at_json`]) instead, in place: at 100,000 roles the views
+/// are held once, not twice. Every role is read when the stamps do not
+/// name every role.
 fn role_views_keeping(
     db: &Db,
     lists: &Lists,
     now: DateTime<Utc>,
-    mut kept: cache::Kept,
-) -> Result<(Vec<RoleView>, HashMap<String, i64>, usize)> {
+    mut views: Vec<RoleView>,
+) -> Result<(Vec<RoleView>, usize)> {
     let stamps = db.role_stamps()?;
-    let all = i64::try_from(stamps.len()).ok() != Some(db.count_rows("role_rows")?);
-    if all {
-        kept.clear();
+    // Each role's stamp, and whether a kept view stands for it.
+    let mut by_id: HashMap<&str, (&crate::store::RoleStamp, bool)> = stamps
+        .iter()
+        .map(|stamp| (stamp.role_id.as_str(), (stamp, false)))
+        .collect();
+    let stamp_all = |views: &mut [RoleView],
+                     by_id: &HashMap<&str, (&crate::store::RoleStamp, bool)>| {
+        for view in views {
+            view.moving.stamp = by_id.get(view.id.as_str()).map(|(stamp, _)| stamp.stamp);
+        }
+    };
+    if i64::try_from(stamps.len()).ok() != Some(db.count_rows("role_rows")?) {
+        let mut views = role_views(db, lists, now)?;
+        stamp_all(&mut views, &by_id);
+        let read = views.len();
+        return Ok((views, read));
     }
-    let mut views = Vec::with_capacity(stamps.len());
-    let mut read: Vec<&str> = Vec::new();
-    for stamp in &stamps {
-        match kept.remove(&stamp.role_id) {
-            Some((at, view)) if at == stamp.stamp => views.push(view.at_json(
+    views.retain_mut(|view| match by_id.get_mut(view.id.as_str()) {
+        Some((stamp, taken)) if !*taken && view.moving.stamp == Some(stamp.stamp) => {
+            *taken = true;
+            let stamp: &crate::store::RoleStamp = stamp;
+            *view = std::mem::take(view).at_json(
                 now,
                 stamp.last_active.as_deref(),
                 stamp.responsiveness.as_deref(),
-            )),
-            _ => read.push(&stamp.role_id),
+            );
+            true
         }
+        _ => false,
+    });
+    let read: Vec<&str> = stamps
+        .iter()
+        .filter(|stamp| {
+            by_id
+                .get(stamp.role_id.as_str())
+                .is_some_and(|(_, taken)| !taken)
+        })
+        .map(|stamp| stamp.role_id.as_str())
+        .collect();
+    views.reserve_exact(read.len());
+    let from = views.len();
+    for chunk in read.chunks(ROLE_BATCH) {
+        let batch = db.site_roles_by_ids(chunk, false)?;
+        views.extend(par_map(&batch, |role| role_view(role, lists, now)));
     }
-    let views_read;
-    if all {
-        views = role_views(db, lists, now)?;
-        views_read = views.len();
-    } else {
-        views_read = read.len();
-        for chunk in read.chunks(ROLE_BATCH) {
-            let batch = db.site_roles_by_ids(chunk, false)?;
-            views.extend(par_map(&batch, |role| role_view(role, lists, now)));
-        }
-        views.sort_unstable_by(best_first);
-    }
-    let stamps = stamps.into_iter().map(|s| (s.role_id, s.stamp)).collect();
-    Ok((views, stamps, views_read))
+    stamp_all(&mut views[from..], &by_id);
+    views.sort_unstable_by(best_first);
+    Ok((views, read.len()))
 }
 
 /// Active before gone, then by tier, then by combined score (unscored
@@ -700,7 +720,7 @@ fn best_first(a: &RoleView, b: &RoleView) -> std::cmp::Ordering {
 /// Loads everything for one build but the role pages' details, which the
 /// build reads again a batch at a time.
 pub fn load(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<SiteData> {
-    load_keeping(db, lists, now, cache::Kept::new())
+    load_keeping(db, lists, now, Vec::new())
 }
 
 /// [`load`], taking the views of `kept` whose roles' stamps did not move.
@@ -708,11 +728,11 @@ pub fn load_keeping(
     db: &Db,
     lists: &Lists,
     now: DateTime<Utc>,
-    kept: cache::Kept,
+    kept: Vec<RoleView>,
 ) -> Result<SiteData> {
     // Active roles come first (`role_views`); a stable sort keeps
     // that order and only checks it, then the gone ones are split off.
-    let (mut roles, stamps, views_read) = role_views_keeping(db, lists, now, kept)?;
+    let (mut roles, views_read) = role_views_keeping(db, lists, now, kept)?;
     let board_roles: Vec<RoleView> = roles.extract_if(.., |view| !view.is_paraform()).collect();
     roles.sort_by_key(|view| view.status == "gone");
     let mut gone = roles.split_off(roles.partition_point(|view| view.status != "gone"));
@@ -797,7 +817,6 @@ pub fn load_keeping(
         database_bytes,
         schema_version,
         lists: lists.clone(),
-        stamps,
         views_read,
     })
 }
@@ -1747,26 +1766,28 @@ mod tests {
         for hostile in [false, true] {
             let market = crate::sim::market::Market::generate(11, 200, then, hostile);
             let mut views = Vec::new();
-            let mut stamps = HashMap::new();
             let mut roles = Vec::new();
             for (at, raw) in market.listed().iter().enumerate() {
                 let id = format!("paraform:{}", raw["id"].as_str().unwrap_or("x"));
                 let role = stored(&id, &raw.to_string());
-                views.push(role_view(&role, &lists, then));
-                stamps.insert(id, at as i64);
+                let mut view = role_view(&role, &lists, then);
+                view.moving.stamp = Some(at as i64);
+                views.push(view);
                 roles.push((role, raw.clone()));
             }
+            // A view without a stamp is not kept.
+            views.push(RoleView::default());
             let mut bytes = Vec::new();
-            cache::write(&mut bytes, "program", views.iter(), &stamps).unwrap();
+            cache::write(&mut bytes, "program", views.iter()).unwrap();
             let read = |bytes: &[u8], fingerprint: &str| cache::read(&mut &bytes[..], fingerprint);
             assert!(read(&bytes, "another program").is_none());
             assert!(read(&bytes[..bytes.len() - 1], "program").is_none());
             assert!(read(&[&bytes[..], b"x"].concat(), "program").is_none());
             let mut kept = read(&bytes, "program").expect("read back");
-            assert_eq!(kept.len(), views.len());
+            assert_eq!(kept.len(), roles.len());
             for (later, moved) in [(0, false), (1, false), (40, true), (24 * 9, true)] {
                 let now = then + Duration::hours(later);
-                for (role, raw) in &roles {
+                for (at, (role, raw)) in roles.iter().enumerate() {
                     let mut raw = raw.clone();
                     if moved {
                         raw["manager_last_active"] = serde_json::json!("2025-12-24T23:59:59-05:00");
@@ -1774,7 +1795,8 @@ mod tests {
                     }
                     let mut role = role.clone();
                     role.raw = raw.to_string();
-                    let (stamp, view) = kept.remove(&role.row.id).expect("kept");
+                    let view = std::mem::take(&mut kept[at]);
+                    assert_eq!(view.moving.stamp, Some(at as i64));
                     let text = |key: &str| raw.get(key).map(Value::to_string);
                     let brought = view.at_json(
                         now,
@@ -1783,7 +1805,7 @@ mod tests {
                     );
                     let afresh = role_view(&role, &lists, now);
                     assert_eq!(json(&brought), json(&afresh), "{later}h: {}", role.raw);
-                    kept.insert(role.row.id.clone(), (stamp, brought));
+                    kept[at] = brought;
                     checked += 1;
                 }
             }
