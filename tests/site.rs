@@ -1066,6 +1066,11 @@ fn a_build_writes_only_the_pages_whose_role_changed() {
     let first = snapshot(&dir);
     let first_inodes = role_inodes(&dir);
     assert_eq!(first_inodes.len(), roles);
+    let inode_of = |file: &str| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(dir.join(file)).expect("a file").ino()
+    };
+    let data_files = [inode_of("roles.json"), inode_of("roles.csv")];
     // The role pages are kept beside the site, which links them.
     let link = std::fs::read_link(dir.join("roles")).expect("roles/ a link");
     assert!(dir.join(&link).is_dir(), "{}", link.display());
@@ -1076,10 +1081,11 @@ fn a_build_writes_only_the_pages_whose_role_changed() {
     let (written, kept) = written_and_kept(&again);
     assert_eq!(kept, roles, "every role page kept");
     // What is written is the rest: lists, company pages, feeds, assets
-    // (and not the marker, which is not a page).
+    // (and not the marker, which is not a page), but roles.json and
+    // roles.csv: with no role read again, they are the live site's files.
     assert_eq!(
         written,
-        first.len() - roles - 1,
+        first.len() - roles - 1 - 2,
         "only the lists and feeds are written"
     );
     assert_eq!(
@@ -1091,6 +1097,11 @@ fn a_build_writes_only_the_pages_whose_role_changed() {
         "a build with nothing new changed the site"
     );
     assert_eq!(role_inodes(&dir), first_inodes, "role pages were rewritten");
+    assert_eq!(
+        [inode_of("roles.json"), inode_of("roles.csv")],
+        data_files,
+        "roles.json and roles.csv are linked from the live site"
+    );
 
     // One role changes (its openings) and one leaves the market.
     let ids = s.sim.active_ids();

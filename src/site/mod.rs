@@ -150,13 +150,13 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     // read again, they are the live site's, linked, not written.
     let shown = data.roles.len() + data.gone.len() + data.board_roles.len();
     let unchanged = kept_count > 0 && data.views_read == 0 && kept_count == shown;
-    staging.write_or_keep("roles.json", unchanged.then_some(&site_dir), |out| {
+    let live = unchanged.then_some(&site_dir);
+    written += usize::from(staging.write_or_keep("roles.json", live, |out| {
         feeds::write_roles_json(&data.roles, out)
-    })?;
-    staging.write_or_keep("roles.csv", unchanged.then_some(&site_dir), |out| {
+    })?);
+    written += usize::from(staging.write_or_keep("roles.csv", live, |out| {
         feeds::write_roles_csv(&data.roles, out)
-    })?;
-    written += 2;
+    })?);
     let views = data
         .roles
         .iter()
@@ -175,9 +175,14 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     store.finish(&pages.listed)?;
     if data.views_read > 0 || kept_count != shown {
         let views = data.roles.iter().chain(&data.gone).chain(&data.board_roles);
-        write_whole_with(&views_file, |out| {
+        // The site is live: a views file not written costs the next build
+        // time, not this one its success.
+        if let Err(e) = write_whole_with(&views_file, |out| {
             crate::views::cache::write(out, &fingerprint, views)
-        })?;
+        }) {
+            let _ = std::fs::remove_file(&views_file);
+            tracing::warn!("the next build reads every role: {e:#}");
+        }
     }
     phase("publish");
     Ok(SiteReport {
@@ -259,9 +264,9 @@ struct RolePages<'a> {
 /// ([`RoleStore`]). A page whose key (its role's [`page_key`] and stamp,
 /// with what else the page shows: its NEW mark, the role's board status
 /// and briefing, the configured lists, and this program) is the one the
-/// last build wrote is left as it is. The others are rendered a batch of roles at a time, each
-/// batch over as many threads as there are cores (at most 4): a page
-/// depends only on its role and the shared data.
+/// last build wrote is left as it is. The others are rendered a batch of
+/// roles at a time, each batch over as many threads as there are cores (at
+/// most 4): a page depends only on its role and the shared data.
 ///
 /// [`page_key`]: crate::views::RoleView::page_key
 fn role_pages<'a>(
@@ -743,19 +748,21 @@ impl Staging {
     }
 
     /// [`Staging::write_with`], or with `live` (the live site, which holds
-    /// the file as this build would write it), a hard link to its file.
+    /// the file as this build would write it), a hard link to its file;
+    /// whether it was written.
     fn write_or_keep(
         &self,
         relative: &str,
         live: Option<&PathBuf>,
         write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         if let Some(live) = live
             && std::fs::hard_link(live.join(relative), self.path_of(relative)?).is_ok()
         {
-            return Ok(());
+            return Ok(false);
         }
-        self.write_with(relative, write)
+        self.write_with(relative, write)?;
+        Ok(true)
     }
 
     /// The path of `relative` in the staging directory, its parent created.
