@@ -941,13 +941,14 @@ mod tests {
         use crate::track::{ChangeKind, FieldChange, VOLATILE_FIELDS};
         let (mut db, run_id) = db_with_run();
         insert_roles(&mut db, run_id, &["paraform:1", "paraform:2"]);
-        let stamp = |db: &Db| {
+        let stamp_of = |db: &Db, id: &str| {
             db.role_stamps()
                 .unwrap()
                 .into_iter()
-                .find(|s| s.role_id == "paraform:1")
+                .find(|s| s.role_id == id)
                 .unwrap()
         };
+        let stamp = |db: &Db| stamp_of(db, "paraform:1");
         let write = |db: &mut Db, raw: &str| {
             let tx = db.transaction().unwrap();
             tx.refresh_raw("paraform:1", raw, "h", at(1)).unwrap();
@@ -999,14 +1000,7 @@ mod tests {
         tx.commit().unwrap();
         assert_ne!(stamp(&db).stamp, evaluated.stamp);
         // The other role's stamp never moved.
-        let other = |db: &Db| {
-            db.role_stamps()
-                .unwrap()
-                .into_iter()
-                .find(|s| s.role_id == "paraform:2")
-                .unwrap()
-                .stamp
-        };
+        let other = |db: &Db| stamp_of(db, "paraform:2").stamp;
         let before = other(&db);
         write(&mut db, "{}");
         assert_eq!(other(&db), before);
