@@ -469,12 +469,19 @@ impl RoleStore {
         .with_context(|| format!("moving {} to {}", incoming.display(), to.display()))
     }
 
-    /// A name for a file this build creates among the spares.
+    /// A name no file among the spares has, for a file this build puts
+    /// there: unique within the build by its counter, and past the names
+    /// an earlier build left (`run` builds many times in one process).
     fn new_spare(&self) -> PathBuf {
-        let n = self
-            .next_spare
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.spare_dir.join(format!("{}-{n}", std::process::id()))
+        loop {
+            let n = self
+                .next_spare
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = self.spare_dir.join(format!("{}-{n}", std::process::id()));
+            if std::fs::symlink_metadata(&path).is_err() {
+                return path;
+            }
+        }
     }
 
     /// Once the new site is live: the pages of roles it no longer shows
@@ -1075,6 +1082,36 @@ mod tests {
             beside,
             [".site.pages", ".site.roles", ".site.spare", "site"]
         );
+    }
+
+    /// Spares an earlier build in this process left keep their names: a new
+    /// spare never takes one, so no old page is lost and no file is written
+    /// by two pages.
+    #[test]
+    fn a_new_spare_never_takes_the_name_of_one_left_before() {
+        let parent = tempfile::tempdir().unwrap();
+        let site = parent.path().join("site");
+        let pages = [("a.html", "1"), ("b.html", "1"), ("c.html", "1")];
+        build_pages(&site, &pages);
+        let spare_dir = parent.path().join(".site.spare");
+        let pid = std::process::id();
+        for n in 0..2 {
+            std::fs::write(spare_dir.join(format!("{pid}-{n}")), "old").unwrap();
+        }
+        build_pages(&site, &[("a.html", "2"), ("b.html", "2"), ("c.html", "2")]);
+        for file in ["a.html", "b.html", "c.html"] {
+            assert_eq!(
+                std::fs::read_to_string(site.join("roles").join(file)).unwrap(),
+                "page 2"
+            );
+        }
+        // Three pages replaced: three old pages are spares, none freed.
+        let mut spares: Vec<String> = std::fs::read_dir(&spare_dir)
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect();
+        spares.sort();
+        assert_eq!(spares, ["page 1", "page 1", "page 1"]);
     }
 
     #[test]

@@ -642,8 +642,8 @@ pub fn role_views(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<Vec<Role
 /// stamp; and how many views were read from the database. A view of `kept`
 /// whose role's stamp did not move is brought up to date
 /// ([`RoleView::at_json`]) instead, in place: at 100,000 roles the views
-/// are held once, not twice. Every role is read when the stamps do not
-/// name every role.
+/// are held once, not twice. With nothing kept, or stamps that do not name
+/// every role, every role is read in one pass ([`role_views`]).
 fn role_views_keeping(
     db: &Db,
     lists: &Lists,
@@ -662,7 +662,7 @@ fn role_views_keeping(
             view.moving.stamp = by_id.get(view.id.as_str()).map(|(stamp, _)| stamp.stamp);
         }
     };
-    if i64::try_from(stamps.len()).ok() != Some(db.count_rows("role_rows")?) {
+    if views.is_empty() || i64::try_from(stamps.len()).ok() != Some(db.count_rows("role_rows")?) {
         let mut views = role_views(db, lists, now)?;
         stamp_all(&mut views, &by_id);
         let read = views.len();
