@@ -32,7 +32,8 @@
 //!
 //! With `AIR_DEMAND_BENCH_KEEP=DIR`, each size's directory (its config,
 //! database and site) is copied to `DIR/<roles>` just before the build
-//! after the first churn run, to profile that build by hand.
+//! after the last churn run (the steady state: the site has spare files
+//! from the builds before), to profile that build by hand.
 //!
 //! The children are started by a small launcher process (this bench binary
 //! re-executed before any simulator exists): Linux carries the peak RSS of
@@ -332,8 +333,8 @@ fn bench_size(launcher: &mut Launcher, roles: usize, runs: usize) -> Result<Hist
         );
         let row = scrape_step(launcher, &format!("churn run {round}/{runs}"))?;
         // For profiling by hand: the database and site as the build after
-        // the first churn run finds them.
-        if round == 1
+        // the last churn run finds them.
+        if round == runs
             && let Some(keep) = std::env::var_os("AIR_DEMAND_BENCH_KEEP")
         {
             let to = Path::new(&keep).join(format!("{roles}"));

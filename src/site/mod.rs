@@ -451,12 +451,18 @@ impl RoleStore {
         let spare = self.spares.lock().ok().and_then(|mut spares| spares.pop());
         let reused = spare.is_some();
         let incoming = spare.unwrap_or_else(|| self.new_spare());
+        // Written over, then cut to length, not truncated first: ext4
+        // writes a file emptied by truncation out to disk when it is
+        // closed (`auto_da_alloc`), which would cost every page a flush.
         std::fs::OpenOptions::new()
             .write(true)
             .create(true)
-            .truncate(true)
+            .truncate(false)
             .open(&incoming)
-            .and_then(|mut out| out.write_all(content.as_bytes()))
+            .and_then(|mut out| {
+                out.write_all(content.as_bytes())?;
+                out.set_len(content.len() as u64)
+            })
             .with_context(|| format!("writing {}", incoming.display()))?;
         if self.grant_files && !reused {
             grant(&incoming, 0o040)?;

@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod companies;
+pub mod fields;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -1329,10 +1330,7 @@ fn page_key(role: &SiteRole) -> u64 {
 /// it but the volatile ones, which move on every run (`roles.json` and the
 /// database have them).
 pub fn role_detail(role: &SiteRole) -> RoleDetail {
-    let raw: Value = serde_json::from_str(&role.raw).unwrap_or(Value::Null);
-    let mut fields = Vec::new();
-    flatten("", &raw, &mut fields);
-    fields.retain(|(path, _)| !is_volatile(path));
+    let fields = fields::fields(&role.raw);
     let html = match role.detail.as_deref() {
         Some(detail) => serde_json::from_str::<Value>(detail)
             .map(|detail| crate::intel::DetailHtml::of(&detail))
@@ -1374,47 +1372,6 @@ pub fn role_detail(role: &SiteRole) -> RoleDetail {
         // What the scrape read off the detail and stored; not read again.
         equity: role.equity.clone(),
         requirements: json_strings(role.requirements.as_deref()),
-    }
-}
-
-/// Whether a flattened field path (`company.logoUrl`, `priority`) is one of
-/// [`crate::track::VOLATILE_FIELDS`] or under one.
-fn is_volatile(path: &str) -> bool {
-    crate::track::VOLATILE_FIELDS
-        .iter()
-        .any(|v| path == *v || (path.starts_with(v) && path[v.len()..].starts_with(['.', '['])))
-}
-
-fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
-                let path = if prefix.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{prefix}.{key}")
-                };
-                flatten(&path, child, out);
-            }
-        }
-        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
-            let text: Vec<String> = items.iter().map(scalar_text).collect();
-            out.push((prefix.to_string(), text.join(", ")));
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                flatten(&format!("{prefix}[{i}]"), child, out);
-            }
-        }
-        scalar => out.push((prefix.to_string(), scalar_text(scalar))),
-    }
-}
-
-fn scalar_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
     }
 }
 
