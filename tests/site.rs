@@ -1559,10 +1559,20 @@ fn a_site_built_from_what_the_last_build_kept_is_the_site_built_from_nothing() {
     }
 
     // A damaged file of views is no views: the build reads every role.
-    std::fs::write(&kept_views, b"air-demand role views 1\n\xff\xff").unwrap();
+    std::fs::write(&kept_views, b"air-demand role views 2\n\xff\xff").unwrap();
     s.run(&["site"]).expect(0);
     assert_eq!(
         same_site(&fresh(9), &without_health(snapshot(&site_dir(&s)))),
+        Ok(())
+    );
+
+    // A file of kept list rows cut short: the rows not in it are made again.
+    let kept_rows = s.path().join(".site.lists");
+    let rows = std::fs::read(&kept_rows).expect("the list rows are kept beside the site");
+    std::fs::write(&kept_rows, &rows[..rows.len() / 2]).unwrap();
+    s.run(&["site"]).expect(0);
+    assert_eq!(
+        same_site(&fresh(10), &without_health(snapshot(&site_dir(&s)))),
         Ok(())
     );
 }

@@ -160,10 +160,38 @@ pub fn roles_json(roles: &[RoleView]) -> Result<String> {
 
 /// [`roles_json`], written to `out` a record at a time.
 pub fn write_roles_json(roles: &[RoleView], out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    use serde::Serializer as _;
-    let mut json = serde_json::Serializer::pretty(out);
-    json.collect_seq(roles.iter().map(role_json))
-        .map_err(std::io::Error::other)
+    let mut json = JsonArray::default();
+    for role in roles {
+        json.entry(out, json_entry(role)?.as_bytes())?;
+    }
+    json.end(out)
+}
+
+/// A pretty-printed JSON array written an entry at a time, as
+/// `serde_json`'s pretty printer writes it.
+#[derive(Default)]
+pub struct JsonArray {
+    entries: usize,
+}
+
+impl JsonArray {
+    /// Writes an entry made by [`json_entry`].
+    pub fn entry(&mut self, out: &mut dyn std::io::Write, entry: &[u8]) -> std::io::Result<()> {
+        out.write_all(if self.entries == 0 { b"[\n" } else { b",\n" })?;
+        self.entries += 1;
+        out.write_all(entry)
+    }
+
+    pub fn end(self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        out.write_all(if self.entries == 0 { b"[]" } else { b"\n]" })
+    }
+}
+
+/// A role's entry of `roles.json`, indented as an array's entry.
+pub fn json_entry(role: &RoleView) -> std::io::Result<String> {
+    let entry = serde_json::to_string_pretty(&role_json(role)).map_err(std::io::Error::other)?;
+    // JSON text holds no newline but the printer's.
+    Ok(format!("  {}", entry.replace('\n', "\n  ")))
 }
 
 /// Roles as CSV (RFC 4180 quoting). A cell that a spreadsheet
@@ -177,6 +205,15 @@ pub fn roles_csv(roles: &[RoleView]) -> String {
 
 /// [`roles_csv`], written to `out` a row at a time.
 pub fn write_roles_csv(roles: &[RoleView], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    out.write_all(&csv_header()?)?;
+    for role in roles {
+        out.write_all(&csv_record(role)?)?;
+    }
+    Ok(())
+}
+
+/// The first line of `roles.csv`: the columns' names.
+pub fn csv_header() -> std::io::Result<Vec<u8>> {
     const HEADER: [&str; 21] = [
         "id",
         "title",
@@ -200,48 +237,61 @@ pub fn write_roles_csv(roles: &[RoleView], out: &mut dyn std::io::Write) -> std:
         "page",
         "reasons",
     ];
+    csv_line(HEADER.iter().map(|name| std::borrow::Cow::Borrowed(*name)))
+}
+
+/// A role's line of `roles.csv`.
+pub fn csv_record(role: &RoleView) -> std::io::Result<Vec<u8>> {
+    let reasons = role.reasons.iter().collect::<Vec<_>>().join("; ");
+    let score = format!("{:.2}", role.score);
+    let fee = crate::role::format_number(role.fee);
+    // The cells people read in a spreadsheet: the view's texts.
+    let cells: [&str; 21] = [
+        &crate::text::clean_cow(&role.id),
+        &role.title,
+        &role.company,
+        role.tier,
+        &score,
+        role.engineer_text(),
+        role.headhunter_text(),
+        role.excitement_text(),
+        role.salary_text(),
+        &fee,
+        role.openings(),
+        role.raised_text(),
+        role.investors(),
+        role.stage(),
+        role.locations(),
+        role.posted(),
+        role.first_seen(),
+        role.trend.map(Trend::as_str).unwrap_or(""),
+        role.url.as_deref().unwrap_or_default(),
+        &role.page,
+        &reasons,
+    ];
+    csv_line(cells.into_iter().map(defuse))
+}
+
+/// One CSV record of `cells`, with the quoting and line end of the file.
+fn csv_line<'a>(
+    cells: impl Iterator<Item = std::borrow::Cow<'a, str>>,
+) -> std::io::Result<Vec<u8>> {
     let mut out = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
-        .from_writer(out);
-    out.write_record(HEADER)?;
-    for role in roles {
-        // The cells people read in a spreadsheet: the view's texts.
-        let cells = [
-            crate::text::clean_cow(&role.id).into_owned(),
-            role.title.clone(),
-            role.company.clone(),
-            role.tier.to_string(),
-            format!("{:.2}", role.score),
-            role.engineer_text().to_string(),
-            role.headhunter_text().to_string(),
-            role.excitement_text().to_string(),
-            role.salary_text().to_string(),
-            crate::role::format_number(role.fee),
-            role.openings().to_string(),
-            role.raised_text().to_string(),
-            role.investors().to_string(),
-            role.stage().to_string(),
-            role.locations().to_string(),
-            role.posted().to_string(),
-            role.first_seen().to_string(),
-            role.trend.map(Trend::as_str).unwrap_or("").to_string(),
-            role.url.clone().unwrap_or_default(),
-            role.page.clone(),
-            role.reasons.iter().collect::<Vec<_>>().join("; "),
-        ];
-        out.write_record(cells.iter().map(|c| defuse(c)))?;
-    }
-    out.flush()
+        .from_writer(Vec::with_capacity(512));
+    let cells: Vec<std::borrow::Cow<'a, str>> = cells.collect();
+    out.write_record(cells.iter().map(|cell| cell.as_bytes()))?;
+    out.into_inner().map_err(|e| e.into_error())
 }
 
 /// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR
 /// first, and not a number) starts with `'` instead. Quoting is the csv
 /// writer's.
-fn defuse(text: &str) -> String {
+fn defuse(text: &str) -> std::borrow::Cow<'_, str> {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err() {
-        format!("'{text}")
+        std::borrow::Cow::Owned(format!("'{text}"))
     } else {
-        text.to_string()
+        std::borrow::Cow::Borrowed(text)
     }
 }
 

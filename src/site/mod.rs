@@ -6,6 +6,7 @@
 pub mod charts;
 pub mod feeds;
 pub mod health_files;
+mod lists;
 pub mod pages;
 
 use std::collections::HashMap;
@@ -53,6 +54,10 @@ const SPARE: &str = "spare";
 /// each with its role's stamp ([`crate::views::cache`]).
 const VIEWS: &str = "views";
 
+/// Beside the site (`.<site>.lists`): the rows of the pages and files that
+/// list every role, kept from build to build ([`lists`]).
+const LISTS: &str = "lists";
+
 /// What a build did.
 #[derive(Debug)]
 pub struct SiteReport {
@@ -98,13 +103,14 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     let phase = |name: &str| tracing::debug!("site: {name} done at {:?}", started.elapsed());
     let fingerprint = build_fingerprint(&rules.lists);
     let views_file = sibling(&site_dir, VIEWS);
-    let kept = std::fs::File::open(&views_file)
-        .ok()
-        .and_then(|file| {
-            let mut file = std::io::BufReader::with_capacity(256 * 1024, file);
-            crate::views::cache::read(&mut file, &fingerprint)
-        })
-        .unwrap_or_default();
+    let kept = std::fs::File::open(&views_file).ok().and_then(|file| {
+        let mut file = std::io::BufReader::with_capacity(256 * 1024, file);
+        crate::views::cache::read(&mut file, &fingerprint)
+    });
+    let (kept_rows, kept) = match kept {
+        Some((rows, views)) => (Some(rows), views),
+        None => (None, Vec::new()),
+    };
     let kept_count = kept.len();
     phase("kept views");
     let mut data = crate::views::load_keeping(db, &rules.lists, as_of(db, now)?, kept)?;
@@ -133,30 +139,30 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     write("feed.atom", &feeds::atom(&data, &config.site.base_url))?;
     write("health.json", &crate::text::json_pretty(health)?)?;
     write("robots.txt", "User-agent: *\nDisallow: /\n")?;
-    // The pages and feeds that list every role are written as they render:
-    // at 100,000 roles each would be a string of a hundred megabytes.
-    let pages: [(&str, &dyn askama::DynTemplate); 5] = [
-        ("index.html", &pages::index_page(&data)),
-        ("all.html", &pages::all_page(&data)),
-        ("changes.html", &pages::changes_page(&data)),
-        ("gone.html", &pages::gone_page(&data)),
-        ("companies.html", &pages::companies_page(&data, &companies)),
-    ];
-    for (path, page) in pages {
-        staging.write_with(path, |out| page.dyn_write_into(out))?;
-        written += 1;
+    {
+        let pages: [(&str, &dyn askama::DynTemplate); 3] = [
+            ("changes.html", &pages::changes_page(&data)),
+            ("gone.html", &pages::gone_page(&data)),
+            ("companies.html", &pages::companies_page(&data, &companies)),
+        ];
+        for (path, page) in pages {
+            staging.write_with(path, |out| page.dyn_write_into(out))?;
+            written += 1;
+        }
     }
-    // What they show of a role never moves with the clock: with no role
-    // read again, they are the live site's, linked, not written.
+    // What the lists show of a role never moves with the clock: with no
+    // role read again, `roles.json` and `roles.csv` are the live site's,
+    // linked, not written.
     let shown = data.roles.len() + data.gone.len() + data.board_roles.len();
     let unchanged = kept_count > 0 && data.views_read == 0 && kept_count == shown;
-    let live = unchanged.then_some(&site_dir);
-    written += usize::from(staging.write_or_keep("roles.json", live, |out| {
-        feeds::write_roles_json(&data.roles, out)
-    })?);
-    written += usize::from(staging.write_or_keep("roles.csv", live, |out| {
-        feeds::write_roles_csv(&data.roles, out)
-    })?);
+    let listed = lists::write(
+        &staging,
+        &mut data,
+        &sibling(&site_dir, LISTS),
+        kept_rows,
+        unchanged.then_some(site_dir.as_path()),
+    )?;
+    written += listed.written;
     let views = data
         .roles
         .iter()
@@ -173,12 +179,12 @@ pub fn build(config: &Config, db: &Db, now: DateTime<Utc>, health: &Health) -> R
     phase("role pages");
     staging.publish(&site_dir)?;
     store.finish(&pages.listed)?;
-    if data.views_read > 0 || kept_count != shown {
+    if data.views_read > 0 || kept_count != shown || listed.moved {
         let views = data.roles.iter().chain(&data.gone).chain(&data.board_roles);
         // The site is live: a views file not written costs the next build
         // time, not this one its success.
         if let Err(e) = write_whole_with(&views_file, |out| {
-            crate::views::cache::write(out, &fingerprint, views)
+            crate::views::cache::write(out, &fingerprint, listed.rows_id, views)
         }) {
             let _ = std::fs::remove_file(&views_file);
             tracing::warn!("the next build reads every role: {e:#}");
@@ -760,22 +766,12 @@ impl Staging {
             .with_context(|| format!("writing {}", path.display()))
     }
 
-    /// [`Staging::write_with`], or with `live` (the live site, which holds
-    /// the file as this build would write it), a hard link to its file;
-    /// whether it was written.
-    fn write_or_keep(
-        &self,
-        relative: &str,
-        live: Option<&PathBuf>,
-        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-    ) -> Result<bool> {
-        if let Some(live) = live
-            && std::fs::hard_link(live.join(relative), self.path_of(relative)?).is_ok()
-        {
-            return Ok(false);
-        }
-        self.write_with(relative, write)?;
-        Ok(true)
+    /// A file at `relative` to write through a buffer, and its path.
+    fn writer(&self, relative: &str) -> Result<(PathBuf, std::io::BufWriter<std::fs::File>)> {
+        let path = self.path_of(relative)?;
+        let file =
+            std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
+        Ok((path, std::io::BufWriter::with_capacity(256 * 1024, file)))
     }
 
     /// The path of `relative` in the staging directory, its parent created.

@@ -33,7 +33,8 @@ const TOP: &str = "";
 const ROLE_ROOT: &str = "../";
 
 /// `index.html`: roles rated QUALIFIED or MAYBE, in the model's order
-/// (tier, then combined score).
+/// (tier, then combined score). Its rows are [`ROWS`]: `site::lists`
+/// writes each from [`index_row`] in its place.
 pub fn index_page(data: &SiteData) -> impl Template + '_ {
     let rows: Vec<&RoleView> = data.roles.iter().filter(|r| r.qualified).collect();
     IndexPage {
@@ -45,20 +46,13 @@ pub fn index_page(data: &SiteData) -> impl Template + '_ {
         tiers: tier_options(rows.iter().copied()),
         stages: stage_options(rows.iter().copied()),
         rows,
+        rows_marker: ROWS,
     }
 }
 
-/// `all.html`: every active role with its tier and reasons.
+/// `all.html`: every active role with its tier and reasons; its rows are
+/// [`ROWS`], each from [`all_row`].
 pub fn all_page(data: &SiteData) -> impl Template + '_ {
-    let rows: Vec<AllRow> = data
-        .roles
-        .iter()
-        .map(|role| AllRow {
-            role,
-            tier_rank: role.tier_rank,
-            reasons: reason_classes(&role.reasons),
-        })
-        .collect();
     AllPage {
         root: TOP,
         header: &data.header,
@@ -67,8 +61,79 @@ pub fn all_page(data: &SiteData) -> impl Template + '_ {
         scripted: true,
         tiers: tier_options(data.roles.iter()),
         stages: stage_options(data.roles.iter()),
-        rows,
+        rows: data.roles.iter().collect(),
+        rows_marker: ROWS,
     }
+}
+
+/// Where a list page's rows go: a control character, which no printed
+/// value can hold (the escaper removes them), so only the template can.
+pub const ROWS: &str = "\u{1}rows\u{1}";
+
+/// What a kept row's slots are: [`SLOT`] and then one of these letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    New,
+    Age,
+    LastActive,
+    Responds,
+}
+
+/// The byte that starts a slot in a kept row; the next byte names it.
+pub const SLOT: u8 = 1;
+
+impl Slot {
+    const ALL: [(Slot, &'static str); 4] = [
+        (Slot::New, "\u{1}N"),
+        (Slot::Age, "\u{1}A"),
+        (Slot::LastActive, "\u{1}L"),
+        (Slot::Responds, "\u{1}R"),
+    ];
+
+    fn marker(self) -> &'static str {
+        Slot::ALL
+            .iter()
+            .find(|(slot, _)| *slot == self)
+            .map_or("", |(_, marker)| marker)
+    }
+
+    /// The slot a marker's second byte names.
+    pub fn named(byte: u8) -> Option<Slot> {
+        Slot::ALL
+            .iter()
+            .find(|(_, marker)| marker.as_bytes()[1] == byte)
+            .map(|(slot, _)| *slot)
+    }
+}
+
+/// A role's row of `index.html`, with its moving parts as slots.
+pub fn index_row(role: &RoleView) -> impl Template + '_ {
+    IndexRow {
+        root: TOP,
+        role,
+        slot_new: Slot::New.marker(),
+        slot_age: Slot::Age.marker(),
+        slot_last_active: Slot::LastActive.marker(),
+        slot_responds: Slot::Responds.marker(),
+    }
+}
+
+/// A role's row of `all.html`, its NEW mark a slot.
+pub fn all_row(role: &RoleView) -> impl Template + '_ {
+    AllRow {
+        root: TOP,
+        row: AllRowData {
+            role,
+            tier_rank: role.tier_rank,
+            reasons: reason_classes(&role.reasons),
+        },
+        slot_new: Slot::New.marker(),
+    }
+}
+
+/// What fills `slot` of `role`'s row now.
+pub fn row_slot(role: &RoleView, slot: Slot) -> impl Template + '_ {
+    RowSlot { role, slot }
 }
 
 /// `changes.html`: recent changes grouped by day, newest first.
@@ -292,6 +357,7 @@ struct IndexPage<'a> {
     tiers: Vec<(&'a str, &'a str)>,
     stages: Vec<(&'a str, &'a str)>,
     rows: Vec<&'a RoleView>,
+    rows_marker: &'static str,
 }
 
 #[derive(Template)]
@@ -304,14 +370,41 @@ struct AllPage<'a> {
     scripted: bool,
     tiers: Vec<(&'a str, &'a str)>,
     stages: Vec<(&'a str, &'a str)>,
-    rows: Vec<AllRow<'a>>,
+    rows: Vec<&'a RoleView>,
+    rows_marker: &'static str,
 }
 
+#[derive(Template)]
+#[template(path = "index_row.html")]
+struct IndexRow<'a> {
+    root: &'static str,
+    role: &'a RoleView,
+    slot_new: &'static str,
+    slot_age: &'static str,
+    slot_last_active: &'static str,
+    slot_responds: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "all_row.html")]
 struct AllRow<'a> {
+    root: &'static str,
+    row: AllRowData<'a>,
+    slot_new: &'static str,
+}
+
+struct AllRowData<'a> {
     role: &'a RoleView,
     tier_rank: u8,
     /// (CSS class, reason)
     reasons: Vec<(&'static str, &'a str)>,
+}
+
+#[derive(Template)]
+#[template(path = "row_slot.html")]
+struct RowSlot<'a> {
+    role: &'a RoleView,
+    slot: Slot,
 }
 
 #[derive(Template)]
@@ -929,8 +1022,14 @@ mod tests {
     /// Every page of a build, by name.
     fn all_pages(data: &SiteData, health: &Health, charts: &Charts) -> Vec<(String, String)> {
         let mut pages = vec![
-            ("index.html".to_string(), index_page(data).render().unwrap()),
-            ("all.html".to_string(), all_page(data).render().unwrap()),
+            (
+                "index.html".to_string(),
+                crate::site::lists::page_html(data, false),
+            ),
+            (
+                "all.html".to_string(),
+                crate::site::lists::page_html(data, true),
+            ),
             (
                 "changes.html".to_string(),
                 changes_page(data).render().unwrap(),
@@ -1022,7 +1121,7 @@ mod tests {
     #[test]
     fn hostile_text_is_shown_escaped() {
         let data = sample_data();
-        let index = index_page(&data).render().unwrap();
+        let index = crate::site::lists::page_html(&data, false);
         assert!(
             index.contains("Engineer &#60;script&#62;alert(1)&#60;/script&#62;")
                 || index.contains("&lt;script&gt;")
@@ -1040,7 +1139,7 @@ mod tests {
     #[test]
     fn index_lists_only_qualified_roles_with_table_hooks() {
         let data = sample_data();
-        let html = index_page(&data).render().unwrap();
+        let html = crate::site::lists::page_html(&data, false);
         assert!(html.contains("data-role-id=\"paraform:abc123\""));
         assert!(
             !html.contains("data-role-id=\"paraform:def456\""),
@@ -1081,7 +1180,7 @@ mod tests {
         ] {
             assert!(html.contains(hook), "index.html: missing {hook}");
         }
-        let all = all_page(&data).render().unwrap();
+        let all = crate::site::lists::page_html(&data, true);
         assert!(all.contains("data-role-id=\"paraform:def456\""));
         assert!(all.contains("<option value=\"skip\">SKIP</option>"));
         assert!(all.contains("class=\"fail\">✗ title"));

@@ -11,26 +11,29 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Lines, RoleFacts, RoleView, Text, Texts, UNFOLLOWED};
+use super::{Lines, RoleFacts, RoleView, RowsAt, Text, Texts, UNFOLLOWED};
 use crate::evaluate::{Tier, Trend};
 
 /// The first line of the file: its format.
-const MAGIC: &[u8] = b"air-demand role views 1\n";
+const MAGIC: &[u8] = b"air-demand role views 2\n";
 
 /// The statuses a view can have, by their number in the file.
 const STATUSES: [&str; 3] = ["active", "gone", UNFOLLOWED];
 
 /// Writes the file of `views`, each with its role's stamp, to `file`;
 /// `fingerprint` names what else the views were built from (this program,
-/// the configured lists). A view without a stamp is left out: the next
-/// build reads it again.
+/// the configured lists), `rows` the file of kept rows their [`RowsAt`]
+/// point into. A view without a stamp is left out: the next build reads it
+/// again.
 pub fn write<'a>(
     file: &mut impl std::io::Write,
     fingerprint: &str,
+    rows: u64,
     views: impl Iterator<Item = &'a RoleView>,
 ) -> std::io::Result<()> {
     let mut out = Out(MAGIC.to_vec());
     out.str(fingerprint);
+    out.u64(rows);
     file.write_all(&out.0)?;
     for view in views {
         let Some(stamp) = view.moving.stamp else {
@@ -48,9 +51,10 @@ pub fn write<'a>(
     file.write_all(&0u32.to_le_bytes())
 }
 
-/// The views of a file [`write`] wrote with the same `fingerprint`;
-/// `None` when it is another's, or does not read back whole.
-pub fn read(file: &mut impl std::io::Read, fingerprint: &str) -> Option<Vec<RoleView>> {
+/// The views of a file [`write`] wrote with the same `fingerprint`, and
+/// the file of rows it names; `None` when it is another's, or does not
+/// read back whole.
+pub fn read(file: &mut impl std::io::Read, fingerprint: &str) -> Option<(u64, Vec<RoleView>)> {
     let mut magic = [0; MAGIC.len()];
     file.read_exact(&mut magic).ok()?;
     let mut buffer = Vec::new();
@@ -69,6 +73,9 @@ pub fn read(file: &mut impl std::io::Read, fingerprint: &str) -> Option<Vec<Role
     if magic != MAGIC || next(file, &mut buffer)? == 0 || buffer != fingerprint.as_bytes() {
         return None;
     }
+    let mut rows = [0; 8];
+    file.read_exact(&mut rows).ok()?;
+    let rows = u64::from_le_bytes(rows);
     let mut kept = Vec::new();
     while next(file, &mut buffer)? > 0 {
         let mut input = In { bytes: &buffer };
@@ -81,7 +88,7 @@ pub fn read(file: &mut impl std::io::Read, fingerprint: &str) -> Option<Vec<Role
         kept.push(view);
     }
     // Nothing after the end.
-    (file.read(&mut [0]).ok()? == 0).then_some(kept)
+    (file.read(&mut [0]).ok()? == 0).then_some((rows, kept))
 }
 
 /// The longest view (or fingerprint) the file may hold: 16 MB.
@@ -147,6 +154,16 @@ fn view_to(out: &mut Out, view: &RoleView) {
     out.u64(view.page_key);
     out.opt_i64(view.age_days);
     out.f64(view.responsiveness_sort);
+    match moving.rows {
+        None => out.u8(0),
+        Some(rows) => {
+            out.u8(1);
+            out.u64(rows.at);
+            for len in rows.lens {
+                out.u32(len);
+            }
+        }
+    }
 }
 
 fn view_from(input: &mut In) -> Option<RoleView> {
@@ -211,6 +228,18 @@ fn view_from(input: &mut In) -> Option<RoleView> {
     let page_key = input.u64()?;
     let age_days = input.opt_i64()?;
     let responsiveness_sort = input.f64()?;
+    let rows = match input.u8()? {
+        0 => None,
+        1 => {
+            let at = input.u64()?;
+            let mut lens = [0; 4];
+            for len in &mut lens {
+                *len = input.u32()?;
+            }
+            Some(RowsAt { at, lens })
+        }
+        _ => return None,
+    };
     Some(
         RoleView {
             id,
@@ -251,6 +280,7 @@ fn view_from(input: &mut In) -> Option<RoleView> {
                 gone,
                 last_active,
                 responsiveness,
+                rows,
                 // Set by `read`.
                 stamp: None,
             },

@@ -145,6 +145,29 @@ pub struct Moving {
     /// The JSON of the volatile fields the view's texts were made from.
     pub last_active: Option<String>,
     pub responsiveness: Option<String>,
+    /// Where its list rows, made from the view as it was read, are kept
+    /// (`site::lists`); `None` for a view read again, whose rows are made.
+    pub rows: Option<RowsAt>,
+}
+
+/// Where a view's list rows are in the file of kept rows: from byte `at`,
+/// its index row (empty unless qualified), all-roles row, `roles.json`
+/// entry and `roles.csv` record, one after the other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowsAt {
+    pub at: u64,
+    pub lens: [u32; 4],
+}
+
+impl RowsAt {
+    /// The bytes of all four.
+    pub fn len(&self) -> u64 {
+        self.lens.iter().map(|&len| u64::from(len)).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl RoleView {
@@ -1732,16 +1755,30 @@ mod tests {
                 views.push(view);
                 roles.push((role, raw.clone()));
             }
+            // Where its rows are kept, for some.
+            let rows_at = |at: usize| {
+                (!at.is_multiple_of(3)).then_some(RowsAt {
+                    at: at as u64 * 1000,
+                    lens: [at as u32, 2, 3, u32::MAX],
+                })
+            };
+            for (at, view) in views.iter_mut().enumerate() {
+                view.moving.rows = rows_at(at);
+            }
             // A view without a stamp is not kept.
             views.push(RoleView::default());
             let mut bytes = Vec::new();
-            cache::write(&mut bytes, "program", views.iter()).unwrap();
+            cache::write(&mut bytes, "program", 77, views.iter()).unwrap();
             let read = |bytes: &[u8], fingerprint: &str| cache::read(&mut &bytes[..], fingerprint);
             assert!(read(&bytes, "another program").is_none());
             assert!(read(&bytes[..bytes.len() - 1], "program").is_none());
             assert!(read(&[&bytes[..], b"x"].concat(), "program").is_none());
-            let mut kept = read(&bytes, "program").expect("read back");
+            let (rows, mut kept) = read(&bytes, "program").expect("read back");
+            assert_eq!(rows, 77);
             assert_eq!(kept.len(), roles.len());
+            for (at, view) in kept.iter().enumerate() {
+                assert_eq!(view.moving.rows, rows_at(at));
+            }
             for (later, moved) in [(0, false), (1, false), (40, true), (24 * 9, true)] {
                 let now = then + Duration::hours(later);
                 for (at, (role, raw)) in roles.iter().enumerate() {
@@ -1769,7 +1806,7 @@ mod tests {
         }
         assert!(checked >= 1500, "{checked}");
         // Bytes that are not the file are no views, whatever they hold.
-        for bytes in [&b""[..], b"air-demand role views 1\n", b"\xff\xfe"] {
+        for bytes in [&b""[..], b"air-demand role views 2\n", b"\xff\xfe"] {
             assert!(cache::read(&mut &bytes[..], "x").is_none());
         }
     }
