@@ -105,30 +105,34 @@ pub(super) fn write(
             Some(at) if rows.holds(at) => rows.get(at).map_err(io)?,
             _ => None,
         };
-        let (at, bytes) = match kept {
-            Some(bytes) if !rewriting => (view.moving.rows, bytes),
-            Some(bytes) => {
+        let (at, text) = match kept {
+            Some(text) if !rewriting => (view.moving.rows, text),
+            Some(text) => {
                 made.clear();
-                made.extend_from_slice(bytes);
+                made.extend_from_slice(text.as_bytes());
                 let lens = view.moving.rows.map(|at| at.lens).unwrap_or_default();
-                (Some(rows.put(&made, lens).map_err(io)?), &made[..])
+                let at = rows.put(&made, lens).map_err(io)?;
+                (Some(at), std::str::from_utf8(&made)?)
             }
             None => {
                 let lens = make_rows(view, &mut made)?;
-                (Some(rows.put(&made, lens).map_err(io)?), &made[..])
+                let at = rows.put(&made, lens).map_err(io)?;
+                (Some(at), std::str::from_utf8(&made)?)
             }
         };
         let lens = at.map(|at| at.lens).unwrap_or_default();
-        let [index_row, all_row, json_entry, csv_line] = parts(bytes, lens);
+        let [index_row, all_row, json_entry, csv_line] = parts(text, lens).unwrap_or_default();
         if view.qualified {
             fill(&mut index.1, index_row, view).map_err(io)?;
         }
         fill(&mut all.1, all_row, view).map_err(io)?;
         if let Some(json) = &mut json {
-            json_array.entry(&mut json.1, json_entry).map_err(io)?;
+            json_array
+                .entry(&mut json.1, json_entry.as_bytes())
+                .map_err(io)?;
         }
         if let Some(csv) = &mut csv {
-            csv.1.write_all(csv_line).map_err(io)?;
+            csv.1.write_all(csv_line.as_bytes()).map_err(io)?;
         }
         view.moving.rows = at;
     }
@@ -186,30 +190,34 @@ fn make_rows(view: &RoleView, out: &mut Vec<u8>) -> Result<[u32; 4]> {
     Ok(lens)
 }
 
-/// The four rows in `bytes`.
-fn parts(bytes: &[u8], lens: [u32; 4]) -> [&[u8]; 4] {
-    let mut rest = bytes;
-    lens.map(|len| {
-        let (part, after) = rest.split_at((len as usize).min(rest.len()));
-        rest = after;
-        part
-    })
+/// The four rows in `text`; `None` unless each ends where a character does.
+fn parts(text: &str, lens: [u32; 4]) -> Option<[&str; 4]> {
+    let mut rest = text;
+    let mut parts = [""; 4];
+    for (part, len) in parts.iter_mut().zip(lens) {
+        let len = len as usize;
+        *part = rest.get(..len)?;
+        rest = rest.get(len..)?;
+    }
+    Some(parts)
 }
 
 /// Writes a kept row with its slots filled for `view` as it is now.
-fn fill(out: &mut impl std::io::Write, row: &[u8], view: &RoleView) -> std::io::Result<()> {
+fn fill(out: &mut impl std::io::Write, row: &str, view: &RoleView) -> std::io::Result<()> {
     let mut rest = row;
-    while let Some(at) = rest.iter().position(|&b| b == SLOT) {
-        out.write_all(&rest[..at])?;
-        let Some(&name) = rest.get(at + 1) else {
-            return Ok(());
-        };
-        if let Some(slot) = Slot::named(name) {
+    while let Some(at) = rest.find(char::from(SLOT)) {
+        out.write_all(&rest.as_bytes()[..at])?;
+        let name = rest.as_bytes().get(at + 1).copied();
+        if let Some(slot) = name.and_then(Slot::named) {
             pages::row_slot(view, slot).write_into(out)?;
         }
-        rest = &rest[at + 2..];
+        // A slot's name is a letter: past it is a character's start.
+        let Some(after) = rest.get(at + 2..) else {
+            return Ok(());
+        };
+        rest = after;
     }
-    out.write_all(rest)
+    out.write_all(rest.as_bytes())
 }
 
 /// The file of kept rows: read where the views point, written by
@@ -299,8 +307,8 @@ impl RowFile {
     }
 
     /// The kept rows at `at` ([`RowFile::holds`]); `None` when they are not
-    /// valid text.
-    fn get(&mut self, at: RowsAt) -> std::io::Result<Option<&[u8]>> {
+    /// four rows of text.
+    fn get(&mut self, at: RowsAt) -> std::io::Result<Option<&str>> {
         let Some((file, len)) = &self.kept else {
             return Ok(None);
         };
@@ -317,7 +325,9 @@ impl RowFile {
         }
         let from = (at.at - self.window_at) as usize;
         let bytes = &self.window[from..from + want];
-        Ok(std::str::from_utf8(bytes).is_ok().then_some(bytes))
+        Ok(std::str::from_utf8(bytes)
+            .ok()
+            .filter(|text| parts(text, at.lens).is_some()))
     }
 
     /// Writes `bytes` (rows of these `lens`) at the end; where they are.
@@ -374,7 +384,7 @@ pub(super) fn page_html(data: &SiteData, all: bool) -> String {
     let mut made = Vec::new();
     for view in data.roles.iter().filter(|view| all || view.qualified) {
         let lens = make_rows(view, &mut made).unwrap();
-        let [index_row, all_row, ..] = parts(&made, lens);
+        let [index_row, all_row, ..] = parts(std::str::from_utf8(&made).unwrap(), lens).unwrap();
         fill(&mut out, if all { all_row } else { index_row }, view).unwrap();
     }
     out.extend_from_slice(tail.as_bytes());
