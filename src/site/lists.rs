@@ -394,8 +394,7 @@ pub(super) fn page_html(data: &SiteData, all: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::views::{Header, Text, Texts};
-    use std::collections::HashMap;
+    use crate::views::{Text, Texts};
 
     fn view(n: usize) -> RoleView {
         let id = format!("paraform:{n}");
@@ -429,20 +428,8 @@ mod tests {
 
     fn data(roles: Vec<RoleView>) -> SiteData {
         SiteData {
-            generated_at: chrono::Utc::now(),
-            header: Header::default(),
             roles,
-            gone: Vec::new(),
-            board_roles: Vec::new(),
-            board_status: HashMap::new(),
-            days: Vec::new(),
-            runs: Vec::new(),
-            all_runs: Vec::new(),
-            briefings: HashMap::new(),
-            database_bytes: 0,
-            schema_version: 1,
-            lists: crate::rules::Lists::defaults(),
-            views_read: 0,
+            ..SiteData::empty(chrono::Utc::now())
         }
     }
 

@@ -817,7 +817,6 @@ mod tests {
 
     fn empty_data() -> SiteData {
         SiteData {
-            generated_at: Utc.with_ymd_and_hms(2025, 12, 19, 12, 24, 0).unwrap(),
             header: Header {
                 active: 0,
                 qualified: 0,
@@ -826,18 +825,7 @@ mod tests {
                 last_run_status: "none yet".into(),
                 ..header()
             },
-            roles: Vec::new(),
-            gone: Vec::new(),
-            board_roles: Vec::new(),
-            board_status: HashMap::new(),
-            days: Vec::new(),
-            runs: Vec::new(),
-            all_runs: Vec::new(),
-            briefings: HashMap::new(),
-            database_bytes: 0,
-            schema_version: 1,
-            lists: crate::rules::Lists::defaults(),
-            views_read: 0,
+            ..SiteData::empty(Utc.with_ymd_and_hms(2025, 12, 19, 12, 24, 0).unwrap())
         }
     }
 

@@ -54,6 +54,29 @@ pub struct SiteData {
     pub views_read: usize,
 }
 
+#[cfg(test)]
+impl SiteData {
+    /// A site with nothing in it, as of `now`, for tests.
+    pub(crate) fn empty(now: DateTime<Utc>) -> SiteData {
+        SiteData {
+            generated_at: now,
+            header: Header::default(),
+            roles: Vec::new(),
+            gone: Vec::new(),
+            board_roles: Vec::new(),
+            board_status: HashMap::new(),
+            days: Vec::new(),
+            runs: Vec::new(),
+            all_runs: Vec::new(),
+            briefings: HashMap::new(),
+            database_bytes: 0,
+            schema_version: 1,
+            lists: Lists::defaults(),
+            views_read: 0,
+        }
+    }
+}
+
 /// The numbers and times in every page's header.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Header {
