@@ -102,7 +102,10 @@ pub(super) fn write(
     }
     for view in &mut data.roles {
         let kept = match view.moving.rows {
-            Some(at) if rows.holds(at) => rows.get(at).map_err(io)?,
+            // A qualified role's rows hold its index row.
+            Some(at) if rows.holds(at) && (at.lens[0] > 0 || !view.qualified) => {
+                rows.get(at).map_err(io)?
+            }
             _ => None,
         };
         let (at, text) = match kept {
@@ -307,7 +310,8 @@ impl RowFile {
     }
 
     /// The kept rows at `at` ([`RowFile::holds`]); `None` when they are not
-    /// four rows of text.
+    /// four rows of text, or hold a NUL, which no row does (a file whose
+    /// length was written before its bytes, as a crash can leave it).
     fn get(&mut self, at: RowsAt) -> std::io::Result<Option<&str>> {
         let Some((file, len)) = &self.kept else {
             return Ok(None);
@@ -327,7 +331,7 @@ impl RowFile {
         let bytes = &self.window[from..from + want];
         Ok(std::str::from_utf8(bytes)
             .ok()
-            .filter(|text| parts(text, at.lens).is_some()))
+            .filter(|text| !text.contains('\0') && parts(text, at.lens).is_some()))
     }
 
     /// Writes `bytes` (rows of these `lens`) at the end; where they are.
@@ -514,10 +518,37 @@ mod tests {
         for (built, afresh) in &found {
             assert_eq!(built, afresh);
         }
-        // A file that is cut short, another build's, or gone: the rows
-        // are made again.
-        let damage: [&dyn Fn(); 3] = [
+        // A role kept unqualified that is qualified now (its stamp would
+        // have moved; here only its view did) gets its index row.
+        let (at, view) = data
+            .roles
+            .iter_mut()
+            .enumerate()
+            .find(|(_, view)| !view.qualified)
+            .unwrap();
+        view.qualified = true;
+        let id = view.id.clone();
+        let (listed, found) = build(&site, &mut data, kept);
+        kept = Some(listed.rows_id);
+        assert!(
+            found[0].0.contains(&format!("data-role-id=\"{id}\"")),
+            "{at}"
+        );
+        for (built, afresh) in &found {
+            assert_eq!(built, afresh);
+        }
+        let before = std::fs::read(&rows).unwrap();
+        // A file that is cut short, zeros where its rows were (its length
+        // written before its bytes), another build's, or gone: the rows are
+        // made again.
+        let damage: [&dyn Fn(); 4] = [
             &|| std::fs::write(&rows, &before[..before.len() / 2]).unwrap(),
+            &|| {
+                let mut zeroed = before.clone();
+                let half = zeroed.len() / 2;
+                zeroed[half..].fill(0);
+                std::fs::write(&rows, zeroed).unwrap()
+            },
             &|| {
                 let mut other = before.clone();
                 other[MAGIC.len()] ^= 1;
