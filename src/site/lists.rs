@@ -3,7 +3,7 @@
 //!
 //! A role's four rows (its index row, all-roles row, JSON entry and CSV
 //! line) are made once per version of the role, from its view as read,
-//! and kept in `.<site>.rows`; its view (`views::cache`) says where
+//! and kept in `.<site>.lists`; its view (`views::cache`) says where
 //! ([`RowsAt`]). A build writes each list by copying the rows in list
 //! order, making only those of roles read again. What a row shows that
 //! moves without its role changing (the NEW mark, the age, the manager's
@@ -103,28 +103,30 @@ pub(super) fn write(
     for view in &mut data.roles {
         let kept = match view.moving.rows {
             // A qualified role's rows hold its index row.
-            Some(at) if rows.holds(at) && (at.lens[0] > 0 || !view.qualified) => {
-                rows.get(at).map_err(io)?
+            Some(at) if at.lens[0] > 0 || !view.qualified => {
+                rows.get(at).map_err(io)?.map(|text| (at, text))
             }
             _ => None,
         };
         let (at, text) = match kept {
-            Some(text) if !rewriting => (view.moving.rows, text),
-            Some(text) => {
+            Some(kept) if !rewriting => kept,
+            Some((at, text)) => {
                 made.clear();
                 made.extend_from_slice(text.as_bytes());
-                let lens = view.moving.rows.map(|at| at.lens).unwrap_or_default();
-                let at = rows.put(&made, lens).map_err(io)?;
-                (Some(at), std::str::from_utf8(&made)?)
+                (
+                    rows.put(&made, at.lens).map_err(io)?,
+                    std::str::from_utf8(&made)?,
+                )
             }
             None => {
                 let lens = make_rows(view, &mut made)?;
-                let at = rows.put(&made, lens).map_err(io)?;
-                (Some(at), std::str::from_utf8(&made)?)
+                (
+                    rows.put(&made, lens).map_err(io)?,
+                    std::str::from_utf8(&made)?,
+                )
             }
         };
-        let lens = at.map(|at| at.lens).unwrap_or_default();
-        let [index_row, all_row, json_entry, csv_line] = parts(text, lens).unwrap_or_default();
+        let [index_row, all_row, json_entry, csv_line] = parts(text, at.lens).unwrap_or_default();
         if view.qualified {
             fill(&mut index.1, index_row, view).map_err(io)?;
         }
@@ -137,7 +139,7 @@ pub(super) fn write(
         if let Some(csv) = &mut csv {
             csv.1.write_all(csv_line.as_bytes()).map_err(io)?;
         }
-        view.moving.rows = at;
+        view.moving.rows = Some(at);
     }
     index.1.write_all(index_tail.as_bytes()).map_err(io)?;
     all.1.write_all(all_tail.as_bytes()).map_err(io)?;
@@ -150,7 +152,8 @@ pub(super) fn write(
         out.flush()
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    let moved = rows.put > 0;
+    // A file written again has a new id, which the views must name.
+    let moved = rows.put > 0 || rows.rewriting();
     let rows_id = rows.finish()?;
     Ok(Listed {
         written,
@@ -251,47 +254,37 @@ impl RowFile {
             let id = u64::from_le_bytes(id.try_into().ok()?);
             (magic == MAGIC && Some(id) == kept_id).then_some((file, id, len))
         });
-        // Appended to while it is mostly rows in use.
-        let kept = match kept {
+        let (out, out_at, new, id, kept) = match kept {
+            // Appended to while it is mostly rows in use.
             Some((file, id, len)) if len <= 2 * live_bytes + SLACK => {
-                return RowFile::append(path, file, id, len);
+                let out = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("opening {}", path.display()))?;
+                (out, len, None, id, Some((file, len)))
             }
-            kept => kept,
+            kept => {
+                let mut name = path.as_os_str().to_owned();
+                name.push(".new");
+                let new = PathBuf::from(name);
+                let id = new_id();
+                let out = std::fs::File::create(&new)
+                    .and_then(|mut out| {
+                        out.write_all(&[MAGIC, &id.to_le_bytes()].concat())?;
+                        Ok(out)
+                    })
+                    .with_context(|| format!("writing {}", new.display()))?;
+                let kept = kept.map(|(file, _, len)| (file, len));
+                (out, HEADER, Some((new, path.to_path_buf())), id, kept)
+            }
         };
-        let mut name = path.as_os_str().to_owned();
-        name.push(".new");
-        let new = PathBuf::from(name);
-        let id = new_id();
-        let file =
-            std::fs::File::create(&new).with_context(|| format!("writing {}", new.display()))?;
-        let mut out = std::io::BufWriter::with_capacity(WINDOW, file);
-        out.write_all(MAGIC)
-            .and_then(|()| out.write_all(&id.to_le_bytes()))
-            .with_context(|| format!("writing {}", new.display()))?;
         Ok(RowFile {
-            kept: kept.map(|(file, _, len)| (file, len)),
-            window: Vec::new(),
-            window_at: 0,
-            out,
-            out_at: HEADER,
-            new: Some((new, path.to_path_buf())),
-            id,
-            put: 0,
-        })
-    }
-
-    fn append(path: &Path, file: std::fs::File, id: u64, len: u64) -> Result<RowFile> {
-        let out = std::fs::OpenOptions::new()
-            .append(true)
-            .open(path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        Ok(RowFile {
-            kept: Some((file, len)),
+            kept,
             window: Vec::new(),
             window_at: 0,
             out: std::io::BufWriter::with_capacity(WINDOW, out),
-            out_at: len,
-            new: None,
+            out_at,
+            new,
             id,
             put: 0,
         })
@@ -302,20 +295,18 @@ impl RowFile {
         self.new.is_some()
     }
 
-    /// Whether the rows at `at` are wholly in the kept file.
-    fn holds(&self, at: RowsAt) -> bool {
-        self.kept.as_ref().is_some_and(|(_, len)| {
-            at.at >= HEADER && at.at.checked_add(at.len()).is_some_and(|end| end <= *len)
-        })
-    }
-
-    /// The kept rows at `at` ([`RowFile::holds`]); `None` when they are not
-    /// four rows of text, or hold a NUL, which no row does (a file whose
-    /// length was written before its bytes, as a crash can leave it).
+    /// The kept rows at `at`; `None` when they are not wholly in the kept
+    /// file, are not four rows of text, or hold a NUL, which no row does
+    /// (a file whose length was written before its bytes, as a crash can
+    /// leave it).
     fn get(&mut self, at: RowsAt) -> std::io::Result<Option<&str>> {
         let Some((file, len)) = &self.kept else {
             return Ok(None);
         };
+        let end = at.at.checked_add(at.len());
+        if at.at < HEADER || end.is_none_or(|end| end > *len) {
+            return Ok(None);
+        }
         let want = at.len() as usize;
         let window_end = self.window_at + self.window.len() as u64;
         if at.at < self.window_at || at.at + want as u64 > window_end {

@@ -36,16 +36,16 @@ const ROLE_ROOT: &str = "../";
 /// (tier, then combined score). Its rows are [`ROWS`]: `site::lists`
 /// writes each from [`index_row`] in its place.
 pub fn index_page(data: &SiteData) -> impl Template + '_ {
-    let rows: Vec<&RoleView> = data.roles.iter().filter(|r| r.qualified).collect();
+    let rows = || data.roles.iter().filter(|r| r.qualified);
     IndexPage {
         root: TOP,
         header: &data.header,
         title: "Qualified roles",
         nav: "index",
         scripted: true,
-        tiers: tier_options(rows.iter().copied()),
-        stages: stage_options(rows.iter().copied()),
-        rows,
+        tiers: tier_options(rows()),
+        stages: stage_options(rows()),
+        shown: rows().count(),
         rows_marker: ROWS,
     }
 }
@@ -61,7 +61,7 @@ pub fn all_page(data: &SiteData) -> impl Template + '_ {
         scripted: true,
         tiers: tier_options(data.roles.iter()),
         stages: stage_options(data.roles.iter()),
-        rows: data.roles.iter().collect(),
+        shown: data.roles.len(),
         rows_marker: ROWS,
     }
 }
@@ -122,11 +122,8 @@ pub fn index_row(role: &RoleView) -> impl Template + '_ {
 pub fn all_row(role: &RoleView) -> impl Template + '_ {
     AllRow {
         root: TOP,
-        row: AllRowData {
-            role,
-            tier_rank: role.tier_rank,
-            reasons: reason_classes(&role.reasons),
-        },
+        role,
+        reasons: reason_classes(&role.reasons),
         slot_new: Slot::New.marker(),
     }
 }
@@ -356,7 +353,8 @@ struct IndexPage<'a> {
     scripted: bool,
     tiers: Vec<(&'a str, &'a str)>,
     stages: Vec<(&'a str, &'a str)>,
-    rows: Vec<&'a RoleView>,
+    /// Rows the page lists.
+    shown: usize,
     rows_marker: &'static str,
 }
 
@@ -370,7 +368,8 @@ struct AllPage<'a> {
     scripted: bool,
     tiers: Vec<(&'a str, &'a str)>,
     stages: Vec<(&'a str, &'a str)>,
-    rows: Vec<&'a RoleView>,
+    /// Rows the page lists.
+    shown: usize,
     rows_marker: &'static str,
 }
 
@@ -389,15 +388,10 @@ struct IndexRow<'a> {
 #[template(path = "all_row.html")]
 struct AllRow<'a> {
     root: &'static str,
-    row: AllRowData<'a>,
-    slot_new: &'static str,
-}
-
-struct AllRowData<'a> {
     role: &'a RoleView,
-    tier_rank: u8,
     /// (CSS class, reason)
     reasons: Vec<(&'static str, &'a str)>,
+    slot_new: &'static str,
 }
 
 #[derive(Template)]
