@@ -280,13 +280,10 @@ pub fn role_page(
         .get(&role.id)
         .map(crate::views::briefing_view);
     // A role page changes only when its role does: no counts or times of
-    // the whole site, no NEW badge that lapses after a day, no "last seen"
-    // while the role is open (the lists carry all three).
+    // the whole site, no NEW badge that lapses after a day (its badges,
+    // `badges.html`, leave it out), no "last seen" while the role is open
+    // (the lists carry all three).
     let header = Header::default();
-    let role = &RoleView {
-        is_new: false,
-        ..role.clone()
-    };
     RolePage {
         root: ROLE_ROOT,
         header: &header,
@@ -921,10 +918,10 @@ mod tests {
 
     fn detail() -> RoleDetail {
         RoleDetail {
-            fields: vec![
-                ("company.name".into(), format!("Acme {ATTR}")),
-                ("title".into(), SCRIPT.into()),
-            ],
+            fields: crate::views::fields::Fields::of(&[
+                ("company.name", &format!("Acme {ATTR}")),
+                ("title", SCRIPT),
+            ]),
             breakdown: vec![ScoreView {
                 name: "engineer".into(),
                 value: "0.75".into(),

@@ -130,6 +130,12 @@ impl Db {
         Ok(db)
     }
 
+    /// The connection, for tests that damage the database underneath.
+    #[cfg(test)]
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     fn prepare(&mut self) -> Result<()> {
         self.conn.busy_timeout(Duration::from_secs(10))?;
         // Every statement a run repeats per role stays prepared (16 by default).
@@ -286,7 +292,7 @@ impl Problem {
 }
 
 #[cfg(test)]
-mod fixtures {
+pub(crate) mod fixtures {
     use chrono::{DateTime, Duration, TimeZone, Utc};
 
     use super::{Db, RoleWrite};

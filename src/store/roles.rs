@@ -218,6 +218,8 @@ pub struct SiteRole {
     pub equity: Option<String>,
     /// JSON array of strings, as stored when the detail was read.
     pub requirements: Option<String>,
+    /// Its stamp (`role_stamps`), read with the row: the two agree.
+    pub stamp: Option<i64>,
 }
 
 /// Which roles `list_roles` returns.
@@ -438,20 +440,30 @@ pub struct RoleStamp {
 }
 
 impl Db {
-    /// Every role's stamp: a narrow table, read whole in milliseconds.
-    pub fn role_stamps(&self) -> Result<Vec<RoleStamp>> {
+    /// Every role's stamp in the order of its id (as `str` orders them):
+    /// a narrow table, read in milliseconds and never held whole.
+    pub fn each_role_stamp(&self, mut each: impl FnMut(RoleStamp)) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT role_id, stamp, last_active, responsiveness FROM role_stamps",
+            "SELECT role_id, stamp, last_active, responsiveness FROM role_stamps
+             ORDER BY role_id",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(RoleStamp {
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            each(RoleStamp {
                 role_id: r.get(0)?,
                 stamp: r.get(1)?,
                 last_active: r.get(2)?,
                 responsiveness: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            });
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    pub fn role_stamps(&self) -> Result<Vec<RoleStamp>> {
+        let mut stamps = Vec::new();
+        self.each_role_stamp(|stamp| stamps.push(stamp))?;
+        Ok(stamps)
     }
 }
 
@@ -492,6 +504,7 @@ fn site_role_select(with_detail: bool) -> String {
                 roles.reasons, roles.signals, {breakdown} AS score_breakdown, roles.evaluated_at,
                 roles.last_changed_at,
                 roles.equity, roles.requirements,
+                (SELECT st.stamp FROM role_stamps st WHERE st.role_id = roles.id) AS stamp,
                 (SELECT MAX(c.id) FROM changes c WHERE c.role_id = roles.id) AS last_change_id,
                 CASE WHEN roles.status = 'gone' THEN
                     (SELECT c.kind FROM changes c
@@ -822,6 +835,7 @@ fn site_role(r: &impl Columns) -> rusqlite::Result<SiteRole> {
         last_changed_at: r.get("last_changed_at")?,
         equity: r.get("equity")?,
         requirements: r.get("requirements")?,
+        stamp: r.get("stamp")?,
     })
 }
 

@@ -15,7 +15,7 @@ use super::{Lines, RoleFacts, RoleView, RowsAt, Text, Texts, UNFOLLOWED};
 use crate::evaluate::{Tier, Trend};
 
 /// The first line of the file: its format.
-const MAGIC: &[u8] = b"air-demand role views 2\n";
+const MAGIC: &[u8] = b"air-demand role views 3\n";
 
 /// The statuses a view can have, by their number in the file.
 const STATUSES: [&str; 3] = ["active", "gone", UNFOLLOWED];
@@ -149,8 +149,7 @@ fn view_to(out: &mut Out, view: &RoleView) {
         out.time(at);
     }
     // What the moving parts were last made from, and what they made.
-    out.opt_str(moving.last_active.as_deref());
-    out.opt_str(moving.responsiveness.as_deref());
+    out.u64(moving.volatile);
     out.u64(view.page_key);
     out.opt_i64(view.age_days);
     out.f64(view.responsiveness_sort);
@@ -223,8 +222,7 @@ fn view_from(input: &mut In) -> Option<RoleView> {
     let age_from = input.time()?;
     let first_seen = input.time()?;
     let gone = input.time()?;
-    let last_active = input.opt_string()?;
-    let responsiveness = input.opt_string()?;
+    let volatile = input.u64()?;
     let page_key = input.u64()?;
     let age_days = input.opt_i64()?;
     let responsiveness_sort = input.f64()?;
@@ -278,8 +276,7 @@ fn view_from(input: &mut In) -> Option<RoleView> {
                 age_from,
                 first_seen,
                 gone,
-                last_active,
-                responsiveness,
+                volatile,
                 rows,
                 // Set by `read`.
                 stamp: None,

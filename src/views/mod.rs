@@ -165,9 +165,9 @@ pub struct Moving {
     pub gone: Option<DateTime<Utc>>,
     /// Its role's stamp (`role_stamps`) when the view was read.
     pub stamp: Option<i64>,
-    /// The JSON of the volatile fields the view's texts were made from.
-    pub last_active: Option<String>,
-    pub responsiveness: Option<String>,
+    /// The JSON of the volatile fields the view's texts were made from,
+    /// hashed ([`volatile_key`]): only ever compared.
+    pub volatile: u64,
     /// Where its list rows, made from the view as it was read, are kept
     /// (`site::lists`); `None` for a view read again, whose rows are made.
     pub rows: Option<RowsAt>,
@@ -216,8 +216,10 @@ impl RoleView {
         moving.base_key.hash(&mut hasher);
         responsiveness.map(Value::to_string).hash(&mut hasher);
         self.page_key = hasher.finish();
-        self.moving.last_active = last_active_json.map(Value::to_string);
-        self.moving.responsiveness = responsiveness.map(Value::to_string);
+        self.moving.volatile = volatile_key(
+            last_active_json.map(Value::to_string).as_deref(),
+            responsiveness.map(Value::to_string).as_deref(),
+        );
         self.texts = self.texts.with(&[
             (
                 Text::age_text,
@@ -263,10 +265,8 @@ impl RoleView {
     ) -> RoleView {
         let shown = self.age_days;
         self.tick(now);
-        if self.age_days == shown
-            && self.moving.last_active.as_deref() == last_active
-            && self.moving.responsiveness.as_deref() == responsiveness
-        {
+        let volatile = volatile_key(last_active, responsiveness);
+        if self.age_days == shown && self.moving.volatile == volatile {
             return self;
         }
         let json = |text: Option<&str>| -> Option<Value> { serde_json::from_str(text?).ok() };
@@ -275,10 +275,17 @@ impl RoleView {
             json(last_active).as_ref(),
             json(responsiveness).as_ref(),
         );
-        view.moving.last_active = last_active.map(str::to_string);
-        view.moving.responsiveness = responsiveness.map(str::to_string);
+        view.moving.volatile = volatile;
         view
     }
+}
+
+/// What [`Moving::volatile`] holds of the volatile fields' JSON.
+fn volatile_key(last_active: Option<&str>, responsiveness: Option<&str>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    (last_active, responsiveness).hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Lines of text in one string, for the lists a view holds (reasons,
@@ -301,6 +308,9 @@ impl Lines {
             }
             text.push_str(line);
         }
+        // Grown by doubling, it could hold twice its length: 100,000 views
+        // hold four lists each.
+        text.shrink_to_fit();
         Lines(text)
     }
 
@@ -517,7 +527,7 @@ impl RoleView {
 #[derive(Debug, Clone)]
 pub struct RoleDetail {
     /// Every field of the latest source JSON, flattened: (`company.name`, `Examplar Labs`).
-    pub fields: Vec<(String, String)>,
+    pub fields: fields::Fields,
     pub breakdown: Vec<ScoreView>,
     /// Sanitised HTML (allow-listed tags, no scripts, no handlers, http(s) links only).
     pub company_notes_html: Option<String>,
@@ -689,61 +699,64 @@ pub fn role_views(db: &Db, lists: &Lists, now: DateTime<Utc>) -> Result<Vec<Role
 /// stamp; and how many views were read from the database. A view of `kept`
 /// whose role's stamp did not move is brought up to date
 /// ([`RoleView::at_json`]) instead, in place: at 100,000 roles the views
-/// are held once, not twice. With nothing kept, or stamps that do not name
-/// every role, every role is read in one pass ([`role_views`]).
+/// are held once, not twice, and the stamps are walked beside them in the
+/// order of their ids, never held. With nothing kept, or stamps that do not
+/// name every role, every role is read in one pass ([`role_views`]).
 fn role_views_keeping(
     db: &Db,
     lists: &Lists,
     now: DateTime<Utc>,
     mut views: Vec<RoleView>,
 ) -> Result<(Vec<RoleView>, usize)> {
-    let stamps = db.role_stamps()?;
-    // Each role's stamp, and whether a kept view stands for it.
-    let mut by_id: HashMap<&str, (&crate::store::RoleStamp, bool)> = stamps
-        .iter()
-        .map(|stamp| (stamp.role_id.as_str(), (stamp, false)))
-        .collect();
-    let stamp_all = |views: &mut [RoleView],
-                     by_id: &HashMap<&str, (&crate::store::RoleStamp, bool)>| {
-        for view in views {
-            view.moving.stamp = by_id.get(view.id.as_str()).map(|(stamp, _)| stamp.stamp);
-        }
-    };
-    if views.is_empty() || i64::try_from(stamps.len()).ok() != Some(db.count_rows("role_rows")?) {
-        let mut views = role_views(db, lists, now)?;
-        stamp_all(&mut views, &by_id);
+    let read_all = |db: &Db| -> Result<(Vec<RoleView>, usize)> {
+        let views = role_views(db, lists, now)?;
         let read = views.len();
-        return Ok((views, read));
+        Ok((views, read))
+    };
+    if views.is_empty() {
+        return read_all(db);
     }
-    views.retain_mut(|view| match by_id.get_mut(view.id.as_str()) {
-        Some((stamp, taken)) if !*taken && view.moving.stamp == Some(stamp.stamp) => {
-            *taken = true;
-            let stamp: &crate::store::RoleStamp = stamp;
-            *view = std::mem::take(view).at_json(
-                now,
-                stamp.last_active.as_deref(),
-                stamp.responsiveness.as_deref(),
-            );
-            true
+    // The views in the order of their ids, by index: 100,000 views are
+    // not moved about to be walked beside the stamps.
+    let mut by_id: Vec<usize> = (0..views.len()).collect();
+    by_id.sort_unstable_by(|&a, &b| views[a].id.cmp(&views[b].id));
+    // Whether each view stands for its role; the roles none stands for.
+    let mut keep = vec![false; views.len()];
+    let mut read: Vec<String> = Vec::new();
+    let mut stamps = 0;
+    let mut next = by_id.iter().copied().peekable();
+    db.each_role_stamp(|stamp| {
+        stamps += 1;
+        while next.next_if(|&at| views[at].id < stamp.role_id).is_some() {}
+        let mut taken = false;
+        while let Some(at) = next.next_if(|&at| views[at].id == stamp.role_id) {
+            let view = &mut views[at];
+            if !taken && view.moving.stamp == Some(stamp.stamp) {
+                taken = true;
+                keep[at] = true;
+                *view = std::mem::take(view).at_json(
+                    now,
+                    stamp.last_active.as_deref(),
+                    stamp.responsiveness.as_deref(),
+                );
+            }
         }
-        _ => false,
-    });
-    let read: Vec<&str> = stamps
-        .iter()
-        .filter(|stamp| {
-            by_id
-                .get(stamp.role_id.as_str())
-                .is_some_and(|(_, taken)| !taken)
-        })
-        .map(|stamp| stamp.role_id.as_str())
-        .collect();
+        if !taken {
+            read.push(stamp.role_id);
+        }
+    })?;
+    if i64::try_from(stamps).ok() != Some(db.count_rows("role_rows")?) {
+        drop(views);
+        return read_all(db);
+    }
+    let mut kept = keep.into_iter();
+    views.retain(|_| kept.next().unwrap_or(false));
     views.reserve_exact(read.len());
-    let from = views.len();
+    let read: Vec<&str> = read.iter().map(String::as_str).collect();
     for chunk in read.chunks(ROLE_BATCH) {
         let batch = db.site_roles_by_ids(chunk, false)?;
         views.extend(par_map(&batch, |role| role_view(role, lists, now)));
     }
-    stamp_all(&mut views[from..], &by_id);
     views.sort_unstable_by(best_first);
     Ok((views, read.len()))
 }
@@ -1199,6 +1212,7 @@ fn role_view_of(role: &SiteRole, raw: &Value, lists: &Lists, now: DateTime<Utc>)
         age_from: row.posted_at.as_deref().and_then(parse_time).or(first_seen),
         first_seen,
         gone: row.gone_at.as_deref().and_then(parse_time),
+        stamp: role.stamp,
         // Set by `at` below.
         ..Moving::default()
     };
@@ -1619,6 +1633,7 @@ mod tests {
             last_changed_at: "2025-12-19T00:00:00Z".into(),
             equity: None,
             requirements: None,
+            stamp: None,
         }
     }
 
@@ -1744,6 +1759,63 @@ mod tests {
             view_fields("{\"st\\u0061tus\": \"ACTIVE\", \"other\": [1]}"),
             Some(serde_json::json!({"status": "ACTIVE"}))
         );
+    }
+
+    /// Kept views stand for their roles only while their stamps hold: a
+    /// stale one, a second one of the same role and one of a role no
+    /// longer stored are dropped, the roles none stands for are read, and
+    /// the views are those of reading every role. Stamps that do not name
+    /// every role read every role.
+    #[test]
+    fn kept_views_stand_for_their_roles_only_while_their_stamps_hold() {
+        use crate::store::fixtures::{at, db_with_run, insert_roles};
+        let (mut db, run) = db_with_run();
+        let ids = ["paraform:a", "paraform:b", "paraform:c", "paraform:d"];
+        insert_roles(&mut db, run, &ids);
+        let lists = Lists::defaults();
+        let now = at(60);
+        let fresh = role_views(&db, &lists, now).unwrap();
+        assert!(fresh.iter().all(|view| view.moving.stamp.is_some()));
+        let kept_of = |id: &str| {
+            let mut view = fresh.iter().find(|v| v.id == id).unwrap().clone();
+            view.title = "kept".into();
+            view
+        };
+        let mut stale = kept_of("paraform:c");
+        stale.moving.stamp = stale.moving.stamp.map(|stamp| stamp ^ 1);
+        let mut unstored = kept_of("paraform:a");
+        unstored.id = "paraform:e".into();
+        let kept = vec![
+            kept_of("paraform:b"),
+            unstored,
+            stale,
+            kept_of("paraform:a"),
+            kept_of("paraform:b"),
+        ];
+        let (views, read) = role_views_keeping(&db, &lists, now, kept.clone()).unwrap();
+        assert_eq!(read, 2, "c (stale) and d (none kept)");
+        let shown = |views: &[RoleView]| -> Vec<(String, String, Option<i64>)> {
+            views
+                .iter()
+                .map(|v| (v.id.clone(), v.title.clone(), v.moving.stamp))
+                .collect()
+        };
+        let expected: Vec<_> = fresh
+            .iter()
+            .map(|v| {
+                let kept = ["paraform:a", "paraform:b"].contains(&v.id.as_str());
+                let title = if kept { "kept".into() } else { v.title.clone() };
+                (v.id.clone(), title, v.moving.stamp)
+            })
+            .collect();
+        assert_eq!(shown(&views), expected);
+
+        db.conn()
+            .execute("DELETE FROM role_stamps WHERE role_id = 'paraform:d'", [])
+            .unwrap();
+        let (views, read) = role_views_keeping(&db, &lists, now, kept).unwrap();
+        assert_eq!(read, 4);
+        assert!(views.iter().all(|view| view.title != "kept"));
     }
 
     /// A view kept in the file beside the site ([`cache`]) and brought up
