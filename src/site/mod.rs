@@ -65,8 +65,8 @@ pub struct SiteReport {
     pub roles: usize,
     /// Files rendered and written by this build.
     pub written: usize,
-    /// Role pages whose inputs did not change, taken from the live site as
-    /// they were (a hard link, or a copy where links are impossible).
+    /// Role pages whose inputs did not change, left as they were in the
+    /// role pages kept beside the site ([`RoleStore`]).
     pub kept: usize,
     pub duration: Duration,
 }

@@ -723,7 +723,7 @@ fn role_views_keeping(
     // Whether each view stands for its role; the roles none stands for.
     let mut keep = vec![false; views.len()];
     let mut read: Vec<String> = Vec::new();
-    let mut stamps = 0;
+    let mut stamps: usize = 0;
     let mut next = by_id.iter().copied().peekable();
     db.each_role_stamp(|stamp| {
         stamps += 1;
