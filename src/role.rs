@@ -253,13 +253,10 @@ pub fn format_number(n: f64) -> String {
         format!("{}", n as i64)
     } else {
         // At most 4 decimals: 0.1 + 0.2 is 0.3.
-        let text = format!("{n:.4}");
-        let text = text.trim_end_matches('0').trim_end_matches('.');
-        if text == "-0" {
-            "0".into()
-        } else {
-            text.into()
-        }
+        let mut text = format!("{n:.4}");
+        let digits = text.trim_end_matches('0').trim_end_matches('.').len();
+        text.truncate(digits);
+        if text == "-0" { "0".into() } else { text }
     }
 }
 

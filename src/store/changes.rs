@@ -126,10 +126,12 @@ impl Db {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The changes of the roles `ids`, grouped by role, oldest first.
+    /// The changes of the roles `ids`, grouped by role, oldest first;
+    /// without their roles' titles and companies (a role page names its
+    /// changes after its view).
     pub fn changes_by_role(&self, ids: &[&str]) -> Result<HashMap<String, Vec<ChangeRow>>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "{CHANGE_SELECT} WHERE c.role_id IN (SELECT value FROM json_each(?1)) ORDER BY c.id"
+            "{BARE_CHANGE_SELECT} WHERE c.role_id IN (SELECT value FROM json_each(?1)) ORDER BY c.id"
         ))?;
         let mut grouped: HashMap<String, Vec<ChangeRow>> = HashMap::new();
         for row in stmt.query_map([serde_json::to_string(ids)?], |r| change_row(r))? {
