@@ -324,13 +324,7 @@ fn role_pages<'a>(
         listed.push((view.page.as_str(), key));
     }
     let kept = listed.len() - render.len();
-    store.forget(
-        render.iter().map(|view| view.page.as_str()),
-        listed
-            .iter()
-            .copied()
-            .filter(|&(page, key)| store.holds(page, key)),
-    )?;
+    store.forget(&listed, render.iter().map(|view| view.page.as_str()))?;
     let mut written = 0;
     for chunk in render.chunks(crate::views::ROLE_BATCH) {
         let views: HashMap<&str, &crate::views::RoleView> =
@@ -391,7 +385,8 @@ struct RoleStore {
     /// `.<site>.pages`.
     list: PathBuf,
     /// The pages the list names (`roles/<file>.html`) and their keys, by
-    /// [`name_key`]: at 100,000 pages the names alone would be megabytes.
+    /// [`name_key`] of the file: at 100,000 pages the names alone would be
+    /// megabytes.
     keys: HashMap<u64, u64>,
     /// The file names in `dir` when the build began, by [`name_key`].
     present: HashSet<u64>,
@@ -464,23 +459,23 @@ impl RoleStore {
 
     /// Whether the page at `page` is there, rendered from `key`.
     fn holds(&self, page: &str, key: u64) -> bool {
-        self.keys.get(&name_key(page)) == Some(&key)
-            && page
-                .strip_prefix("roles/")
-                .is_some_and(|file| self.present.contains(&name_key(file)))
+        file_key(page)
+            .is_some_and(|file| self.keys.get(&file) == Some(&key) && self.present.contains(&file))
     }
 
-    /// Before `rewritten` are written: the list names only the pages
-    /// `kept`, unless it names none of `rewritten` already.
+    /// Before `rewritten` (pages of `listed` it does not hold) are written:
+    /// the list names only the pages of `listed` it holds, unless it names
+    /// none of `rewritten` already.
     fn forget<'a>(
         &self,
+        listed: &[(&str, u64)],
         mut rewritten: impl Iterator<Item = &'a str>,
-        kept: impl Iterator<Item = (&'a str, u64)>,
     ) -> Result<()> {
-        if !rewritten.any(|page| self.keys.contains_key(&name_key(page))) {
+        if !rewritten.any(|page| file_key(page).is_some_and(|file| self.keys.contains_key(&file))) {
             return Ok(());
         }
-        self.write_list(kept)
+        let kept = listed.iter().copied();
+        self.write_list(kept.filter(|&(page, key)| self.holds(page, key)))
     }
 
     /// Writes a rendered page in place: into a spare file (or a new one
@@ -545,8 +540,7 @@ impl RoleStore {
     fn finish(self, listed: &[(&str, u64)]) -> Result<()> {
         let files: HashSet<u64> = listed
             .iter()
-            .filter_map(|(page, _)| page.strip_prefix("roles/"))
-            .map(name_key)
+            .filter_map(|(page, _)| file_key(page))
             .collect();
         let unlisted = if self.present.iter().all(|file| files.contains(file)) {
             Vec::new()
@@ -626,6 +620,11 @@ fn name_key(name: &str) -> u64 {
     hasher.finish()
 }
 
+/// [`name_key`] of a role page's file (`roles/<file>`).
+fn file_key(page: &str) -> Option<u64> {
+    page.strip_prefix("roles/").map(name_key)
+}
+
 /// Writes `path` whole, as `write` produces it: beside it first, through a
 /// buffer, then renamed over it.
 fn write_whole_with(
@@ -652,7 +651,7 @@ fn read_page_list(path: &Path) -> HashMap<u64, u64> {
         .lines()
         .filter_map(|line| line.split_once('\t'))
         .filter(|(_, path)| is_role_page(path))
-        .filter_map(|(key, path)| Some((name_key(path), u64::from_str_radix(key, 16).ok()?)))
+        .filter_map(|(key, page)| Some((file_key(page)?, u64::from_str_radix(key, 16).ok()?)))
         .collect()
 }
 
@@ -1057,12 +1056,9 @@ mod tests {
             .filter(|(page, key)| !store.holds(page, *key))
             .map(|(page, _)| page.clone())
             .collect();
-        let kept = pages
-            .iter()
-            .map(|(page, key)| (page.as_str(), *key))
-            .filter(|&(page, key)| store.holds(page, key));
+        let listed: Vec<(&str, u64)> = pages.iter().map(|(p, k)| (p.as_str(), *k)).collect();
         store
-            .forget(render.iter().map(String::as_str), kept)
+            .forget(&listed, render.iter().map(String::as_str))
             .unwrap();
         for page in &render {
             let key = keys.iter().find(|(f, _)| page.ends_with(f)).unwrap().1;
@@ -1070,7 +1066,6 @@ mod tests {
         }
         std::fs::write(staging.dir.join("index.html"), "index").unwrap();
         staging.publish(site).unwrap();
-        let listed: Vec<(&str, u64)> = pages.iter().map(|(p, k)| (p.as_str(), *k)).collect();
         store.finish(&listed).unwrap();
         render
     }
@@ -1205,8 +1200,8 @@ mod tests {
             let store = RoleStore::open(&site, &staging).unwrap();
             store
                 .forget(
+                    &[("roles/a.html", 1), ("roles/b.html", 2)],
                     ["roles/b.html"].into_iter(),
-                    [("roles/a.html", 1)].into_iter(),
                 )
                 .unwrap();
             store.put("roles/b.html", "page 2").unwrap();
@@ -1234,7 +1229,7 @@ mod tests {
         .unwrap();
         let keys = read_page_list(&list);
         assert_eq!(keys.len(), 1);
-        assert_eq!(keys[&name_key("roles/a.html")], 0x0a);
+        assert_eq!(keys[&name_key("a.html")], 0x0a);
         assert!(read_page_list(&site.path().join("none")).is_empty());
     }
 

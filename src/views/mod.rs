@@ -708,13 +708,13 @@ fn role_views_keeping(
     now: DateTime<Utc>,
     mut views: Vec<RoleView>,
 ) -> Result<(Vec<RoleView>, usize)> {
-    let read_all = |db: &Db| -> Result<(Vec<RoleView>, usize)> {
+    let read_all = || -> Result<(Vec<RoleView>, usize)> {
         let views = role_views(db, lists, now)?;
         let read = views.len();
         Ok((views, read))
     };
     if views.is_empty() {
-        return read_all(db);
+        return read_all();
     }
     // The views in the order of their ids, by index: 100,000 views are
     // not moved about to be walked beside the stamps.
@@ -747,7 +747,7 @@ fn role_views_keeping(
     })?;
     if i64::try_from(stamps).ok() != Some(db.count_rows("role_rows")?) {
         drop(views);
-        return read_all(db);
+        return read_all();
     }
     let mut kept = keep.into_iter();
     views.retain(|_| kept.next().unwrap_or(false));
